@@ -1,0 +1,147 @@
+//! Stable error codes. The API, the CLI and the tests refer to these names;
+//! once published a code is never renamed.
+
+use std::fmt;
+
+/// A machine-readable reason, rendered as a snake_case `code` in problem JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    MalformedJson,
+    UnknownField,
+    InvalidType,
+    MissingField,
+    InvalidValue,
+    InvalidEmail,
+    InvalidPhone,
+    InvalidDate,
+    InvalidAmount,
+    InvalidCurrency,
+    UnknownReference,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidQuery,
+    InvalidCursor,
+    NotFound,
+    Unauthenticated,
+    Forbidden,
+    Conflict,
+    InUse,
+    MethodNotAllowed,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::UnknownField => "unknown_field",
+            Self::InvalidType => "invalid_type",
+            Self::MissingField => "missing_field",
+            Self::InvalidValue => "invalid_value",
+            Self::InvalidEmail => "invalid_email",
+            Self::InvalidPhone => "invalid_phone",
+            Self::InvalidDate => "invalid_date",
+            Self::InvalidAmount => "invalid_amount",
+            Self::InvalidCurrency => "invalid_currency",
+            Self::UnknownReference => "unknown_reference",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::NotFound => "not_found",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::Conflict => "conflict",
+            Self::InUse => "in_use",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MalformedJson | Self::InvalidQuery | Self::InvalidCursor => 400,
+            Self::UnknownField
+            | Self::InvalidType
+            | Self::MissingField
+            | Self::InvalidValue
+            | Self::InvalidEmail
+            | Self::InvalidPhone
+            | Self::InvalidDate
+            | Self::InvalidAmount
+            | Self::InvalidCurrency
+            | Self::UnknownReference => 422,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::NotFound => 404,
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::Conflict | Self::InUse => 409,
+            Self::MethodNotAllowed => 405,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+
+    /// A short human title for the code (the problem's `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "The request body is not valid JSON",
+            Self::UnknownField => "The request has a field Kith does not know",
+            Self::InvalidType => "A field has the wrong type",
+            Self::MissingField => "A required field is missing",
+            Self::InvalidValue => "A field has an invalid value",
+            Self::InvalidEmail => "An e-mail address is malformed",
+            Self::InvalidPhone => "A phone number is malformed",
+            Self::InvalidDate => "A date or time is malformed",
+            Self::InvalidAmount => "An amount is invalid",
+            Self::InvalidCurrency => "A currency code is invalid",
+            Self::UnknownReference => "A referenced record does not exist",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => "The request body must be JSON",
+            Self::InvalidQuery => "A query parameter is invalid",
+            Self::InvalidCursor => "The pagination cursor is invalid",
+            Self::NotFound => "Not found",
+            Self::Unauthenticated => "Authentication required",
+            Self::Forbidden => "Not allowed",
+            Self::Conflict => "Conflict",
+            Self::InUse => "The record is still in use",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Unavailable => "Service unavailable",
+            Self::Internal => "Internal error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected input. `detail` names the field and the rule, never the value:
+/// the value may be personal and error text reaches logs and clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct ValidationError {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl ValidationError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// Prefixes the field path, so nested errors read `lines[2].quantity: ...`.
+    pub fn at(mut self, field: &str) -> Self {
+        self.detail = format!("{field}: {}", self.detail);
+        self
+    }
+}

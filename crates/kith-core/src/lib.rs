@@ -1,0 +1,12 @@
+//! Kith's domain: the entities a business keeps, parsed and validated into
+//! types that cannot hold an invalid value, and the stable error codes every
+//! interface (API, CLI, tests) shares. Pure logic: no I/O lives here.
+
+pub mod entity;
+pub mod error;
+pub mod model;
+pub mod normalize;
+pub mod values;
+
+pub use entity::{ClearValue, Column, ColumnType, EntityBody, EntityKind, IndexField, IndexTerm};
+pub use error::{ErrorCode, ValidationError};

@@ -1,0 +1,31 @@
+//! Kith's key hierarchy. Only this crate handles key material.
+//!
+//! ```text
+//! key file (outside the database, mode 0600)
+//!  ├── KEKs (one active; two only while a rotation runs)
+//!  │     └── wrap ─► data key of each data subject (stored wrapped, subject id as AAD)
+//!  │                   └── seal ─► every personal value of that subject (XChaCha20-Poly1305)
+//!  └── index root ─► HKDF per field ─► HMAC-SHA256 blind index terms
+//! ```
+
+mod aead;
+pub mod data_key;
+pub mod keyfile;
+pub mod keyring;
+
+pub use data_key::DataKey;
+pub use keyfile::{KeyFile, KeyFileError};
+pub use keyring::{BlindTerm, Keyring, KeyringHandle, WrappedKey};
+
+/// Why a cryptographic operation failed. Never carries key or plaintext bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("a sealed value could not be opened (wrong key, wrong record or corrupted)")]
+    Open,
+    #[error("the key-encryption key {0} is not in the key file")]
+    UnknownKek(String),
+    #[error("sealed value has an unknown format version")]
+    Format,
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+}

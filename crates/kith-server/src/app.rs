@@ -1,0 +1,208 @@
+//! The application: shared state, the router with its layers, and the
+//! OpenAPI document built from the same route table.
+
+use crate::auth::{self, Authorizer};
+use crate::error::ApiError;
+use crate::records::Records;
+use crate::routes::{self, Api};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use kith_core::ErrorCode;
+use kith_crypto::KeyringHandle;
+use kith_store::DynStore;
+use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApiBuilder, ResponseBuilder,
+    Type,
+};
+
+/// Settings the request path needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Whether the server speaks TLS (then it sends HSTS).
+    pub tls: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            tls: true,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub keys: KeyringHandle,
+    pub records: Records,
+    pub config: Arc<ServerConfig>,
+    openapi: Arc<String>,
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check cannot reach the database");
+            ApiError::new(ErrorCode::Unavailable, "the database cannot be reached").into_response()
+        }
+    }
+}
+
+async fn openapi(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this path does not take this method",
+    )
+}
+
+fn public_routes(api: Api) -> Api {
+    let ok = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content("application/json", ContentBuilder::new().build())
+            .build()
+    };
+    let health = utoipa::openapi::path::OperationBuilder::new()
+        .operation_id(Some("healthz"))
+        .tag("service")
+        .summary(Some("200 when the server can reach its database"))
+        .response("200", ok("healthy"))
+        .response("503", ok("the database cannot be reached"))
+        .build();
+    let doc = utoipa::openapi::path::OperationBuilder::new()
+        .operation_id(Some("openapi"))
+        .tag("service")
+        .summary(Some("This OpenAPI document"))
+        .response("200", ok("the document"))
+        .build();
+    api.route(HttpMethod::Get, "/healthz", healthz, health)
+        .route(HttpMethod::Get, "/api/v1/openapi.json", openapi, doc)
+}
+
+fn problem_schema() -> ObjectBuilder {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    ObjectBuilder::new()
+        .description(Some("RFC 9457 problem details with a stable `code`"))
+        .property("type", string())
+        .property("title", string())
+        .property("status", ObjectBuilder::new().schema_type(Type::Integer))
+        .property("detail", string())
+        .property("code", string())
+        .required("type")
+        .required("title")
+        .required("status")
+        .required("code")
+}
+
+fn document(public: &Api, protected: &Api) -> String {
+    let mut paths = public.paths.clone();
+    paths.paths.extend(protected.paths.paths.clone());
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(protected.schemas.clone())
+        .schema("Problem", problem_schema())
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        )
+        .build();
+    let doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Kith")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some("A privacy-first CRM. Errors are application/problem+json with a stable `code`.")),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .build();
+    doc.to_pretty_json().unwrap_or_default()
+}
+
+impl AppState {
+    pub fn new(
+        store: DynStore,
+        keys: KeyringHandle,
+        authorizer: Arc<dyn Authorizer>,
+        config: ServerConfig,
+    ) -> Self {
+        let records = Records::new(store.clone(), keys.clone(), authorizer);
+        Self {
+            store,
+            keys,
+            records,
+            config: Arc::new(config),
+            openapi: Arc::default(),
+        }
+    }
+}
+
+/// Spans name the method and the path, never the query string: queries
+/// carry e-mail addresses and phone numbers.
+fn span_for(req: &Request) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+}
+
+pub fn build_app(mut state: AppState) -> Router {
+    let public = public_routes(Api::new());
+    let protected = routes::records(Api::new());
+    state.openapi = Arc::new(document(&public, &protected));
+    let protected = protected
+        .router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    let mut app = public
+        .router
+        .merge(protected)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+    if state.config.tls {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    app.layer(TraceLayer::new_for_http().make_span_with(span_for))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,210 @@
+//! The data directory: where the SQLite database, the key file, the TLS
+//! certificate and `kith.toml` live, and how it is initialised and opened.
+
+use anyhow::{bail, Context, Result};
+use kith_crypto::{KeyFile, KeyringHandle};
+use kith_store::{DynStore, ACTIVE_KEK};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// `kith.toml`: settings that flags and `KITH_*` variables override.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+    pub settings: FileSettings,
+    /// A key file named on the command line, before `kith.toml`.
+    key_file_override: Option<PathBuf>,
+}
+
+/// A store and keyring that belong together.
+pub struct Opened {
+    pub store: DynStore,
+    pub keys: KeyringHandle,
+    pub database: String,
+}
+
+/// Hides a password in a database URL before it is printed or logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl DataDir {
+    pub fn new(root: &Path, key_file: Option<PathBuf>) -> Result<Self> {
+        let mut dir = Self {
+            root: root.to_path_buf(),
+            settings: FileSettings::default(),
+            key_file_override: key_file,
+        };
+        let config = dir.config_file();
+        if config.exists() {
+            let text = std::fs::read_to_string(&config)
+                .with_context(|| format!("cannot read {}", config.display()))?;
+            dir.settings = toml::from_str(&text)
+                .with_context(|| format!("{} is not valid", config.display()))?;
+        }
+        Ok(dir)
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("kith.toml")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file_override
+            .clone()
+            .or_else(|| self.settings.key_file.clone())
+            .unwrap_or_else(|| self.root.join("kith.key"))
+    }
+
+    pub fn tls_dir(&self) -> PathBuf {
+        self.root.join("tls")
+    }
+
+    /// The URL given, else the one in `kith.toml`, else the embedded SQLite file.
+    pub fn database_url(&self, given: Option<&str>) -> String {
+        given
+            .map(str::to_string)
+            .or_else(|| self.settings.database_url.clone())
+            .unwrap_or_else(|| format!("sqlite://{}", self.root.join("kith.db").display()))
+    }
+
+    fn create_root(&self) -> Result<()> {
+        if !self.root.exists() {
+            std::fs::create_dir_all(&self.root).with_context(|| {
+                format!("cannot create the data directory {}", self.root.display())
+            })?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers a database URL given at initialisation, so later commands
+    /// on this directory reach the same database without repeating it.
+    fn remember_database(&mut self, given: Option<&str>) -> Result<()> {
+        let Some(url) = given else { return Ok(()) };
+        if self.settings.database_url.is_some() {
+            return Ok(());
+        }
+        self.settings.database_url = Some(url.to_string());
+        let text = toml::to_string(&self.settings)?;
+        crate::tls::write_private(&self.config_file(), text.as_bytes())
+    }
+
+    /// Creates what is missing (directory, key file, database schema, TLS
+    /// certificate); never overwrites a key. Safe to run again.
+    pub async fn initialise(&mut self, database_url: Option<&str>) -> Result<Opened> {
+        self.create_root()?;
+        let url = self.database_url(database_url);
+        let store = open_store(&url).await?;
+        let key_path = self.key_file();
+        if !key_path.exists() {
+            if let Some(active) = store.setting(ACTIVE_KEK).await? {
+                bail!(
+                    "the database was initialised with key-encryption key {active}, but the key file {} is missing; \
+                     restore it from your key backup (a new key could not read any existing data)",
+                    key_path.display()
+                );
+            }
+            KeyFile::generate(crate::records::rfc3339_millis(crate::now_millis()))
+                .save(&key_path)?;
+        }
+        let keys = KeyringHandle::open(&key_path)?;
+        let active = store
+            .init_setting(ACTIVE_KEK, keys.current().active_kek())
+            .await?;
+        if !keys.current().has_kek(&active) {
+            bail!("the database expects key-encryption key {active}, which the key file {} does not hold", key_path.display());
+        }
+        self.remember_database(database_url)?;
+        crate::tls::ensure_self_signed(&self.tls_dir())?;
+        Ok(Opened {
+            store,
+            keys,
+            database: redact_url(&url),
+        })
+    }
+
+    /// Opens a directory that `kith init` (or `kith serve`) set up before.
+    pub async fn open(&self, database_url: Option<&str>) -> Result<Opened> {
+        if !self.root.is_dir() {
+            bail!(
+                "the data directory {} does not exist; run `kith init --data-dir {}` first",
+                self.root.display(),
+                self.root.display()
+            );
+        }
+        let key_path = self.key_file();
+        if !key_path.exists() {
+            bail!(
+                "{} has no key file ({}); run `kith init` first",
+                self.root.display(),
+                key_path.display()
+            );
+        }
+        let keys = KeyringHandle::open(&key_path)?;
+        let url = self.database_url(database_url);
+        let store = open_store(&url).await?;
+        let Some(active) = store.setting(ACTIVE_KEK).await? else {
+            bail!(
+                "the database {} is not initialised; run `kith init` first",
+                redact_url(&url)
+            );
+        };
+        if !keys.current().has_kek(&active) {
+            bail!("the database expects key-encryption key {active}, which the key file {} does not hold", key_path.display());
+        }
+        Ok(Opened {
+            store,
+            keys,
+            database: redact_url(&url),
+        })
+    }
+}
+
+pub async fn open_store(url: &str) -> Result<DynStore> {
+    kith_store::open(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://kith:s3cret@db:5432/kith"),
+            "postgres://kith:***@db:5432/kith"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(redact_url("sqlite:///tmp/kith.db"), "sqlite:///tmp/kith.db");
+    }
+}

@@ -1,0 +1,166 @@
+//! Request extraction that answers bad input with problem JSON. Error
+//! details name the field path and the rule; they never echo a value.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::response::IntoResponse;
+use kith_core::ErrorCode;
+use serde::de::DeserializeOwned;
+
+/// A JSON body, parsed strictly.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.into_response().status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "the body is larger than the server accepts",
+                )
+            } else {
+                ApiError::new(ErrorCode::MalformedJson, "the body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON into `T`, classifying the failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
+    de.end().map_err(|_| {
+        ApiError::new(
+            ErrorCode::MalformedJson,
+            "there is text after the JSON value",
+        )
+    })?;
+    Ok(value)
+}
+
+/// Like [`parse_json`] for an already parsed value (merged patches).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(describe)
+}
+
+fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let at = if path == "." || path.is_empty() {
+        "body".to_string()
+    } else {
+        path
+    };
+    let message = inner.to_string();
+    match inner.classify() {
+        serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof
+        | serde_json::error::Category::Io => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!(
+                "not valid JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            ),
+        ),
+        serde_json::error::Category::Data => {
+            if let Some(name) = message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+            {
+                ApiError::new(
+                    ErrorCode::UnknownField,
+                    format!("{}: unknown field", field_path(&at, name)),
+                )
+            } else if let Some(name) = message
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                ApiError::new(
+                    ErrorCode::MissingField,
+                    format!("{}: required", field_path(&at, name)),
+                )
+            } else if message.starts_with("invalid type") {
+                let expected = message
+                    .rsplit_once("expected ")
+                    .map(|(_, e)| e.split(" at line").next().unwrap_or(e));
+                ApiError::new(
+                    ErrorCode::InvalidType,
+                    format!("{at}: expected {}", expected.unwrap_or("another type")),
+                )
+            } else if message.starts_with("unknown variant") {
+                let expected = message
+                    .rsplit_once("expected ")
+                    .map(|(_, e)| e.split(" at line").next().unwrap_or(e));
+                ApiError::new(
+                    ErrorCode::InvalidValue,
+                    format!("{at}: expected {}", expected.unwrap_or("a known value")),
+                )
+            } else {
+                ApiError::new(ErrorCode::InvalidValue, format!("{at}: invalid value"))
+            }
+        }
+    }
+}
+
+fn field_path(at: &str, name: &str) -> String {
+    // serde_path_to_error reports the containing object; add the field itself.
+    if at == "body" {
+        name.to_string()
+    } else if at == name || at.ends_with(&format!(".{name}")) {
+        at.to_string()
+    } else {
+        format!("{at}.{name}")
+    }
+}
+
+/// The raw query string parsed into `T`, strictly.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let msg = e.into_inner().to_string();
+                let detail = match msg
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split('`').next())
+                {
+                    Some(name) => format!("{name}: unknown query parameter"),
+                    None => format!("{path}: invalid query parameter"),
+                };
+                ApiError::new(ErrorCode::InvalidQuery, detail)
+            })
+    }
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}

@@ -1,0 +1,22 @@
+//! Kith's server: the HTTP API over TLS, authentication, the record
+//! service, and the operations the command line runs (initialisation,
+//! tokens, key rotation). Only this crate knows HTTP.
+
+pub mod app;
+pub mod auth;
+pub mod datadir;
+pub mod error;
+pub mod extract;
+pub mod listing;
+pub mod records;
+pub mod rotation;
+pub mod routes;
+pub mod serve;
+pub mod tls;
+
+pub use app::{build_app, AppState};
+
+/// Milliseconds since the Unix epoch: the clock every record time uses.
+pub fn now_millis() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}

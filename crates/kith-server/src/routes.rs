@@ -1,0 +1,340 @@
+//! The HTTP routes, each registered together with its OpenAPI operation so
+//! the document cannot miss a route. Handlers only extract and delegate: the
+//! record service authorises, validates and seals.
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::listing::ListParams;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{on, MethodFilter};
+use axum::{Extension, Json, Router};
+use kith_core::model::{Company, Contact, Deal, Interaction, Purchase};
+use kith_core::{EntityBody, ErrorCode};
+use serde_json::{Map, Value};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Schema};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+/// A router that documents each route as it adds it.
+pub struct Api {
+    pub router: Router<AppState>,
+    pub paths: utoipa::openapi::Paths,
+    pub schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+impl Api {
+    pub fn new() -> Self {
+        Self {
+            router: Router::new(),
+            paths: utoipa::openapi::Paths::new(),
+            schemas: Vec::new(),
+        }
+    }
+
+    /// Adds `handler` for `method` on `path` and documents it with `operation`.
+    pub fn route<H, T>(
+        mut self,
+        method: HttpMethod,
+        path: &str,
+        handler: H,
+        operation: utoipa::openapi::path::Operation,
+    ) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        self.router = self.router.route(path, on(filter(&method), handler));
+        self.paths.add_path_operation(path, vec![method], operation);
+        self
+    }
+}
+
+fn filter(method: &HttpMethod) -> MethodFilter {
+    match method {
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Delete => MethodFilter::DELETE,
+        HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Head => MethodFilter::HEAD,
+        HttpMethod::Options => MethodFilter::OPTIONS,
+        HttpMethod::Trace => MethodFilter::TRACE,
+    }
+}
+
+fn json_content(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            json_content(Ref::from_schema_name("Problem")),
+        )
+        .build()
+}
+
+fn id_parameter() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(
+            Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Uuid,
+            )),
+        )))
+        .build()
+}
+
+/// The operation skeleton every authenticated route shares.
+pub fn operation(id: &str, tag: &str, summary: &str) -> OperationBuilder {
+    OperationBuilder::new()
+        .operation_id(Some(id))
+        .tag(tag)
+        .summary(Some(summary))
+        .security(utoipa::openapi::security::SecurityRequirement::new::<
+            &str,
+            [&str; 0],
+            &str,
+        >("bearer", []))
+        .response(
+            "401",
+            problem_response("missing, unknown, expired or revoked token"),
+        )
+        .response("403", problem_response("the caller's role may not do this"))
+}
+
+async fn create<B: EntityBody>(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiJson(body): ApiJson<B>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.records.create::<B>(&who, body).await?),
+    ))
+}
+
+fn parse_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
+}
+
+async fn get<B: EntityBody>(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(state.records.get::<B>(&who, parse_id(&id)?).await?))
+}
+
+async fn update<B: EntityBody>(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        state
+            .records
+            .update::<B>(&who, parse_id(&id)?, patch)
+            .await?,
+    ))
+}
+
+async fn delete<B: EntityBody>(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.records.delete::<B>(&who, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list<B: EntityBody>(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let page = state.records.list::<B>(&who, params).await?;
+    Ok(Json(
+        serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor }),
+    ))
+}
+
+/// The five routes of one kind of record, with their documentation.
+fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
+    let name = B::KIND.as_str();
+    let schema_name = B::name().to_string();
+    let record_name = format!("{schema_name}Record");
+    let collection = format!("/api/v1/{name}");
+    let item = format!("{collection}/{{id}}");
+    let record_ref = || Ref::from_schema_name(record_name.clone());
+
+    let mut nested = Vec::new();
+    B::schemas(&mut nested);
+    api.schemas.extend(nested);
+    api.schemas.push((schema_name.clone(), B::schema()));
+    api.schemas.push((
+        record_name.clone(),
+        record_schema(&schema_name, B::KIND == kith_core::EntityKind::Purchases),
+    ));
+
+    let body = |required: bool| {
+        RequestBodyBuilder::new()
+            .required(Some(if required {
+                Required::True
+            } else {
+                Required::False
+            }))
+            .content(
+                "application/json",
+                json_content(Ref::from_schema_name(schema_name.clone())),
+            )
+            .build()
+    };
+    let ok_record = |status: &str| {
+        ResponseBuilder::new()
+            .description(status)
+            .content("application/json", json_content(record_ref()))
+            .build()
+    };
+    let list_schema = ObjectBuilder::new()
+        .property(
+            "items",
+            utoipa::openapi::schema::ArrayBuilder::new().items(record_ref()),
+        )
+        .required("items")
+        .property(
+            "next_cursor",
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Null,
+            ])),
+        )
+        .required("next_cursor");
+
+    api = api.route(
+        HttpMethod::Get,
+        &collection,
+        list::<B>,
+        operation(&format!("list_{name}"), name, &format!("List {name}"))
+            .parameters(Some(ListParams::into_params(|| Some(ParameterIn::Query))))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("a page")
+                    .content("application/json", json_content(list_schema))
+                    .build(),
+            )
+            .response(
+                "400",
+                problem_response("a query parameter or cursor is invalid"),
+            )
+            .build(),
+    );
+    api = api.route(
+        HttpMethod::Post,
+        &collection,
+        create::<B>,
+        operation(
+            &format!("create_{name}"),
+            name,
+            &format!("Create one of {name}"),
+        )
+        .request_body(Some(body(true)))
+        .response("201", ok_record("created"))
+        .response("400", problem_response("the body is not JSON"))
+        .response("413", problem_response("the body is too large"))
+        .response("415", problem_response("the body is not application/json"))
+        .response(
+            "422",
+            problem_response("a field is unknown, missing, of the wrong type or invalid"),
+        )
+        .build(),
+    );
+    api = api.route(
+        HttpMethod::Get,
+        &item,
+        get::<B>,
+        operation(&format!("get_{name}"), name, &format!("Read one of {name}"))
+            .parameter(id_parameter())
+            .response("200", ok_record("the record"))
+            .response("404", problem_response("no such record"))
+            .build(),
+    );
+    api = api.route(
+        HttpMethod::Patch,
+        &item,
+        update::<B>,
+        operation(
+            &format!("update_{name}"),
+            name,
+            &format!("Change fields of one of {name}; null resets a field"),
+        )
+        .parameter(id_parameter())
+        .request_body(Some(body(true)))
+        .response("200", ok_record("the changed record"))
+        .response("404", problem_response("no such record"))
+        .response("409", problem_response("changed concurrently"))
+        .response(
+            "422",
+            problem_response("a field is unknown, of the wrong type or invalid"),
+        )
+        .build(),
+    );
+    api = api.route(
+        HttpMethod::Delete,
+        &item,
+        delete::<B>,
+        operation(
+            &format!("delete_{name}"),
+            name,
+            &format!("Delete one of {name}"),
+        )
+        .parameter(id_parameter())
+        .response("204", ResponseBuilder::new().description("deleted").build())
+        .response("404", problem_response("no such record"))
+        .response("409", problem_response("still referenced by other records"))
+        .build(),
+    );
+    api
+}
+
+/// A record as returned: its document plus id and times.
+fn record_schema(document: &str, with_total: bool) -> RefOr<Schema> {
+    let mut meta = ObjectBuilder::new()
+        .property("id", ObjectBuilder::new().schema_type(Type::String))
+        .required("id")
+        .property("created_at", ObjectBuilder::new().schema_type(Type::String))
+        .required("created_at")
+        .property("updated_at", ObjectBuilder::new().schema_type(Type::String))
+        .required("updated_at");
+    if with_total {
+        meta = meta
+            .property("total", ObjectBuilder::new().schema_type(Type::String))
+            .required("total");
+    }
+    let all = utoipa::openapi::schema::AllOfBuilder::new()
+        .item(Ref::from_schema_name(document))
+        .item(meta)
+        .build();
+    RefOr::T(Schema::AllOf(all))
+}
+
+/// Every record route.
+pub fn records(api: Api) -> Api {
+    let api = entity_routes::<Contact>(api);
+    let api = entity_routes::<Company>(api);
+    let api = entity_routes::<Interaction>(api);
+    let api = entity_routes::<Deal>(api);
+    entity_routes::<Purchase>(api)
+}

@@ -1,0 +1,174 @@
+//! Kith's storage: one [`Store`] trait, implemented for SQLite
+//! ([`sqlite::SqliteStore`]) and PostgreSQL ([`postgres::PgStore`]) with the
+//! same SQL text (`$n` placeholders), each running its own embedded
+//! migrations at start.
+//!
+//! The store only ever sees ciphertext, wrapped keys and blind-index terms:
+//! it cannot read a personal value and it never holds a key that could.
+
+mod migrate;
+pub mod postgres;
+mod query;
+pub mod sqlite;
+mod store_impl;
+
+use async_trait::async_trait;
+use kith_core::{ClearValue, EntityKind};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub use query::{ListQuery, Range};
+
+/// A blind-index term as stored.
+pub type Term = [u8; 16];
+
+/// A data key wrapped by a KEK, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    pub subject_id: Uuid,
+    pub kek_id: String,
+    pub wrapped: Vec<u8>,
+}
+
+/// A record to insert, already sealed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub entity: EntityKind,
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    pub owner: Option<String>,
+    pub created_at: i64,
+    pub sealed: Vec<u8>,
+    /// Values of `entity.columns()`, in that order.
+    pub columns: Vec<ClearValue>,
+    pub terms: Vec<Term>,
+    /// Records that must exist for this one to be written.
+    pub references: Vec<(EntityKind, Uuid)>,
+}
+
+/// A replacement of a record's contents, applied only if nobody changed it
+/// since `expected_version` was read.
+#[derive(Debug, Clone)]
+pub struct RecordUpdate {
+    pub record: NewRecord,
+    pub expected_version: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    pub owner: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+    pub sealed: Vec<u8>,
+    /// The subject's wrapped data key; `None` only if it was destroyed.
+    pub key: Option<KeyRow>,
+    /// The value of the list's sort column, for the next cursor.
+    pub sort_value: ClearValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub token_hash: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} {1} does not exist")]
+    UnknownReference(&'static str, Uuid),
+    #[error("the record was changed by someone else")]
+    VersionConflict,
+    #[error("the record is still referenced by {0}")]
+    InUse(&'static str),
+    #[error("the active key-encryption key changed to {0} during the write")]
+    StaleKek(String),
+    #[error("a record with this id exists")]
+    Duplicate,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration {version} failed: {reason}")]
+    Migration { version: i64, reason: String },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything Kith keeps, behind one interface.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Answers when the database can be reached.
+    async fn ping(&self) -> Result<()>;
+
+    async fn setting(&self, name: &str) -> Result<Option<String>>;
+    /// Sets a value only if it is not set yet; returns the value now stored.
+    async fn init_setting(&self, name: &str, value: &str) -> Result<String>;
+    async fn set_setting(&self, name: &str, value: &str) -> Result<()>;
+
+    async fn data_key(&self, subject: Uuid) -> Result<Option<KeyRow>>;
+
+    /// Inserts a record, with a new data key for its subject when given.
+    /// A new key must be wrapped under the active KEK, checked in the same
+    /// transaction, so a rotation can never miss it.
+    async fn insert(&self, record: NewRecord, new_key: Option<KeyRow>) -> Result<()>;
+
+    /// Inserts many records and keys in one transaction (imports).
+    async fn insert_batch(&self, records: Vec<(NewRecord, Option<KeyRow>)>) -> Result<()>;
+
+    async fn update(&self, update: RecordUpdate, new_key: Option<KeyRow>) -> Result<()>;
+
+    async fn get(&self, entity: EntityKind, id: Uuid) -> Result<Option<StoredRecord>>;
+
+    /// Deletes a record with its index terms. A contact takes with it every
+    /// record sealed under its key, and the key itself.
+    async fn delete(&self, entity: EntityKind, id: Uuid) -> Result<bool>;
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<StoredRecord>>;
+
+    /// Wrapped keys in subject order, for rotation and checks.
+    async fn keys_after(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<KeyRow>>;
+    async fn count_keys_not_under(&self, kek_id: &str) -> Result<u64>;
+    /// Replaces `old` by `new` only if it is unchanged; false otherwise.
+    async fn rewrap(&self, old: &KeyRow, new: &KeyRow) -> Result<bool>;
+
+    async fn insert_token(&self, token: &TokenRow) -> Result<()>;
+    async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRow>>;
+    async fn revoke_token(&self, id: Uuid, at: i64) -> Result<bool>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// The setting naming the KEK new data keys must be wrapped under.
+pub const ACTIVE_KEK: &str = "active_kek";
+
+/// Opens the store a URL names: `postgres://…` or `sqlite://PATH`.
+pub async fn open(url: &str) -> Result<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url, None).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else {
+        Err(StoreError::Database(sqlx::Error::Configuration(
+            "a database URL starts with postgres:// or sqlite://".into(),
+        )))
+    }
+}

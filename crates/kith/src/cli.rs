@@ -1,0 +1,233 @@
+//! The command line: options, their help, and the calls they make.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use kith_server::app::ServerConfig;
+use kith_server::auth::{new_token, InterimPolicy, ROLES};
+use kith_server::datadir::DataDir;
+use kith_server::tls::{ensure_self_signed, rustls_config, TlsFiles};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "kith", version, about = "Kith, the privacy-first CRM", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server, initialising the data directory on first use.
+    Serve(ServeArgs),
+    /// Initialise a data directory (database, key file, TLS certificate) without serving. Idempotent; never overwrites a key.
+    Init(CommonArgs),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Key-encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Measure import and lookup throughput against a plaintext baseline.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Data directory: SQLite database, key file, TLS certificate, kith.toml.
+    #[arg(long, env = "KITH_DATA_DIR", default_value = "./kith-data")]
+    data_dir: PathBuf,
+    /// Database to use instead of the embedded SQLite file, e.g. postgres://user@host/db. Remembered in kith.toml at initialisation.
+    #[arg(long, env = "KITH_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Key file holding the key-encryption keys (default DATA_DIR/kith.key). Keep it off the database's disk and its backups.
+    #[arg(long, env = "KITH_KEY_FILE")]
+    key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Address to listen on [default: 127.0.0.1:8443].
+    #[arg(long, env = "KITH_LISTEN")]
+    listen: Option<String>,
+    /// Serve plain HTTP instead of TLS. Refused unless the listen address is a loopback address.
+    #[arg(long, env = "KITH_HTTP")]
+    http: bool,
+    /// PEM certificate chain to serve instead of the self-signed one (with --tls-key).
+    #[arg(long, env = "KITH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "KITH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Largest request body accepted, in bytes [default: 1048576].
+    #[arg(long, env = "KITH_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it on standard output, alone on its line. It is shown only this once.
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenCreateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Who or what the token is for, e.g. "billing-sync".
+    #[arg(long)]
+    name: String,
+    /// The token's role: admin, dpo, sales, support, marketing or auditor.
+    #[arg(long)]
+    role: String,
+    /// Days until the token expires (default: never).
+    #[arg(long)]
+    expires: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Install a new key-encryption key and rewrap every data key under it while servers keep running; the old key is then removed from the key file.
+    Rotate(CommonArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Import generated contacts with interactions through the storage layer, then look contacts up by e-mail; the same workload runs on plaintext tables for comparison.
+    Import(crate::bench::ImportArgs),
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Init(args) => {
+            let mut dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
+            let opened = dir.initialise(args.database_url.as_deref()).await?;
+            println!(
+                "initialised {} (database {})",
+                args.data_dir.display(),
+                opened.database
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create(args)) => token_create(args).await,
+        Command::Keys(KeysCommand::Rotate(args)) => keys_rotate(args).await,
+        Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let mut dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| dir.settings.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8443".into());
+    let addr: SocketAddr = listen.parse().with_context(|| {
+        format!("--listen {listen} is not an address like 127.0.0.1:8443 or [::1]:8443")
+    })?;
+    if args.http && !addr.ip().is_loopback() {
+        bail!("--http serves plain, unencrypted HTTP and is only allowed on a loopback address (127.0.0.1 or ::1), not {addr}; drop --http to serve TLS");
+    }
+    let opened = dir.initialise(args.common.database_url.as_deref()).await?;
+    let tls = if args.http {
+        None
+    } else {
+        let files = match (
+            args.tls_cert.clone().or(dir.settings.tls_cert.clone()),
+            args.tls_key.clone().or(dir.settings.tls_key.clone()),
+        ) {
+            (Some(cert), Some(key)) => TlsFiles { cert, key },
+            _ => ensure_self_signed(&dir.tls_dir())?,
+        };
+        Some(rustls_config(&files).await?)
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            anyhow::anyhow!("cannot listen on {addr}: the port is already in use")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            anyhow::anyhow!("cannot listen on {addr}: permission denied")
+        }
+        _ => anyhow::anyhow!("cannot listen on {addr}: {e}"),
+    })?;
+    let config = ServerConfig {
+        max_body_bytes: args
+            .max_body_bytes
+            .or(dir.settings.max_body_bytes)
+            .unwrap_or(1024 * 1024),
+        tls: tls.is_some(),
+    };
+    let state =
+        kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "Kith serving on {scheme}://{local} (database {})",
+        opened.database
+    );
+    tracing::info!(%local, scheme, "listening");
+    kith_server::serve::serve(
+        kith_server::build_app(state),
+        listener,
+        tls,
+        kith_server::serve::shutdown_signal(),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn token_create(args: TokenCreateArgs) -> Result<()> {
+    if !ROLES.contains(&args.role.as_str()) {
+        bail!(
+            "--role {} is not a role; use one of {}",
+            args.role,
+            ROLES.join(", ")
+        );
+    }
+    let name = args.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        bail!("--name needs 1 to 200 printable characters");
+    }
+    let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
+    let opened = dir.open(args.common.database_url.as_deref()).await?;
+    let now = kith_server::now_millis();
+    let expires_at = args.expires.map(|days| now + i64::from(days) * 86_400_000);
+    let (token, row) = new_token(name, &args.role, now, expires_at);
+    opened.store.insert_token(&row).await?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn keys_rotate(args: CommonArgs) -> Result<()> {
+    let dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
+    let opened = dir.open(args.database_url.as_deref()).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "rewrapping data keys {bar:40} {pos}/{len} ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = kith_server::rotation::rotate(&opened.store, &dir.key_file(), &progress).await?;
+    bar.finish_and_clear();
+    println!(
+        "rotated: {} data keys rewrapped under {}; retired {}",
+        report.rewrapped,
+        report.active,
+        if report.retired.is_empty() {
+            "none".to_string()
+        } else {
+            report.retired.join(", ")
+        }
+    );
+    Ok(())
+}
