@@ -236,14 +236,23 @@ pub struct Purchase {
 }
 
 impl Purchase {
-    /// The sum of quantity × unit price over the lines.
+    /// The sum of quantity × unit price over the lines, to as many decimal
+    /// places as the most precise unit price ("4.50" × 2 gives "9.00").
     pub fn total(&self) -> Decimal {
-        self.lines
+        let places = self
+            .lines
+            .iter()
+            .map(|l| l.unit_price.scale())
+            .max()
+            .unwrap_or(0);
+        let mut total = self
+            .lines
             .iter()
             .map(|l| l.quantity * l.unit_price)
             .sum::<Decimal>()
-            .round_dp(DECIMAL_SCALE)
-            .normalize()
+            .round_dp(places);
+        total.rescale(places);
+        total
     }
 }
 
@@ -840,6 +849,8 @@ mod tests {
         }))
         .unwrap();
         p.validate().unwrap();
+        assert_eq!(p.total().to_string(), "40.48");
+        p.lines[1].unit_price = "0.5".parse().unwrap();
         assert_eq!(p.total().to_string(), "40.48");
         assert_eq!(p.purchased_at, "2026-01-31T08:00:00Z");
         assert_eq!(p.currency, "EUR");

@@ -96,8 +96,15 @@ pub fn parse_phone(raw: &str) -> Result<String, ValidationError> {
 pub const DECIMAL_SCALE: u32 = 4;
 const MAX_ABS_UNITS: i64 = 900_000_000_000_000; // 9e14 units fit an i64 of ten-thousandths
 
+/// Checks a decimal, keeping the scale it was written with ("12.50" stays
+/// "12.50") unless trailing zeros push it past four places.
 pub fn check_decimal(value: Decimal, allow_negative: bool) -> Result<Decimal, ValidationError> {
-    if value.normalize().scale() > DECIMAL_SCALE {
+    let value = if value.scale() > DECIMAL_SCALE {
+        value.normalize()
+    } else {
+        value
+    };
+    if value.scale() > DECIMAL_SCALE {
         return Err(ValidationError::new(
             ErrorCode::InvalidAmount,
             "at most four decimal places",
@@ -115,7 +122,7 @@ pub fn check_decimal(value: Decimal, allow_negative: bool) -> Result<Decimal, Va
             "is too large",
         ));
     }
-    Ok(value.normalize())
+    Ok(value)
 }
 
 /// The decimal as a whole number of ten-thousandths, for sorting in SQL.
@@ -239,7 +246,13 @@ mod tests {
     #[test]
     fn decimals() {
         let d: Decimal = "19.9900".parse().unwrap();
-        assert_eq!(check_decimal(d, false).unwrap().to_string(), "19.99");
+        assert_eq!(check_decimal(d, false).unwrap().to_string(), "19.9900");
+        assert_eq!(
+            check_decimal("12.50".parse().unwrap(), false)
+                .unwrap()
+                .to_string(),
+            "12.50"
+        );
         assert_eq!(decimal_to_scaled(d), 199_900);
         assert!(check_decimal("0.00001".parse().unwrap(), false).is_err());
         assert!(check_decimal("-1".parse().unwrap(), false).is_err());

@@ -47,7 +47,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Parses JSON into `T`, classifying the failure.
+/// Every body Kith takes is a JSON object; derived deserialisers would also
+/// take an array of the fields in order, which no client means to send.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidType,
+                "body: expected a JSON object",
+            ));
+        }
+        return Err(ApiError::new(
+            ErrorCode::MalformedJson,
+            "the body is not a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
     de.end().map_err(|_| {

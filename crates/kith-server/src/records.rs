@@ -11,6 +11,7 @@ use kith_core::{EntityBody, EntityKind, ErrorCode};
 use kith_crypto::{DataKey, Keyring, KeyringHandle, WrappedKey};
 use kith_store::{DynStore, KeyRow, NewRecord, RecordUpdate, StoreError, StoredRecord, ACTIVE_KEK};
 use serde_json::{Map, Value};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -178,14 +179,18 @@ impl Records {
         row: &StoredRecord,
         keys: &mut HashMap<Uuid, DataKey>,
     ) -> ApiResult<B> {
-        if !keys.contains_key(&row.subject_id) {
-            let wrapped = row
-                .key
-                .as_ref()
-                .ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
-            keys.insert(row.subject_id, self.keys.unwrap(&to_crypto(wrapped))?);
-        }
-        open_record(&keys[&row.subject_id], row)
+        let key = match keys.entry(row.subject_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                // No key means the person's key was destroyed: their data is gone.
+                let wrapped = row
+                    .key
+                    .as_ref()
+                    .ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+                slot.insert(self.keys.unwrap(&to_crypto(wrapped))?)
+            }
+        };
+        open_record(key, row)
     }
 
     pub async fn create<B: EntityBody>(&self, who: &Principal, mut body: B) -> ApiResult<Value> {

@@ -28,6 +28,12 @@ pub struct Api {
     pub schemas: Vec<(String, RefOr<Schema>)>,
 }
 
+impl Default for Api {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Api {
     pub fn new() -> Self {
         Self {

@@ -1,0 +1,311 @@
+//! Privacy at rest: personal values planted as unique markers never appear
+//! in clear in any file of the data directory (database, WAL, shared
+//! memory, anything else), in PostgreSQL's tables, in the server's log
+//! output at debug level, or in error responses.
+
+use crate::harness::{backends, client_trusting, kith, run_kith, Backend, TestDb};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+/// A random string over `alphabet`, long enough to be unique.
+fn marker(alphabet: &[char], len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| *alphabet.choose(&mut rng).unwrap())
+        .collect()
+}
+
+struct Markers {
+    latin: Vec<String>,
+    cyrillic: String,
+    cjk: String,
+    phone_digits: String,
+}
+
+impl Markers {
+    fn new() -> Self {
+        let latin: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+        let cyrillic: Vec<char> = "абвгґдеєжзиіїйклмнопрстуфхцчшщюя".chars().collect();
+        let cjk: Vec<char> = "山田太郎花子李王張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅鄭梁"
+            .chars()
+            .collect();
+        let mut rng = rand::thread_rng();
+        Self {
+            latin: (0..14)
+                .map(|i| format!("Mk{i}{}", marker(&latin, 12)))
+                .collect(),
+            cyrillic: format!("Ґ{}", marker(&cyrillic, 10)),
+            cjk: marker(&cjk, 8),
+            phone_digits: format!("{}", rng.gen_range(100_000_000u64..999_999_999)),
+        }
+    }
+
+    /// Every form a marker could take in storage: as written, lower-cased
+    /// (the blind index normalises), and as PostgreSQL prints bytes (hex).
+    fn needles(&self) -> Vec<(String, Vec<u8>)> {
+        let mut plain: Vec<String> = self.latin.clone();
+        plain.extend([
+            self.cyrillic.clone(),
+            self.cjk.clone(),
+            self.phone_digits.clone(),
+        ]);
+        let mut needles = Vec::new();
+        for m in plain {
+            for form in [m.clone(), m.to_lowercase()] {
+                needles.push((form.clone(), form.as_bytes().to_vec()));
+                let hex: String = form.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                needles.push((format!("hex of {form}"), hex.into_bytes()));
+            }
+        }
+        needles
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn scan_dir(
+    dir: &Path,
+    needles: &[(String, Vec<u8>)],
+    found: &mut Vec<String>,
+    scanned: &mut Vec<String>,
+) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            scan_dir(&path, needles, found, scanned);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            scanned.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            for (name, needle) in needles {
+                if contains(&bytes, needle) {
+                    found.push(format!("{name} in {}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+/// `kith serve` as a separate process, logging at debug level into a file.
+struct Process {
+    child: Child,
+    base: String,
+}
+
+impl Process {
+    fn start(db: &TestDb, log: &Path) -> Self {
+        let data = db.data_dir();
+        let mut cmd = kith();
+        cmd.args([
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(db.url_args())
+        .env("KITH_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap());
+        let mut child = cmd.spawn().expect("start kith serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"));
+        Self {
+            child,
+            base: url.to_string(),
+        }
+    }
+
+    fn stop(mut self) {
+        #[cfg(unix)]
+        send_sigterm(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends SIGTERM through the `kill` command (no unsafe code needed).
+fn send_sigterm(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_marker_in_clear_anywhere_on_every_backend() {
+    for backend in backends() {
+        canary(backend).await;
+    }
+}
+
+async fn canary(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let data = db.data_dir();
+    let mut init_args = vec![
+        "init".to_string(),
+        "--data-dir".into(),
+        data.to_str().unwrap().into(),
+    ];
+    init_args.extend(db.url_args());
+    let (ok, _, err) = run_kith(&init_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{err}");
+    let mut token_args = vec![
+        "token",
+        "create",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--name",
+        "canary",
+        "--role",
+        "sales",
+    ];
+    let url_args = db.url_args();
+    token_args.extend(url_args.iter().map(String::as_str));
+    let (ok, token, err) = run_kith(&token_args);
+    assert!(ok, "{err}");
+    let token = token.trim().to_string();
+
+    let log = db.dir.path().join("server.log");
+    let server = Process::start(&db, &log);
+    let client = client_trusting(&data.join("tls/cert.pem"));
+    let m = Markers::new();
+    let l = &m.latin;
+    let post = |path: &str, body: Value| {
+        let req = client
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(&token)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let value: Value = resp.json().await.unwrap();
+            (status, value)
+        }
+    };
+
+    let (status, company) = post("/api/v1/companies", json!({"name": l[0], "notes": l[1]})).await;
+    assert!(status.is_success(), "{company}");
+    let (status, contact) = post(
+        "/api/v1/contacts",
+        json!({
+            "given_name": m.cyrillic, "family_name": format!("{} {}", l[2], m.cjk),
+            "emails": [format!("{}@example.org", l[3])], "phones": [format!("+380{}", m.phone_digits)],
+            "addresses": [{"street": l[4], "city": l[5]}], "job_title": l[6], "notes": l[7],
+            "tags": [l[8]], "custom": {"hobby": l[9]}, "company_id": company["id"]
+        }),
+    )
+    .await;
+    assert!(status.is_success(), "{contact}");
+    let id = contact["id"].as_str().unwrap();
+    let (status, v) = post("/api/v1/interactions", json!({"contact_id": id, "kind": "email", "occurred_at": "2026-01-31T10:00:00Z", "subject": l[10], "body": l[11]})).await;
+    assert!(status.is_success(), "{v}");
+    let (status, v) = post("/api/v1/purchases", json!({"contact_id": id, "purchased_at": "2026-01-31T10:00:00Z", "currency": "EUR", "lines": [{"sku": "S1", "description": l[12], "quantity": 1, "unit_price": "5"}]})).await;
+    assert!(status.is_success(), "{v}");
+    let (status, v) = post(
+        "/api/v1/deals",
+        json!({"contact_id": id, "title": l[13], "stage": "lead"}),
+    )
+    .await;
+    assert!(status.is_success(), "{v}");
+
+    // Lookups by the personal values, so they pass through query strings too.
+    for query in [
+        format!("email={}@example.org", l[3]),
+        format!("q={}", l[2]),
+        format!("phone=%2B380{}", m.phone_digits),
+    ] {
+        let resp = client
+            .get(format!("{}/api/v1/contacts?{query}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let page: Value = resp.json().await.unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "{query}");
+    }
+    // Refused input that carries personal values: the error does not echo them.
+    let (status, problem) = post(
+        "/api/v1/contacts",
+        json!({"given_name": l[2], "emails": [format!("{} broken", l[3])]}),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422);
+    let (status, problem2) = post(
+        "/api/v1/contacts",
+        json!({"given_name": 5, "kind": l[4], "emails": l[5]}),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 422);
+    let needles = m.needles();
+    for p in [&problem, &problem2] {
+        for (name, needle) in &needles {
+            assert!(
+                !contains(p.to_string().as_bytes(), needle),
+                "{name} echoed in {p}"
+            );
+        }
+    }
+
+    // While the server runs (WAL and shared memory present), then after it stopped.
+    let mut found = Vec::new();
+    let mut scanned = Vec::new();
+    scan_dir(&data, &needles, &mut found, &mut scanned);
+    if backend == Backend::Sqlite {
+        assert!(
+            scanned.iter().any(|f| f == "kith.db-wal"),
+            "the WAL was scanned: {scanned:?}"
+        );
+    }
+    server.stop();
+    scan_dir(&data, &needles, &mut found, &mut scanned);
+    let log_bytes = std::fs::read(&log).unwrap();
+    assert!(log_bytes.len() > 200, "the server logged at debug level");
+    for (name, needle) in &needles {
+        if contains(&log_bytes, needle) {
+            found.push(format!("{name} in the server log"));
+        }
+    }
+    if backend == Backend::Postgres {
+        scan_postgres(db.url.as_deref().unwrap(), &needles, &mut found).await;
+    }
+    assert!(found.is_empty(), "personal values in clear: {found:?}");
+    db.cleanup().await;
+}
+
+/// Every row of every table in the test's schema, as PostgreSQL prints it.
+async fn scan_postgres(url: &str, needles: &[(String, Vec<u8>)], found: &mut Vec<String>) {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query("SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema()")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("t"))
+        .collect();
+    assert!(tables.contains(&"contacts".to_string()), "{tables:?}");
+    for table in tables {
+        let rows = sqlx::query(&format!("SELECT t::text AS row FROM {table} t"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        for row in rows {
+            let text: String = row.get("row");
+            for (name, needle) in needles {
+                if contains(text.as_bytes(), needle) {
+                    found.push(format!("{name} in PostgreSQL table {table}"));
+                }
+            }
+        }
+    }
+}

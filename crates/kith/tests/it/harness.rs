@@ -1,0 +1,296 @@
+//! Test fixtures: a fresh database per test (a temporary SQLite directory,
+//! or a schema of its own on PostgreSQL), a server on port 0 speaking TLS
+//! with its generated certificate, and a client that trusts only that
+//! certificate.
+
+use kith_server::app::ServerConfig;
+use kith_server::auth::{new_token, InterimPolicy};
+use kith_server::datadir::DataDir;
+use kith_store::DynStore;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests use, if any. Under CI its absence fails.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("KITH_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") => {
+            panic!("CI must run the PostgreSQL suite: set KITH_TEST_POSTGRES_URL")
+        }
+        _ => None,
+    }
+}
+
+/// The backends to run a story on.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        all.push(Backend::Postgres);
+    }
+    all
+}
+
+/// A database of a test's own: the data directory's SQLite file, or a new
+/// PostgreSQL schema.
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    /// The `--database-url` to pass, `None` for the embedded SQLite.
+    pub url: Option<String>,
+    pub schema: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match backend {
+            Backend::Sqlite => Self {
+                dir,
+                url: None,
+                schema: None,
+            },
+            Backend::Postgres => {
+                let base = postgres_url().expect("PostgreSQL configured");
+                let schema = format!("kith_test_{}", uuid::Uuid::new_v4().simple());
+                admin_sql(&base, &format!("CREATE SCHEMA {schema}")).await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                Self {
+                    dir,
+                    url: Some(url),
+                    schema: Some(schema),
+                }
+            }
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Drops the PostgreSQL schema; the temporary directory goes with `self`.
+    pub async fn cleanup(self) {
+        if let Some(schema) = &self.schema {
+            admin_sql(
+                &postgres_url().expect("PostgreSQL configured"),
+                &format!("DROP SCHEMA {schema} CASCADE"),
+            )
+            .await;
+        }
+    }
+
+    /// `--database-url URL` for the command line, if any.
+    pub fn url_args(&self) -> Vec<String> {
+        self.url
+            .iter()
+            .flat_map(|u| ["--database-url".to_string(), u.clone()])
+            .collect()
+    }
+}
+
+pub async fn admin_sql(url: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::raw_sql(sql)
+        .execute(&mut conn)
+        .await
+        .expect("admin SQL");
+}
+
+/// A server running inside the test process.
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub store: DynStore,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A reqwest client that trusts exactly the certificate in `cert`.
+pub fn client_trusting(cert: &Path) -> reqwest::Client {
+    let pem = std::fs::read(cert).expect("certificate");
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM certificate"))
+        .tls_built_in_root_certs(false)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+impl Server {
+    pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, ServerConfig::default()).await
+    }
+
+    pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
+        let data_dir = db.data_dir();
+        let mut dir = DataDir::new(&data_dir, None).expect("data dir");
+        let opened = dir.initialise(db.url.as_deref()).await.expect("initialise");
+        let (token, row) = new_token("tester", "sales", kith_server::now_millis(), None);
+        opened.store.insert_token(&row).await.expect("token");
+        let tls_files = kith_server::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
+        let tls = kith_server::tls::rustls_config(&tls_files)
+            .await
+            .expect("TLS config");
+        let store = opened.store.clone();
+        let state =
+            kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = kith_server::build_app(state);
+        let task = tokio::spawn(kith_server::serve::serve(app, listener, Some(tls), async {
+            let _ = rx.await;
+        }));
+        Self {
+            base: format!("https://127.0.0.1:{port}"),
+            client: client_trusting(&tls_files.cert),
+            token,
+            store,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Creates a record and returns its id, failing the test otherwise.
+    pub async fn create(&self, kind: &str, body: Value) -> String {
+        let (status, value) = self.post(&format!("/api/v1/{kind}"), &body).await;
+        assert_eq!(status, StatusCode::CREATED, "create {kind}: {value}");
+        value["id"].as_str().expect("id").to_string()
+    }
+
+    /// Every item of a list, following cursors.
+    pub async fn list_all(&self, path_and_query: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path_and_query.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            let path = match &cursor {
+                Some(c) => format!("{path_and_query}{sep}cursor={c}"),
+                None => path_and_query.to_string(),
+            };
+            let (status, page) = self.get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {page}");
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// Asserts a problem response with the given status and code.
+pub fn assert_problem(result: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(
+        result.0.as_u16(),
+        status,
+        "expected {status} {code}, got {}",
+        result.1
+    );
+    assert_eq!(result.1["code"], code, "{}", result.1);
+    for field in ["type", "title", "status", "detail"] {
+        assert!(
+            result.1.get(field).is_some(),
+            "problem without {field}: {}",
+            result.1
+        );
+    }
+}
+
+/// The `kith` binary under test.
+pub fn kith() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kith"));
+    cmd.env_remove("KITH_DATABASE_URL")
+        .env_remove("KITH_DATA_DIR")
+        .env("KITH_LOG", "warn");
+    cmd
+}
+
+/// Runs `kith` to completion and returns (success, stdout, stderr).
+pub fn run_kith(args: &[&str]) -> (bool, String, String) {
+    let out = kith().args(args).output().expect("run kith");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `kith` off the async runtime (it may take a while, e.g. rotation).
+pub async fn run_kith_async(args: Vec<String>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_kith(&refs)
+    })
+    .await
+    .expect("kith process")
+}

@@ -1,0 +1,11 @@
+//! Kith's integration tests: one binary, so the 2-core CI links once.
+//! Every story runs on SQLite, and on PostgreSQL when
+//! `KITH_TEST_POSTGRES_URL` is set (CI sets it and fails without it).
+
+mod canary;
+mod cli;
+mod harness;
+mod openapi;
+mod rotation;
+mod story;
+mod tls;
