@@ -14,7 +14,8 @@ const NONCE_LEN: usize = 24;
 pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let mut nonce = [0u8; NONCE_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    // A CSPRNG seeded from the OS, without a system call per nonce.
+    rand::thread_rng().fill_bytes(&mut nonce);
     let ct = cipher
         .encrypt(
             XNonce::from_slice(&nonce),

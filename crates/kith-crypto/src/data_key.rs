@@ -16,7 +16,7 @@ impl std::fmt::Debug for DataKey {
 impl DataKey {
     pub fn generate() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        rand::thread_rng().fill_bytes(key.as_mut());
         Self(key)
     }
 

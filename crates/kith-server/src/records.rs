@@ -19,7 +19,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 /// Attempts at a write that lost a race (a concurrent update, a key rotation).
-const WRITE_ATTEMPTS: usize = 3;
+const WRITE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct Records {
@@ -77,6 +77,22 @@ fn render<B: EntityBody>(id: Uuid, created_at: i64, updated_at: i64, body: &B) -
     Ok(Value::Object(object))
 }
 
+/// The sealed form of a document: JSON without its nulls and empty lists
+/// or objects, which read back as their defaults. Every byte saved is a
+/// byte less in each page the database writes.
+fn compact_json<B: EntityBody>(body: &B) -> serde_json::Result<Vec<u8>> {
+    let mut value = serde_json::to_value(body)?;
+    if let Value::Object(fields) = &mut value {
+        fields.retain(|_, v| match v {
+            Value::Null => false,
+            Value::Array(items) => !items.is_empty(),
+            Value::Object(map) => !map.is_empty(),
+            _ => true,
+        });
+    }
+    serde_json::to_vec(&value)
+}
+
 /// Seals a validated document under its subject's data key and computes
 /// its blind-index terms: the record as the store keeps it.
 pub fn seal_record<B: EntityBody>(
@@ -87,8 +103,7 @@ pub fn seal_record<B: EntityBody>(
     subject: Uuid,
     created_at: i64,
 ) -> ApiResult<NewRecord> {
-    let plaintext =
-        Zeroizing::new(serde_json::to_vec(body).map_err(|e| ApiError::internal("seal", e))?);
+    let plaintext = Zeroizing::new(compact_json(body).map_err(|e| ApiError::internal("seal", e))?);
     let sealed = key.seal(&seal_context(B::KIND, id, subject), &plaintext);
     let terms = body
         .index_terms()

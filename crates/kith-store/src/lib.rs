@@ -46,6 +46,21 @@ pub struct NewRecord {
     pub references: Vec<(EntityKind, Uuid)>,
 }
 
+impl NewRecord {
+    /// The record's distinct terms, sorted.
+    pub fn unique_terms(&self) -> Vec<Term> {
+        let mut unique = self.terms.clone();
+        unique.sort();
+        unique.dedup();
+        unique
+    }
+
+    /// The terms as stored beside the record: concatenated 16-byte terms.
+    pub fn terms_blob(&self) -> Vec<u8> {
+        self.unique_terms().concat()
+    }
+}
+
 /// A replacement of a record's contents, applied only if nobody changed it
 /// since `expected_version` was read.
 #[derive(Debug, Clone)]

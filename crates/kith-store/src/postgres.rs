@@ -43,4 +43,11 @@ impl PgStore {
     }
 }
 
-impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR SHARE");
+impl_store!(
+    PgStore,
+    sqlx::Postgres,
+    Backend::Postgres,
+    " FOR SHARE",
+    true,
+    "BEGIN"
+);

@@ -124,12 +124,18 @@ pub(crate) fn list_sql(q: &ListQuery) -> Result<Sql, crate::StoreError> {
             .iter()
             .map(|t| sql.bind(Arg::Bytes(t.to_vec())))
             .collect();
-        conditions.push(format!(
-            "t.id IN (SELECT record_id FROM blind_index WHERE entity = {entity} AND term IN ({}) \
-             GROUP BY record_id HAVING COUNT(*) = {})",
-            placeholders.join(", "),
-            terms.len()
-        ));
+        // One term (an exact lookup) needs no grouping; several must all match.
+        let matching = if let [only] = placeholders.as_slice() {
+            format!("SELECT record_id FROM blind_index WHERE entity = {entity} AND term = {only}")
+        } else {
+            format!(
+                "SELECT record_id FROM blind_index WHERE entity = {entity} AND term IN ({}) \
+                 GROUP BY record_id HAVING COUNT(*) = {}",
+                placeholders.join(", "),
+                terms.len()
+            )
+        };
+        conditions.push(format!("t.id IN ({matching})"));
     }
     let (cmp, order) = if q.descending {
         ("<", "DESC")
@@ -172,8 +178,8 @@ fn check_column(entity: EntityKind, column: &str) -> Result<(), crate::StoreErro
     }
 }
 
-pub(crate) fn insert_sql(entity: EntityKind) -> String {
-    let extra: Vec<&str> = entity.columns().iter().map(|c| c.name).collect();
+/// The columns of a record table, in insert order.
+pub(crate) fn record_column_names(entity: EntityKind) -> Vec<&'static str> {
     let mut names = vec![
         "id",
         "subject_id",
@@ -182,14 +188,49 @@ pub(crate) fn insert_sql(entity: EntityKind) -> String {
         "updated_at",
         "version",
         "sealed",
+        "terms",
     ];
-    names.extend(&extra);
-    let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    names.extend(entity.columns().iter().map(|c| c.name));
+    names
+}
+
+/// Bound parameters per statement stay far below both engines' limits
+/// (SQLite 32766, PostgreSQL 65535).
+const MAX_PARAMS: usize = 8_000;
+
+pub(crate) fn rows_per_statement(params_per_row: usize) -> usize {
+    (MAX_PARAMS / params_per_row.max(1)).max(1)
+}
+
+/// `INSERT INTO table (a, b) VALUES ($1, $2), ($3, $4), ...` for `rows` rows;
+/// with `numbered` false the placeholders are plain `?`. SQLite needs that
+/// for long statements: it resolves each `$n` by a linear search over the
+/// statement's parameters, which makes a thousand-row insert quadratic.
+pub(crate) fn multi_insert_sql(
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+    numbered: bool,
+) -> String {
+    let width = columns.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=width)
+                .map(|c| {
+                    if numbered {
+                        format!("${}", r * width + c)
+                    } else {
+                        "?".to_string()
+                    }
+                })
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
     format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        entity.as_str(),
-        names.join(", "),
-        params.join(", ")
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        tuples.join(", ")
     )
 }
 
@@ -201,9 +242,10 @@ pub(crate) fn update_sql(entity: EntityKind) -> String {
         "updated_at = $5".to_string(),
         "version = version + 1".to_string(),
         "sealed = $6".to_string(),
+        "terms = $7".to_string(),
     ];
     for (i, c) in entity.columns().iter().enumerate() {
-        sets.push(format!("{} = ${}", c.name, i + 7));
+        sets.push(format!("{} = ${}", c.name, i + 8));
     }
     format!(
         "UPDATE {} SET {} WHERE id = $1 AND version = $2",
@@ -248,6 +290,19 @@ mod tests {
             sql.text
         );
         assert_eq!(sql.args.len(), 9);
+    }
+
+    #[test]
+    fn multi_row_inserts_number_every_parameter() {
+        assert_eq!(
+            multi_insert_sql("t", &["a", "b"], 2, true),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(
+            multi_insert_sql("t", &["a"], 2, false),
+            "INSERT INTO t (a) VALUES (?), (?)"
+        );
+        assert_eq!(rows_per_statement(8), 1000);
     }
 
     #[test]

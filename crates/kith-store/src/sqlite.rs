@@ -49,4 +49,11 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");
+impl_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    Backend::Sqlite,
+    "",
+    false,
+    "BEGIN IMMEDIATE"
+);

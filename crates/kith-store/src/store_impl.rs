@@ -6,9 +6,12 @@
 /// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`.
 /// `$share_lock` is appended to reads that must block a concurrent writer
 /// until this transaction ends (PostgreSQL `FOR SHARE`; SQLite transactions
-/// are serialised already).
+/// are serialised already). `$numbered` chooses `$n` over `?` placeholders in
+/// generated multi-row inserts (see `query::multi_insert_sql`). `$begin_write`
+/// starts a writing transaction: SQLite's `BEGIN IMMEDIATE` takes the write
+/// lock up front, so a transaction that read first cannot fail to upgrade.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:expr, $share_lock:expr) => {
+    ($store:ty, $db:ty, $backend:expr, $share_lock:expr, $numbered:expr, $begin_write:expr) => {
         type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
 
         fn bind_arg(q: Query<'_>, arg: $crate::query::Arg) -> Query<'_> {
@@ -104,70 +107,123 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// Inserts a new data key and checks, under a lock that a rotation's
-        /// switch of the active KEK must wait for, that it is wrapped under
-        /// the active KEK.
-        async fn insert_key(tx: &mut Tx<'_>, key: &$crate::KeyRow, now: i64) -> $crate::Result<()> {
+        /// Inserts new data keys, then checks under a lock that a rotation's
+        /// switch of the active KEK must wait for, that they are wrapped
+        /// under the active KEK: a rotation's sweep can never miss them.
+        async fn insert_keys(tx: &mut Tx<'_>, keys: &[&$crate::KeyRow], now: i64) -> $crate::Result<()> {
             use sqlx::Row;
-            sqlx::query::<$db>("INSERT INTO data_keys (subject_id, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(key.subject_id.to_string())
-                .bind(key.kek_id.clone())
-                .bind(key.wrapped.clone())
-                .bind(now)
-                .execute(&mut **tx)
-                .await
-                .map_err(map_unique)?;
+            for chunk in keys.chunks($crate::query::rows_per_statement(4)) {
+                let text = $crate::query::multi_insert_sql("data_keys", &["subject_id", "kek_id", "wrapped", "created_at"], chunk.len(), $numbered);
+                let mut q = sqlx::query::<$db>(&text);
+                for key in chunk {
+                    q = q.bind(key.subject_id.to_string()).bind(key.kek_id.clone()).bind(key.wrapped.clone()).bind(now);
+                }
+                q.execute(&mut **tx).await.map_err(map_unique)?;
+            }
             let text = format!("SELECT value FROM settings WHERE name = $1{}", $share_lock);
             let row = sqlx::query::<$db>(&text).bind($crate::ACTIVE_KEK).fetch_optional(&mut **tx).await?;
             let active: Option<String> = row.map(|r| r.try_get("value")).transpose()?;
             match active {
-                Some(active) if active != key.kek_id => Err($crate::StoreError::StaleKek(active)),
+                Some(active) if keys.iter().any(|k| k.kek_id != active) => Err($crate::StoreError::StaleKek(active)),
                 _ => Ok(()),
             }
         }
 
-        async fn write_terms(tx: &mut Tx<'_>, entity: kith_core::EntityKind, id: uuid::Uuid, terms: &[$crate::Term]) -> $crate::Result<()> {
-            if terms.is_empty() {
+        async fn insert_terms(tx: &mut Tx<'_>, records: &[&$crate::NewRecord]) -> $crate::Result<()> {
+            let mut rows: Vec<(&'static str, String, $crate::Term)> = Vec::new();
+            for record in records {
+                let id = record.id.to_string();
+                rows.extend(record.unique_terms().into_iter().map(|t| (record.entity.as_str(), id.clone(), t)));
+            }
+            for chunk in rows.chunks($crate::query::rows_per_statement(3)) {
+                let text = $crate::query::multi_insert_sql("blind_index", &["entity", "record_id", "term"], chunk.len(), $numbered);
+                let mut q = sqlx::query::<$db>(&text);
+                for (entity, id, term) in chunk {
+                    q = q.bind(*entity).bind(id.clone()).bind(term.to_vec());
+                }
+                q.execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        async fn insert_rows(tx: &mut Tx<'_>, entity: kith_core::EntityKind, records: &[&$crate::NewRecord]) -> $crate::Result<()> {
+            let names = $crate::query::record_column_names(entity);
+            for chunk in records.chunks($crate::query::rows_per_statement(names.len())) {
+                let text = $crate::query::multi_insert_sql(entity.as_str(), &names, chunk.len(), $numbered);
+                let mut q = sqlx::query::<$db>(&text);
+                for record in chunk {
+                    q = q
+                        .bind(record.id.to_string())
+                        .bind(record.subject_id.to_string())
+                        .bind(record.owner.clone())
+                        .bind(record.created_at)
+                        .bind(record.created_at)
+                        .bind(1_i64)
+                        .bind(record.sealed.clone())
+                        .bind(record.terms_blob());
+                    for (column, value) in entity.columns().iter().zip(&record.columns) {
+                        q = bind_column(q, column, value);
+                    }
+                }
+                q.execute(&mut **tx).await.map_err(map_unique)?;
+            }
+            Ok(())
+        }
+
+        /// Inserts records and their new keys with few statements: multi-row
+        /// inserts per table, references checked only where they point
+        /// outside the batch.
+        async fn insert_all(tx: &mut Tx<'_>, items: &[($crate::NewRecord, Option<$crate::KeyRow>)]) -> $crate::Result<()> {
+            let inside: std::collections::HashSet<uuid::Uuid> = items.iter().map(|(r, _)| r.id).collect();
+            let mut outside: Vec<(kith_core::EntityKind, uuid::Uuid)> = items
+                .iter()
+                .flat_map(|(r, _)| r.references.iter().copied())
+                .filter(|(_, id)| !inside.contains(id))
+                .collect();
+            outside.sort_by_key(|(entity, id)| (entity.as_str(), *id));
+            outside.dedup();
+            check_references(tx, &outside).await?;
+            let keys: Vec<&$crate::KeyRow> = items.iter().filter_map(|(_, k)| k.as_ref()).collect();
+            if !keys.is_empty() {
+                let now = items.iter().map(|(r, _)| r.created_at).max().unwrap_or(0);
+                insert_keys(tx, &keys, now).await?;
+            }
+            for entity in kith_core::EntityKind::ALL {
+                let rows: Vec<&$crate::NewRecord> = items.iter().map(|(r, _)| r).filter(|r| r.entity == entity).collect();
+                insert_rows(tx, entity, &rows).await?;
+            }
+            let records: Vec<&$crate::NewRecord> = items.iter().map(|(r, _)| r).collect();
+            insert_terms(tx, &records).await
+        }
+
+        /// Deletes the index entries a record's stored `terms` name.
+        async fn remove_terms(tx: &mut Tx<'_>, entity: kith_core::EntityKind, id: &str, blob: &[u8]) -> $crate::Result<()> {
+            if blob.is_empty() {
                 return Ok(());
             }
-            let mut unique = terms.to_vec();
-            unique.sort();
-            unique.dedup();
-            let values: Vec<String> = (0..unique.len()).map(|i| format!("($1, $2, ${})", i + 3)).collect();
-            let text = format!("INSERT INTO blind_index (entity, record_id, term) VALUES {}", values.join(", "));
+            let terms: Vec<&[u8]> = blob.chunks(16).collect();
+            let placeholders: Vec<String> = (0..terms.len()).map(|i| format!("${}", i + 3)).collect();
+            let text = format!(
+                "DELETE FROM blind_index WHERE entity = $1 AND record_id = $2 AND term IN ({})",
+                placeholders.join(", ")
+            );
             let mut q = sqlx::query::<$db>(&text).bind(entity.as_str()).bind(id.to_string());
-            for term in unique {
+            for term in terms {
                 q = q.bind(term.to_vec());
             }
             q.execute(&mut **tx).await?;
             Ok(())
         }
 
-        async fn insert_in(tx: &mut Tx<'_>, record: &$crate::NewRecord, new_key: Option<&$crate::KeyRow>) -> $crate::Result<()> {
-            check_references(tx, &record.references).await?;
-            if let Some(key) = new_key {
-                insert_key(tx, key, record.created_at).await?;
-            }
-            let text = $crate::query::insert_sql(record.entity);
-            let mut q = sqlx::query::<$db>(&text)
-                .bind(record.id.to_string())
-                .bind(record.subject_id.to_string())
-                .bind(record.owner.clone())
-                .bind(record.created_at)
-                .bind(record.created_at)
-                .bind(1_i64)
-                .bind(record.sealed.clone());
-            for (column, value) in record.entity.columns().iter().zip(&record.columns) {
-                q = bind_column(q, column, value);
-            }
-            q.execute(&mut **tx).await.map_err(map_unique)?;
-            write_terms(tx, record.entity, record.id, &record.terms).await
-        }
-
         async fn delete_rows(tx: &mut Tx<'_>, entity: kith_core::EntityKind, column: &str, id: uuid::Uuid) -> $crate::Result<u64> {
+            use sqlx::Row;
             let table = entity.as_str();
-            let terms = format!("DELETE FROM blind_index WHERE record_id IN (SELECT id FROM {table} WHERE {column} = $1)");
-            sqlx::query::<$db>(&terms).bind(id.to_string()).execute(&mut **tx).await?;
+            let select = format!("SELECT id, terms FROM {table} WHERE {column} = $1");
+            for row in sqlx::query::<$db>(&select).bind(id.to_string()).fetch_all(&mut **tx).await? {
+                let record: String = row.try_get("id")?;
+                let terms: Vec<u8> = row.try_get("terms")?;
+                remove_terms(tx, entity, &record, &terms).await?;
+            }
             let rows = format!("DELETE FROM {table} WHERE {column} = $1");
             Ok(sqlx::query::<$db>(&rows).bind(id.to_string()).execute(&mut **tx).await?.rows_affected())
         }
@@ -229,17 +285,12 @@ macro_rules! impl_store {
             }
 
             async fn insert(&self, record: $crate::NewRecord, new_key: Option<$crate::KeyRow>) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
-                insert_in(&mut tx, &record, new_key.as_ref()).await?;
-                tx.commit().await?;
-                Ok(())
+                self.insert_batch(vec![(record, new_key)]).await
             }
 
             async fn insert_batch(&self, records: Vec<($crate::NewRecord, Option<$crate::KeyRow>)>) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
-                for (record, key) in &records {
-                    insert_in(&mut tx, record, key.as_ref()).await?;
-                }
+                let mut tx = self.pool.begin_with($begin_write).await?;
+                insert_all(&mut tx, &records).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -247,15 +298,15 @@ macro_rules! impl_store {
             async fn update(&self, update: $crate::RecordUpdate, new_key: Option<$crate::KeyRow>) -> $crate::Result<()> {
                 use sqlx::Row;
                 let record = &update.record;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin_write).await?;
                 check_references(&mut tx, &record.references).await?;
                 if let Some(key) = &new_key {
-                    insert_key(&mut tx, key, update.updated_at).await?;
+                    insert_keys(&mut tx, &[key], update.updated_at).await?;
                 }
-                let select = format!("SELECT subject_id FROM {} WHERE id = $1", record.entity.as_str());
+                let select = format!("SELECT subject_id, terms FROM {} WHERE id = $1", record.entity.as_str());
                 let old = sqlx::query::<$db>(&select).bind(record.id.to_string()).fetch_optional(&mut *tx).await?;
-                let old_subject = match old {
-                    Some(row) => parse_id(row.try_get::<&str, _>("subject_id")?)?,
+                let (old_subject, old_terms): (uuid::Uuid, Vec<u8>) = match old {
+                    Some(row) => (parse_id(row.try_get::<&str, _>("subject_id")?)?, row.try_get("terms")?),
                     None => return Err($crate::StoreError::VersionConflict),
                 };
                 let text = $crate::query::update_sql(record.entity);
@@ -265,18 +316,16 @@ macro_rules! impl_store {
                     .bind(record.subject_id.to_string())
                     .bind(record.owner.clone())
                     .bind(update.updated_at)
-                    .bind(record.sealed.clone());
+                    .bind(record.sealed.clone())
+                    .bind(record.terms_blob());
                 for (column, value) in record.entity.columns().iter().zip(&record.columns) {
                     q = bind_column(q, column, value);
                 }
                 if q.execute(&mut *tx).await?.rows_affected() != 1 {
                     return Err($crate::StoreError::VersionConflict);
                 }
-                sqlx::query::<$db>("DELETE FROM blind_index WHERE record_id = $1")
-                    .bind(record.id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                write_terms(&mut tx, record.entity, record.id, &record.terms).await?;
+                remove_terms(&mut tx, record.entity, &record.id.to_string(), &old_terms).await?;
+                insert_terms(&mut tx, &[record]).await?;
                 // A record that had a key of its own and now belongs to a person drops that key.
                 if old_subject == record.id && record.subject_id != record.id {
                     delete_key(&mut tx, record.id).await?;
@@ -297,7 +346,7 @@ macro_rules! impl_store {
 
             async fn delete(&self, entity: kith_core::EntityKind, id: uuid::Uuid) -> $crate::Result<bool> {
                 use kith_core::EntityKind as E;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin_write).await?;
                 let select = format!("SELECT subject_id FROM {} WHERE id = $1", entity.as_str());
                 let Some(row) = sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await? else {
                     return Ok(false);
@@ -305,9 +354,11 @@ macro_rules! impl_store {
                 let subject = parse_id(sqlx::Row::try_get::<&str, _>(&row, "subject_id")?)?;
                 match entity {
                     E::Contacts => {
-                        for dependent in [E::Interactions, E::Deals, E::Purchases] {
-                            delete_rows(&mut tx, dependent, "subject_id", id).await?;
-                        }
+                        // Interactions and purchases always belong to their contact;
+                        // deals are sealed under their contact's key when they have one.
+                        delete_rows(&mut tx, E::Interactions, "contact_id", id).await?;
+                        delete_rows(&mut tx, E::Purchases, "contact_id", id).await?;
+                        delete_rows(&mut tx, E::Deals, "subject_id", id).await?;
                     }
                     E::Companies => {
                         for referrer in [E::Contacts, E::Interactions, E::Deals, E::Purchases] {

@@ -6,7 +6,7 @@
 //! tags; interactions sealed under the contact's key. Plaintext: the same
 //! values in clear columns with B-tree indexes on e-mail, phone and family
 //! name, and a foreign key from interactions to contacts. Both write in
-//! transactions of the same batch size.
+//! transactions of the same batch size, with multi-row inserts.
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -309,26 +309,58 @@ mod plaintext {
     //! The baseline: the same people in clear columns.
     use super::*;
 
+    /// Kith's tables and indexes with the values in clear: the blind index
+    /// becomes plain indexes on e-mail, phone and family name.
     const SCHEMA: &str = "
         CREATE TABLE plain_contacts (
             id TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, email TEXT, phone TEXT,
-            job_title TEXT, notes TEXT, tags TEXT, owner TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+            job_title TEXT, notes TEXT, tags TEXT, owner TEXT, company_id TEXT,
+            created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
         CREATE INDEX plain_contacts_email ON plain_contacts (email);
         CREATE INDEX plain_contacts_phone ON plain_contacts (phone);
         CREATE INDEX plain_contacts_family ON plain_contacts (family_name);
         CREATE INDEX plain_contacts_created ON plain_contacts (created_at, id);
+        CREATE INDEX plain_contacts_updated ON plain_contacts (updated_at, id);
+        CREATE INDEX plain_contacts_company ON plain_contacts (company_id);
         CREATE TABLE plain_interactions (
-            id TEXT PRIMARY KEY, contact_id TEXT NOT NULL REFERENCES plain_contacts (id), kind TEXT NOT NULL,
-            occurred_at TEXT NOT NULL, subject TEXT, body TEXT, owner TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
-        CREATE INDEX plain_interactions_contact ON plain_interactions (contact_id);
-        CREATE INDEX plain_interactions_created ON plain_interactions (created_at, id);";
+            id TEXT PRIMARY KEY, contact_id TEXT NOT NULL REFERENCES plain_contacts (id), company_id TEXT,
+            kind TEXT NOT NULL, occurred_at TEXT NOT NULL, subject TEXT, body TEXT, owner TEXT,
+            created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+        CREATE INDEX plain_interactions_contact ON plain_interactions (contact_id, occurred_at);
+        CREATE INDEX plain_interactions_company ON plain_interactions (company_id);
+        CREATE INDEX plain_interactions_created ON plain_interactions (created_at, id);
+        CREATE INDEX plain_interactions_updated ON plain_interactions (updated_at, id);";
 
-    const INSERT_CONTACT: &str = "INSERT INTO plain_contacts (id, given_name, family_name, email, phone, job_title, notes, tags, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
-    const INSERT_INTERACTION: &str = "INSERT INTO plain_interactions (id, contact_id, kind, occurred_at, subject, body, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+    const CONTACT_COLUMNS: &str = "id, given_name, family_name, email, phone, job_title, notes, tags, owner, created_at, updated_at";
+    const INTERACTION_COLUMNS: &str =
+        "id, contact_id, kind, occurred_at, subject, body, owner, created_at, updated_at";
+    /// Rows per INSERT, as Kith's store batches them.
+    const ROWS_PER_STATEMENT: usize = 500;
+
+    /// `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`: the same multi-row inserts
+    /// the encrypted path's store uses.
+    fn values(rows: usize, width: usize, numbered: bool) -> String {
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let params: Vec<String> = (1..=width)
+                    .map(|c| {
+                        if numbered {
+                            format!("${}", r * width + c)
+                        } else {
+                            "?".into()
+                        }
+                    })
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        tuples.join(", ")
+    }
+
     const LOOKUP: &str = "SELECT id, given_name, family_name, email, phone, job_title, notes, tags, owner, created_at, updated_at FROM plain_contacts WHERE email = $1";
 
     macro_rules! workload {
-        ($pool:expr, $db:ty, $people:expr, $batch:expr, $probes:expr) => {{
+        ($pool:expr, $db:ty, $numbered:expr, $people:expr, $batch:expr, $probes:expr) => {{
             use sqlx::Row;
             let pool = $pool;
             sqlx::raw_sql(SCHEMA).execute(&pool).await?;
@@ -336,33 +368,51 @@ mod plaintext {
             let started = Instant::now();
             for chunk in $people.chunks($batch) {
                 let mut tx = pool.begin().await?;
-                for p in chunk {
-                    let c = &p.contact;
-                    sqlx::query::<$db>(INSERT_CONTACT)
-                        .bind(p.id.to_string())
-                        .bind(c.given_name.clone())
-                        .bind(c.family_name.clone())
-                        .bind(email_lookup_key(&c.emails[0]))
-                        .bind(c.phones[0].clone())
-                        .bind(c.job_title.clone())
-                        .bind(c.notes.clone())
-                        .bind(c.tags.join(","))
-                        .bind(c.owner.clone())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    for (id, it) in &p.interactions {
-                        sqlx::query::<$db>(INSERT_INTERACTION)
-                            .bind(id.to_string())
+                for people in chunk.chunks(ROWS_PER_STATEMENT) {
+                    let text = format!(
+                        "INSERT INTO plain_contacts ({CONTACT_COLUMNS}) VALUES {}",
+                        values(people.len(), 11, $numbered)
+                    );
+                    let mut q = sqlx::query::<$db>(&text);
+                    for p in people {
+                        let c = &p.contact;
+                        q = q
                             .bind(p.id.to_string())
-                            .bind("call")
-                            .bind(it.occurred_at.clone())
-                            .bind(it.subject.clone())
-                            .bind(it.body.clone())
-                            .bind(it.owner.clone())
+                            .bind(c.given_name.clone())
+                            .bind(c.family_name.clone())
+                            .bind(email_lookup_key(&c.emails[0]))
+                            .bind(c.phones[0].clone())
+                            .bind(c.job_title.clone())
+                            .bind(c.notes.clone())
+                            .bind(c.tags.join(","))
+                            .bind(c.owner.clone())
                             .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                    let interactions: Vec<(&Person, &(Uuid, Interaction))> = people
+                        .iter()
+                        .flat_map(|p| p.interactions.iter().map(move |i| (p, i)))
+                        .collect();
+                    for rows in interactions.chunks(ROWS_PER_STATEMENT) {
+                        let text = format!(
+                            "INSERT INTO plain_interactions ({INTERACTION_COLUMNS}) VALUES {}",
+                            values(rows.len(), 9, $numbered)
+                        );
+                        let mut q = sqlx::query::<$db>(&text);
+                        for (p, (id, it)) in rows {
+                            q = q
+                                .bind(id.to_string())
+                                .bind(p.id.to_string())
+                                .bind("call")
+                                .bind(it.occurred_at.clone())
+                                .bind(it.subject.clone())
+                                .bind(it.body.clone())
+                                .bind(it.owner.clone())
+                                .bind(now)
+                                .bind(now);
+                        }
+                        q.execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;
@@ -400,7 +450,7 @@ mod plaintext {
                     .max_connections(16)
                     .connect(&url)
                     .await?;
-                workload!(pool, sqlx::Postgres, people, batch, probes)
+                workload!(pool, sqlx::Postgres, true, people, batch, probes)
             }
             None => {
                 let options = kith_store::sqlite::connect_options(&root.join("plain.db"));
@@ -408,7 +458,7 @@ mod plaintext {
                     .max_connections(8)
                     .connect_with(options)
                     .await?;
-                workload!(pool, sqlx::Sqlite, people, batch, probes)
+                workload!(pool, sqlx::Sqlite, false, people, batch, probes)
             }
         }
     }

@@ -1,6 +1,8 @@
 -- Kith schema 1. Personal values live only inside `sealed` (AEAD ciphertext
 -- under the data key of `subject_id`); clear columns hold ids, times,
--- amounts, stages and currencies.
+-- amounts, stages and currencies. `terms` repeats a record's blind-index
+-- terms (16 bytes each, already keyed hashes) so that deleting the record
+-- finds its index entries without a second index on `blind_index`.
 
 CREATE TABLE settings (
     name TEXT PRIMARY KEY,
@@ -13,7 +15,6 @@ CREATE TABLE data_keys (
     wrapped BLOB NOT NULL,
     created_at INTEGER NOT NULL
 );
-CREATE INDEX data_keys_kek ON data_keys (kek_id);
 
 CREATE TABLE blind_index (
     entity TEXT NOT NULL,
@@ -21,7 +22,6 @@ CREATE TABLE blind_index (
     record_id TEXT NOT NULL,
     PRIMARY KEY (entity, term, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX blind_index_record ON blind_index (record_id);
 
 CREATE TABLE contacts (
     id TEXT PRIMARY KEY,
@@ -31,6 +31,7 @@ CREATE TABLE contacts (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     sealed BLOB NOT NULL,
+    terms BLOB NOT NULL,
     company_id TEXT
 );
 CREATE INDEX contacts_created ON contacts (created_at, id);
@@ -44,7 +45,8 @@ CREATE TABLE companies (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
-    sealed BLOB NOT NULL
+    sealed BLOB NOT NULL,
+    terms BLOB NOT NULL
 );
 CREATE INDEX companies_created ON companies (created_at, id);
 CREATE INDEX companies_updated ON companies (updated_at, id);
@@ -57,6 +59,7 @@ CREATE TABLE interactions (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     sealed BLOB NOT NULL,
+    terms BLOB NOT NULL,
     contact_id TEXT,
     company_id TEXT,
     kind TEXT,
@@ -64,7 +67,6 @@ CREATE TABLE interactions (
 );
 CREATE INDEX interactions_created ON interactions (created_at, id);
 CREATE INDEX interactions_updated ON interactions (updated_at, id);
-CREATE INDEX interactions_subject ON interactions (subject_id);
 CREATE INDEX interactions_contact ON interactions (contact_id, occurred_at);
 CREATE INDEX interactions_company ON interactions (company_id);
 
@@ -76,6 +78,7 @@ CREATE TABLE deals (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     sealed BLOB NOT NULL,
+    terms BLOB NOT NULL,
     contact_id TEXT,
     company_id TEXT,
     stage TEXT,
@@ -97,6 +100,7 @@ CREATE TABLE purchases (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     sealed BLOB NOT NULL,
+    terms BLOB NOT NULL,
     contact_id TEXT,
     company_id TEXT,
     currency TEXT,
@@ -105,7 +109,6 @@ CREATE TABLE purchases (
 );
 CREATE INDEX purchases_created ON purchases (created_at, id);
 CREATE INDEX purchases_updated ON purchases (updated_at, id);
-CREATE INDEX purchases_subject ON purchases (subject_id);
 CREATE INDEX purchases_contact ON purchases (contact_id, purchased_at);
 CREATE INDEX purchases_company ON purchases (company_id);
 

@@ -5,6 +5,7 @@
 mod canary;
 mod cli;
 mod harness;
+mod multi;
 mod openapi;
 mod rotation;
 mod story;
