@@ -77,22 +77,6 @@ fn render<B: EntityBody>(id: Uuid, created_at: i64, updated_at: i64, body: &B) -
     Ok(Value::Object(object))
 }
 
-/// The sealed form of a document: JSON without its nulls and empty lists
-/// or objects, which read back as their defaults. Every byte saved is a
-/// byte less in each page the database writes.
-fn compact_json<B: EntityBody>(body: &B) -> serde_json::Result<Vec<u8>> {
-    let mut value = serde_json::to_value(body)?;
-    if let Value::Object(fields) = &mut value {
-        fields.retain(|_, v| match v {
-            Value::Null => false,
-            Value::Array(items) => !items.is_empty(),
-            Value::Object(map) => !map.is_empty(),
-            _ => true,
-        });
-    }
-    serde_json::to_vec(&value)
-}
-
 /// Seals a validated document under its subject's data key and computes
 /// its blind-index terms: the record as the store keeps it.
 pub fn seal_record<B: EntityBody>(
@@ -103,7 +87,7 @@ pub fn seal_record<B: EntityBody>(
     subject: Uuid,
     created_at: i64,
 ) -> ApiResult<NewRecord> {
-    let plaintext = Zeroizing::new(compact_json(body).map_err(|e| ApiError::internal("seal", e))?);
+    let plaintext = Zeroizing::new(kith_core::document::encode(body));
     let sealed = key.seal(&seal_context(B::KIND, id, subject), &plaintext);
     let terms = body
         .index_terms()
@@ -126,7 +110,7 @@ pub fn seal_record<B: EntityBody>(
 /// Opens a record sealed by [`seal_record`].
 pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResult<B> {
     let plaintext = key.open(&seal_context(B::KIND, row.id, row.subject_id), &row.sealed)?;
-    serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("open", e))
+    kith_core::document::decode(&plaintext).map_err(|e| ApiError::internal("open", e))
 }
 
 impl Records {
@@ -170,7 +154,7 @@ impl Records {
             }
             None => Err(ApiError::new(
                 ErrorCode::UnknownReference,
-                format!("{subject} does not exist"),
+                format!("record {subject} does not exist"),
             )),
         }
     }
@@ -184,7 +168,24 @@ impl Records {
     ) -> ApiResult<(NewRecord, Option<KeyRow>)> {
         let subject = body.subject().unwrap_or(id);
         let own = subject == id;
-        let (key, new_key) = self.sealing_key(subject, own, is_new && own).await?;
+        let (key, new_key) = self
+            .sealing_key(subject, own, is_new && own)
+            .await
+            .map_err(|e| {
+                // Name the kind of the missing subject, as the store would.
+                let kind = body
+                    .references()
+                    .into_iter()
+                    .find(|(_, r)| *r == subject)
+                    .map(|(k, _)| k.as_str());
+                match (e.code, kind) {
+                    (ErrorCode::UnknownReference, Some(kind)) => ApiError::new(
+                        ErrorCode::UnknownReference,
+                        format!("{kind} {subject} does not exist"),
+                    ),
+                    _ => e,
+                }
+            })?;
         let record = seal_record(&self.keys.current(), &key, body, id, subject, created_at)?;
         Ok((record, new_key))
     }

@@ -19,6 +19,8 @@ pub struct SqliteStore {
 /// `synchronous = FULL`: an acknowledged write survives a power cut, not
 /// only a crash. `secure_delete`: deleted rows are overwritten, not left in
 /// free pages. `temp_store = MEMORY`: sorts never spill to temporary files.
+/// `cache_size`: 32 MiB of page cache per connection instead of 2 MiB, so
+/// index pages stay in memory as tables grow.
 pub fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -29,6 +31,7 @@ pub fn connect_options(path: &Path) -> SqliteConnectOptions {
         .foreign_keys(true)
         .pragma("secure_delete", "ON")
         .pragma("temp_store", "MEMORY")
+        .pragma("cache_size", "-32768")
 }
 
 impl SqliteStore {

@@ -75,8 +75,18 @@ fn generate(n: usize, per_contact: usize, seed: u64) -> Vec<Person> {
             let mut contact = Contact {
                 given_name: Some(given.into()),
                 family_name: Some(format!("{family}{}", i % 5000)),
-                emails: vec![format!("person{i}@example{}.org", i % 97)],
-                phones: vec![format!("+3804412{i:05}")],
+                // Real addresses and numbers arrive in no particular order, so
+                // neither index gets the locality of sequential keys.
+                emails: vec![format!(
+                    "{}.{:08x}{i}@example{}.org",
+                    given.to_lowercase(),
+                    rng.gen::<u32>(),
+                    i % 97
+                )],
+                phones: vec![format!(
+                    "+3804{:08}",
+                    (i as u64 * 7_919 + 12_345) % 100_000_000
+                )],
                 job_title: Some("Buyer".into()),
                 notes: Some(format!("Met at fair number {}", i % 300)),
                 tags: vec!["lead".into()],

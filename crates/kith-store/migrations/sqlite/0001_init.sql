@@ -14,7 +14,7 @@ CREATE TABLE data_keys (
     kek_id TEXT NOT NULL,
     wrapped BLOB NOT NULL,
     created_at INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE blind_index (
     entity TEXT NOT NULL,
