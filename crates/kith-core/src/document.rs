@@ -25,12 +25,9 @@ pub fn encode<B: EntityBody>(body: &B) -> Vec<u8> {
 
 /// Decodes what [`encode`] wrote (after the AEAD has authenticated it).
 pub fn decode<B: EntityBody>(bytes: &[u8]) -> Result<B, ValidationError> {
-    let corrupt =
-        |why: &str| ValidationError::new(ErrorCode::Internal, format!("stored document: {why}"));
+    let corrupt = |why: &str| ValidationError::new(ErrorCode::Internal, format!("stored document: {why}"));
     match bytes.split_first() {
-        Some((&MSGPACK_POSITIONAL_V1, rest)) => {
-            rmp_serde::from_slice(rest).map_err(|_| corrupt("does not decode"))
-        }
+        Some((&MSGPACK_POSITIONAL_V1, rest)) => rmp_serde::from_slice(rest).map_err(|_| corrupt("does not decode")),
         Some(_) => Err(corrupt("unknown format")),
         None => Err(corrupt("empty")),
     }
@@ -48,17 +45,10 @@ mod tests {
             family_name: Some("Kovalenko".into()),
             emails: vec!["olena@example.org".into()],
             phones: vec!["+380441234567".into()],
-            addresses: vec![Address {
-                city: Some("Kyiv".into()),
-                country: Some("UA".into()),
-                ..Address::default()
-            }],
+            addresses: vec![Address { city: Some("Kyiv".into()), country: Some("UA".into()), ..Address::default() }],
             birthday: Some("1990-04-01".into()),
             company_id: Some(Uuid::from_u128(7)),
-            custom: serde_json::json!({"tier": 2, "nested": {"list": [1, "two", null]}})
-                .as_object()
-                .unwrap()
-                .clone(),
+            custom: serde_json::json!({"tier": 2, "nested": {"list": [1, "two", null]}}).as_object().unwrap().clone(),
             ..Contact::default()
         }
     }
@@ -85,11 +75,7 @@ mod tests {
         };
         let back: Purchase = decode(&encode(&p)).unwrap();
         assert_eq!(back, p);
-        assert_eq!(
-            back.lines[0].unit_price.to_string(),
-            "4.50",
-            "decimals keep their scale"
-        );
+        assert_eq!(back.lines[0].unit_price.to_string(), "4.50", "decimals keep their scale");
     }
 
     /// Pins the positional layout: if this fails, a field moved, and records
@@ -112,8 +98,7 @@ mod tests {
         let hex: String = encode(&i).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
-            "019bc41000000000000000000000000000000001c0a463616c6ca174a173c0c0c391a178 80a16f"
-                .replace(' ', "")
+            "019bc41000000000000000000000000000000001c0a463616c6ca174a173c0c0c391a178 80a16f".replace(' ', "")
         );
     }
 

@@ -18,13 +18,8 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 5] = [
-        Self::Contacts,
-        Self::Companies,
-        Self::Interactions,
-        Self::Deals,
-        Self::Purchases,
-    ];
+    pub const ALL: [EntityKind; 5] =
+        [Self::Contacts, Self::Companies, Self::Interactions, Self::Deals, Self::Purchases];
 
     /// The table name and the path segment under `/api/v1`.
     pub fn as_str(self) -> &'static str {
@@ -147,9 +142,7 @@ impl std::fmt::Debug for IndexTerm {
 /// A record's editable document. The whole document is sealed under the key
 /// of its data subject; `columns` copies the non-personal parts out in clear
 /// for filtering and sorting.
-pub trait EntityBody:
-    Serialize + DeserializeOwned + utoipa::ToSchema + Send + Sync + 'static
-{
+pub trait EntityBody: Serialize + DeserializeOwned + utoipa::ToSchema + Send + Sync + 'static {
     const KIND: EntityKind;
 
     /// Normalises the document in place or says which rule it breaks.

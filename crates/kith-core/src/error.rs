@@ -133,10 +133,7 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
+        Self { code, detail: detail.into() }
     }
 
     /// Prefixes the field path, so nested errors read `lines[2].quantity: ...`.

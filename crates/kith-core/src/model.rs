@@ -239,29 +239,14 @@ impl Purchase {
     /// The sum of quantity × unit price over the lines, to as many decimal
     /// places as the most precise unit price ("4.50" × 2 gives "9.00").
     pub fn total(&self) -> Decimal {
-        let places = self
-            .lines
-            .iter()
-            .map(|l| l.unit_price.scale())
-            .max()
-            .unwrap_or(0);
-        let mut total = self
-            .lines
-            .iter()
-            .map(|l| l.quantity * l.unit_price)
-            .sum::<Decimal>()
-            .round_dp(places);
+        let places = self.lines.iter().map(|l| l.unit_price.scale()).max().unwrap_or(0);
+        let mut total = self.lines.iter().map(|l| l.quantity * l.unit_price).sum::<Decimal>().round_dp(places);
         total.rescale(places);
         total
     }
 }
 
-fn text(
-    field: &str,
-    value: &mut Option<String>,
-    max: usize,
-    multiline: bool,
-) -> Result<(), ValidationError> {
+fn text(field: &str, value: &mut Option<String>, max: usize, multiline: bool) -> Result<(), ValidationError> {
     if let Some(v) = value {
         let checked = check_text(v, max, multiline).map_err(|e| e.at(field))?;
         *value = (!checked.is_empty()).then_some(checked);
@@ -272,20 +257,14 @@ fn text(
 fn required_text(field: &str, value: &mut String, max: usize) -> Result<(), ValidationError> {
     *value = check_text(value, max, false).map_err(|e| e.at(field))?;
     if value.is_empty() {
-        return Err(ValidationError::new(
-            ErrorCode::MissingField,
-            format!("{field}: must not be empty"),
-        ));
+        return Err(ValidationError::new(ErrorCode::MissingField, format!("{field}: must not be empty")));
     }
     Ok(())
 }
 
 fn list_len<T>(field: &str, list: &[T]) -> Result<(), ValidationError> {
     if list.len() > LIST_MAX {
-        return Err(ValidationError::new(
-            ErrorCode::InvalidValue,
-            format!("{field}: at most {LIST_MAX} entries"),
-        ));
+        return Err(ValidationError::new(ErrorCode::InvalidValue, format!("{field}: at most {LIST_MAX} entries")));
     }
     Ok(())
 }
@@ -333,10 +312,7 @@ fn tags(list: &mut Vec<String>) -> Result<(), ValidationError> {
     for (i, t) in list.iter_mut().enumerate() {
         *t = check_text(t, TAG_MAX, false).map_err(|e| e.at(&format!("tags[{i}]")))?;
         if t.is_empty() {
-            return Err(ValidationError::new(
-                ErrorCode::InvalidValue,
-                format!("tags[{i}]: must not be empty"),
-            ));
+            return Err(ValidationError::new(ErrorCode::InvalidValue, format!("tags[{i}]: must not be empty")));
         }
     }
     dedup_by_key(list, |t| tag_key(t));
@@ -351,29 +327,15 @@ fn custom(map: &Map<String, Value>) -> Result<(), ValidationError> {
             _ => 0,
         }
     }
-    if map
-        .keys()
-        .any(|k| k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control))
-    {
-        return Err(ValidationError::new(
-            ErrorCode::InvalidValue,
-            "custom: keys have 1 to 64 printable characters",
-        ));
+    if map.keys().any(|k| k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control)) {
+        return Err(ValidationError::new(ErrorCode::InvalidValue, "custom: keys have 1 to 64 printable characters"));
     }
     if map.values().map(depth).max().unwrap_or(0) >= CUSTOM_MAX_DEPTH {
-        return Err(ValidationError::new(
-            ErrorCode::InvalidValue,
-            "custom: nested too deeply",
-        ));
+        return Err(ValidationError::new(ErrorCode::InvalidValue, "custom: nested too deeply"));
     }
-    let size = serde_json::to_vec(map)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > CUSTOM_MAX_BYTES {
-        return Err(ValidationError::new(
-            ErrorCode::InvalidValue,
-            format!("custom: at most {CUSTOM_MAX_BYTES} bytes"),
-        ));
+        return Err(ValidationError::new(ErrorCode::InvalidValue, format!("custom: at most {CUSTOM_MAX_BYTES} bytes")));
     }
     Ok(())
 }
@@ -384,31 +346,25 @@ fn owner(value: &mut Option<String>) -> Result<(), ValidationError> {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(field: &str, raw: &str) -> Result<Date, ValidationError> {
-    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| {
-        ValidationError::new(
-            ErrorCode::InvalidDate,
-            format!("{field}: a date is written YYYY-MM-DD"),
-        )
-    })
+    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
+        .map_err(|_| ValidationError::new(ErrorCode::InvalidDate, format!("{field}: a date is written YYYY-MM-DD")))
 }
 
 /// Parses RFC 3339 and returns it in UTC.
 pub fn parse_timestamp(field: &str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
-    OffsetDateTime::parse(raw.trim(), &Rfc3339)
-        .map(|t| t.to_offset(time::UtcOffset::UTC))
-        .map_err(|_| {
-            ValidationError::new(
-                ErrorCode::InvalidDate,
-                format!("{field}: a time is written in RFC 3339, like 2026-01-31T09:30:00Z"),
-            )
-        })
+    OffsetDateTime::parse(raw.trim(), &Rfc3339).map(|t| t.to_offset(time::UtcOffset::UTC)).map_err(|_| {
+        ValidationError::new(
+            ErrorCode::InvalidDate,
+            format!("{field}: a time is written in RFC 3339, like 2026-01-31T09:30:00Z"),
+        )
+    })
 }
 
 fn timestamp_field(field: &str, value: &mut String) -> Result<i64, ValidationError> {
     let t = parse_timestamp(field, value)?;
-    *value = t.format(&Rfc3339).map_err(|_| {
-        ValidationError::new(ErrorCode::InvalidDate, format!("{field}: out of range"))
-    })?;
+    *value = t
+        .format(&Rfc3339)
+        .map_err(|_| ValidationError::new(ErrorCode::InvalidDate, format!("{field}: out of range")))?;
     Ok(unix_millis(t))
 }
 
@@ -418,28 +374,29 @@ pub fn unix_millis(t: OffsetDateTime) -> i64 {
 
 fn word_terms(terms: &mut Vec<IndexTerm>, texts: &[&Option<String>]) {
     for text in texts.iter().copied().flatten() {
-        terms.extend(name_words(text).into_iter().map(|value| IndexTerm {
-            field: IndexField::NameWord,
-            value,
-        }));
+        terms.extend(name_words(text).into_iter().map(|value| IndexTerm { field: IndexField::NameWord, value }));
     }
 }
 
 fn common_terms(terms: &mut Vec<IndexTerm>, emails: &[String], phones: &[String], tags: &[String]) {
-    terms.extend(emails.iter().map(|e| IndexTerm {
-        field: IndexField::Email,
-        value: email_lookup_key(e),
-    }));
-    terms.extend(phones.iter().map(|p| IndexTerm {
-        field: IndexField::Phone,
-        value: p.clone(),
-    }));
-    terms.extend(tags.iter().map(|t| IndexTerm {
-        field: IndexField::Tag,
-        value: tag_key(t),
-    }));
+    terms.extend(emails.iter().map(|e| IndexTerm { field: IndexField::Email, value: email_lookup_key(e) }));
+    terms.extend(phones.iter().map(|p| IndexTerm { field: IndexField::Phone, value: p.clone() }));
+    terms.extend(tags.iter().map(|t| IndexTerm { field: IndexField::Tag, value: tag_key(t) }));
     terms.sort_by(|a, b| (a.field.as_str(), &a.value).cmp(&(b.field.as_str(), &b.value)));
     terms.dedup();
+}
+
+/// Every document keeps its owner in an `owner` field.
+macro_rules! owner_accessors {
+    () => {
+        fn owner(&self) -> Option<&str> {
+            self.owner.as_deref()
+        }
+
+        fn set_owner(&mut self, owner: String) {
+            self.owner = Some(owner);
+        }
+    };
 }
 
 impl EntityBody for Contact {
@@ -454,10 +411,7 @@ impl EntityBody for Contact {
         if let Some(b) = &self.birthday {
             let date = parse_date("birthday", b)?;
             if date > OffsetDateTime::now_utc().date() || date.year() < 1900 {
-                return Err(ValidationError::new(
-                    ErrorCode::InvalidDate,
-                    "birthday: between 1900 and today",
-                ));
+                return Err(ValidationError::new(ErrorCode::InvalidDate, "birthday: between 1900 and today"));
             }
             self.birthday = Some(date.to_string());
         }
@@ -466,11 +420,7 @@ impl EntityBody for Contact {
         tags(&mut self.tags)?;
         custom(&self.custom)?;
         owner(&mut self.owner)?;
-        if self.given_name.is_none()
-            && self.family_name.is_none()
-            && self.emails.is_empty()
-            && self.phones.is_empty()
-        {
+        if self.given_name.is_none() && self.family_name.is_none() && self.emails.is_empty() && self.phones.is_empty() {
             return Err(ValidationError::new(
                 ErrorCode::MissingField,
                 "a contact needs at least a name, an e-mail address or a phone number",
@@ -484,10 +434,7 @@ impl EntityBody for Contact {
     }
 
     fn references(&self) -> Vec<(EntityKind, Uuid)> {
-        self.company_id
-            .map(|id| (EntityKind::Companies, id))
-            .into_iter()
-            .collect()
+        self.company_id.map(|id| (EntityKind::Companies, id)).into_iter().collect()
     }
 
     fn columns(&self) -> Vec<ClearValue> {
@@ -501,13 +448,7 @@ impl EntityBody for Contact {
         terms
     }
 
-    fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-
-    fn set_owner(&mut self, owner: String) {
-        self.owner = Some(owner);
-    }
+    owner_accessors!();
 }
 
 impl EntityBody for Company {
@@ -518,12 +459,8 @@ impl EntityBody for Company {
         text("domain", &mut self.domain, 253, false)?;
         if let Some(d) = &self.domain {
             // A domain is checked the way the part after an e-mail's @ is.
-            let checked = parse_email(&format!("x@{d}")).map_err(|_| {
-                ValidationError::new(
-                    ErrorCode::InvalidValue,
-                    "domain: a domain name like example.org",
-                )
-            })?;
+            let checked = parse_email(&format!("x@{d}"))
+                .map_err(|_| ValidationError::new(ErrorCode::InvalidValue, "domain: a domain name like example.org"))?;
             self.domain = checked.split_once('@').map(|(_, d)| d.to_string());
         }
         emails(&mut self.emails)?;
@@ -554,13 +491,7 @@ impl EntityBody for Company {
         terms
     }
 
-    fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-
-    fn set_owner(&mut self, owner: String) {
-        self.owner = Some(owner);
-    }
+    owner_accessors!();
 }
 
 impl EntityBody for Interaction {
@@ -572,10 +503,7 @@ impl EntityBody for Interaction {
             timestamp_field("due_at", due)?;
         }
         if self.kind != InteractionKind::Task && (self.due_at.is_some() || self.done.is_some()) {
-            return Err(ValidationError::new(
-                ErrorCode::InvalidValue,
-                "due_at and done: only for tasks",
-            ));
+            return Err(ValidationError::new(ErrorCode::InvalidValue, "due_at and done: only for tasks"));
         }
         text("subject", &mut self.subject, 500, false)?;
         text("body", &mut self.body, NOTES_MAX, true)?;
@@ -595,9 +523,7 @@ impl EntityBody for Interaction {
     }
 
     fn columns(&self) -> Vec<ClearValue> {
-        let occurred = parse_timestamp("occurred_at", &self.occurred_at)
-            .map(unix_millis)
-            .unwrap_or(0);
+        let occurred = parse_timestamp("occurred_at", &self.occurred_at).map(unix_millis).unwrap_or(0);
         vec![
             Some(self.contact_id).into(),
             self.company_id.into(),
@@ -612,13 +538,7 @@ impl EntityBody for Interaction {
         terms
     }
 
-    fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-
-    fn set_owner(&mut self, owner: String) {
-        self.owner = Some(owner);
-    }
+    owner_accessors!();
 }
 
 impl EntityBody for Deal {
@@ -633,10 +553,7 @@ impl EntityBody for Deal {
             self.currency = Some(parse_currency(c).map_err(|e| e.at("currency"))?);
         }
         if self.amount.is_some() && self.currency.is_none() {
-            return Err(ValidationError::new(
-                ErrorCode::MissingField,
-                "currency: required with an amount",
-            ));
+            return Err(ValidationError::new(ErrorCode::MissingField, "currency: required with an amount"));
         }
         if let Some(d) = &self.expected_close {
             self.expected_close = Some(parse_date("expected_close", d)?.to_string());
@@ -652,11 +569,7 @@ impl EntityBody for Deal {
     }
 
     fn references(&self) -> Vec<(EntityKind, Uuid)> {
-        let mut refs: Vec<_> = self
-            .contact_id
-            .map(|id| (EntityKind::Contacts, id))
-            .into_iter()
-            .collect();
+        let mut refs: Vec<_> = self.contact_id.map(|id| (EntityKind::Contacts, id)).into_iter().collect();
         refs.extend(self.company_id.map(|id| (EntityKind::Companies, id)));
         refs
     }
@@ -667,15 +580,9 @@ impl EntityBody for Deal {
             self.company_id.into(),
             ClearValue::Text(self.stage.as_str().into()),
             ClearValue::Int(self.amount.map(decimal_to_scaled).unwrap_or(0)),
-            self.currency
-                .clone()
-                .map_or(ClearValue::Null, ClearValue::Text),
+            self.currency.clone().map_or(ClearValue::Null, ClearValue::Text),
             // Sortable columns are never NULL: undated deals sort last.
-            ClearValue::Text(
-                self.expected_close
-                    .clone()
-                    .unwrap_or_else(|| "9999-12-31".into()),
-            ),
+            ClearValue::Text(self.expected_close.clone().unwrap_or_else(|| "9999-12-31".into())),
         ]
     }
 
@@ -685,13 +592,7 @@ impl EntityBody for Deal {
         terms
     }
 
-    fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-
-    fn set_owner(&mut self, owner: String) {
-        self.owner = Some(owner);
-    }
+    owner_accessors!();
 }
 
 impl EntityBody for Purchase {
@@ -701,31 +602,23 @@ impl EntityBody for Purchase {
         timestamp_field("purchased_at", &mut self.purchased_at)?;
         self.currency = parse_currency(&self.currency).map_err(|e| e.at("currency"))?;
         if self.lines.is_empty() {
-            return Err(ValidationError::new(
-                ErrorCode::MissingField,
-                "lines: a purchase has at least one line",
-            ));
+            return Err(ValidationError::new(ErrorCode::MissingField, "lines: a purchase has at least one line"));
         }
         if self.lines.len() > 1000 {
-            return Err(ValidationError::new(
-                ErrorCode::InvalidValue,
-                "lines: at most 1000 lines",
-            ));
+            return Err(ValidationError::new(ErrorCode::InvalidValue, "lines: at most 1000 lines"));
         }
         for (i, line) in self.lines.iter_mut().enumerate() {
             let at = |f: &str| format!("lines[{i}].{f}");
             required_text(&at("sku"), &mut line.sku, 100)?;
             text(&at("description"), &mut line.description, 2000, true)?;
-            line.quantity =
-                check_decimal(line.quantity, false).map_err(|e| e.at(&at("quantity")))?;
+            line.quantity = check_decimal(line.quantity, false).map_err(|e| e.at(&at("quantity")))?;
             if line.quantity.is_zero() {
                 return Err(ValidationError::new(
                     ErrorCode::InvalidAmount,
                     format!("{}: must be above zero", at("quantity")),
                 ));
             }
-            line.unit_price =
-                check_decimal(line.unit_price, false).map_err(|e| e.at(&at("unit_price")))?;
+            line.unit_price = check_decimal(line.unit_price, false).map_err(|e| e.at(&at("unit_price")))?;
         }
         check_decimal(self.total(), false).map_err(|e| e.at("total"))?;
         text("notes", &mut self.notes, NOTES_MAX, true)?;
@@ -745,9 +638,7 @@ impl EntityBody for Purchase {
     }
 
     fn columns(&self) -> Vec<ClearValue> {
-        let purchased = parse_timestamp("purchased_at", &self.purchased_at)
-            .map(unix_millis)
-            .unwrap_or(0);
+        let purchased = parse_timestamp("purchased_at", &self.purchased_at).map(unix_millis).unwrap_or(0);
         vec![
             Some(self.contact_id).into(),
             self.company_id.into(),
@@ -769,13 +660,7 @@ impl EntityBody for Purchase {
         extra
     }
 
-    fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-
-    fn set_owner(&mut self, owner: String) {
-        self.owner = Some(owner);
-    }
+    owner_accessors!();
 }
 
 #[cfg(test)]
@@ -783,8 +668,8 @@ mod tests {
     use super::*;
 
     fn contact(json: Value) -> Result<Contact, ValidationError> {
-        let mut c: Contact = serde_json::from_value(json)
-            .map_err(|e| ValidationError::new(ErrorCode::InvalidType, e.to_string()))?;
+        let mut c: Contact =
+            serde_json::from_value(json).map_err(|e| ValidationError::new(ErrorCode::InvalidType, e.to_string()))?;
         c.validate()?;
         Ok(c)
     }
@@ -801,11 +686,7 @@ mod tests {
         assert_eq!(c.emails, ["Olena@example.org"]);
         assert_eq!(c.phones, ["+380441234567"]);
         assert_eq!(c.tags, ["VIP"]);
-        let fields: Vec<_> = c
-            .index_terms()
-            .iter()
-            .map(|t| (t.field, t.value.clone()))
-            .collect();
+        let fields: Vec<_> = c.index_terms().iter().map(|t| (t.field, t.value.clone())).collect();
         assert!(fields.contains(&(IndexField::Email, "olena@example.org".into())));
         assert!(fields.contains(&(IndexField::NameWord, "kovalenko".into())));
         assert!(fields.contains(&(IndexField::Tag, "vip".into())));
@@ -813,30 +694,14 @@ mod tests {
 
     #[test]
     fn contact_rules() {
+        assert_eq!(contact(serde_json::json!({})).unwrap_err().code, ErrorCode::MissingField);
+        assert_eq!(contact(serde_json::json!({"emails": ["nope"]})).unwrap_err().code, ErrorCode::InvalidEmail);
+        assert_eq!(contact(serde_json::json!({"phones": ["123"]})).unwrap_err().code, ErrorCode::InvalidPhone);
         assert_eq!(
-            contact(serde_json::json!({})).unwrap_err().code,
-            ErrorCode::MissingField
-        );
-        assert_eq!(
-            contact(serde_json::json!({"emails": ["nope"]}))
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidEmail
-        );
-        assert_eq!(
-            contact(serde_json::json!({"phones": ["123"]}))
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidPhone
-        );
-        assert_eq!(
-            contact(serde_json::json!({"given_name": "A", "birthday": "2999-01-01"}))
-                .unwrap_err()
-                .code,
+            contact(serde_json::json!({"given_name": "A", "birthday": "2999-01-01"})).unwrap_err().code,
             ErrorCode::InvalidDate
         );
-        let err = contact(serde_json::json!({"given_name": "A", "emails": ["a@b.org", "bad"]}))
-            .unwrap_err();
+        let err = contact(serde_json::json!({"given_name": "A", "emails": ["a@b.org", "bad"]})).unwrap_err();
         assert!(err.detail.starts_with("emails[1]"), "{}", err.detail);
         assert!(!err.detail.contains("bad"), "details never echo values");
     }
@@ -860,10 +725,8 @@ mod tests {
 
     #[test]
     fn deal_needs_currency_with_amount() {
-        let mut d: Deal = serde_json::from_value(
-            serde_json::json!({"title": "T", "stage": "lead", "amount": "10"}),
-        )
-        .unwrap();
+        let mut d: Deal =
+            serde_json::from_value(serde_json::json!({"title": "T", "stage": "lead", "amount": "10"})).unwrap();
         assert_eq!(d.validate().unwrap_err().code, ErrorCode::MissingField);
     }
 }

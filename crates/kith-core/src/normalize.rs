@@ -12,11 +12,8 @@ pub fn name_words(text: &str) -> Vec<String> {
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)
         .collect();
-    let mut words: Vec<String> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.nfc().collect())
-        .collect();
+    let mut words: Vec<String> =
+        folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| w.nfc().collect()).collect();
     words.sort();
     words.dedup();
     words
@@ -33,10 +30,7 @@ mod tests {
 
     #[test]
     fn words_fold_case_and_accents() {
-        assert_eq!(
-            name_words("Ólena  Kovalenko-Shevchenko"),
-            ["kovalenko", "olena", "shevchenko"]
-        );
+        assert_eq!(name_words("Ólena  Kovalenko-Shevchenko"), ["kovalenko", "olena", "shevchenko"]);
         assert_eq!(name_words("ОЛЕНА олена"), ["олена"]);
         assert_eq!(name_words("山田 太郎"), ["太郎", "山田"]);
         assert!(name_words(" - ").is_empty());

@@ -39,10 +39,7 @@ mod tests {
     fn seal_binds_context() {
         let key = DataKey::generate();
         let sealed = key.seal(b"contacts/1", b"Olena");
-        assert_eq!(
-            key.open(b"contacts/1", &sealed).unwrap().as_slice(),
-            b"Olena"
-        );
+        assert_eq!(key.open(b"contacts/1", &sealed).unwrap().as_slice(), b"Olena");
         assert!(key.open(b"contacts/2", &sealed).is_err());
         assert!(DataKey::generate().open(b"contacts/1", &sealed).is_err());
         let mut tampered = sealed.clone();

@@ -48,11 +48,7 @@ pub struct KeyFile {
 impl std::fmt::Debug for KeyFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ids: Vec<&str> = self.keks.iter().map(|k| k.id.as_str()).collect();
-        write!(
-            f,
-            "KeyFile {{ active_kek: {}, keks: {ids:?}, <keys redacted> }}",
-            self.active_kek
-        )
+        write!(f, "KeyFile {{ active_kek: {}, keks: {ids:?}, <keys redacted> }}", self.active_kek)
     }
 }
 
@@ -66,54 +62,33 @@ pub fn new_kek(created_at: String) -> Kek {
     let mut id = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut id);
     let id = id.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    Kek {
-        id: format!("kek-{id}"),
-        key: random_key(),
-        created_at,
-    }
+    Kek { id: format!("kek-{id}"), key: random_key(), created_at }
 }
 
 impl KeyFile {
     /// A fresh key file with one KEK and a new index root.
     pub fn generate(created_at: String) -> Self {
         let kek = new_kek(created_at);
-        Self {
-            format: FORMAT.into(),
-            active_kek: kek.id.clone(),
-            keks: vec![kek],
-            index_key: random_key(),
-        }
+        Self { format: FORMAT.into(), active_kek: kek.id.clone(), keks: vec![kek], index_key: random_key() }
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        let unreadable = |e: std::io::Error| KeyFileError::Unreadable {
-            path: path.into(),
-            reason: e.to_string(),
-        };
+        let unreadable = |e: std::io::Error| KeyFileError::Unreadable { path: path.into(), reason: e.to_string() };
         let meta = std::fs::metadata(path).map_err(unreadable)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(KeyFileError::TooOpen {
-                    path: path.into(),
-                    mode,
-                });
+                return Err(KeyFileError::TooOpen { path: path.into(), mode });
             }
         }
         #[cfg(not(unix))]
         let _ = meta;
         let bytes = Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
-        let file: KeyFile =
-            serde_json::from_slice(&bytes).map_err(|e| KeyFileError::Malformed {
-                path: path.into(),
-                reason: format!("line {}", e.line()),
-            })?;
-        let malformed = |reason: &str| KeyFileError::Malformed {
-            path: path.into(),
-            reason: reason.into(),
-        };
+        let file: KeyFile = serde_json::from_slice(&bytes)
+            .map_err(|e| KeyFileError::Malformed { path: path.into(), reason: format!("line {}", e.line()) })?;
+        let malformed = |reason: &str| KeyFileError::Malformed { path: path.into(), reason: reason.into() };
         if file.format != FORMAT {
             return Err(malformed("unknown format"));
         }
@@ -125,22 +100,10 @@ impl KeyFile {
 
     /// Writes atomically with mode 0600: a crash leaves the old file or the new one.
     pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
-        let unwritable = |e: std::io::Error| KeyFileError::Unwritable {
-            path: path.into(),
-            reason: e.to_string(),
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("kith.key")
-        ));
-        let mut json =
-            Zeroizing::new(serde_json::to_vec_pretty(self).expect("key file serialises"));
+        let unwritable = |e: std::io::Error| KeyFileError::Unwritable { path: path.into(), reason: e.to_string() };
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("kith.key")));
+        let mut json = Zeroizing::new(serde_json::to_vec_pretty(self).expect("key file serialises"));
         {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
@@ -176,10 +139,7 @@ mod b64_key {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Zeroizing<[u8; 32]>, D::Error> {
         let text = Zeroizing::new(String::deserialize(d)?);
-        let bytes = Zeroizing::new(
-            B64.decode(text.as_bytes())
-                .map_err(|_| serde::de::Error::custom("bad base64"))?,
-        );
+        let bytes = Zeroizing::new(B64.decode(text.as_bytes()).map_err(|_| serde::de::Error::custom("bad base64"))?);
         let mut key = Zeroizing::new([0u8; 32]);
         if bytes.len() != 32 {
             return Err(serde::de::Error::custom("a key has 32 bytes"));
@@ -206,15 +166,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(
-                KeyFile::load(&path),
-                Err(KeyFileError::TooOpen { .. })
-            ));
+            assert!(matches!(KeyFile::load(&path), Err(KeyFileError::TooOpen { .. })));
         }
     }
 
@@ -222,19 +176,13 @@ mod tests {
     fn missing_and_malformed_files_are_explained() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nope.key");
-        assert!(matches!(
-            KeyFile::load(&path),
-            Err(KeyFileError::Unreadable { .. })
-        ));
+        assert!(matches!(KeyFile::load(&path), Err(KeyFileError::Unreadable { .. })));
         std::fs::write(&path, b"{}").unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        assert!(matches!(
-            KeyFile::load(&path),
-            Err(KeyFileError::Malformed { .. })
-        ));
+        assert!(matches!(KeyFile::load(&path), Err(KeyFileError::Malformed { .. })));
     }
 }

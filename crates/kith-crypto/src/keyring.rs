@@ -32,11 +32,7 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Keyring {{ active_kek: {}, <keys redacted> }}",
-            self.active_kek
-        )
+        write!(f, "Keyring {{ active_kek: {}, <keys redacted> }}", self.active_kek)
     }
 }
 
@@ -51,11 +47,7 @@ impl Keyring {
     pub fn from_file(file: &KeyFile) -> Self {
         Self {
             active_kek: file.active_kek.clone(),
-            keks: file
-                .keks
-                .iter()
-                .map(|k| (k.id.clone(), k.key.clone()))
-                .collect(),
+            keks: file.keks.iter().map(|k| (k.id.clone(), k.key.clone())).collect(),
             index_root: file.index_key.clone(),
             index_keys: RwLock::default(),
         }
@@ -71,38 +63,18 @@ impl Keyring {
 
     /// Wraps a data key under the active KEK, bound to its subject.
     pub fn wrap(&self, subject: Uuid, key: &DataKey) -> WrappedKey {
-        self.wrap_with(&self.active_kek, subject, key)
-            .expect("the active KEK is always present")
+        self.wrap_with(&self.active_kek, subject, key).expect("the active KEK is always present")
     }
 
-    pub fn wrap_with(
-        &self,
-        kek_id: &str,
-        subject: Uuid,
-        key: &DataKey,
-    ) -> Result<WrappedKey, CryptoError> {
-        let kek = self
-            .keks
-            .get(kek_id)
-            .ok_or_else(|| CryptoError::UnknownKek(kek_id.into()))?;
+    pub fn wrap_with(&self, kek_id: &str, subject: Uuid, key: &DataKey) -> Result<WrappedKey, CryptoError> {
+        let kek = self.keks.get(kek_id).ok_or_else(|| CryptoError::UnknownKek(kek_id.into()))?;
         let wrapped = aead::seal(kek, &wrap_aad(subject, kek_id), key.0.as_ref());
-        Ok(WrappedKey {
-            subject_id: subject,
-            kek_id: kek_id.into(),
-            wrapped,
-        })
+        Ok(WrappedKey { subject_id: subject, kek_id: kek_id.into(), wrapped })
     }
 
     pub fn unwrap(&self, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
-        let kek = self
-            .keks
-            .get(&wrapped.kek_id)
-            .ok_or_else(|| CryptoError::UnknownKek(wrapped.kek_id.clone()))?;
-        let bytes = aead::open(
-            kek,
-            &wrap_aad(wrapped.subject_id, &wrapped.kek_id),
-            &wrapped.wrapped,
-        )?;
+        let kek = self.keks.get(&wrapped.kek_id).ok_or_else(|| CryptoError::UnknownKek(wrapped.kek_id.clone()))?;
+        let bytes = aead::open(kek, &wrap_aad(wrapped.subject_id, &wrapped.kek_id), &wrapped.wrapped)?;
         let bytes = Zeroizing::new(bytes);
         let mut key = Zeroizing::new([0u8; 32]);
         if bytes.len() != 32 {
@@ -115,8 +87,7 @@ impl Keyring {
     /// The blind-index term of a normalised value in a field.
     pub fn blind_term(&self, field: &'static str, normalised: &str) -> BlindTerm {
         let key = self.index_key(field);
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(key.as_ref()).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_ref()).expect("HMAC takes any key length");
         mac.update(normalised.as_bytes());
         let full = mac.finalize().into_bytes();
         let mut term = [0u8; 16];
@@ -132,10 +103,7 @@ impl Keyring {
         Hkdf::<Sha256>::new(Some(b"kith/blind-index/v1"), self.index_root.as_ref())
             .expand(field.as_bytes(), key.as_mut())
             .expect("32 bytes is a valid HKDF output length");
-        self.index_keys
-            .write()
-            .expect("index key cache")
-            .insert(field, key.clone());
+        self.index_keys.write().expect("index key cache").insert(field, key.clone());
         key
     }
 }
@@ -151,10 +119,7 @@ pub struct KeyringHandle {
 impl KeyringHandle {
     pub fn open(path: &Path) -> Result<Self, CryptoError> {
         let file = KeyFile::load(path)?;
-        Ok(Self {
-            path: path.into(),
-            current: Arc::new(RwLock::new(Arc::new(Keyring::from_file(&file)))),
-        })
+        Ok(Self { path: path.into(), current: Arc::new(RwLock::new(Arc::new(Keyring::from_file(&file)))) })
     }
 
     pub fn path(&self) -> &Path {
@@ -209,14 +174,8 @@ mod tests {
         let wrapped = ring.wrap(a, &key);
         let unwrapped = ring.unwrap(&wrapped).unwrap();
         assert_eq!(*unwrapped.0, *key.0);
-        let moved = WrappedKey {
-            subject_id: b,
-            ..wrapped.clone()
-        };
-        assert!(
-            ring.unwrap(&moved).is_err(),
-            "a wrapped key cannot be moved to another person"
-        );
+        let moved = WrappedKey { subject_id: b, ..wrapped.clone() };
+        assert!(ring.unwrap(&moved).is_err(), "a wrapped key cannot be moved to another person");
         let other = Keyring::from_file(&KeyFile::generate("now".into()));
         assert!(other.unwrap(&wrapped).is_err());
     }
@@ -225,17 +184,8 @@ mod tests {
     fn blind_terms_are_per_field_and_keyed() {
         let ring = Keyring::from_file(&KeyFile::generate("now".into()));
         let other = Keyring::from_file(&KeyFile::generate("now".into()));
-        assert_eq!(
-            ring.blind_term("email", "a@b.org"),
-            ring.blind_term("email", "a@b.org")
-        );
-        assert_ne!(
-            ring.blind_term("email", "a@b.org"),
-            ring.blind_term("phone", "a@b.org")
-        );
-        assert_ne!(
-            ring.blind_term("email", "a@b.org"),
-            other.blind_term("email", "a@b.org")
-        );
+        assert_eq!(ring.blind_term("email", "a@b.org"), ring.blind_term("email", "a@b.org"));
+        assert_ne!(ring.blind_term("email", "a@b.org"), ring.blind_term("phone", "a@b.org"));
+        assert_ne!(ring.blind_term("email", "a@b.org"), other.blind_term("email", "a@b.org"));
     }
 }

@@ -19,8 +19,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApiBuilder, ResponseBuilder,
-    Type,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApiBuilder, ResponseBuilder, Type,
 };
 
 /// Settings the request path needs.
@@ -34,10 +33,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 1024 * 1024,
-            tls: true,
-        }
+        Self { max_body_bytes: 1024 * 1024, tls: true }
     }
 }
 
@@ -61,11 +57,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        state.openapi.as_str().to_owned(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], state.openapi.as_str().to_owned()).into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -73,18 +65,12 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "this path does not take this method",
-    )
+    ApiError::new(ErrorCode::MethodNotAllowed, "this path does not take this method")
 }
 
 fn public_routes(api: Api) -> Api {
     let ok = |what: &str| {
-        ResponseBuilder::new()
-            .description(what)
-            .content("application/json", ContentBuilder::new().build())
-            .build()
+        ResponseBuilder::new().description(what).content("application/json", ContentBuilder::new().build()).build()
     };
     let health = utoipa::openapi::path::OperationBuilder::new()
         .operation_id(Some("healthz"))
@@ -99,8 +85,7 @@ fn public_routes(api: Api) -> Api {
         .summary(Some("This OpenAPI document"))
         .response("200", ok("the document"))
         .build();
-    api.route(HttpMethod::Get, "/healthz", healthz, health)
-        .route(HttpMethod::Get, "/api/v1/openapi.json", openapi, doc)
+    api.route(HttpMethod::Get, "/healthz", healthz, health).route(HttpMethod::Get, "/api/v1/openapi.json", openapi, doc)
 }
 
 fn problem_schema() -> ObjectBuilder {
@@ -124,10 +109,7 @@ fn document(public: &Api, protected: &Api) -> String {
     let components = ComponentsBuilder::new()
         .schemas_from_iter(protected.schemas.clone())
         .schema("Problem", problem_schema())
-        .security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        )
+        .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()))
         .build();
     let doc = OpenApiBuilder::new()
         .info(
@@ -143,31 +125,16 @@ fn document(public: &Api, protected: &Api) -> String {
 }
 
 impl AppState {
-    pub fn new(
-        store: DynStore,
-        keys: KeyringHandle,
-        authorizer: Arc<dyn Authorizer>,
-        config: ServerConfig,
-    ) -> Self {
+    pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, config: ServerConfig) -> Self {
         let records = Records::new(store.clone(), keys.clone(), authorizer);
-        Self {
-            store,
-            keys,
-            records,
-            config: Arc::new(config),
-            openapi: Arc::default(),
-        }
+        Self { store, keys, records, config: Arc::new(config), openapi: Arc::default() }
     }
 }
 
 /// Spans name the method and the path, never the query string: queries
 /// carry e-mail addresses and phone numbers.
 fn span_for(req: &Request) -> tracing::Span {
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
 }
 
@@ -175,26 +142,16 @@ pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
     let protected = routes::records(Api::new());
     state.openapi = Arc::new(document(&public, &protected));
-    let protected = protected
-        .router
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+    let protected =
+        protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let mut app = public
         .router
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ));
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     if state.config.tls {
         app = app.layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,

@@ -42,8 +42,7 @@ pub enum Action {
 /// The single authorisation point. The access-control model replaces the
 /// implementation, not the call sites.
 pub trait Authorizer: Send + Sync + 'static {
-    fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind)
-        -> ApiResult<()>;
+    fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<()>;
 }
 
 /// Until roles have field-level rules: every staff role works with CRM
@@ -51,12 +50,7 @@ pub trait Authorizer: Send + Sync + 'static {
 pub struct InterimPolicy;
 
 impl Authorizer for InterimPolicy {
-    fn authorize(
-        &self,
-        principal: &Principal,
-        _action: Action,
-        entity: EntityKind,
-    ) -> ApiResult<()> {
+    fn authorize(&self, principal: &Principal, _action: Action, entity: EntityKind) -> ApiResult<()> {
         if principal.role == "auditor" {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
@@ -91,50 +85,26 @@ pub fn hash_token(token: &str) -> Vec<u8> {
 }
 
 pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> ApiResult<Principal> {
-    let denied = || {
-        ApiError::new(
-            ErrorCode::Unauthenticated,
-            "the bearer token is unknown, expired or revoked",
-        )
-    };
+    let denied = || ApiError::new(ErrorCode::Unauthenticated, "the bearer token is unknown, expired or revoked");
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(denied());
     }
-    let row = store
-        .token_by_hash(&hash_token(token))
-        .await?
-        .ok_or_else(denied)?;
+    let row = store.token_by_hash(&hash_token(token)).await?.ok_or_else(denied)?;
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Err(denied());
     }
-    Ok(Principal {
-        token_id: row.id,
-        name: row.name,
-        role: row.role,
-    })
+    Ok(Principal { token_id: row.id, name: row.name, role: row.role })
 }
 
 /// Middleware: requires a valid bearer token and records the principal.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "send Authorization: Bearer <token>",
-            )
-        })?;
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"))?;
     let principal = principal_for(&state.store, token, crate::now_millis()).await?;
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)

@@ -50,17 +50,11 @@ pub fn redact_url(url: &str) -> String {
 
 impl DataDir {
     pub fn new(root: &Path, key_file: Option<PathBuf>) -> Result<Self> {
-        let mut dir = Self {
-            root: root.to_path_buf(),
-            settings: FileSettings::default(),
-            key_file_override: key_file,
-        };
+        let mut dir = Self { root: root.to_path_buf(), settings: FileSettings::default(), key_file_override: key_file };
         let config = dir.config_file();
         if config.exists() {
-            let text = std::fs::read_to_string(&config)
-                .with_context(|| format!("cannot read {}", config.display()))?;
-            dir.settings = toml::from_str(&text)
-                .with_context(|| format!("{} is not valid", config.display()))?;
+            let text = std::fs::read_to_string(&config).with_context(|| format!("cannot read {}", config.display()))?;
+            dir.settings = toml::from_str(&text).with_context(|| format!("{} is not valid", config.display()))?;
         }
         Ok(dir)
     }
@@ -90,9 +84,8 @@ impl DataDir {
 
     fn create_root(&self) -> Result<()> {
         if !self.root.exists() {
-            std::fs::create_dir_all(&self.root).with_context(|| {
-                format!("cannot create the data directory {}", self.root.display())
-            })?;
+            std::fs::create_dir_all(&self.root)
+                .with_context(|| format!("cannot create the data directory {}", self.root.display()))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -129,23 +122,19 @@ impl DataDir {
                     key_path.display()
                 );
             }
-            KeyFile::generate(crate::records::rfc3339_millis(crate::now_millis()))
-                .save(&key_path)?;
+            KeyFile::generate(crate::records::rfc3339_millis(crate::now_millis())).save(&key_path)?;
         }
         let keys = KeyringHandle::open(&key_path)?;
-        let active = store
-            .init_setting(ACTIVE_KEK, keys.current().active_kek())
-            .await?;
+        let active = store.init_setting(ACTIVE_KEK, keys.current().active_kek()).await?;
         if !keys.current().has_kek(&active) {
-            bail!("the database expects key-encryption key {active}, which the key file {} does not hold", key_path.display());
+            bail!(
+                "the database expects key-encryption key {active}, which the key file {} does not hold",
+                key_path.display()
+            );
         }
         self.remember_database(database_url)?;
         crate::tls::ensure_self_signed(&self.tls_dir())?;
-        Ok(Opened {
-            store,
-            keys,
-            database: redact_url(&url),
-        })
+        Ok(Opened { store, keys, database: redact_url(&url) })
     }
 
     /// Opens a directory that `kith init` (or `kith serve`) set up before.
@@ -159,36 +148,26 @@ impl DataDir {
         }
         let key_path = self.key_file();
         if !key_path.exists() {
-            bail!(
-                "{} has no key file ({}); run `kith init` first",
-                self.root.display(),
-                key_path.display()
-            );
+            bail!("{} has no key file ({}); run `kith init` first", self.root.display(), key_path.display());
         }
         let keys = KeyringHandle::open(&key_path)?;
         let url = self.database_url(database_url);
         let store = open_store(&url).await?;
         let Some(active) = store.setting(ACTIVE_KEK).await? else {
-            bail!(
-                "the database {} is not initialised; run `kith init` first",
-                redact_url(&url)
-            );
+            bail!("the database {} is not initialised; run `kith init` first", redact_url(&url));
         };
         if !keys.current().has_kek(&active) {
-            bail!("the database expects key-encryption key {active}, which the key file {} does not hold", key_path.display());
+            bail!(
+                "the database expects key-encryption key {active}, which the key file {} does not hold",
+                key_path.display()
+            );
         }
-        Ok(Opened {
-            store,
-            keys,
-            database: redact_url(&url),
-        })
+        Ok(Opened { store, keys, database: redact_url(&url) })
     }
 }
 
 pub async fn open_store(url: &str) -> Result<DynStore> {
-    kith_store::open(url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact_url(url)))
+    kith_store::open(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))
 }
 
 #[cfg(test)]
@@ -197,14 +176,8 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://kith:s3cret@db:5432/kith"),
-            "postgres://kith:***@db:5432/kith"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
+        assert_eq!(redact_url("postgres://kith:s3cret@db:5432/kith"), "postgres://kith:***@db:5432/kith");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
         assert_eq!(redact_url("sqlite:///tmp/kith.db"), "sqlite:///tmp/kith.db");
     }
 }

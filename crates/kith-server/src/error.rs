@@ -16,10 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
+        Self { code, detail: detail.into() }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -29,7 +26,10 @@ impl ApiError {
     /// An internal failure: logged in full, answered without detail.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(context, error = %err, "internal error");
-        Self::new(ErrorCode::Internal, "the server could not complete the request; the request id is in the x-request-id header")
+        Self::new(
+            ErrorCode::Internal,
+            "the server could not complete the request; the request id is in the x-request-id header",
+        )
     }
 }
 
@@ -42,21 +42,14 @@ impl From<ValidationError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::UnknownReference(entity, id) => Self::new(
-                ErrorCode::UnknownReference,
-                format!("{entity} {id} does not exist"),
-            ),
-            StoreError::VersionConflict => Self::new(
-                ErrorCode::Conflict,
-                "the record was changed at the same time; read it again and retry",
-            ),
-            StoreError::InUse(by) => Self::new(
-                ErrorCode::InUse,
-                format!("the record is still referenced by {by}"),
-            ),
-            StoreError::Duplicate => {
-                Self::new(ErrorCode::Conflict, "a record with this id already exists")
+            StoreError::UnknownReference(entity, id) => {
+                Self::new(ErrorCode::UnknownReference, format!("{entity} {id} does not exist"))
             }
+            StoreError::VersionConflict => {
+                Self::new(ErrorCode::Conflict, "the record was changed at the same time; read it again and retry")
+            }
+            StoreError::InUse(by) => Self::new(ErrorCode::InUse, format!("the record is still referenced by {by}")),
+            StoreError::Duplicate => Self::new(ErrorCode::Conflict, "a record with this id already exists"),
             other => Self::internal("store", other),
         }
     }
@@ -70,8 +63,7 @@ impl From<kith_crypto::CryptoError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::json!({
             "type": format!("urn:kith:problem:{}", self.code.as_str()),
             "title": self.code.title(),
@@ -79,12 +71,7 @@ impl IntoResponse for ApiError {
             "detail": self.detail,
             "code": self.code.as_str(),
         });
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }
 }
 

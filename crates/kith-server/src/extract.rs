@@ -27,17 +27,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send the body as application/json",
-            ));
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.into_response().status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    "the body is larger than the server accepts",
-                )
+                ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than the server accepts")
             } else {
                 ApiError::new(ErrorCode::MalformedJson, "the body could not be read")
             }
@@ -53,24 +47,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
-            return Err(ApiError::new(
-                ErrorCode::InvalidType,
-                "body: expected a JSON object",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidType, "body: expected a JSON object"));
         }
-        return Err(ApiError::new(
-            ErrorCode::MalformedJson,
-            "the body is not a JSON object",
-        ));
+        return Err(ApiError::new(ErrorCode::MalformedJson, "the body is not a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
-    de.end().map_err(|_| {
-        ApiError::new(
-            ErrorCode::MalformedJson,
-            "there is text after the JSON value",
-        )
-    })?;
+    de.end().map_err(|_| ApiError::new(ErrorCode::MalformedJson, "there is text after the JSON value"))?;
     Ok(value)
 }
 
@@ -82,52 +65,25 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
 fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = err.path().to_string();
     let inner = err.into_inner();
-    let at = if path == "." || path.is_empty() {
-        "body".to_string()
-    } else {
-        path
-    };
+    let at = if path == "." || path.is_empty() { "body".to_string() } else { path };
     let message = inner.to_string();
     match inner.classify() {
-        serde_json::error::Category::Syntax
-        | serde_json::error::Category::Eof
-        | serde_json::error::Category::Io => ApiError::new(
-            ErrorCode::MalformedJson,
-            format!(
-                "not valid JSON (line {}, column {})",
-                inner.line(),
-                inner.column()
-            ),
-        ),
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+            ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("not valid JSON (line {}, column {})", inner.line(), inner.column()),
+            )
+        }
         serde_json::error::Category::Data => {
-            if let Some(name) = message
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-            {
-                ApiError::new(
-                    ErrorCode::UnknownField,
-                    format!("{}: unknown field", field_path(&at, name)),
-                )
-            } else if let Some(name) = message
-                .strip_prefix("missing field `")
-                .and_then(|r| r.split('`').next())
-            {
-                ApiError::new(
-                    ErrorCode::MissingField,
-                    format!("{}: required", field_path(&at, name)),
-                )
+            if let Some(name) = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+                ApiError::new(ErrorCode::UnknownField, format!("{}: unknown field", field_path(&at, name)))
+            } else if let Some(name) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+                ApiError::new(ErrorCode::MissingField, format!("{}: required", field_path(&at, name)))
             } else if message.starts_with("invalid type") {
-                let expected = message
-                    .rsplit_once("expected ")
-                    .map(|(_, e)| e.split(" at line").next().unwrap_or(e));
-                ApiError::new(
-                    ErrorCode::InvalidType,
-                    format!("{at}: expected {}", expected.unwrap_or("another type")),
-                )
+                let expected = message.rsplit_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e));
+                ApiError::new(ErrorCode::InvalidType, format!("{at}: expected {}", expected.unwrap_or("another type")))
             } else if message.starts_with("unknown variant") {
-                let expected = message
-                    .rsplit_once("expected ")
-                    .map(|(_, e)| e.split(" at line").next().unwrap_or(e));
+                let expected = message.rsplit_once("expected ").map(|(_, e)| e.split(" at line").next().unwrap_or(e));
                 ApiError::new(
                     ErrorCode::InvalidValue,
                     format!("{at}: expected {}", expected.unwrap_or("a known value")),
@@ -159,20 +115,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de)
-            .map(ApiQuery)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let msg = e.into_inner().to_string();
-                let detail = match msg
-                    .strip_prefix("unknown field `")
-                    .and_then(|r| r.split('`').next())
-                {
-                    Some(name) => format!("{name}: unknown query parameter"),
-                    None => format!("{path}: invalid query parameter"),
-                };
-                ApiError::new(ErrorCode::InvalidQuery, detail)
-            })
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.into_inner().to_string();
+            let detail = match msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+                Some(name) => format!("{name}: unknown query parameter"),
+                None => format!("{path}: invalid query parameter"),
+            };
+            ApiError::new(ErrorCode::InvalidQuery, detail)
+        })
     }
 }
 

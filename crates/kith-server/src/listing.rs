@@ -90,11 +90,7 @@ fn bad(detail: impl Into<String>) -> ApiError {
 
 fn millis(field: &str, raw: &Option<String>) -> ApiResult<Option<i64>> {
     raw.as_deref()
-        .map(|r| {
-            parse_timestamp(field, r)
-                .map(kith_core::model::unix_millis)
-                .map_err(|e| bad(e.detail))
-        })
+        .map(|r| parse_timestamp(field, r).map(kith_core::model::unix_millis).map_err(|e| bad(e.detail)))
         .transpose()
 }
 
@@ -118,56 +114,30 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
         Some(rest) => (true, rest),
         None => (false, sort_spec),
     };
-    let sort = sort_column(entity, sort_name).ok_or_else(|| {
-        bad(format!(
-            "sort: {} cannot be sorted by this column",
-            entity.as_str()
-        ))
-    })?;
+    let sort = sort_column(entity, sort_name)
+        .ok_or_else(|| bad(format!("sort: {} cannot be sorted by this column", entity.as_str())))?;
 
     let mut equals = Vec::new();
     let mut column_filter = |name: &'static str, value: Option<ClearValue>| -> ApiResult<()> {
         if let Some(value) = value {
             if entity.column(name).is_none() && name != "owner" {
-                return Err(bad(format!(
-                    "{name}: {} cannot be filtered by this",
-                    entity.as_str()
-                )));
+                return Err(bad(format!("{name}: {} cannot be filtered by this", entity.as_str())));
             }
             equals.push((name, value));
         }
         Ok(())
     };
     column_filter("owner", p.owner.clone().map(ClearValue::Text))?;
-    column_filter(
-        "company_id",
-        p.company_id.map(|id| ClearValue::Text(id.to_string())),
-    )?;
-    column_filter(
-        "contact_id",
-        p.contact_id.map(|id| ClearValue::Text(id.to_string())),
-    )?;
+    column_filter("company_id", p.company_id.map(|id| ClearValue::Text(id.to_string())))?;
+    column_filter("contact_id", p.contact_id.map(|id| ClearValue::Text(id.to_string())))?;
     column_filter("kind", p.kind.clone().map(ClearValue::Text))?;
     column_filter("stage", p.stage.clone().map(ClearValue::Text))?;
-    column_filter(
-        "currency",
-        p.currency
-            .as_ref()
-            .map(|c| ClearValue::Text(c.trim().to_ascii_uppercase())),
-    )?;
+    column_filter("currency", p.currency.as_ref().map(|c| ClearValue::Text(c.trim().to_ascii_uppercase())))?;
 
     let mut ranges = Vec::new();
     for (column, from, to) in [
-        (
-            "created_at",
-            millis("created_from", &p.created_from)?,
-            millis("created_to", &p.created_to)?,
-        ),
-        (
-            "updated_at",
-            millis("updated_from", &p.updated_from)?,
-            millis("updated_to", &p.updated_to)?,
-        ),
+        ("created_at", millis("created_from", &p.created_from)?, millis("created_to", &p.created_to)?),
+        ("updated_at", millis("updated_from", &p.updated_from)?, millis("updated_to", &p.updated_to)?),
     ] {
         if from.is_some() || to.is_some() {
             ranges.push((column, Range { from, to }));
@@ -175,35 +145,25 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
     }
 
     let mut terms = Vec::new();
-    let mut term =
-        |field: IndexField, value: &str| terms.push(ring.blind_term(field.as_str(), value));
+    let mut term = |field: IndexField, value: &str| terms.push(ring.blind_term(field.as_str(), value));
     let indexes_contact_details = matches!(entity, EntityKind::Contacts | EntityKind::Companies);
     if let Some(email) = &p.email {
         if !indexes_contact_details {
-            return Err(bad(format!(
-                "email: {} cannot be looked up by e-mail",
-                entity.as_str()
-            )));
+            return Err(bad(format!("email: {} cannot be looked up by e-mail", entity.as_str())));
         }
         let email = parse_email(email).map_err(|e| bad(format!("email: {}", e.detail)))?;
         term(IndexField::Email, &email_lookup_key(&email));
     }
     if let Some(phone) = &p.phone {
         if !indexes_contact_details {
-            return Err(bad(format!(
-                "phone: {} cannot be looked up by phone",
-                entity.as_str()
-            )));
+            return Err(bad(format!("phone: {} cannot be looked up by phone", entity.as_str())));
         }
         let phone = parse_phone(phone).map_err(|e| bad(format!("phone: {}", e.detail)))?;
         term(IndexField::Phone, &phone);
     }
     if let Some(q) = &p.q {
         if !indexes_contact_details {
-            return Err(bad(format!(
-                "q: {} have no names to search",
-                entity.as_str()
-            )));
+            return Err(bad(format!("q: {} have no names to search", entity.as_str())));
         }
         let words = name_words(q);
         if words.is_empty() || words.len() > 10 {
@@ -218,12 +178,7 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
     let after = match &p.cursor {
         None => None,
         Some(raw) => {
-            let invalid = || {
-                ApiError::new(
-                    ErrorCode::InvalidCursor,
-                    "cursor: not a cursor this list gave out",
-                )
-            };
+            let invalid = || ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out");
             let bytes = B64URL.decode(raw).map_err(|_| invalid())?;
             let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
             let expected = match sort {
@@ -232,28 +187,15 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
             };
             let type_matches = matches!(
                 (&cursor.v, expected),
-                (ClearValue::Int(_), Some(ColumnType::Int))
-                    | (ClearValue::Text(_), Some(ColumnType::Text))
+                (ClearValue::Int(_), Some(ColumnType::Int)) | (ClearValue::Text(_), Some(ColumnType::Text))
             );
             if cursor.s != sort || cursor.d != descending || !type_matches {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidCursor,
-                    "cursor: it belongs to a list with another sort",
-                ));
+                return Err(ApiError::new(ErrorCode::InvalidCursor, "cursor: it belongs to a list with another sort"));
             }
             Some((cursor.v, cursor.id))
         }
     };
 
-    let query = ListQuery {
-        entity,
-        equals,
-        ranges,
-        terms,
-        sort,
-        descending,
-        after,
-        limit,
-    };
+    let query = ListQuery { entity, equals, ranges, terms, sort, descending, after, limit };
     Ok(Plan { query, limit })
 }

@@ -35,19 +35,11 @@ fn seal_context(entity: EntityKind, id: Uuid, subject: Uuid) -> Vec<u8> {
 }
 
 pub fn to_store(w: WrappedKey) -> KeyRow {
-    KeyRow {
-        subject_id: w.subject_id,
-        kek_id: w.kek_id,
-        wrapped: w.wrapped,
-    }
+    KeyRow { subject_id: w.subject_id, kek_id: w.kek_id, wrapped: w.wrapped }
 }
 
 pub fn to_crypto(k: &KeyRow) -> WrappedKey {
-    WrappedKey {
-        subject_id: k.subject_id,
-        kek_id: k.kek_id.clone(),
-        wrapped: k.wrapped.clone(),
-    }
+    WrappedKey { subject_id: k.subject_id, kek_id: k.kek_id.clone(), wrapped: k.wrapped.clone() }
 }
 
 pub fn rfc3339_millis(millis: i64) -> String {
@@ -59,20 +51,13 @@ pub fn rfc3339_millis(millis: i64) -> String {
 
 /// The response form of a record: its document with id, times and computed fields.
 fn render<B: EntityBody>(id: Uuid, created_at: i64, updated_at: i64, body: &B) -> ApiResult<Value> {
-    let mut object =
-        match serde_json::to_value(body).map_err(|e| ApiError::internal("render", e))? {
-            Value::Object(map) => map,
-            _ => return Err(ApiError::internal("render", "a record is not an object")),
-        };
+    let mut object = match serde_json::to_value(body).map_err(|e| ApiError::internal("render", e))? {
+        Value::Object(map) => map,
+        _ => return Err(ApiError::internal("render", "a record is not an object")),
+    };
     object.insert("id".into(), Value::String(id.to_string()));
-    object.insert(
-        "created_at".into(),
-        Value::String(rfc3339_millis(created_at)),
-    );
-    object.insert(
-        "updated_at".into(),
-        Value::String(rfc3339_millis(updated_at)),
-    );
+    object.insert("created_at".into(), Value::String(rfc3339_millis(created_at)));
+    object.insert("updated_at".into(), Value::String(rfc3339_millis(updated_at)));
     object.extend(body.computed());
     Ok(Value::Object(object))
 }
@@ -89,11 +74,7 @@ pub fn seal_record<B: EntityBody>(
 ) -> ApiResult<NewRecord> {
     let plaintext = Zeroizing::new(kith_core::document::encode(body));
     let sealed = key.seal(&seal_context(B::KIND, id, subject), &plaintext);
-    let terms = body
-        .index_terms()
-        .iter()
-        .map(|t| ring.blind_term(t.field.as_str(), &t.value))
-        .collect();
+    let terms = body.index_terms().iter().map(|t| ring.blind_term(t.field.as_str(), &t.value)).collect();
     Ok(NewRecord {
         entity: B::KIND,
         id,
@@ -115,11 +96,7 @@ pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResul
 
 impl Records {
     pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>) -> Self {
-        Self {
-            store,
-            keys,
-            authorizer,
-        }
+        Self { store, keys, authorizer }
     }
 
     /// The keyring whose active KEK is the one the database names, so a
@@ -134,17 +111,8 @@ impl Records {
 
     /// The data key that seals a record, and a new wrapped key to store if
     /// the record needs a key of its own that does not exist yet.
-    async fn sealing_key(
-        &self,
-        subject: Uuid,
-        own: bool,
-        known_new: bool,
-    ) -> ApiResult<(DataKey, Option<KeyRow>)> {
-        let existing = if known_new {
-            None
-        } else {
-            self.store.data_key(subject).await?
-        };
+    async fn sealing_key(&self, subject: Uuid, own: bool, known_new: bool) -> ApiResult<(DataKey, Option<KeyRow>)> {
+        let existing = if known_new { None } else { self.store.data_key(subject).await? };
         match existing {
             Some(row) => Ok((self.keys.unwrap(&to_crypto(&row))?, None)),
             None if own => {
@@ -152,10 +120,7 @@ impl Records {
                 let wrapped = self.wrapping_ring().await?.wrap(subject, &key);
                 Ok((key, Some(to_store(wrapped))))
             }
-            None => Err(ApiError::new(
-                ErrorCode::UnknownReference,
-                format!("record {subject} does not exist"),
-            )),
+            None => Err(ApiError::new(ErrorCode::UnknownReference, format!("record {subject} does not exist"))),
         }
     }
 
@@ -168,41 +133,26 @@ impl Records {
     ) -> ApiResult<(NewRecord, Option<KeyRow>)> {
         let subject = body.subject().unwrap_or(id);
         let own = subject == id;
-        let (key, new_key) = self
-            .sealing_key(subject, own, is_new && own)
-            .await
-            .map_err(|e| {
-                // Name the kind of the missing subject, as the store would.
-                let kind = body
-                    .references()
-                    .into_iter()
-                    .find(|(_, r)| *r == subject)
-                    .map(|(k, _)| k.as_str());
-                match (e.code, kind) {
-                    (ErrorCode::UnknownReference, Some(kind)) => ApiError::new(
-                        ErrorCode::UnknownReference,
-                        format!("{kind} {subject} does not exist"),
-                    ),
-                    _ => e,
+        let (key, new_key) = self.sealing_key(subject, own, is_new && own).await.map_err(|e| {
+            // Name the kind of the missing subject, as the store would.
+            let kind = body.references().into_iter().find(|(_, r)| *r == subject).map(|(k, _)| k.as_str());
+            match (e.code, kind) {
+                (ErrorCode::UnknownReference, Some(kind)) => {
+                    ApiError::new(ErrorCode::UnknownReference, format!("{kind} {subject} does not exist"))
                 }
-            })?;
+                _ => e,
+            }
+        })?;
         let record = seal_record(&self.keys.current(), &key, body, id, subject, created_at)?;
         Ok((record, new_key))
     }
 
-    fn open<B: EntityBody>(
-        &self,
-        row: &StoredRecord,
-        keys: &mut HashMap<Uuid, DataKey>,
-    ) -> ApiResult<B> {
+    fn open<B: EntityBody>(&self, row: &StoredRecord, keys: &mut HashMap<Uuid, DataKey>) -> ApiResult<B> {
         let key = match keys.entry(row.subject_id) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(slot) => {
                 // No key means the person's key was destroyed: their data is gone.
-                let wrapped = row
-                    .key
-                    .as_ref()
-                    .ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+                let wrapped = row.key.as_ref().ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
                 slot.insert(self.keys.unwrap(&to_crypto(wrapped))?)
             }
         };
@@ -230,11 +180,7 @@ impl Records {
 
     pub async fn get<B: EntityBody>(&self, who: &Principal, id: Uuid) -> ApiResult<Value> {
         self.authorizer.authorize(who, Action::Read, B::KIND)?;
-        let row = self
-            .store
-            .get(B::KIND, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+        let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
         let body: B = self.open(&row, &mut HashMap::new())?;
         render(id, row.created_at, row.updated_at, &body)
     }
@@ -249,25 +195,17 @@ impl Records {
     ) -> ApiResult<Value> {
         self.authorizer.authorize(who, Action::Update, B::KIND)?;
         for attempt in 1..=WRITE_ATTEMPTS {
-            let row = self
-                .store
-                .get(B::KIND, id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+            let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
             let current: B = self.open(&row, &mut HashMap::new())?;
-            let mut document =
-                match serde_json::to_value(&current).map_err(|e| ApiError::internal("patch", e))? {
-                    Value::Object(map) => map,
-                    _ => return Err(ApiError::internal("patch", "a record is not an object")),
-                };
+            let mut document = match serde_json::to_value(&current).map_err(|e| ApiError::internal("patch", e))? {
+                Value::Object(map) => map,
+                _ => return Err(ApiError::internal("patch", "a record is not an object")),
+            };
             // Every field of a document is serialised, so a key missing here is unknown.
             for (field, value) in &patch {
                 if value.is_null() {
                     if document.remove(field).is_none() {
-                        return Err(ApiError::new(
-                            ErrorCode::UnknownField,
-                            format!("{field}: unknown field"),
-                        ));
+                        return Err(ApiError::new(ErrorCode::UnknownField, format!("{field}: unknown field")));
                     }
                 } else {
                     document.insert(field.clone(), value.clone());
@@ -280,25 +218,14 @@ impl Records {
             }
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;
             let now = crate::now_millis().max(row.updated_at);
-            let update = RecordUpdate {
-                record,
-                expected_version: row.version,
-                updated_at: now,
-            };
+            let update = RecordUpdate { record, expected_version: row.version, updated_at: now };
             match self.store.update(update, new_key).await {
-                Err(StoreError::VersionConflict | StoreError::StaleKek(_))
-                    if attempt < WRITE_ATTEMPTS =>
-                {
-                    continue
-                }
+                Err(StoreError::VersionConflict | StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
                 result => result?,
             }
             return render(id, row.created_at, now, &body);
         }
-        Err(ApiError::new(
-            ErrorCode::Conflict,
-            "the record kept changing; try again",
-        ))
+        Err(ApiError::new(ErrorCode::Conflict, "the record kept changing; try again"))
     }
 
     pub async fn delete<B: EntityBody>(&self, who: &Principal, id: Uuid) -> ApiResult<()> {
@@ -310,11 +237,7 @@ impl Records {
         }
     }
 
-    pub async fn list<B: EntityBody>(
-        &self,
-        who: &Principal,
-        params: ListParams,
-    ) -> ApiResult<Page> {
+    pub async fn list<B: EntityBody>(&self, who: &Principal, params: ListParams) -> ApiResult<Page> {
         self.authorizer.authorize(who, Action::List, B::KIND)?;
         let ring = self.keys.current();
         let plan = listing::plan(B::KIND, params, &ring)?;

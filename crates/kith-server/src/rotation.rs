@@ -30,16 +30,9 @@ struct RotationLock(PathBuf);
 impl RotationLock {
     fn take(key_path: &Path) -> Result<Self> {
         let path = key_path.with_extension("rotating");
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
-                    "another rotation seems to be running ({} exists; remove it if none is)",
-                    path.display()
-                )
-            })?;
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&path).with_context(|| {
+            format!("another rotation seems to be running ({} exists; remove it if none is)", path.display())
+        })?;
         Ok(Self(path))
     }
 }
@@ -50,11 +43,7 @@ impl Drop for RotationLock {
     }
 }
 
-pub async fn rotate(
-    store: &DynStore,
-    key_path: &Path,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<RotationReport> {
+pub async fn rotate(store: &DynStore, key_path: &Path, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<RotationReport> {
     let _lock = RotationLock::take(key_path)?;
     let mut file = KeyFile::load(key_path)?;
     if file.keks.len() == 1 {
@@ -62,15 +51,9 @@ pub async fn rotate(
         file.active_kek = kek.id.clone();
         file.keks.push(kek);
         file.save(key_path)?;
-        tracing::info!(
-            active_kek = file.active_kek,
-            "new key-encryption key written"
-        );
+        tracing::info!(active_kek = file.active_kek, "new key-encryption key written");
     } else {
-        tracing::info!(
-            active_kek = file.active_kek,
-            "resuming an interrupted rotation"
-        );
+        tracing::info!(active_kek = file.active_kek, "resuming an interrupted rotation");
     }
     let new = file.active_kek.clone();
     store.set_setting(ACTIVE_KEK, &new).await?;
@@ -86,23 +69,13 @@ pub async fn rotate(
             let Some(last) = batch.last() else { break };
             after = Some(last.subject_id);
             for old in batch.iter().filter(|k| k.kek_id != new) {
-                let wrapped = WrappedKey {
-                    subject_id: old.subject_id,
-                    kek_id: old.kek_id.clone(),
-                    wrapped: old.wrapped.clone(),
-                };
+                let wrapped =
+                    WrappedKey { subject_id: old.subject_id, kek_id: old.kek_id.clone(), wrapped: old.wrapped.clone() };
                 let key = ring.unwrap(&wrapped).with_context(|| {
-                    format!(
-                        "the data key of {} cannot be unwrapped with the key file's KEKs",
-                        old.subject_id
-                    )
+                    format!("the data key of {} cannot be unwrapped with the key file's KEKs", old.subject_id)
                 })?;
                 let fresh = ring.wrap_with(&new, old.subject_id, &key)?;
-                let row = KeyRow {
-                    subject_id: fresh.subject_id,
-                    kek_id: fresh.kek_id,
-                    wrapped: fresh.wrapped,
-                };
+                let row = KeyRow { subject_id: fresh.subject_id, kek_id: fresh.kek_id, wrapped: fresh.wrapped };
                 // False when the key was deleted meanwhile: nothing left to rewrap.
                 if store.rewrap(old, &row).await? {
                     rewrapped += 1;
@@ -116,21 +89,12 @@ pub async fn rotate(
         }
     }
 
-    let retired: Vec<String> = file
-        .keks
-        .iter()
-        .filter(|k| k.id != new)
-        .map(|k| k.id.clone())
-        .collect();
+    let retired: Vec<String> = file.keks.iter().filter(|k| k.id != new).map(|k| k.id.clone()).collect();
     file.keks.retain(|k| k.id == new);
     if file.keks.is_empty() {
         bail!("the key file lost its active KEK during rotation");
     }
     file.save(key_path)?;
     tracing::info!(active_kek = new, rewrapped, retired = ?retired, "rotation complete");
-    Ok(RotationReport {
-        retired,
-        active: new,
-        rewrapped,
-    })
+    Ok(RotationReport { retired, active: new, rewrapped })
 }

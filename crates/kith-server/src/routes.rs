@@ -36,11 +36,7 @@ impl Default for Api {
 
 impl Api {
     pub fn new() -> Self {
-        Self {
-            router: Router::new(),
-            paths: utoipa::openapi::Paths::new(),
-            schemas: Vec::new(),
-        }
+        Self { router: Router::new(), paths: utoipa::openapi::Paths::new(), schemas: Vec::new() }
     }
 
     /// Adds `handler` for `method` on `path` and documents it with `operation`.
@@ -81,10 +77,7 @@ fn json_content(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
 fn problem_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "application/problem+json",
-            json_content(Ref::from_schema_name("Problem")),
-        )
+        .content("application/problem+json", json_content(Ref::from_schema_name("Problem")))
         .build()
 }
 
@@ -93,11 +86,11 @@ fn id_parameter() -> utoipa::openapi::path::Parameter {
         .name("id")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(
-            Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                utoipa::openapi::KnownFormat::Uuid,
-            )),
-        )))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid))),
+        ))
         .build()
 }
 
@@ -107,15 +100,8 @@ pub fn operation(id: &str, tag: &str, summary: &str) -> OperationBuilder {
         .operation_id(Some(id))
         .tag(tag)
         .summary(Some(summary))
-        .security(utoipa::openapi::security::SecurityRequirement::new::<
-            &str,
-            [&str; 0],
-            &str,
-        >("bearer", []))
-        .response(
-            "401",
-            problem_response("missing, unknown, expired or revoked token"),
-        )
+        .security(utoipa::openapi::security::SecurityRequirement::new::<&str, [&str; 0], &str>("bearer", []))
+        .response("401", problem_response("missing, unknown, expired or revoked token"))
         .response("403", problem_response("the caller's role may not do this"))
 }
 
@@ -124,10 +110,7 @@ async fn create<B: EntityBody>(
     Extension(who): Extension<Principal>,
     ApiJson(body): ApiJson<B>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.records.create::<B>(&who, body).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.records.create::<B>(&who, body).await?)))
 }
 
 fn parse_id(raw: &str) -> ApiResult<Uuid> {
@@ -148,12 +131,7 @@ async fn update<B: EntityBody>(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        state
-            .records
-            .update::<B>(&who, parse_id(&id)?, patch)
-            .await?,
-    ))
+    Ok(Json(state.records.update::<B>(&who, parse_id(&id)?, patch).await?))
 }
 
 async fn delete<B: EntityBody>(
@@ -171,9 +149,7 @@ async fn list<B: EntityBody>(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     let page = state.records.list::<B>(&who, params).await?;
-    Ok(Json(
-        serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor }),
-    ))
+    Ok(Json(serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor })))
 }
 
 /// The five routes of one kind of record, with their documentation.
@@ -189,42 +165,24 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
     B::schemas(&mut nested);
     api.schemas.extend(nested);
     api.schemas.push((schema_name.clone(), B::schema()));
-    api.schemas.push((
-        record_name.clone(),
-        record_schema(&schema_name, B::KIND == kith_core::EntityKind::Purchases),
-    ));
+    api.schemas.push((record_name.clone(), record_schema(&schema_name, B::KIND == kith_core::EntityKind::Purchases)));
 
     let body = |required: bool| {
         RequestBodyBuilder::new()
-            .required(Some(if required {
-                Required::True
-            } else {
-                Required::False
-            }))
-            .content(
-                "application/json",
-                json_content(Ref::from_schema_name(schema_name.clone())),
-            )
+            .required(Some(if required { Required::True } else { Required::False }))
+            .content("application/json", json_content(Ref::from_schema_name(schema_name.clone())))
             .build()
     };
     let ok_record = |status: &str| {
-        ResponseBuilder::new()
-            .description(status)
-            .content("application/json", json_content(record_ref()))
-            .build()
+        ResponseBuilder::new().description(status).content("application/json", json_content(record_ref())).build()
     };
     let list_schema = ObjectBuilder::new()
-        .property(
-            "items",
-            utoipa::openapi::schema::ArrayBuilder::new().items(record_ref()),
-        )
+        .property("items", utoipa::openapi::schema::ArrayBuilder::new().items(record_ref()))
         .required("items")
         .property(
             "next_cursor",
-            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                Type::String,
-                Type::Null,
-            ])),
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])),
         )
         .required("next_cursor");
 
@@ -241,31 +199,21 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
                     .content("application/json", json_content(list_schema))
                     .build(),
             )
-            .response(
-                "400",
-                problem_response("a query parameter or cursor is invalid"),
-            )
+            .response("400", problem_response("a query parameter or cursor is invalid"))
             .build(),
     );
     api = api.route(
         HttpMethod::Post,
         &collection,
         create::<B>,
-        operation(
-            &format!("create_{name}"),
-            name,
-            &format!("Create one of {name}"),
-        )
-        .request_body(Some(body(true)))
-        .response("201", ok_record("created"))
-        .response("400", problem_response("the body is not JSON"))
-        .response("413", problem_response("the body is too large"))
-        .response("415", problem_response("the body is not application/json"))
-        .response(
-            "422",
-            problem_response("a field is unknown, missing, of the wrong type or invalid"),
-        )
-        .build(),
+        operation(&format!("create_{name}"), name, &format!("Create one of {name}"))
+            .request_body(Some(body(true)))
+            .response("201", ok_record("created"))
+            .response("400", problem_response("the body is not JSON"))
+            .response("413", problem_response("the body is too large"))
+            .response("415", problem_response("the body is not application/json"))
+            .response("422", problem_response("a field is unknown, missing, of the wrong type or invalid"))
+            .build(),
     );
     api = api.route(
         HttpMethod::Get,
@@ -281,36 +229,25 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
         HttpMethod::Patch,
         &item,
         update::<B>,
-        operation(
-            &format!("update_{name}"),
-            name,
-            &format!("Change fields of one of {name}; null resets a field"),
-        )
-        .parameter(id_parameter())
-        .request_body(Some(body(true)))
-        .response("200", ok_record("the changed record"))
-        .response("404", problem_response("no such record"))
-        .response("409", problem_response("changed concurrently"))
-        .response(
-            "422",
-            problem_response("a field is unknown, of the wrong type or invalid"),
-        )
-        .build(),
+        operation(&format!("update_{name}"), name, &format!("Change fields of one of {name}; null resets a field"))
+            .parameter(id_parameter())
+            .request_body(Some(body(true)))
+            .response("200", ok_record("the changed record"))
+            .response("404", problem_response("no such record"))
+            .response("409", problem_response("changed concurrently"))
+            .response("422", problem_response("a field is unknown, of the wrong type or invalid"))
+            .build(),
     );
     api = api.route(
         HttpMethod::Delete,
         &item,
         delete::<B>,
-        operation(
-            &format!("delete_{name}"),
-            name,
-            &format!("Delete one of {name}"),
-        )
-        .parameter(id_parameter())
-        .response("204", ResponseBuilder::new().description("deleted").build())
-        .response("404", problem_response("no such record"))
-        .response("409", problem_response("still referenced by other records"))
-        .build(),
+        operation(&format!("delete_{name}"), name, &format!("Delete one of {name}"))
+            .parameter(id_parameter())
+            .response("204", ResponseBuilder::new().description("deleted").build())
+            .response("404", problem_response("no such record"))
+            .response("409", problem_response("still referenced by other records"))
+            .build(),
     );
     api
 }
@@ -325,14 +262,9 @@ fn record_schema(document: &str, with_total: bool) -> RefOr<Schema> {
         .property("updated_at", ObjectBuilder::new().schema_type(Type::String))
         .required("updated_at");
     if with_total {
-        meta = meta
-            .property("total", ObjectBuilder::new().schema_type(Type::String))
-            .required("total");
+        meta = meta.property("total", ObjectBuilder::new().schema_type(Type::String)).required("total");
     }
-    let all = utoipa::openapi::schema::AllOfBuilder::new()
-        .item(Ref::from_schema_name(document))
-        .item(meta)
-        .build();
+    let all = utoipa::openapi::schema::AllOfBuilder::new().item(Ref::from_schema_name(document)).item(meta).build();
     RefOr::T(Schema::AllOf(all))
 }
 

@@ -26,16 +26,11 @@ pub async fn serve(
                 shutdown.await;
                 signal.graceful_shutdown(Some(GRACE));
             });
-            axum_server::from_tcp_rustls(listener, config)
-                .handle(handle)
-                .serve(service)
-                .await
+            axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await
         }
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(listener, service).with_graceful_shutdown(shutdown).await
         }
     }
 }

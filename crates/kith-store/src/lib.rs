@@ -17,7 +17,7 @@ use kith_core::{ClearValue, EntityKind};
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub use query::{ListQuery, Range};
+pub use query::{values_placeholders, ListQuery, Range};
 
 /// A blind-index term as stored.
 pub type Term = [u8; 16];
@@ -178,9 +178,7 @@ pub async fn open(url: &str) -> Result<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PgStore::connect(url, None).await?))
     } else if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(
-            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
-        ))
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?))
     } else {
         Err(StoreError::Database(sqlx::Error::Configuration(
             "a database URL starts with postgres:// or sqlite://".into(),

@@ -7,26 +7,17 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") }];
 
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
 
 pub(crate) const LEDGER: &str =
     "CREATE TABLE IF NOT EXISTS kith_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
 pub(crate) fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Applies what is missing on one connection. The caller serialises
@@ -34,9 +25,7 @@ pub(crate) fn now_millis() -> i64 {
 macro_rules! apply_migrations {
     ($conn:expr, $db:ty, $migrations:expr) => {{
         use sqlx::Connection;
-        sqlx::raw_sql($crate::migrate::LEDGER)
-            .execute(&mut *$conn)
-            .await?;
+        sqlx::raw_sql($crate::migrate::LEDGER).execute(&mut *$conn).await?;
         for m in $migrations {
             let mut tx = $conn.begin().await?;
             let done = sqlx::query::<$db>("SELECT version FROM kith_migrations WHERE version = $1")
@@ -46,19 +35,14 @@ macro_rules! apply_migrations {
             if done.is_some() {
                 continue;
             }
-            let fail = |e: sqlx::Error| $crate::StoreError::Migration {
-                version: m.version,
-                reason: e.to_string(),
-            };
+            let fail = |e: sqlx::Error| $crate::StoreError::Migration { version: m.version, reason: e.to_string() };
             sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
-            sqlx::query::<$db>(
-                "INSERT INTO kith_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind($crate::migrate::now_millis())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query::<$db>("INSERT INTO kith_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind($crate::migrate::now_millis())
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "migration applied");
         }

@@ -26,13 +26,9 @@ impl PgStore {
             .connect_with(options)
             .await?;
         let mut conn = pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock(hashtext(current_schema()))")
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_lock(hashtext(current_schema()))").execute(&mut *conn).await?;
         let migrated = apply_migrations!(conn, sqlx::Postgres, POSTGRES);
-        sqlx::query("SELECT pg_advisory_unlock(hashtext(current_schema()))")
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_unlock(hashtext(current_schema()))").execute(&mut *conn).await?;
         migrated?;
         drop(conn);
         Ok(Self { pool })
@@ -43,11 +39,4 @@ impl PgStore {
     }
 }
 
-impl_store!(
-    PgStore,
-    sqlx::Postgres,
-    Backend::Postgres,
-    " FOR SHARE",
-    true,
-    "BEGIN"
-);
+impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR SHARE", true, "BEGIN");

@@ -64,10 +64,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     fn new() -> Self {
-        Self {
-            text: String::new(),
-            args: Vec::new(),
-        }
+        Self { text: String::new(), args: Vec::new() }
     }
 
     fn bind(&mut self, arg: Arg) -> String {
@@ -88,9 +85,7 @@ pub(crate) fn list_sql(q: &ListQuery) -> Result<Sql, crate::StoreError> {
     let table = q.entity.as_str();
     let sort = q.sort;
     if sort_type(q.entity, sort).is_none() {
-        return Err(crate::StoreError::Corrupt(format!(
-            "{sort} is not a sortable column of {table}"
-        )));
+        return Err(crate::StoreError::Corrupt(format!("{sort} is not a sortable column of {table}")));
     }
     let mut sql = Sql::new();
     let mut conditions: Vec<String> = Vec::new();
@@ -120,10 +115,7 @@ pub(crate) fn list_sql(q: &ListQuery) -> Result<Sql, crate::StoreError> {
     terms.dedup();
     if !terms.is_empty() {
         let entity = sql.bind(Arg::Text(table.into()));
-        let placeholders: Vec<String> = terms
-            .iter()
-            .map(|t| sql.bind(Arg::Bytes(t.to_vec())))
-            .collect();
+        let placeholders: Vec<String> = terms.iter().map(|t| sql.bind(Arg::Bytes(t.to_vec()))).collect();
         // One term (an exact lookup) needs no grouping; several must all match.
         let matching = if let [only] = placeholders.as_slice() {
             format!("SELECT record_id FROM blind_index WHERE entity = {entity} AND term = {only}")
@@ -137,27 +129,16 @@ pub(crate) fn list_sql(q: &ListQuery) -> Result<Sql, crate::StoreError> {
         };
         conditions.push(format!("t.id IN ({matching})"));
     }
-    let (cmp, order) = if q.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, order) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some((value, id)) = &q.after {
-        let arg = Arg::of(value)
-            .ok_or_else(|| crate::StoreError::Corrupt("a cursor value is never NULL".into()))?;
+        let arg = Arg::of(value).ok_or_else(|| crate::StoreError::Corrupt("a cursor value is never NULL".into()))?;
         let v1 = sql.bind(arg.clone());
         let v2 = sql.bind(arg);
         let last = sql.bind(Arg::Text(id.to_string()));
-        conditions.push(format!(
-            "(t.{sort} {cmp} {v1} OR (t.{sort} = {v2} AND t.id {cmp} {last}))"
-        ));
+        conditions.push(format!("(t.{sort} {cmp} {v1} OR (t.{sort} = {v2} AND t.id {cmp} {last}))"));
     }
     let limit = sql.bind(Arg::Int(i64::from(q.limit)));
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
+    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     sql.text = format!(
         "SELECT {RECORD_COLUMNS}, t.{sort} AS sort_value FROM {}{filter} ORDER BY t.{sort} {order}, t.id {order} LIMIT {limit}",
         record_from(table)
@@ -166,30 +147,18 @@ pub(crate) fn list_sql(q: &ListQuery) -> Result<Sql, crate::StoreError> {
 }
 
 fn check_column(entity: EntityKind, column: &str) -> Result<(), crate::StoreError> {
-    let known = ["owner", "created_at", "updated_at", "subject_id"].contains(&column)
-        || entity.column(column).is_some();
+    let known =
+        ["owner", "created_at", "updated_at", "subject_id"].contains(&column) || entity.column(column).is_some();
     if known {
         Ok(())
     } else {
-        Err(crate::StoreError::Corrupt(format!(
-            "{column} is not a column of {}",
-            entity.as_str()
-        )))
+        Err(crate::StoreError::Corrupt(format!("{column} is not a column of {}", entity.as_str())))
     }
 }
 
 /// The columns of a record table, in insert order.
 pub(crate) fn record_column_names(entity: EntityKind) -> Vec<&'static str> {
-    let mut names = vec![
-        "id",
-        "subject_id",
-        "owner",
-        "created_at",
-        "updated_at",
-        "version",
-        "sealed",
-        "terms",
-    ];
+    let mut names = vec!["id", "subject_id", "owner", "created_at", "updated_at", "version", "sealed", "terms"];
     names.extend(entity.columns().iter().map(|c| c.name));
     names
 }
@@ -206,32 +175,25 @@ pub(crate) fn rows_per_statement(params_per_row: usize) -> usize {
 /// with `numbered` false the placeholders are plain `?`. SQLite needs that
 /// for long statements: it resolves each `$n` by a linear search over the
 /// statement's parameters, which makes a thousand-row insert quadratic.
-pub(crate) fn multi_insert_sql(
-    table: &str,
-    columns: &[&str],
-    rows: usize,
-    numbered: bool,
-) -> String {
-    let width = columns.len();
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=width)
-                .map(|c| {
-                    if numbered {
-                        format!("${}", r * width + c)
-                    } else {
-                        "?".to_string()
-                    }
-                })
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
+pub(crate) fn multi_insert_sql(table: &str, columns: &[&str], rows: usize, numbered: bool) -> String {
     format!(
         "INSERT INTO {table} ({}) VALUES {}",
         columns.join(", "),
-        tuples.join(", ")
+        values_placeholders(rows, columns.len(), numbered)
     )
+}
+
+/// `($1, $2), ($3, $4)` (or `(?, ?), (?, ?)`): the VALUES list of a
+/// multi-row insert of `rows` rows of `width` columns.
+pub fn values_placeholders(rows: usize, width: usize, numbered: bool) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let params: Vec<String> =
+                (1..=width).map(|c| if numbered { format!("${}", r * width + c) } else { "?".to_string() }).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    tuples.join(", ")
 }
 
 pub(crate) fn update_sql(entity: EntityKind) -> String {
@@ -247,11 +209,7 @@ pub(crate) fn update_sql(entity: EntityKind) -> String {
     for (i, c) in entity.columns().iter().enumerate() {
         sets.push(format!("{} = ${}", c.name, i + 8));
     }
-    format!(
-        "UPDATE {} SET {} WHERE id = $1 AND version = $2",
-        entity.as_str(),
-        sets.join(", ")
-    )
+    format!("UPDATE {} SET {} WHERE id = $1 AND version = $2", entity.as_str(), sets.join(", "))
 }
 
 #[cfg(test)]
@@ -262,17 +220,8 @@ mod tests {
     fn list_sql_binds_every_value() {
         let q = ListQuery {
             entity: EntityKind::Deals,
-            equals: vec![
-                ("stage", ClearValue::Text("won".into())),
-                ("company_id", ClearValue::Null),
-            ],
-            ranges: vec![(
-                "created_at",
-                Range {
-                    from: Some(1),
-                    to: None,
-                },
-            )],
+            equals: vec![("stage", ClearValue::Text("won".into())), ("company_id", ClearValue::Null)],
+            ranges: vec![("created_at", Range { from: Some(1), to: None })],
             terms: vec![[1; 16], [1; 16], [2; 16]],
             sort: "amount",
             descending: true,
@@ -283,25 +232,14 @@ mod tests {
         assert!(sql.text.contains("t.stage = $1"));
         assert!(sql.text.contains("t.company_id IS NULL"));
         assert!(sql.text.contains("HAVING COUNT(*) = 2"));
-        assert!(
-            sql.text
-                .ends_with("ORDER BY t.amount DESC, t.id DESC LIMIT $9"),
-            "{}",
-            sql.text
-        );
+        assert!(sql.text.ends_with("ORDER BY t.amount DESC, t.id DESC LIMIT $9"), "{}", sql.text);
         assert_eq!(sql.args.len(), 9);
     }
 
     #[test]
     fn multi_row_inserts_number_every_parameter() {
-        assert_eq!(
-            multi_insert_sql("t", &["a", "b"], 2, true),
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
-        );
-        assert_eq!(
-            multi_insert_sql("t", &["a"], 2, false),
-            "INSERT INTO t (a) VALUES (?), (?)"
-        );
+        assert_eq!(multi_insert_sql("t", &["a", "b"], 2, true), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(multi_insert_sql("t", &["a"], 2, false), "INSERT INTO t (a) VALUES (?), (?)");
         assert_eq!(rows_per_statement(8), 1000);
     }
 
@@ -319,8 +257,7 @@ mod tests {
         };
         assert!(list_sql(&q).is_err());
         q.sort = "created_at";
-        q.equals
-            .push(("given_name; DROP TABLE contacts", ClearValue::Null));
+        q.equals.push(("given_name; DROP TABLE contacts", ClearValue::Null));
         assert!(list_sql(&q).is_err());
     }
 }

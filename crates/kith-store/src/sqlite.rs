@@ -3,9 +3,7 @@
 use crate::migrate::{apply_migrations, SQLITE};
 use crate::store_impl::impl_store;
 use crate::Backend;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,10 +34,7 @@ pub fn connect_options(path: &Path) -> SqliteConnectOptions {
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> crate::Result<Self> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(connect_options(path))
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(connect_options(path)).await?;
         let mut conn = pool.acquire().await?;
         apply_migrations!(conn, sqlx::Sqlite, SQLITE)?;
         drop(conn);
@@ -52,11 +47,4 @@ impl SqliteStore {
     }
 }
 
-impl_store!(
-    SqliteStore,
-    sqlx::Sqlite,
-    Backend::Sqlite,
-    "",
-    false,
-    "BEGIN IMMEDIATE"
-);
+impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "", false, "BEGIN IMMEDIATE");

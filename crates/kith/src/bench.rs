@@ -44,19 +44,8 @@ pub struct ImportArgs {
     database_url: Option<String>,
 }
 
-const GIVEN: [&str; 8] = [
-    "Olena", "Taras", "Mariam", "João", "Aiko", "Liam", "Chloé", "Wei",
-];
-const FAMILY: [&str; 8] = [
-    "Kovalenko",
-    "Shevchenko",
-    "Haddad",
-    "Silva",
-    "Tanaka",
-    "Murphy",
-    "Dubois",
-    "Zhang",
-];
+const GIVEN: [&str; 8] = ["Olena", "Taras", "Mariam", "João", "Aiko", "Liam", "Chloé", "Wei"];
+const FAMILY: [&str; 8] = ["Kovalenko", "Shevchenko", "Haddad", "Silva", "Tanaka", "Murphy", "Dubois", "Zhang"];
 
 /// One generated person: the same values go to both sides.
 struct Person {
@@ -77,16 +66,8 @@ fn generate(n: usize, per_contact: usize, seed: u64) -> Vec<Person> {
                 family_name: Some(format!("{family}{}", i % 5000)),
                 // Real addresses and numbers arrive in no particular order, so
                 // neither index gets the locality of sequential keys.
-                emails: vec![format!(
-                    "{}.{:08x}{i}@example{}.org",
-                    given.to_lowercase(),
-                    rng.gen::<u32>(),
-                    i % 97
-                )],
-                phones: vec![format!(
-                    "+3804{:08}",
-                    (i as u64 * 7_919 + 12_345) % 100_000_000
-                )],
+                emails: vec![format!("{}.{:08x}{i}@example{}.org", given.to_lowercase(), rng.gen::<u32>(), i % 97)],
+                phones: vec![format!("+3804{:08}", (i as u64 * 7_919 + 12_345) % 100_000_000)],
                 job_title: Some("Buyer".into()),
                 notes: Some(format!("Met at fair number {}", i % 300)),
                 tags: vec!["lead".into()],
@@ -113,11 +94,7 @@ fn generate(n: usize, per_contact: usize, seed: u64) -> Vec<Person> {
                     (Uuid::from_u128(rng.gen()), it)
                 })
                 .collect();
-            Person {
-                id,
-                contact,
-                interactions,
-            }
+            Person { id, contact, interactions }
         })
         .collect()
 }
@@ -151,37 +128,14 @@ impl Figures {
 pub async fn import(args: ImportArgs) -> Result<()> {
     let temp = tempfile_dir(args.dir.clone())?;
     let root = temp.path().to_path_buf();
-    eprintln!(
-        "generating {} contacts with {} interactions each",
-        args.contacts, args.interactions
-    );
+    eprintln!("generating {} contacts with {} interactions each", args.contacts, args.interactions);
     let people = generate(args.contacts, args.interactions, 7);
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let probes: Vec<usize> = (0..args.lookups)
-        .map(|_| rng.gen_range(0..people.len()))
-        .collect();
+    let probes: Vec<usize> = (0..args.lookups).map(|_| rng.gen_range(0..people.len())).collect();
 
-    let engine = if args.database_url.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
-    let plain = plaintext::run(
-        &root,
-        args.database_url.as_deref(),
-        &people,
-        args.batch,
-        &probes,
-    )
-    .await?;
-    let sealed = encrypted(
-        &root,
-        args.database_url.as_deref(),
-        &people,
-        args.batch,
-        &probes,
-    )
-    .await?;
+    let engine = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
+    let plain = plaintext::run(&root, args.database_url.as_deref(), &people, args.batch, &probes).await?;
+    let sealed = encrypted(&root, args.database_url.as_deref(), &people, args.batch, &probes).await?;
 
     let rows = args.contacts * (1 + args.interactions);
     println!(
@@ -252,18 +206,14 @@ async fn encrypted(
 
     let started = Instant::now();
     for chunk in people.chunks(batch) {
-        let mut records: Vec<(NewRecord, Option<kith_store::KeyRow>)> =
-            Vec::with_capacity(chunk.len() * 4);
+        let mut records: Vec<(NewRecord, Option<kith_store::KeyRow>)> = Vec::with_capacity(chunk.len() * 4);
         for p in chunk {
             let key = DataKey::generate();
             let wrapped = to_store(ring.wrap(p.id, &key));
             let contact = seal_record(&ring, &key, &p.contact, p.id, p.id, now).map_err(api)?;
             records.push((contact, Some(wrapped)));
             for (id, it) in &p.interactions {
-                records.push((
-                    seal_record(&ring, &key, it, *id, p.id, now).map_err(api)?,
-                    None,
-                ));
+                records.push((seal_record(&ring, &key, it, *id, p.id, now).map_err(api)?, None));
             }
         }
         store.insert_batch(records).await?;
@@ -307,11 +257,9 @@ fn with_schema(url: &str, schema: &str) -> String {
 async fn reset_schema(url: &str, schema: &str) -> Result<()> {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await?;
-    sqlx::raw_sql(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    ))
-    .execute(&mut conn)
-    .await?;
+    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }
 
@@ -341,31 +289,11 @@ mod plaintext {
         CREATE INDEX plain_interactions_created ON plain_interactions (created_at, id);
         CREATE INDEX plain_interactions_updated ON plain_interactions (updated_at, id);";
 
-    const CONTACT_COLUMNS: &str = "id, given_name, family_name, email, phone, job_title, notes, tags, owner, created_at, updated_at";
-    const INTERACTION_COLUMNS: &str =
-        "id, contact_id, kind, occurred_at, subject, body, owner, created_at, updated_at";
+    const CONTACT_COLUMNS: &str =
+        "id, given_name, family_name, email, phone, job_title, notes, tags, owner, created_at, updated_at";
+    const INTERACTION_COLUMNS: &str = "id, contact_id, kind, occurred_at, subject, body, owner, created_at, updated_at";
     /// Rows per INSERT, as Kith's store batches them.
     const ROWS_PER_STATEMENT: usize = 500;
-
-    /// `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`: the same multi-row inserts
-    /// the encrypted path's store uses.
-    fn values(rows: usize, width: usize, numbered: bool) -> String {
-        let tuples: Vec<String> = (0..rows)
-            .map(|r| {
-                let params: Vec<String> = (1..=width)
-                    .map(|c| {
-                        if numbered {
-                            format!("${}", r * width + c)
-                        } else {
-                            "?".into()
-                        }
-                    })
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
-        tuples.join(", ")
-    }
 
     const LOOKUP: &str = "SELECT id, given_name, family_name, email, phone, job_title, notes, tags, owner, created_at, updated_at FROM plain_contacts WHERE email = $1";
 
@@ -381,7 +309,7 @@ mod plaintext {
                 for people in chunk.chunks(ROWS_PER_STATEMENT) {
                     let text = format!(
                         "INSERT INTO plain_contacts ({CONTACT_COLUMNS}) VALUES {}",
-                        values(people.len(), 11, $numbered)
+                        kith_store::values_placeholders(people.len(), 11, $numbered)
                     );
                     let mut q = sqlx::query::<$db>(&text);
                     for p in people {
@@ -400,14 +328,12 @@ mod plaintext {
                             .bind(now);
                     }
                     q.execute(&mut *tx).await?;
-                    let interactions: Vec<(&Person, &(Uuid, Interaction))> = people
-                        .iter()
-                        .flat_map(|p| p.interactions.iter().map(move |i| (p, i)))
-                        .collect();
+                    let interactions: Vec<(&Person, &(Uuid, Interaction))> =
+                        people.iter().flat_map(|p| p.interactions.iter().map(move |i| (p, i))).collect();
                     for rows in interactions.chunks(ROWS_PER_STATEMENT) {
                         let text = format!(
                             "INSERT INTO plain_interactions ({INTERACTION_COLUMNS}) VALUES {}",
-                            values(rows.len(), 9, $numbered)
+                            kith_store::values_placeholders(rows.len(), 9, $numbered)
                         );
                         let mut q = sqlx::query::<$db>(&text);
                         for (p, (id, it)) in rows {
@@ -432,10 +358,7 @@ mod plaintext {
             for &i in $probes {
                 let email = email_lookup_key(&$people[i].contact.emails[0]);
                 let started = Instant::now();
-                let row = sqlx::query::<$db>(LOOKUP)
-                    .bind(email.clone())
-                    .fetch_one(&pool)
-                    .await?;
+                let row = sqlx::query::<$db>(LOOKUP).bind(email.clone()).fetch_one(&pool).await?;
                 let found: String = row.try_get("email")?;
                 latencies.push(started.elapsed());
                 anyhow::ensure!(found == email, "lookup returned another contact");
@@ -456,18 +379,12 @@ mod plaintext {
             Some(url) => {
                 reset_schema(url, "kith_bench_plain").await?;
                 let url = with_schema(url, "kith_bench_plain");
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(16)
-                    .connect(&url)
-                    .await?;
+                let pool = sqlx::postgres::PgPoolOptions::new().max_connections(16).connect(&url).await?;
                 workload!(pool, sqlx::Postgres, true, people, batch, probes)
             }
             None => {
                 let options = kith_store::sqlite::connect_options(&root.join("plain.db"));
-                let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(options)
-                    .await?;
+                let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
                 workload!(pool, sqlx::Sqlite, false, people, batch, probes)
             }
         }

@@ -107,11 +107,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => {
             let mut dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
             let opened = dir.initialise(args.database_url.as_deref()).await?;
-            println!(
-                "initialised {} (database {})",
-                args.data_dir.display(),
-                opened.database
-            );
+            println!("initialised {} (database {})", args.data_dir.display(), opened.database);
             Ok(())
         }
         Command::Token(TokenCommand::Create(args)) => token_create(args).await,
@@ -122,14 +118,10 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let mut dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
-    let listen = args
-        .listen
-        .clone()
-        .or_else(|| dir.settings.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:8443".into());
-    let addr: SocketAddr = listen.parse().with_context(|| {
-        format!("--listen {listen} is not an address like 127.0.0.1:8443 or [::1]:8443")
-    })?;
+    let listen = args.listen.clone().or_else(|| dir.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:8443".into());
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen} is not an address like 127.0.0.1:8443 or [::1]:8443"))?;
     if args.http && !addr.ip().is_loopback() {
         bail!("--http serves plain, unencrypted HTTP and is only allowed on a loopback address (127.0.0.1 or ::1), not {addr}; drop --http to serve TLS");
     }
@@ -156,38 +148,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
         _ => anyhow::anyhow!("cannot listen on {addr}: {e}"),
     })?;
     let config = ServerConfig {
-        max_body_bytes: args
-            .max_body_bytes
-            .or(dir.settings.max_body_bytes)
-            .unwrap_or(1024 * 1024),
+        max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
         tls: tls.is_some(),
     };
-    let state =
-        kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
+    let state = kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!(
-        "Kith serving on {scheme}://{local} (database {})",
-        opened.database
-    );
+    println!("Kith serving on {scheme}://{local} (database {})", opened.database);
     tracing::info!(%local, scheme, "listening");
-    kith_server::serve::serve(
-        kith_server::build_app(state),
-        listener,
-        tls,
-        kith_server::serve::shutdown_signal(),
-    )
-    .await?;
+    kith_server::serve::serve(kith_server::build_app(state), listener, tls, kith_server::serve::shutdown_signal())
+        .await?;
     Ok(())
 }
 
 async fn token_create(args: TokenCreateArgs) -> Result<()> {
     if !ROLES.contains(&args.role.as_str()) {
-        bail!(
-            "--role {} is not a role; use one of {}",
-            args.role,
-            ROLES.join(", ")
-        );
+        bail!("--role {} is not a role; use one of {}", args.role, ROLES.join(", "));
     }
     let name = args.name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -208,10 +184,8 @@ async fn keys_rotate(args: CommonArgs) -> Result<()> {
     let opened = dir.open(args.database_url.as_deref()).await?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "rewrapping data keys {bar:40} {pos}/{len} ({eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("rewrapping data keys {bar:40} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -223,11 +197,7 @@ async fn keys_rotate(args: CommonArgs) -> Result<()> {
         "rotated: {} data keys rewrapped under {}; retired {}",
         report.rewrapped,
         report.active,
-        if report.retired.is_empty() {
-            "none".to_string()
-        } else {
-            report.retired.join(", ")
-        }
+        if report.retired.is_empty() { "none".to_string() } else { report.retired.join(", ") }
     );
     Ok(())
 }

@@ -3,20 +3,17 @@
 //! memory, anything else), in PostgreSQL's tables, in the server's log
 //! output at debug level, or in error responses.
 
-use crate::harness::{backends, client_trusting, kith, run_kith, Backend, TestDb};
+use crate::harness::{backends, client_trusting, run_kith, Backend, ServeProcess, TestDb};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 /// A random string over `alphabet`, long enough to be unique.
 fn marker(alphabet: &[char], len: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| *alphabet.choose(&mut rng).unwrap())
-        .collect()
+    (0..len).map(|_| *alphabet.choose(&mut rng).unwrap()).collect()
 }
 
 struct Markers {
@@ -30,14 +27,10 @@ impl Markers {
     fn new() -> Self {
         let latin: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
         let cyrillic: Vec<char> = "абвгґдеєжзиіїйклмнопрстуфхцчшщюя".chars().collect();
-        let cjk: Vec<char> = "山田太郎花子李王張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅鄭梁"
-            .chars()
-            .collect();
+        let cjk: Vec<char> = "山田太郎花子李王張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅鄭梁".chars().collect();
         let mut rng = rand::thread_rng();
         Self {
-            latin: (0..14)
-                .map(|i| format!("Mk{i}{}", marker(&latin, 12)))
-                .collect(),
+            latin: (0..14).map(|i| format!("Mk{i}{}", marker(&latin, 12))).collect(),
             cyrillic: format!("Ґ{}", marker(&cyrillic, 10)),
             cjk: marker(&cjk, 8),
             phone_digits: format!("{}", rng.gen_range(100_000_000u64..999_999_999)),
@@ -48,11 +41,7 @@ impl Markers {
     /// (the blind index normalises), and as PostgreSQL prints bytes (hex).
     fn needles(&self) -> Vec<(String, Vec<u8>)> {
         let mut plain: Vec<String> = self.latin.clone();
-        plain.extend([
-            self.cyrillic.clone(),
-            self.cjk.clone(),
-            self.phone_digits.clone(),
-        ]);
+        plain.extend([self.cyrillic.clone(), self.cjk.clone(), self.phone_digits.clone()]);
         let mut needles = Vec::new();
         for m in plain {
             for form in [m.clone(), m.to_lowercase()] {
@@ -69,12 +58,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn scan_dir(
-    dir: &Path,
-    needles: &[(String, Vec<u8>)],
-    found: &mut Vec<String>,
-    scanned: &mut Vec<String>,
-) {
+fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)], found: &mut Vec<String>, scanned: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -91,56 +75,6 @@ fn scan_dir(
     }
 }
 
-/// `kith serve` as a separate process, logging at debug level into a file.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-impl Process {
-    fn start(db: &TestDb, log: &Path) -> Self {
-        let data = db.data_dir();
-        let mut cmd = kith();
-        cmd.args([
-            "serve",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(db.url_args())
-        .env("KITH_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap());
-        let mut child = cmd.spawn().expect("start kith serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("https://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"));
-        Self {
-            child,
-            base: url.to_string(),
-        }
-    }
-
-    fn stop(mut self) {
-        #[cfg(unix)]
-        send_sigterm(self.child.id());
-        let _ = self.child.wait();
-    }
-}
-
-/// Sends SIGTERM through the `kill` command (no unsafe code needed).
-fn send_sigterm(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_marker_in_clear_anywhere_on_every_backend() {
     for backend in backends() {
@@ -151,24 +85,12 @@ async fn no_marker_in_clear_anywhere_on_every_backend() {
 async fn canary(backend: Backend) {
     let db = TestDb::new(backend).await;
     let data = db.data_dir();
-    let mut init_args = vec![
-        "init".to_string(),
-        "--data-dir".into(),
-        data.to_str().unwrap().into(),
-    ];
+    let mut init_args = vec!["init".to_string(), "--data-dir".into(), data.to_str().unwrap().into()];
     init_args.extend(db.url_args());
     let (ok, _, err) = run_kith(&init_args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ok, "{err}");
-    let mut token_args = vec![
-        "token",
-        "create",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--name",
-        "canary",
-        "--role",
-        "sales",
-    ];
+    let mut token_args =
+        vec!["token", "create", "--data-dir", data.to_str().unwrap(), "--name", "canary", "--role", "sales"];
     let url_args = db.url_args();
     token_args.extend(url_args.iter().map(String::as_str));
     let (ok, token, err) = run_kith(&token_args);
@@ -176,15 +98,15 @@ async fn canary(backend: Backend) {
     let token = token.trim().to_string();
 
     let log = db.dir.path().join("server.log");
-    let server = Process::start(&db, &log);
+    let mut serve_args =
+        vec!["--data-dir".to_string(), data.to_str().unwrap().into(), "--listen".into(), "127.0.0.1:0".into()];
+    serve_args.extend(db.url_args());
+    let server = ServeProcess::start(&serve_args, "debug", Stdio::from(std::fs::File::create(&log).unwrap()));
     let client = client_trusting(&data.join("tls/cert.pem"));
     let m = Markers::new();
     let l = &m.latin;
     let post = |path: &str, body: Value| {
-        let req = client
-            .post(format!("{}{path}", server.base))
-            .bearer_auth(&token)
-            .json(&body);
+        let req = client.post(format!("{}{path}", server.base)).bearer_auth(&token).json(&body);
         async move {
             let resp = req.send().await.unwrap();
             let status = resp.status();
@@ -211,48 +133,28 @@ async fn canary(backend: Backend) {
     assert!(status.is_success(), "{v}");
     let (status, v) = post("/api/v1/purchases", json!({"contact_id": id, "purchased_at": "2026-01-31T10:00:00Z", "currency": "EUR", "lines": [{"sku": "S1", "description": l[12], "quantity": 1, "unit_price": "5"}]})).await;
     assert!(status.is_success(), "{v}");
-    let (status, v) = post(
-        "/api/v1/deals",
-        json!({"contact_id": id, "title": l[13], "stage": "lead"}),
-    )
-    .await;
+    let (status, v) = post("/api/v1/deals", json!({"contact_id": id, "title": l[13], "stage": "lead"})).await;
     assert!(status.is_success(), "{v}");
 
     // Lookups by the personal values, so they pass through query strings too.
-    for query in [
-        format!("email={}@example.org", l[3]),
-        format!("q={}", l[2]),
-        format!("phone=%2B380{}", m.phone_digits),
-    ] {
-        let resp = client
-            .get(format!("{}/api/v1/contacts?{query}", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+    for query in
+        [format!("email={}@example.org", l[3]), format!("q={}", l[2]), format!("phone=%2B380{}", m.phone_digits)]
+    {
+        let resp =
+            client.get(format!("{}/api/v1/contacts?{query}", server.base)).bearer_auth(&token).send().await.unwrap();
         let page: Value = resp.json().await.unwrap();
         assert_eq!(page["items"].as_array().unwrap().len(), 1, "{query}");
     }
     // Refused input that carries personal values: the error does not echo them.
-    let (status, problem) = post(
-        "/api/v1/contacts",
-        json!({"given_name": l[2], "emails": [format!("{} broken", l[3])]}),
-    )
-    .await;
+    let (status, problem) =
+        post("/api/v1/contacts", json!({"given_name": l[2], "emails": [format!("{} broken", l[3])]})).await;
     assert_eq!(status.as_u16(), 422);
-    let (status, problem2) = post(
-        "/api/v1/contacts",
-        json!({"given_name": 5, "kind": l[4], "emails": l[5]}),
-    )
-    .await;
+    let (status, problem2) = post("/api/v1/contacts", json!({"given_name": 5, "kind": l[4], "emails": l[5]})).await;
     assert_eq!(status.as_u16(), 422);
     let needles = m.needles();
     for p in [&problem, &problem2] {
         for (name, needle) in &needles {
-            assert!(
-                !contains(p.to_string().as_bytes(), needle),
-                "{name} echoed in {p}"
-            );
+            assert!(!contains(p.to_string().as_bytes(), needle), "{name} echoed in {p}");
         }
     }
 
@@ -261,12 +163,9 @@ async fn canary(backend: Backend) {
     let mut scanned = Vec::new();
     scan_dir(&data, &needles, &mut found, &mut scanned);
     if backend == Backend::Sqlite {
-        assert!(
-            scanned.iter().any(|f| f == "kith.db-wal"),
-            "the WAL was scanned: {scanned:?}"
-        );
+        assert!(scanned.iter().any(|f| f == "kith.db-wal"), "the WAL was scanned: {scanned:?}");
     }
-    server.stop();
+    assert!(server.stop(), "the server shut down cleanly");
     scan_dir(&data, &needles, &mut found, &mut scanned);
     let log_bytes = std::fs::read(&log).unwrap();
     assert!(log_bytes.len() > 200, "the server logged at debug level");
@@ -286,19 +185,18 @@ async fn canary(backend: Backend) {
 async fn scan_postgres(url: &str, needles: &[(String, Vec<u8>)], found: &mut Vec<String>) {
     use sqlx::{Connection, Row};
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    let tables: Vec<String> = sqlx::query("SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema()")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("t"))
-        .collect();
+    let tables: Vec<String> = sqlx::query(
+        "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get("t"))
+    .collect();
     assert!(tables.contains(&"contacts".to_string()), "{tables:?}");
     for table in tables {
-        let rows = sqlx::query(&format!("SELECT t::text AS row FROM {table} t"))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+        let rows = sqlx::query(&format!("SELECT t::text AS row FROM {table} t")).fetch_all(&mut conn).await.unwrap();
         for row in rows {
             let text: String = row.get("row");
             for (name, needle) in needles {

@@ -52,22 +52,14 @@ impl TestDb {
     pub async fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         match backend {
-            Backend::Sqlite => Self {
-                dir,
-                url: None,
-                schema: None,
-            },
+            Backend::Sqlite => Self { dir, url: None, schema: None },
             Backend::Postgres => {
                 let base = postgres_url().expect("PostgreSQL configured");
                 let schema = format!("kith_test_{}", uuid::Uuid::new_v4().simple());
                 admin_sql(&base, &format!("CREATE SCHEMA {schema}")).await;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                Self {
-                    dir,
-                    url: Some(url),
-                    schema: Some(schema),
-                }
+                Self { dir, url: Some(url), schema: Some(schema) }
             }
         }
     }
@@ -79,32 +71,20 @@ impl TestDb {
     /// Drops the PostgreSQL schema; the temporary directory goes with `self`.
     pub async fn cleanup(self) {
         if let Some(schema) = &self.schema {
-            admin_sql(
-                &postgres_url().expect("PostgreSQL configured"),
-                &format!("DROP SCHEMA {schema} CASCADE"),
-            )
-            .await;
+            admin_sql(&postgres_url().expect("PostgreSQL configured"), &format!("DROP SCHEMA {schema} CASCADE")).await;
         }
     }
 
     /// `--database-url URL` for the command line, if any.
     pub fn url_args(&self) -> Vec<String> {
-        self.url
-            .iter()
-            .flat_map(|u| ["--database-url".to_string(), u.clone()])
-            .collect()
+        self.url.iter().flat_map(|u| ["--database-url".to_string(), u.clone()]).collect()
     }
 }
 
 pub async fn admin_sql(url: &str, sql: &str) {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(url)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::raw_sql(sql)
-        .execute(&mut conn)
-        .await
-        .expect("admin SQL");
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to PostgreSQL");
+    sqlx::raw_sql(sql).execute(&mut conn).await.expect("admin SQL");
 }
 
 /// A server running inside the test process.
@@ -140,12 +120,9 @@ impl Server {
         let (token, row) = new_token("tester", "sales", kith_server::now_millis(), None);
         opened.store.insert_token(&row).await.expect("token");
         let tls_files = kith_server::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
-        let tls = kith_server::tls::rustls_config(&tls_files)
-            .await
-            .expect("TLS config");
+        let tls = kith_server::tls::rustls_config(&tls_files).await.expect("TLS config");
         let store = opened.store.clone();
-        let state =
-            kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
+        let state = kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -176,27 +153,16 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method, self.url(path))
-            .bearer_auth(&self.token);
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(&self.token);
         if let Some(body) = body {
             req = req.json(body);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, value)
     }
 
@@ -228,11 +194,7 @@ impl Server {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let sep = if path_and_query.contains('?') {
-                '&'
-            } else {
-                '?'
-            };
+            let sep = if path_and_query.contains('?') { '&' } else { '?' };
             let path = match &cursor {
                 Some(c) => format!("{path_and_query}{sep}cursor={c}"),
                 None => path_and_query.to_string(),
@@ -250,28 +212,17 @@ impl Server {
 
 /// Asserts a problem response with the given status and code.
 pub fn assert_problem(result: &(StatusCode, Value), status: u16, code: &str) {
-    assert_eq!(
-        result.0.as_u16(),
-        status,
-        "expected {status} {code}, got {}",
-        result.1
-    );
+    assert_eq!(result.0.as_u16(), status, "expected {status} {code}, got {}", result.1);
     assert_eq!(result.1["code"], code, "{}", result.1);
     for field in ["type", "title", "status", "detail"] {
-        assert!(
-            result.1.get(field).is_some(),
-            "problem without {field}: {}",
-            result.1
-        );
+        assert!(result.1.get(field).is_some(), "problem without {field}: {}", result.1);
     }
 }
 
 /// The `kith` binary under test.
 pub fn kith() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kith"));
-    cmd.env_remove("KITH_DATABASE_URL")
-        .env_remove("KITH_DATA_DIR")
-        .env("KITH_LOG", "warn");
+    cmd.env_remove("KITH_DATABASE_URL").env_remove("KITH_DATA_DIR").env("KITH_LOG", "warn");
     cmd
 }
 
@@ -293,4 +244,41 @@ pub async fn run_kith_async(args: Vec<String>) -> (bool, String, String) {
     })
     .await
     .expect("kith process")
+}
+
+/// `kith serve` as a separate process.
+pub struct ServeProcess {
+    child: std::process::Child,
+    /// The URL the server printed it serves on.
+    pub base: String,
+}
+
+impl ServeProcess {
+    /// Starts `kith serve ARGS` and waits for the line naming its URL.
+    pub fn start(args: &[String], log_level: &str, stderr: std::process::Stdio) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = kith()
+            .arg("serve")
+            .args(args)
+            .env("KITH_LOG", log_level)
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("start kith serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("first line");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("https://") || w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        Self { child, base }
+    }
+
+    /// Asks for a graceful shutdown (SIGTERM, through `kill`) and returns
+    /// whether the process then exited successfully.
+    pub fn stop(mut self) -> bool {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().is_ok_and(|s| s.success())
+    }
 }

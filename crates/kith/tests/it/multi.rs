@@ -40,7 +40,13 @@ async fn two_servers(backend: Backend) {
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for i in 0..15 {
-                    ids.push(s.create("contacts", json!({"given_name": format!("S{n}P{i}"), "emails": [format!("s{n}p{i}@example.org")]})).await);
+                    ids.push(
+                        s.create(
+                            "contacts",
+                            json!({"given_name": format!("S{n}P{i}"), "emails": [format!("s{n}p{i}@example.org")]}),
+                        )
+                        .await,
+                    );
                 }
                 ids
             })
@@ -52,21 +58,10 @@ async fn two_servers(backend: Backend) {
     }
     assert_eq!(all.len(), 30);
     for id in &all {
-        assert_eq!(
-            a.get(&format!("/api/v1/contacts/{id}")).await.0,
-            StatusCode::OK
-        );
-        assert_eq!(
-            b.get(&format!("/api/v1/contacts/{id}")).await.0,
-            StatusCode::OK
-        );
+        assert_eq!(a.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+        assert_eq!(b.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
     }
-    assert_eq!(
-        b.list_all("/api/v1/contacts?email=s0p7@example.org")
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(b.list_all("/api/v1/contacts?email=s0p7@example.org").await.len(), 1);
     assert_eq!(a.list_all("/api/v1/contacts?limit=7").await.len(), 30);
 
     let target = all[0].clone();

@@ -8,70 +8,34 @@ use serde_json::Value;
 async fn the_document_is_complete_and_every_operation_is_routed() {
     let db = TestDb::new(Backend::Sqlite).await;
     let server = Server::start(&db).await;
-    let resp = server
-        .client
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let resp = server.client.get(server.url("/api/v1/openapi.json")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let doc: Value = resp.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for kind in [
-        "contacts",
-        "companies",
-        "interactions",
-        "deals",
-        "purchases",
-    ] {
+    for kind in ["contacts", "companies", "interactions", "deals", "purchases"] {
         let collection = &paths[&format!("/api/v1/{kind}")];
         let item = &paths[&format!("/api/v1/{kind}/{{id}}")];
-        for (path, method) in [
-            (collection, "get"),
-            (collection, "post"),
-            (item, "get"),
-            (item, "patch"),
-            (item, "delete"),
-        ] {
+        for (path, method) in
+            [(collection, "get"), (collection, "post"), (item, "get"), (item, "patch"), (item, "delete")]
+        {
             let op = &path[method];
             assert!(op.is_object(), "{kind} {method} undocumented");
-            assert!(
-                op["responses"].as_object().unwrap().len() >= 2,
-                "{kind} {method} responses"
-            );
+            assert!(op["responses"].as_object().unwrap().len() >= 2, "{kind} {method} responses");
             assert!(op["operationId"].is_string());
         }
-        assert!(collection["get"]["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["name"] == "cursor"));
+        assert!(collection["get"]["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "cursor"));
     }
-    for schema in [
-        "Contact",
-        "Company",
-        "Interaction",
-        "Deal",
-        "Purchase",
-        "PurchaseLine",
-        "Address",
-        "Problem",
-        "ContactRecord",
-    ] {
-        assert!(
-            doc["components"]["schemas"][schema].is_object(),
-            "schema {schema} missing"
-        );
+    for schema in
+        ["Contact", "Company", "Interaction", "Deal", "Purchase", "PurchaseLine", "Address", "Problem", "ContactRecord"]
+    {
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
     }
 
     let id = "00000000-0000-4000-8000-000000000000";
     let anonymous = reqwest::Client::builder()
         .add_root_certificate(
-            reqwest::Certificate::from_pem(
-                &std::fs::read(db.data_dir().join("tls/cert.pem")).unwrap(),
-            )
-            .unwrap(),
+            reqwest::Certificate::from_pem(&std::fs::read(db.data_dir().join("tls/cert.pem")).unwrap()).unwrap(),
         )
         .build()
         .unwrap();
@@ -93,9 +57,6 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
             operations += 1;
         }
     }
-    assert_eq!(
-        operations, 27,
-        "25 record operations, health and this document"
-    );
+    assert_eq!(operations, 27, "25 record operations, health and this document");
     server.stop().await;
 }

@@ -19,10 +19,7 @@ where
 }
 
 fn ids(items: &[Value]) -> Vec<String> {
-    items
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_string())
-        .collect()
+    items.iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,32 +46,16 @@ async fn bad_input_is_refused_and_changes_nothing_on_every_backend() {
 
 async fn crm_story(s: &Server) {
     // Companies.
-    let acme = s
-        .create(
-            "companies",
-            json!({"name": "Acme Trading", "domain": "ACME.example", "tags": ["supplier"]}),
-        )
-        .await;
+    let acme =
+        s.create("companies", json!({"name": "Acme Trading", "domain": "ACME.example", "tags": ["supplier"]})).await;
     let (status, company) = s.get(&format!("/api/v1/companies/{acme}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(company["domain"], "acme.example");
-    let (status, changed) = s
-        .patch(
-            &format!("/api/v1/companies/{acme}"),
-            &json!({"name": "Acme Trading Ltd"}),
-        )
-        .await;
+    let (status, changed) = s.patch(&format!("/api/v1/companies/{acme}"), &json!({"name": "Acme Trading Ltd"})).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["name"], "Acme Trading Ltd");
-    assert_eq!(
-        changed["tags"],
-        json!(["supplier"]),
-        "a patch keeps the fields it does not name"
-    );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/companies?q=acme").await),
-        vec![acme.clone()]
-    );
+    assert_eq!(changed["tags"], json!(["supplier"]), "a patch keeps the fields it does not name");
+    assert_eq!(ids(&s.list_all("/api/v1/companies?q=acme").await), vec![acme.clone()]);
 
     // Contacts.
     let olena = s
@@ -111,27 +92,18 @@ async fn crm_story(s: &Server) {
         assert!(contact.get(field).is_some(), "contact lacks {field}");
     }
     let taras = s.create("contacts", json!({"given_name": "Taras", "family_name": "Shevchenko", "emails": ["taras@example.org"], "tags": ["poet"]})).await;
-    let aiko = s.create("contacts", json!({"given_name": "Aiko", "family_name": "Tanaka", "phones": ["+81312345678"], "company_id": acme})).await;
-    let wei = s
+    let aiko = s
         .create(
             "contacts",
-            json!({"given_name": "Wei", "family_name": "Zhang", "owner": "someone-else"}),
+            json!({"given_name": "Aiko", "family_name": "Tanaka", "phones": ["+81312345678"], "company_id": acme}),
         )
         .await;
-    let chloe = s
-        .create(
-            "contacts",
-            json!({"given_name": "Chloé", "family_name": "Dubois-Kovalenko"}),
-        )
-        .await;
+    let wei = s.create("contacts", json!({"given_name": "Wei", "family_name": "Zhang", "owner": "someone-else"})).await;
+    let chloe = s.create("contacts", json!({"given_name": "Chloé", "family_name": "Dubois-Kovalenko"})).await;
 
     // Partial update: only the named field changes; null resets.
-    let (status, patched) = s
-        .patch(
-            &format!("/api/v1/contacts/{olena}"),
-            &json!({"job_title": "Head of buying", "notes": null}),
-        )
-        .await;
+    let (status, patched) =
+        s.patch(&format!("/api/v1/contacts/{olena}"), &json!({"job_title": "Head of buying", "notes": null})).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["job_title"], "Head of buying");
     assert_eq!(patched["notes"], Value::Null);
@@ -140,67 +112,31 @@ async fn crm_story(s: &Server) {
     assert!(patched["updated_at"].as_str() >= contact["updated_at"].as_str());
 
     // Exact lookups, search and filters.
-    assert_eq!(
-        ids(&s.list_all("/api/v1/contacts?email=olena@EXAMPLE.org").await),
-        vec![olena.clone()]
-    );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/contacts?phone=%2B380441234567").await),
-        vec![olena.clone()]
-    );
-    assert!(s
-        .list_all("/api/v1/contacts?email=nobody@example.org")
-        .await
-        .is_empty());
+    assert_eq!(ids(&s.list_all("/api/v1/contacts?email=olena@EXAMPLE.org").await), vec![olena.clone()]);
+    assert_eq!(ids(&s.list_all("/api/v1/contacts?phone=%2B380441234567").await), vec![olena.clone()]);
+    assert!(s.list_all("/api/v1/contacts?email=nobody@example.org").await.is_empty());
     let mut kovalenkos = ids(&s.list_all("/api/v1/contacts?q=KOVALENKO").await);
     kovalenkos.sort();
     let mut expected = vec![olena.clone(), chloe.clone()];
     expected.sort();
-    assert_eq!(
-        kovalenkos, expected,
-        "name words match across hyphens and case"
-    );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/contacts?q=chloe").await),
-        vec![chloe.clone()],
-        "accents fold"
-    );
+    assert_eq!(kovalenkos, expected, "name words match across hyphens and case");
+    assert_eq!(ids(&s.list_all("/api/v1/contacts?q=chloe").await), vec![chloe.clone()], "accents fold");
     assert_eq!(
         ids(&s.list_all("/api/v1/contacts?q=olena%20kovalenko").await),
         vec![olena.clone()],
         "all words must match"
     );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/contacts?tag=VIP").await),
-        vec![olena.clone()]
-    );
-    let mut at_acme = ids(&s
-        .list_all(&format!("/api/v1/contacts?company_id={acme}"))
-        .await);
+    assert_eq!(ids(&s.list_all("/api/v1/contacts?tag=VIP").await), vec![olena.clone()]);
+    let mut at_acme = ids(&s.list_all(&format!("/api/v1/contacts?company_id={acme}")).await);
     at_acme.sort();
     let mut expected = vec![olena.clone(), aiko.clone()];
     expected.sort();
     assert_eq!(at_acme, expected);
+    assert_eq!(ids(&s.list_all("/api/v1/contacts?owner=someone-else").await), vec![wei.clone()]);
+    assert_eq!(s.list_all("/api/v1/contacts?created_from=2000-01-01T00:00:00Z").await.len(), 5);
+    assert!(s.list_all("/api/v1/contacts?created_to=2000-01-01T00:00:00Z").await.is_empty());
     assert_eq!(
-        ids(&s.list_all("/api/v1/contacts?owner=someone-else").await),
-        vec![wei.clone()]
-    );
-    assert_eq!(
-        s.list_all("/api/v1/contacts?created_from=2000-01-01T00:00:00Z")
-            .await
-            .len(),
-        5
-    );
-    assert!(s
-        .list_all("/api/v1/contacts?created_to=2000-01-01T00:00:00Z")
-        .await
-        .is_empty());
-    assert_eq!(
-        s.list_all(
-            "/api/v1/contacts?updated_from=2000-01-01T00:00:00Z&updated_to=2999-01-01T00:00:00Z"
-        )
-        .await
-        .len(),
+        s.list_all("/api/v1/contacts?updated_from=2000-01-01T00:00:00Z&updated_to=2999-01-01T00:00:00Z").await.len(),
         5
     );
 
@@ -221,18 +157,14 @@ async fn crm_story(s: &Server) {
     let (_, first) = s.get("/api/v1/contacts?limit=2").await;
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     assert!(first["next_cursor"].is_string());
-    let mut backwards = ids(&s
-        .list_all("/api/v1/contacts?limit=2&sort=-created_at")
-        .await);
+    let mut backwards = ids(&s.list_all("/api/v1/contacts?limit=2&sort=-created_at").await);
     backwards.reverse();
     assert_eq!(all, backwards);
     let mut unique = all.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 5);
-    let by_update = s
-        .list_all("/api/v1/contacts?sort=-updated_at&limit=1")
-        .await;
+    let by_update = s.list_all("/api/v1/contacts?sort=-updated_at&limit=1").await;
     assert_eq!(by_update[0]["id"], olena, "the last changed comes first");
     let _ = taras;
 
@@ -250,69 +182,38 @@ async fn crm_story(s: &Server) {
         )
         .await;
     let (_, got) = s.get(&format!("/api/v1/interactions/{call}")).await;
-    assert_eq!(
-        got["occurred_at"], "2026-01-31T07:30:00Z",
-        "times are stored in UTC"
-    );
+    assert_eq!(got["occurred_at"], "2026-01-31T07:30:00Z", "times are stored in UTC");
     assert_eq!(got["body"], "Discussed the January order.");
-    let (status, done) = s
-        .patch(
-            &format!("/api/v1/interactions/{task}"),
-            &json!({"done": true}),
-        )
-        .await;
+    let (status, done) = s.patch(&format!("/api/v1/interactions/{task}"), &json!({"done": true})).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["done"], true);
     assert_eq!(
-        ids(&s
-            .list_all(&format!(
-                "/api/v1/interactions?contact_id={olena}&sort=-occurred_at"
-            ))
-            .await),
+        ids(&s.list_all(&format!("/api/v1/interactions?contact_id={olena}&sort=-occurred_at")).await),
         [task.clone(), call.clone()]
     );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/interactions?kind=task").await),
-        vec![task.clone()]
-    );
+    assert_eq!(ids(&s.list_all("/api/v1/interactions?kind=task").await), vec![task.clone()]);
 
     // Deals.
     let big = s.create("deals", json!({"title": "Annual supply", "amount": "12000.50", "currency": "eur", "stage": "proposal", "contact_id": olena, "company_id": acme, "expected_close": "2026-03-31"})).await;
-    let small = s.create("deals", json!({"title": "Sample box", "amount": 99.9, "currency": "EUR", "stage": "lead", "company_id": acme})).await;
-    let lone = s
+    let small = s
         .create(
             "deals",
-            json!({"title": "Inbound enquiry", "stage": "lead"}),
+            json!({"title": "Sample box", "amount": 99.9, "currency": "EUR", "stage": "lead", "company_id": acme}),
         )
         .await;
+    let lone = s.create("deals", json!({"title": "Inbound enquiry", "stage": "lead"})).await;
     let (_, deal) = s.get(&format!("/api/v1/deals/{big}")).await;
     assert_eq!(deal["amount"], "12000.50");
     assert_eq!(deal["currency"], "EUR");
-    assert_eq!(
-        ids(&s.list_all("/api/v1/deals?sort=-amount").await),
-        [big.clone(), small.clone(), lone.clone()]
-    );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/deals?stage=lead&sort=amount").await),
-        [lone.clone(), small.clone()]
-    );
-    let (status, won) = s
-        .patch(&format!("/api/v1/deals/{big}"), &json!({"stage": "won"}))
-        .await;
+    assert_eq!(ids(&s.list_all("/api/v1/deals?sort=-amount").await), [big.clone(), small.clone(), lone.clone()]);
+    assert_eq!(ids(&s.list_all("/api/v1/deals?stage=lead&sort=amount").await), [lone.clone(), small.clone()]);
+    let (status, won) = s.patch(&format!("/api/v1/deals/{big}"), &json!({"stage": "won"})).await;
     assert_eq!(status, StatusCode::OK, "{won}");
     assert_eq!(won["stage"], "won");
     // A deal that gains a person is re-sealed under that person's key.
-    let (status, adopted) = s
-        .patch(
-            &format!("/api/v1/deals/{lone}"),
-            &json!({"contact_id": taras}),
-        )
-        .await;
+    let (status, adopted) = s.patch(&format!("/api/v1/deals/{lone}"), &json!({"contact_id": taras})).await;
     assert_eq!(status, StatusCode::OK, "{adopted}");
-    assert_eq!(
-        s.get(&format!("/api/v1/deals/{lone}")).await.1["contact_id"],
-        taras
-    );
+    assert_eq!(s.get(&format!("/api/v1/deals/{lone}")).await.1["contact_id"], taras);
 
     // Purchases.
     let order = s
@@ -332,14 +233,8 @@ async fn crm_story(s: &Server) {
     let (_, purchase) = s.get(&format!("/api/v1/purchases/{order}")).await;
     assert_eq!(purchase["total"], "21.00");
     let second = s.create("purchases", json!({"contact_id": aiko, "purchased_at": "2026-12-31T23:59:59Z", "currency": "JPY", "lines": [{"sku": "A", "quantity": 3, "unit_price": 1000}]})).await;
-    assert_eq!(
-        ids(&s.list_all("/api/v1/purchases?sort=-total").await),
-        [second.clone(), order.clone()]
-    );
-    assert_eq!(
-        ids(&s.list_all("/api/v1/purchases?currency=jpy").await),
-        vec![second.clone()]
-    );
+    assert_eq!(ids(&s.list_all("/api/v1/purchases?sort=-total").await), [second.clone(), order.clone()]);
+    assert_eq!(ids(&s.list_all("/api/v1/purchases?currency=jpy").await), vec![second.clone()]);
     let (status, relined) = s
         .patch(
             &format!("/api/v1/purchases/{order}"),
@@ -350,24 +245,10 @@ async fn crm_story(s: &Server) {
     assert_eq!(relined["total"], "45.00");
 
     // Deletion: a referenced company stays; a contact takes its records along.
-    assert_problem(
-        &s.delete(&format!("/api/v1/companies/{acme}")).await,
-        409,
-        "in_use",
-    );
-    assert_eq!(
-        s.delete(&format!("/api/v1/interactions/{call}")).await.0,
-        StatusCode::NO_CONTENT
-    );
-    assert_problem(
-        &s.get(&format!("/api/v1/interactions/{call}")).await,
-        404,
-        "not_found",
-    );
-    assert_eq!(
-        s.delete(&format!("/api/v1/contacts/{olena}")).await.0,
-        StatusCode::NO_CONTENT
-    );
+    assert_problem(&s.delete(&format!("/api/v1/companies/{acme}")).await, 409, "in_use");
+    assert_eq!(s.delete(&format!("/api/v1/interactions/{call}")).await.0, StatusCode::NO_CONTENT);
+    assert_problem(&s.get(&format!("/api/v1/interactions/{call}")).await, 404, "not_found");
+    assert_eq!(s.delete(&format!("/api/v1/contacts/{olena}")).await.0, StatusCode::NO_CONTENT);
     for gone in [
         format!("/api/v1/contacts/{olena}"),
         format!("/api/v1/interactions/{task}"),
@@ -376,52 +257,15 @@ async fn crm_story(s: &Server) {
     ] {
         assert_problem(&s.get(&gone).await, 404, "not_found");
     }
-    assert!(
-        s.list_all("/api/v1/contacts?email=olena@example.org")
-            .await
-            .is_empty(),
-        "no index entry survives"
-    );
-    assert!(
-        s.store
-            .data_key(olena.parse().unwrap())
-            .await
-            .unwrap()
-            .is_none(),
-        "the person's data key is destroyed"
-    );
-    assert_problem(
-        &s.delete(&format!("/api/v1/contacts/{olena}")).await,
-        404,
-        "not_found",
-    );
-    assert_eq!(
-        s.delete(&format!("/api/v1/purchases/{second}")).await.0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        s.delete(&format!("/api/v1/deals/{small}")).await.0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        s.delete(&format!("/api/v1/contacts/{aiko}")).await.0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        s.delete(&format!("/api/v1/companies/{acme}")).await.0,
-        StatusCode::NO_CONTENT
-    );
-    assert!(s
-        .store
-        .data_key(acme.parse().unwrap())
-        .await
-        .unwrap()
-        .is_none());
-    assert_problem(
-        &s.get(&format!("/api/v1/companies/{acme}")).await,
-        404,
-        "not_found",
-    );
+    assert!(s.list_all("/api/v1/contacts?email=olena@example.org").await.is_empty(), "no index entry survives");
+    assert!(s.store.data_key(olena.parse().unwrap()).await.unwrap().is_none(), "the person's data key is destroyed");
+    assert_problem(&s.delete(&format!("/api/v1/contacts/{olena}")).await, 404, "not_found");
+    assert_eq!(s.delete(&format!("/api/v1/purchases/{second}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.delete(&format!("/api/v1/deals/{small}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.delete(&format!("/api/v1/contacts/{aiko}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.delete(&format!("/api/v1/companies/{acme}")).await.0, StatusCode::NO_CONTENT);
+    assert!(s.store.data_key(acme.parse().unwrap()).await.unwrap().is_none());
+    assert_problem(&s.get(&format!("/api/v1/companies/{acme}")).await, 404, "not_found");
 }
 
 async fn count(s: &Server, kind: &str) -> usize {
@@ -445,24 +289,13 @@ async fn raw(
     }
     let resp = req.send().await.unwrap();
     let status = resp.status();
-    assert!(
-        resp.headers().contains_key("x-request-id"),
-        "every response has a request id"
-    );
+    assert!(resp.headers().contains_key("x-request-id"), "every response has a request id");
     let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 async fn bad_inputs(s: &Server) {
-    let olena = s
-        .create(
-            "contacts",
-            json!({"given_name": "Olena", "emails": ["olena@example.org"]}),
-        )
-        .await;
+    let olena = s.create("contacts", json!({"given_name": "Olena", "emails": ["olena@example.org"]})).await;
     let before: Vec<usize> = futures_counts(s).await;
     let post = |body: &'static str| {
         raw(
@@ -479,66 +312,29 @@ async fn bad_inputs(s: &Server) {
     assert_problem(&post("").await, 400, "malformed_json");
     assert_problem(&post("{} {}").await, 400, "malformed_json");
     assert_problem(&post("{\"given_name\": 42}").await, 422, "invalid_type");
-    assert_problem(
-        &post("{\"given_name\": \"A\", \"emails\": \"a@b.org\"}").await,
-        422,
-        "invalid_type",
-    );
+    assert_problem(&post("{\"given_name\": \"A\", \"emails\": \"a@b.org\"}").await, 422, "invalid_type");
     assert_problem(&post("[]").await, 422, "invalid_type");
-    assert_problem(
-        &post("{\"given_name\": \"A\", \"shoe_size\": 44}").await,
-        422,
-        "unknown_field",
-    );
+    assert_problem(&post("{\"given_name\": \"A\", \"shoe_size\": 44}").await, 422, "unknown_field");
     assert_problem(
         &post("{\"given_name\": \"A\", \"addresses\": [{\"planet\": \"Mars\"}]}").await,
         422,
         "unknown_field",
     );
+    assert_problem(&post("{\"given_name\": \"A\", \"emails\": [\"not-an-address\"]}").await, 422, "invalid_email");
+    assert_problem(&post("{\"given_name\": \"A\", \"phones\": [\"12345\"]}").await, 422, "invalid_phone");
+    assert_problem(&post("{\"given_name\": \"A\", \"birthday\": \"31/01/1990\"}").await, 422, "invalid_date");
     assert_problem(
-        &post("{\"given_name\": \"A\", \"emails\": [\"not-an-address\"]}").await,
-        422,
-        "invalid_email",
-    );
-    assert_problem(
-        &post("{\"given_name\": \"A\", \"phones\": [\"12345\"]}").await,
-        422,
-        "invalid_phone",
-    );
-    assert_problem(
-        &post("{\"given_name\": \"A\", \"birthday\": \"31/01/1990\"}").await,
-        422,
-        "invalid_date",
-    );
-    assert_problem(
-        &post("{\"given_name\": \"A\", \"company_id\": \"00000000-0000-4000-8000-000000000000\"}")
-            .await,
+        &post("{\"given_name\": \"A\", \"company_id\": \"00000000-0000-4000-8000-000000000000\"}").await,
         422,
         "unknown_reference",
     );
-    assert_problem(
-        &post("{\"given_name\": \"A\", \"company_id\": \"nope\"}").await,
-        422,
-        "invalid_value",
-    );
-    assert_problem(
-        &post("{\"given_name\": \"A\\u0007\"}").await,
-        422,
-        "invalid_value",
-    );
-    assert_problem(
-        &post("{\"given_name\": \"A\u{0007}\"}").await,
-        400,
-        "malformed_json",
-    );
+    assert_problem(&post("{\"given_name\": \"A\", \"company_id\": \"nope\"}").await, 422, "invalid_value");
+    assert_problem(&post("{\"given_name\": \"A\\u0007\"}").await, 422, "invalid_value");
+    assert_problem(&post("{\"given_name\": \"A\u{0007}\"}").await, 400, "malformed_json");
     assert_problem(&post("{}").await, 422, "missing_field");
     let injection = "{\"given_name\": \"Robert'); DROP TABLE contacts;--\", \"family_name\": \"\\\" OR 1=1 --\"}";
     let (status, created) = post(injection).await;
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "injection strings are just text: {created}"
-    );
+    assert_eq!(status, StatusCode::CREATED, "injection strings are just text: {created}");
     let injected = created["id"].as_str().unwrap().to_string();
     assert_eq!(
         s.get(&format!("/api/v1/contacts/{injected}")).await.1["given_name"],
@@ -549,10 +345,7 @@ async fn bad_inputs(s: &Server) {
         vec![injected.clone()],
         "an injection string in a search is a search for its words"
     );
-    assert_eq!(
-        s.delete(&format!("/api/v1/contacts/{injected}")).await.0,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(s.delete(&format!("/api/v1/contacts/{injected}")).await.0, StatusCode::NO_CONTENT);
 
     // Bodies: non-UTF-8, wrong media type, too large.
     let non_utf8 = raw(
@@ -565,20 +358,10 @@ async fn bad_inputs(s: &Server) {
     )
     .await;
     assert_problem(&non_utf8, 400, "malformed_json");
-    let form = raw(
-        s,
-        reqwest::Method::POST,
-        "/api/v1/contacts",
-        Some("text/plain"),
-        b"{}".to_vec(),
-        Some(&s.token),
-    )
-    .await;
+    let form =
+        raw(s, reqwest::Method::POST, "/api/v1/contacts", Some("text/plain"), b"{}".to_vec(), Some(&s.token)).await;
     assert_problem(&form, 415, "unsupported_media_type");
-    let long_notes = format!(
-        "{{\"given_name\": \"A\", \"notes\": \"{}\"}}",
-        "x".repeat(70_000)
-    );
+    let long_notes = format!("{{\"given_name\": \"A\", \"notes\": \"{}\"}}", "x".repeat(70_000));
     let over_rule = raw(
         s,
         reqwest::Method::POST,
@@ -591,39 +374,15 @@ async fn bad_inputs(s: &Server) {
     assert_problem(&over_rule, 422, "invalid_value");
 
     // Authentication.
-    let anonymous = raw(
-        s,
-        reqwest::Method::GET,
-        "/api/v1/contacts",
-        None,
-        vec![],
-        None,
-    )
-    .await;
+    let anonymous = raw(s, reqwest::Method::GET, "/api/v1/contacts", None, vec![], None).await;
     assert_problem(&anonymous, 401, "unauthenticated");
-    let forged = raw(
-        s,
-        reqwest::Method::GET,
-        "/api/v1/contacts",
-        None,
-        vec![],
-        Some("kith_not-a-real-token"),
-    )
-    .await;
+    let forged = raw(s, reqwest::Method::GET, "/api/v1/contacts", None, vec![], Some("kith_not-a-real-token")).await;
     assert_problem(&forged, 401, "unauthenticated");
     let now = kith_server::now_millis();
     let (expired, row) = kith_server::auth::new_token("old", "sales", now - 10_000, Some(now - 1));
     s.store.insert_token(&row).await.unwrap();
     assert_problem(
-        &raw(
-            s,
-            reqwest::Method::GET,
-            "/api/v1/contacts",
-            None,
-            vec![],
-            Some(&expired),
-        )
-        .await,
+        &raw(s, reqwest::Method::GET, "/api/v1/contacts", None, vec![], Some(&expired)).await,
         401,
         "unauthenticated",
     );
@@ -631,163 +390,72 @@ async fn bad_inputs(s: &Server) {
     s.store.insert_token(&row).await.unwrap();
     assert!(s.store.revoke_token(row.id, now).await.unwrap());
     assert_problem(
-        &raw(
-            s,
-            reqwest::Method::GET,
-            "/api/v1/contacts",
-            None,
-            vec![],
-            Some(&revoked),
-        )
-        .await,
+        &raw(s, reqwest::Method::GET, "/api/v1/contacts", None, vec![], Some(&revoked)).await,
         401,
         "unauthenticated",
     );
     let (auditor, row) = kith_server::auth::new_token("audit", "auditor", now, None);
     s.store.insert_token(&row).await.unwrap();
     assert_problem(
-        &raw(
-            s,
-            reqwest::Method::GET,
-            &format!("/api/v1/contacts/{olena}"),
-            None,
-            vec![],
-            Some(&auditor),
-        )
-        .await,
+        &raw(s, reqwest::Method::GET, &format!("/api/v1/contacts/{olena}"), None, vec![], Some(&auditor)).await,
         403,
         "forbidden",
     );
 
     // Paths, ids and queries.
+    assert_problem(&s.get("/api/v1/contacts/not-a-uuid").await, 404, "not_found");
+    assert_problem(&s.get("/api/v1/contacts/00000000-0000-4000-8000-000000000000").await, 404, "not_found");
     assert_problem(
-        &s.get("/api/v1/contacts/not-a-uuid").await,
-        404,
-        "not_found",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts/00000000-0000-4000-8000-000000000000")
-            .await,
-        404,
-        "not_found",
-    );
-    assert_problem(
-        &s.patch(
-            "/api/v1/contacts/00000000-0000-4000-8000-000000000000",
-            &json!({"given_name": "X"}),
-        )
-        .await,
+        &s.patch("/api/v1/contacts/00000000-0000-4000-8000-000000000000", &json!({"given_name": "X"})).await,
         404,
         "not_found",
     );
     assert_problem(&s.get("/api/v1/nothing-here").await, 404, "not_found");
     assert_problem(
-        &s.send(reqwest::Method::PUT, "/api/v1/contacts", Some(&json!({})))
-            .await,
+        &s.send(reqwest::Method::PUT, "/api/v1/contacts", Some(&json!({}))).await,
         405,
         "method_not_allowed",
     );
-    assert_problem(
-        &s.get("/api/v1/contacts?colour=red").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?limit=0").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?limit=many").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?sort=given_name").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?stage=won").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?email=not-an-address").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?created_from=yesterday").await,
-        400,
-        "invalid_query",
-    );
-    assert_problem(
-        &s.get("/api/v1/contacts?cursor=garbage").await,
-        400,
-        "invalid_cursor",
-    );
+    assert_problem(&s.get("/api/v1/contacts?colour=red").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?limit=0").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?limit=many").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?sort=given_name").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?stage=won").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?email=not-an-address").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?created_from=yesterday").await, 400, "invalid_query");
+    assert_problem(&s.get("/api/v1/contacts?cursor=garbage").await, 400, "invalid_cursor");
     let (_, page) = s.get("/api/v1/contacts?limit=1").await;
     let _ = page;
-    assert_problem(
-        &s.get("/api/v1/interactions?q=call").await,
-        400,
-        "invalid_query",
-    );
+    assert_problem(&s.get("/api/v1/interactions?q=call").await, 400, "invalid_query");
 
     // Updates that break a rule change nothing.
     assert_problem(
-        &s.patch(
-            &format!("/api/v1/contacts/{olena}"),
-            &json!({"emails": ["broken"]}),
-        )
-        .await,
+        &s.patch(&format!("/api/v1/contacts/{olena}"), &json!({"emails": ["broken"]})).await,
         422,
         "invalid_email",
     );
     assert_problem(
-        &s.patch(
-            &format!("/api/v1/contacts/{olena}"),
-            &json!({"shoe_size": 44}),
-        )
-        .await,
+        &s.patch(&format!("/api/v1/contacts/{olena}"), &json!({"shoe_size": 44})).await,
         422,
         "unknown_field",
     );
     assert_problem(
-        &s.patch(
-            &format!("/api/v1/contacts/{olena}"),
-            &json!({"shoe_size": null}),
-        )
-        .await,
+        &s.patch(&format!("/api/v1/contacts/{olena}"), &json!({"shoe_size": null})).await,
         422,
         "unknown_field",
     );
     assert_problem(
-        &s.patch(
-            &format!("/api/v1/contacts/{olena}"),
-            &json!({"id": "00000000-0000-4000-8000-000000000000"}),
-        )
-        .await,
+        &s.patch(&format!("/api/v1/contacts/{olena}"), &json!({"id": "00000000-0000-4000-8000-000000000000"})).await,
         422,
         "unknown_field",
     );
     assert_problem(
-        &s.patch(
-            &format!("/api/v1/contacts/{olena}"),
-            &json!({"given_name": null, "emails": []}),
-        )
-        .await,
+        &s.patch(&format!("/api/v1/contacts/{olena}"), &json!({"given_name": null, "emails": []})).await,
         422,
         "missing_field",
     );
     assert_problem(
-        &s.send(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/contacts/{olena}"),
-            Some(&json!([1])),
-        )
-        .await,
+        &s.send(reqwest::Method::PATCH, &format!("/api/v1/contacts/{olena}"), Some(&json!([1]))).await,
         422,
         "invalid_type",
     );
@@ -806,63 +474,40 @@ async fn bad_inputs(s: &Server) {
         "invalid_value",
     );
     assert_problem(
-        &s.post(
-            "/api/v1/interactions",
-            &json!({"contact_id": olena, "kind": "call", "occurred_at": "tomorrow"}),
-        )
-        .await,
+        &s.post("/api/v1/interactions", &json!({"contact_id": olena, "kind": "call", "occurred_at": "tomorrow"})).await,
         422,
         "invalid_date",
     );
     assert_problem(
-        &s.post(
-            "/api/v1/deals",
-            &json!({"title": "T", "stage": "lead", "amount": "10.123456", "currency": "EUR"}),
-        )
-        .await,
+        &s.post("/api/v1/deals", &json!({"title": "T", "stage": "lead", "amount": "10.123456", "currency": "EUR"}))
+            .await,
         422,
         "invalid_amount",
     );
     assert_problem(
-        &s.post(
-            "/api/v1/deals",
-            &json!({"title": "T", "stage": "lead", "amount": "10", "currency": "EURO"}),
-        )
-        .await,
+        &s.post("/api/v1/deals", &json!({"title": "T", "stage": "lead", "amount": "10", "currency": "EURO"})).await,
         422,
         "invalid_currency",
     );
+    assert_problem(&s.post("/api/v1/deals", &json!({"title": "  ", "stage": "lead"})).await, 422, "missing_field");
     assert_problem(
-        &s.post("/api/v1/deals", &json!({"title": "  ", "stage": "lead"}))
-            .await,
+        &s.post(
+            "/api/v1/purchases",
+            &json!({"contact_id": olena, "purchased_at": "2026-01-01T00:00:00Z", "currency": "EUR", "lines": []}),
+        )
+        .await,
         422,
         "missing_field",
     );
-    assert_problem(&s.post("/api/v1/purchases", &json!({"contact_id": olena, "purchased_at": "2026-01-01T00:00:00Z", "currency": "EUR", "lines": []})).await, 422, "missing_field");
     assert_problem(&s.post("/api/v1/purchases", &json!({"contact_id": olena, "purchased_at": "2026-01-01T00:00:00Z", "currency": "EUR", "lines": [{"sku": "A", "quantity": "-1", "unit_price": "1"}]})).await, 422, "invalid_amount");
-    assert_problem(
-        &s.post("/api/v1/companies", &json!({"domain": "example.org"}))
-            .await,
-        422,
-        "missing_field",
-    );
+    assert_problem(&s.post("/api/v1/companies", &json!({"domain": "example.org"})).await, 422, "missing_field");
 
-    assert_eq!(
-        futures_counts(s).await,
-        before,
-        "refused requests wrote nothing"
-    );
+    assert_eq!(futures_counts(s).await, before, "refused requests wrote nothing");
 }
 
 async fn futures_counts(s: &Server) -> Vec<usize> {
     let mut counts = Vec::new();
-    for kind in [
-        "contacts",
-        "companies",
-        "interactions",
-        "deals",
-        "purchases",
-    ] {
+    for kind in ["contacts", "companies", "interactions", "deals", "purchases"] {
         counts.push(count(s, kind).await);
     }
     counts
@@ -873,38 +518,15 @@ async fn futures_counts(s: &Server) -> Vec<usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_configured_limit_are_refused() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let config = kith_server::app::ServerConfig {
-        max_body_bytes: 4096,
-        ..Default::default()
-    };
+    let config = kith_server::app::ServerConfig { max_body_bytes: 4096, ..Default::default() };
     let s = Server::start_with(&db, config).await;
-    let body = |notes: usize| {
-        format!(
-            "{{\"given_name\": \"A\", \"notes\": \"{}\"}}",
-            "x".repeat(notes)
-        )
-        .into_bytes()
-    };
-    let too_large = raw(
-        &s,
-        reqwest::Method::POST,
-        "/api/v1/contacts",
-        Some("application/json"),
-        body(5000),
-        Some(&s.token),
-    )
-    .await;
+    let body = |notes: usize| format!("{{\"given_name\": \"A\", \"notes\": \"{}\"}}", "x".repeat(notes)).into_bytes();
+    let too_large =
+        raw(&s, reqwest::Method::POST, "/api/v1/contacts", Some("application/json"), body(5000), Some(&s.token)).await;
     assert_problem(&too_large, 413, "payload_too_large");
     assert!(s.list_all("/api/v1/contacts").await.is_empty());
-    let fits = raw(
-        &s,
-        reqwest::Method::POST,
-        "/api/v1/contacts",
-        Some("application/json"),
-        body(4000),
-        Some(&s.token),
-    )
-    .await;
+    let fits =
+        raw(&s, reqwest::Method::POST, "/api/v1/contacts", Some("application/json"), body(4000), Some(&s.token)).await;
     assert_eq!(fits.0, StatusCode::CREATED, "{}", fits.1);
     s.stop().await;
     db.cleanup().await;
