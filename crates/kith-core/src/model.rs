@@ -399,6 +399,20 @@ macro_rules! owner_accessors {
     };
 }
 
+/// The records a record about a person and a company points at.
+fn references(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(EntityKind, Uuid)> {
+    let mut refs: Vec<_> = contact.map(|id| (EntityKind::Contacts, id)).into_iter().collect();
+    refs.extend(company.map(|id| (EntityKind::Companies, id)));
+    refs
+}
+
+/// Index terms of a record whose only indexed values are its tags.
+fn tag_terms(tags: &[String]) -> Vec<IndexTerm> {
+    let mut terms = Vec::new();
+    common_terms(&mut terms, &[], &[], tags);
+    terms
+}
+
 impl EntityBody for Contact {
     const KIND: EntityKind = EntityKind::Contacts;
 
@@ -517,9 +531,7 @@ impl EntityBody for Interaction {
     }
 
     fn references(&self) -> Vec<(EntityKind, Uuid)> {
-        let mut refs = vec![(EntityKind::Contacts, self.contact_id)];
-        refs.extend(self.company_id.map(|id| (EntityKind::Companies, id)));
-        refs
+        references(Some(self.contact_id), self.company_id)
     }
 
     fn columns(&self) -> Vec<ClearValue> {
@@ -533,9 +545,7 @@ impl EntityBody for Interaction {
     }
 
     fn index_terms(&self) -> Vec<IndexTerm> {
-        let mut terms = Vec::new();
-        common_terms(&mut terms, &[], &[], &self.tags);
-        terms
+        tag_terms(&self.tags)
     }
 
     owner_accessors!();
@@ -569,9 +579,7 @@ impl EntityBody for Deal {
     }
 
     fn references(&self) -> Vec<(EntityKind, Uuid)> {
-        let mut refs: Vec<_> = self.contact_id.map(|id| (EntityKind::Contacts, id)).into_iter().collect();
-        refs.extend(self.company_id.map(|id| (EntityKind::Companies, id)));
-        refs
+        references(self.contact_id, self.company_id)
     }
 
     fn columns(&self) -> Vec<ClearValue> {
@@ -587,9 +595,7 @@ impl EntityBody for Deal {
     }
 
     fn index_terms(&self) -> Vec<IndexTerm> {
-        let mut terms = Vec::new();
-        common_terms(&mut terms, &[], &[], &self.tags);
-        terms
+        tag_terms(&self.tags)
     }
 
     owner_accessors!();
@@ -632,9 +638,7 @@ impl EntityBody for Purchase {
     }
 
     fn references(&self) -> Vec<(EntityKind, Uuid)> {
-        let mut refs = vec![(EntityKind::Contacts, self.contact_id)];
-        refs.extend(self.company_id.map(|id| (EntityKind::Companies, id)));
-        refs
+        references(Some(self.contact_id), self.company_id)
     }
 
     fn columns(&self) -> Vec<ClearValue> {
@@ -649,9 +653,7 @@ impl EntityBody for Purchase {
     }
 
     fn index_terms(&self) -> Vec<IndexTerm> {
-        let mut terms = Vec::new();
-        common_terms(&mut terms, &[], &[], &self.tags);
-        terms
+        tag_terms(&self.tags)
     }
 
     fn computed(&self) -> Map<String, Value> {

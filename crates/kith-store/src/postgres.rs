@@ -20,6 +20,10 @@ impl PgStore {
         if let Some(schema) = schema {
             options = options.options([("search_path", schema)]);
         }
+        // One direct connection first: an unreachable server or a refused
+        // login fails at once with its reason, instead of after the pool's
+        // retries until its acquire timeout.
+        sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))

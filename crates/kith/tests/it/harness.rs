@@ -140,12 +140,17 @@ impl Server {
         }
     }
 
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
+    /// Shuts the server down gracefully and waits for it. The client goes
+    /// first: its idle keep-alive connections would hold the grace period open.
+    pub async fn stop(self) {
+        let Server { client, shutdown, task, .. } = self;
+        drop(client);
+        if let Some(tx) = shutdown {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        if let Some(task) = task {
+            let result = tokio::time::timeout(Duration::from_secs(15), task).await;
+            assert!(matches!(result, Ok(Ok(Ok(())))), "the server stopped cleanly: {result:?}");
         }
     }
 
