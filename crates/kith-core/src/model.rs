@@ -238,11 +238,21 @@ pub struct Purchase {
 impl Purchase {
     /// The sum of quantity × unit price over the lines, to as many decimal
     /// places as the most precise unit price ("4.50" × 2 gives "9.00").
+    /// Zero only for a purchase whose total overflows, which validation refuses.
     pub fn total(&self) -> Decimal {
+        self.checked_total().unwrap_or_default()
+    }
+
+    /// The total, or `None` where the arithmetic would overflow.
+    pub fn checked_total(&self) -> Option<Decimal> {
         let places = self.lines.iter().map(|l| l.unit_price.scale()).max().unwrap_or(0);
-        let mut total = self.lines.iter().map(|l| l.quantity * l.unit_price).sum::<Decimal>().round_dp(places);
+        let mut total = Decimal::ZERO;
+        for line in &self.lines {
+            total = total.checked_add(line.quantity.checked_mul(line.unit_price)?)?;
+        }
+        let mut total = total.round_dp(places);
         total.rescale(places);
-        total
+        Some(total)
     }
 }
 
@@ -341,7 +351,10 @@ fn custom(map: &Map<String, Value>) -> Result<(), ValidationError> {
 }
 
 fn owner(value: &mut Option<String>) -> Result<(), ValidationError> {
-    text("owner", value, NAME_MAX, false)
+    if let Some(id) = value {
+        *id = parse_staff_id(id).map_err(|e| e.at("owner"))?;
+    }
+    Ok(())
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -626,7 +639,9 @@ impl EntityBody for Purchase {
             }
             line.unit_price = check_decimal(line.unit_price, false).map_err(|e| e.at(&at("unit_price")))?;
         }
-        check_decimal(self.total(), false).map_err(|e| e.at("total"))?;
+        let total =
+            self.checked_total().ok_or_else(|| ValidationError::new(ErrorCode::InvalidAmount, "total: too large"))?;
+        check_decimal(total, false).map_err(|e| e.at("total"))?;
         text("notes", &mut self.notes, NOTES_MAX, true)?;
         tags(&mut self.tags)?;
         custom(&self.custom)?;
@@ -721,6 +736,10 @@ mod tests {
         assert_eq!(p.total().to_string(), "40.48");
         assert_eq!(p.purchased_at, "2026-01-31T08:00:00Z");
         assert_eq!(p.currency, "EUR");
+        let huge: Decimal = "800000000000000".parse().unwrap();
+        p.lines[1] = PurchaseLine { sku: "X".into(), description: None, quantity: huge, unit_price: huge };
+        assert_eq!(p.validate().unwrap_err().code, ErrorCode::InvalidAmount, "overflow is refused, not a panic");
+        p.lines.truncate(1);
         p.lines[0].quantity = Decimal::ZERO;
         assert_eq!(p.validate().unwrap_err().code, ErrorCode::InvalidAmount);
     }

@@ -90,6 +90,21 @@ pub fn decimal_to_scaled(value: Decimal) -> i64 {
     i64::try_from(scaled).unwrap_or(if value.is_sign_negative() { i64::MIN } else { i64::MAX })
 }
 
+/// A staff identifier (a record's owner, a token's name). It is stored in
+/// clear, so it is an identifier (letters, digits, `. _ @ + -`, at most 100),
+/// never free text that could carry a customer's name.
+pub fn parse_staff_id(raw: &str) -> Result<String, ValidationError> {
+    let id = raw.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._@+-".contains(c);
+    if id.is_empty() || id.len() > 100 || !id.chars().all(allowed) {
+        return Err(ValidationError::new(
+            ErrorCode::InvalidValue,
+            "a staff identifier has 1 to 100 letters, digits or . _ @ + - (no spaces)",
+        ));
+    }
+    Ok(id.to_string())
+}
+
 /// An ISO 4217 code: three letters, upper-cased.
 pub fn parse_currency(raw: &str) -> Result<String, ValidationError> {
     let code = raw.trim().to_ascii_uppercase();
@@ -161,6 +176,9 @@ mod tests {
 
     #[test]
     fn codes_and_text() {
+        assert_eq!(parse_staff_id(" sales.olena@acme ").unwrap(), "sales.olena@acme");
+        assert!(parse_staff_id("Olena Kovalenko").is_err());
+        assert!(parse_staff_id("").is_err());
         assert_eq!(parse_currency("eur").unwrap(), "EUR");
         assert!(parse_currency("EURO").is_err());
         assert_eq!(parse_country("ua").unwrap(), "UA");

@@ -6,9 +6,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 const FORMAT: &str = "kith-keys-v1";
 
@@ -100,28 +99,9 @@ impl KeyFile {
 
     /// Writes atomically with mode 0600: a crash leaves the old file or the new one.
     pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
-        let unwritable = |e: std::io::Error| KeyFileError::Unwritable { path: path.into(), reason: e.to_string() };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("kith.key")));
-        let mut json = Zeroizing::new(serde_json::to_vec_pretty(self).expect("key file serialises"));
-        {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut f = options.open(&tmp).map_err(unwritable)?;
-            f.write_all(&json).map_err(unwritable)?;
-            f.sync_all().map_err(unwritable)?;
-        }
-        json.zeroize();
-        std::fs::rename(&tmp, path).map_err(unwritable)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let json = Zeroizing::new(serde_json::to_vec_pretty(self).expect("key file serialises"));
+        crate::private_file::write_atomic(path, &json)
+            .map_err(|e| KeyFileError::Unwritable { path: path.into(), reason: e.to_string() })
     }
 
     pub fn kek(&self, id: &str) -> Option<&Kek> {

@@ -147,14 +147,15 @@ impl KeyringHandle {
         ring.unwrap(wrapped)
     }
 
-    /// A keyring whose active KEK is `kek_id`, reloading if needed.
-    pub fn with_active(&self, kek_id: &str) -> Result<Arc<Keyring>, CryptoError> {
+    /// A keyring that holds the KEK `kek_id`, re-reading the key file once
+    /// if the current one does not.
+    pub fn holding(&self, kek_id: &str) -> Result<Arc<Keyring>, CryptoError> {
         let ring = self.current();
-        if ring.active_kek() == kek_id {
+        if ring.has_kek(kek_id) {
             return Ok(ring);
         }
         let ring = self.reload()?;
-        if ring.active_kek() == kek_id || ring.has_kek(kek_id) {
+        if ring.has_kek(kek_id) {
             Ok(ring)
         } else {
             Err(CryptoError::UnknownKek(kek_id.into()))

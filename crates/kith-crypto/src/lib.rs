@@ -12,6 +12,7 @@ mod aead;
 pub mod data_key;
 pub mod keyfile;
 pub mod keyring;
+pub mod private_file;
 
 pub use data_key::DataKey;
 pub use keyfile::{KeyFile, KeyFileError};

@@ -5,7 +5,7 @@ use crate::auth::{self, Authorizer};
 use crate::error::ApiError;
 use crate::records::Records;
 use crate::routes::{self, Api};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -13,6 +13,7 @@ use kith_core::ErrorCode;
 use kith_crypto::KeyringHandle;
 use kith_store::DynStore;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -131,11 +132,19 @@ impl AppState {
     }
 }
 
-/// Spans name the method and the path, never the query string: queries
-/// carry e-mail addresses and phone numbers.
+/// Spans name the method and the route template (`/api/v1/contacts/{id}`),
+/// never the path as sent nor the query string: either may carry an e-mail
+/// address or a phone number.
 fn span_for(req: &Request) -> tracing::Span {
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+    let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("<unmatched>");
+    tracing::info_span!("request", method = %req.method(), route, request_id)
+}
+
+/// A panic in a handler answers 500 like any internal error; its message is
+/// not shown (the panic hook has logged it).
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal("handler", "panicked").into_response()
 }
 
 pub fn build_app(mut state: AppState) -> Router {
@@ -158,7 +167,8 @@ pub fn build_app(mut state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    app.layer(TraceLayer::new_for_http().make_span_with(span_for))
+    app.layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

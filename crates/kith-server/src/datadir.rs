@@ -99,7 +99,7 @@ impl DataDir {
     /// on this directory reach the same database without repeating it.
     fn remember_database(&mut self, given: Option<&str>) -> Result<()> {
         let Some(url) = given else { return Ok(()) };
-        if self.settings.database_url.is_some() {
+        if self.settings.database_url.as_deref() == Some(url) {
             return Ok(());
         }
         self.settings.database_url = Some(url.to_string());
@@ -110,6 +110,16 @@ impl DataDir {
     /// Creates what is missing (directory, key file, database schema, TLS
     /// certificate); never overwrites a key. Safe to run again.
     pub async fn initialise(&mut self, database_url: Option<&str>) -> Result<Opened> {
+        if let (Some(given), Some(remembered)) = (database_url, &self.settings.database_url) {
+            if given != remembered {
+                bail!(
+                    "{} names another database ({}); a data directory belongs to one database: \
+                     drop --database-url or edit the file",
+                    self.config_file().display(),
+                    redact_url(remembered)
+                );
+            }
+        }
         self.create_root()?;
         let url = self.database_url(database_url);
         let store = open_store(&url).await?;

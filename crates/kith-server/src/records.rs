@@ -99,14 +99,17 @@ impl Records {
         Self { store, keys, authorizer }
     }
 
-    /// The keyring whose active KEK is the one the database names, so a
-    /// server that missed a rotation picks the new KEK up before wrapping.
-    async fn wrapping_ring(&self) -> ApiResult<Arc<Keyring>> {
-        let active = self.store.setting(ACTIVE_KEK).await?;
-        match active {
-            Some(id) => Ok(self.keys.with_active(&id)?),
-            None => Ok(self.keys.current()),
-        }
+    /// Wraps a new data key under the KEK the database names active (which
+    /// the store checks again when it inserts the key). A server that missed
+    /// a rotation re-reads the key file first; the key file may name a newer
+    /// KEK than the database while a rotation starts, and then the
+    /// database's choice still holds.
+    async fn wrap_new_key(&self, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
+        let wrapped = match self.store.setting(ACTIVE_KEK).await? {
+            Some(active) => self.keys.holding(&active)?.wrap_with(&active, subject, key)?,
+            None => self.keys.current().wrap(subject, key),
+        };
+        Ok(to_store(wrapped))
     }
 
     /// The data key that seals a record, and a new wrapped key to store if
@@ -117,8 +120,8 @@ impl Records {
             Some(row) => Ok((self.keys.unwrap(&to_crypto(&row))?, None)),
             None if own => {
                 let key = DataKey::generate();
-                let wrapped = self.wrapping_ring().await?.wrap(subject, &key);
-                Ok((key, Some(to_store(wrapped))))
+                let wrapped = self.wrap_new_key(subject, &key).await?;
+                Ok((key, Some(wrapped)))
             }
             None => Err(ApiError::new(ErrorCode::UnknownReference, format!("record {subject} does not exist"))),
         }
@@ -213,8 +216,9 @@ impl Records {
             }
             let mut body: B = from_value(Value::Object(document))?;
             body.validate()?;
+            // An owner reset with null falls back to the caller, as on create.
             if body.owner().is_none() {
-                body.set_owner(row.owner.clone().unwrap_or_else(|| who.name.clone()));
+                body.set_owner(who.name.clone());
             }
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;
             let now = crate::now_millis().max(row.updated_at);
@@ -249,6 +253,12 @@ impl Records {
         let mut keys = HashMap::new();
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
+            if row.key.is_none() {
+                // Only possible if a key vanished under a record; one such
+                // row must not hide the others.
+                tracing::warn!(entity = B::KIND.as_str(), record = %row.id, "record without a data key skipped");
+                continue;
+            }
             let body: B = self.open(row, &mut keys)?;
             items.push(render(row.id, row.created_at, row.updated_at, &body)?);
         }

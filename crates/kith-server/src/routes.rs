@@ -229,7 +229,7 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
         HttpMethod::Patch,
         &item,
         update::<B>,
-        operation(&format!("update_{name}"), name, &format!("Change fields of one of {name}; null resets a field"))
+        operation(&format!("update_{name}"), name, &format!("Change fields of one of {name}: each field given replaces the stored one (lists and objects whole); null resets it"))
             .parameter(id_parameter())
             .request_body(Some(body(true)))
             .response("200", ok_record("the changed record"))

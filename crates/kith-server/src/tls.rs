@@ -33,19 +33,9 @@ pub fn ensure_self_signed(dir: &Path) -> Result<TlsFiles> {
     Ok(files)
 }
 
+/// Writes a secret file atomically with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    f.sync_all()?;
-    Ok(())
+    kith_crypto::private_file::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub async fn rustls_config(files: &TlsFiles) -> Result<RustlsConfig> {

@@ -166,6 +166,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRow>>;
     async fn revoke_token(&self, id: Uuid, at: i64) -> Result<bool>;
+    /// Every token, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -43,4 +43,4 @@ impl PgStore {
     }
 }
 
-impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR SHARE", true, "BEGIN");
+impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, crate::store_impl::POSTGRES);

@@ -47,4 +47,4 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "", false, "BEGIN IMMEDIATE");
+impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, crate::store_impl::SQLITE);

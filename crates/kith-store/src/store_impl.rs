@@ -3,15 +3,33 @@
 //! (row locks) comes in as a parameter, and DDL differences live in the
 //! migrations.
 
-/// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`.
-/// `$share_lock` is appended to reads that must block a concurrent writer
-/// until this transaction ends (PostgreSQL `FOR SHARE`; SQLite transactions
-/// are serialised already). `$numbered` chooses `$n` over `?` placeholders in
-/// generated multi-row inserts (see `query::multi_insert_sql`). `$begin_write`
-/// starts a writing transaction: SQLite's `BEGIN IMMEDIATE` takes the write
-/// lock up front, so a transaction that read first cannot fail to upgrade.
+/// What differs between the databases beyond their migrations.
+pub(crate) struct Dialect {
+    /// Appended to reads that must keep a row from changing or vanishing
+    /// until this transaction ends (a reference, the active KEK).
+    pub share_lock: &'static str,
+    /// Appended to reads of rows this transaction is about to change or delete.
+    pub update_lock: &'static str,
+    /// `$n` rather than `?` placeholders in generated multi-row inserts
+    /// (see `query::multi_insert_sql`).
+    pub numbered_params: bool,
+    /// Starts a writing transaction.
+    pub begin_write: &'static str,
+}
+
+/// SQLite serialises writers: `BEGIN IMMEDIATE` takes the write lock up
+/// front, so a transaction that read first cannot fail to upgrade, and no
+/// row locks are needed.
+pub(crate) const SQLITE: Dialect =
+    Dialect { share_lock: "", update_lock: "", numbered_params: false, begin_write: "BEGIN IMMEDIATE" };
+
+pub(crate) const POSTGRES: Dialect =
+    Dialect { share_lock: " FOR SHARE", update_lock: " FOR UPDATE", numbered_params: true, begin_write: "BEGIN" };
+
+/// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`,
+/// with the [`Dialect`] `$d`.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:expr, $share_lock:expr, $numbered:expr, $begin_write:expr) => {
+    ($store:ty, $db:ty, $backend:expr, $d:expr) => {
         type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
 
         fn bind_arg(q: Query<'_>, arg: $crate::query::Arg) -> Query<'_> {
@@ -98,7 +116,7 @@ macro_rules! impl_store {
 
         async fn check_references(tx: &mut Tx<'_>, refs: &[(kith_core::EntityKind, uuid::Uuid)]) -> $crate::Result<()> {
             for (entity, id) in refs {
-                let text = format!("SELECT id FROM {} WHERE id = $1{}", entity.as_str(), $share_lock);
+                let text = format!("SELECT id FROM {} WHERE id = $1{}", entity.as_str(), $d.share_lock);
                 let found = sqlx::query::<$db>(&text).bind(id.to_string()).fetch_optional(&mut **tx).await?;
                 if found.is_none() {
                     return Err($crate::StoreError::UnknownReference(entity.as_str(), *id));
@@ -113,14 +131,14 @@ macro_rules! impl_store {
         async fn insert_keys(tx: &mut Tx<'_>, keys: &[&$crate::KeyRow], now: i64) -> $crate::Result<()> {
             use sqlx::Row;
             for chunk in keys.chunks($crate::query::rows_per_statement(4)) {
-                let text = $crate::query::multi_insert_sql("data_keys", &["subject_id", "kek_id", "wrapped", "created_at"], chunk.len(), $numbered);
+                let text = $crate::query::multi_insert_sql("data_keys", &["subject_id", "kek_id", "wrapped", "created_at"], chunk.len(), $d.numbered_params);
                 let mut q = sqlx::query::<$db>(&text);
                 for key in chunk {
                     q = q.bind(key.subject_id.to_string()).bind(key.kek_id.clone()).bind(key.wrapped.clone()).bind(now);
                 }
                 q.execute(&mut **tx).await.map_err(map_unique)?;
             }
-            let text = format!("SELECT value FROM settings WHERE name = $1{}", $share_lock);
+            let text = format!("SELECT value FROM settings WHERE name = $1{}", $d.share_lock);
             let row = sqlx::query::<$db>(&text).bind($crate::ACTIVE_KEK).fetch_optional(&mut **tx).await?;
             let active: Option<String> = row.map(|r| r.try_get("value")).transpose()?;
             match active {
@@ -136,7 +154,7 @@ macro_rules! impl_store {
                 rows.extend(record.unique_terms().into_iter().map(|t| (record.entity.as_str(), id.clone(), t)));
             }
             for chunk in rows.chunks($crate::query::rows_per_statement(3)) {
-                let text = $crate::query::multi_insert_sql("blind_index", &["entity", "record_id", "term"], chunk.len(), $numbered);
+                let text = $crate::query::multi_insert_sql("blind_index", &["entity", "record_id", "term"], chunk.len(), $d.numbered_params);
                 let mut q = sqlx::query::<$db>(&text);
                 for (entity, id, term) in chunk {
                     q = q.bind(*entity).bind(id.clone()).bind(term.to_vec());
@@ -149,7 +167,7 @@ macro_rules! impl_store {
         async fn insert_rows(tx: &mut Tx<'_>, entity: kith_core::EntityKind, records: &[&$crate::NewRecord]) -> $crate::Result<()> {
             let names = $crate::query::record_column_names(entity);
             for chunk in records.chunks($crate::query::rows_per_statement(names.len())) {
-                let text = $crate::query::multi_insert_sql(entity.as_str(), &names, chunk.len(), $numbered);
+                let text = $crate::query::multi_insert_sql(entity.as_str(), &names, chunk.len(), $d.numbered_params);
                 let mut q = sqlx::query::<$db>(&text);
                 for record in chunk {
                     q = q
@@ -218,7 +236,8 @@ macro_rules! impl_store {
         async fn delete_rows(tx: &mut Tx<'_>, entity: kith_core::EntityKind, column: &str, id: uuid::Uuid) -> $crate::Result<u64> {
             use sqlx::Row;
             let table = entity.as_str();
-            let select = format!("SELECT id, terms FROM {table} WHERE {column} = $1");
+            // Locked, so a concurrent update cannot swap in terms we did not read.
+            let select = format!("SELECT id, terms FROM {table} WHERE {column} = $1{}", $d.update_lock);
             for row in sqlx::query::<$db>(&select).bind(id.to_string()).fetch_all(&mut **tx).await? {
                 let record: String = row.try_get("id")?;
                 let terms: Vec<u8> = row.try_get("terms")?;
@@ -289,7 +308,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_batch(&self, records: Vec<($crate::NewRecord, Option<$crate::KeyRow>)>) -> $crate::Result<()> {
-                let mut tx = self.pool.begin_with($begin_write).await?;
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
                 insert_all(&mut tx, &records).await?;
                 tx.commit().await?;
                 Ok(())
@@ -298,12 +317,13 @@ macro_rules! impl_store {
             async fn update(&self, update: $crate::RecordUpdate, new_key: Option<$crate::KeyRow>) -> $crate::Result<()> {
                 use sqlx::Row;
                 let record = &update.record;
-                let mut tx = self.pool.begin_with($begin_write).await?;
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
                 check_references(&mut tx, &record.references).await?;
                 if let Some(key) = &new_key {
                     insert_keys(&mut tx, &[key], update.updated_at).await?;
                 }
-                let select = format!("SELECT subject_id, terms FROM {} WHERE id = $1", record.entity.as_str());
+                let select =
+                    format!("SELECT subject_id, terms FROM {} WHERE id = $1{}", record.entity.as_str(), $d.update_lock);
                 let old = sqlx::query::<$db>(&select).bind(record.id.to_string()).fetch_optional(&mut *tx).await?;
                 let (old_subject, old_terms): (uuid::Uuid, Vec<u8>) = match old {
                     Some(row) => (parse_id(row.try_get::<&str, _>("subject_id")?)?, row.try_get("terms")?),
@@ -346,8 +366,10 @@ macro_rules! impl_store {
 
             async fn delete(&self, entity: kith_core::EntityKind, id: uuid::Uuid) -> $crate::Result<bool> {
                 use kith_core::EntityKind as E;
-                let mut tx = self.pool.begin_with($begin_write).await?;
-                let select = format!("SELECT subject_id FROM {} WHERE id = $1", entity.as_str());
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                // Locking the record first makes writers that reference it
+                // (holding it FOR SHARE) finish before, or fail after, this delete.
+                let select = format!("SELECT subject_id FROM {} WHERE id = $1{}", entity.as_str(), $d.update_lock);
                 let Some(row) = sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await? else {
                     return Ok(false);
                 };
@@ -449,6 +471,15 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 row.as_ref().map(token_from_row).transpose()
+            }
+
+            async fn list_tokens(&self) -> $crate::Result<Vec<$crate::TokenRow>> {
+                let rows = sqlx::query::<$db>(
+                    "SELECT id, name, role, token_hash, created_at, expires_at, revoked_at FROM api_tokens ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(token_from_row).collect()
             }
 
             async fn revoke_token(&self, id: uuid::Uuid, at: i64) -> $crate::Result<bool> {

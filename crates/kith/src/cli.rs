@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use kith_server::app::ServerConfig;
 use kith_server::auth::{new_token, InterimPolicy, ROLES};
 use kith_server::datadir::DataDir;
+use kith_server::records::rfc3339_millis;
 use kith_server::tls::{ensure_self_signed, rustls_config, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,6 +73,18 @@ struct ServeArgs {
 enum TokenCommand {
     /// Create an API token and print it on standard output, alone on its line. It is shown only this once.
     Create(TokenCreateArgs),
+    /// List tokens: id, name, role, creation, expiry and whether revoked (never the tokens themselves).
+    List(CommonArgs),
+    /// Revoke a token by its id (from `kith token list`); it stops working at once.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenRevokeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The token's id.
+    id: uuid::Uuid,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +124,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create(args)) => token_create(args).await,
+        Command::Token(TokenCommand::List(args)) => token_list(args).await,
+        Command::Token(TokenCommand::Revoke(args)) => token_revoke(args).await,
         Command::Keys(KeysCommand::Rotate(args)) => keys_rotate(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
     }
@@ -134,7 +149,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             args.tls_key.clone().or(dir.settings.tls_key.clone()),
         ) {
             (Some(cert), Some(key)) => TlsFiles { cert, key },
-            _ => ensure_self_signed(&dir.tls_dir())?,
+            (None, None) => ensure_self_signed(&dir.tls_dir())?,
+            _ => bail!(
+                "TLS needs a certificate and its key together: give both --tls-cert and --tls-key \
+                 (or tls_cert and tls_key in {})",
+                dir.config_file().display()
+            ),
         };
         Some(rustls_config(&files).await?)
     };
@@ -165,10 +185,8 @@ async fn token_create(args: TokenCreateArgs) -> Result<()> {
     if !ROLES.contains(&args.role.as_str()) {
         bail!("--role {} is not a role; use one of {}", args.role, ROLES.join(", "));
     }
-    let name = args.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        bail!("--name needs 1 to 200 printable characters");
-    }
+    let name = kith_core::values::parse_staff_id(&args.name).map_err(|e| anyhow::anyhow!("--name: {}", e.detail))?;
+    let name = name.as_str();
     let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
     let opened = dir.open(args.common.database_url.as_deref()).await?;
     let now = kith_server::now_millis();
@@ -176,6 +194,40 @@ async fn token_create(args: TokenCreateArgs) -> Result<()> {
     let (token, row) = new_token(name, &args.role, now, expires_at);
     opened.store.insert_token(&row).await?;
     println!("{token}");
+    Ok(())
+}
+
+async fn token_list(args: CommonArgs) -> Result<()> {
+    let dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
+    let opened = dir.open(args.database_url.as_deref()).await?;
+    let now = kith_server::now_millis();
+    println!("{:<36}  {:<24}  {:<9}  {:<24}  {:<24}  status", "id", "name", "role", "created", "expires");
+    for t in opened.store.list_tokens().await? {
+        let status = match (t.revoked_at, t.expires_at) {
+            (Some(_), _) => "revoked",
+            (None, Some(at)) if at <= now => "expired",
+            _ => "active",
+        };
+        let expires = t.expires_at.map(rfc3339_millis).unwrap_or_else(|| "never".into());
+        println!(
+            "{:<36}  {:<24}  {:<9}  {:<24}  {:<24}  {status}",
+            t.id,
+            t.name,
+            t.role,
+            rfc3339_millis(t.created_at),
+            expires
+        );
+    }
+    Ok(())
+}
+
+async fn token_revoke(args: TokenRevokeArgs) -> Result<()> {
+    let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
+    let opened = dir.open(args.common.database_url.as_deref()).await?;
+    if !opened.store.revoke_token(args.id, kith_server::now_millis()).await? {
+        bail!("no active token has the id {}", args.id);
+    }
+    println!("revoked {}", args.id);
     Ok(())
 }
 

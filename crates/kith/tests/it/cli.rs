@@ -72,6 +72,26 @@ fn token_create_prints_the_token_alone_and_checks_its_input() {
     let (ok, _, err) = run_kith(&["token", "create", "--data-dir", &data, "--name", "x", "--role", "emperor"]);
     assert!(!ok);
     assert!(err.contains("not a role") && err.contains("sales"), "{err}");
+    let (ok, _, err) =
+        run_kith(&["token", "create", "--data-dir", &data, "--name", "Olena Kovalenko", "--role", "sales"]);
+    assert!(!ok, "token names are identifiers, stored in clear");
+    assert!(err.contains("--name") && !err.contains("Olena"), "{err}");
+
+    // Listing shows ids and states, never a token; revoking takes effect.
+    let (ok, listing, err) = run_kith(&["token", "list", "--data-dir", &data]);
+    assert!(ok, "{err}");
+    assert_eq!(listing.lines().count(), 3, "a header and two tokens:\n{listing}");
+    assert!(!listing.contains(lines[0]) && !listing.contains("kith_"), "{listing}");
+    let first_id = listing.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let (ok, out, err) = run_kith(&["token", "revoke", "--data-dir", &data, &first_id]);
+    assert!(ok, "{err}");
+    assert!(out.contains("revoked"), "{out}");
+    let (_, listing, _) = run_kith(&["token", "list", "--data-dir", &data]);
+    assert!(listing.lines().nth(1).unwrap().ends_with("revoked"), "{listing}");
+    let (ok, _, err) = run_kith(&["token", "revoke", "--data-dir", &data, &first_id]);
+    assert!(!ok && err.contains("no active token"), "{err}");
+    let (ok, _, err) = run_kith(&["token", "revoke", "--data-dir", &data, "not-an-id"]);
+    assert!(!ok && err.contains("invalid value"), "{err}");
     let db = std::fs::read(dir.path().join("data/kith.db")).unwrap();
     assert!(!db.windows(lines[0].len()).any(|w| w == lines[0].as_bytes()), "tokens are stored hashed");
 }
@@ -120,6 +140,12 @@ fn a_port_in_use_is_reported() {
     let (ok, _, err) = run_kith(&["serve", "--data-dir", &data, "--listen", "localhost-ish"]);
     assert!(!ok);
     assert!(err.contains("not an address"), "{err}");
+    // A certificate without its key in kith.toml is a mistake, not a reason to fall back.
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/kith.toml"), "tls_cert = \"/etc/ssl/mine.pem\"\n").unwrap();
+    let (ok, _, err) = run_kith(&["serve", "--data-dir", &data, "--listen", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(err.contains("certificate and its key together"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,5 +209,9 @@ async fn the_database_url_is_remembered() {
     let (ok, _, err) = run_kith(&["token", "create", "--data-dir", data, "--name", "n", "--role", "sales"]);
     assert!(ok, "{err}");
     assert!(!db.data_dir().join("kith.db").exists(), "no SQLite database was created beside it");
+    let other = url.replace("search_path%3D", "search_path%3Dother_");
+    let (ok, _, err) = run_kith(&["init", "--data-dir", data, "--database-url", &other]);
+    assert!(!ok, "a directory stays with its database");
+    assert!(err.contains("names another database"), "{err}");
     db.cleanup().await;
 }

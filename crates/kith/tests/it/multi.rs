@@ -90,3 +90,76 @@ async fn two_servers(backend: Backend) {
     }
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_person_while_another_server_writes_leaves_nothing_behind() {
+    for backend in backends() {
+        delete_during_writes(backend).await;
+    }
+}
+
+/// Rows in `table` (and blind-index entries) that outlive their contact.
+async fn leftovers(db: &TestDb, contact: &str) -> (i64, i64) {
+    use sqlx::Row;
+    let interactions = "SELECT COUNT(*) AS n FROM interactions WHERE contact_id = $1";
+    let orphans = "SELECT COUNT(*) AS n FROM blind_index b WHERE b.entity = 'interactions' \
+                   AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.id = b.record_id)";
+    match &db.url {
+        Some(url) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            let a: i64 = sqlx::query(interactions).bind(contact).fetch_one(&mut conn).await.unwrap().get("n");
+            let b: i64 = sqlx::query(orphans).fetch_one(&mut conn).await.unwrap().get("n");
+            (a, b)
+        }
+        None => {
+            use sqlx::Connection;
+            let path = db.data_dir().join("kith.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+            let a: i64 = sqlx::query(interactions).bind(contact).fetch_one(&mut conn).await.unwrap().get("n");
+            let b: i64 = sqlx::query(orphans).fetch_one(&mut conn).await.unwrap().get("n");
+            (a, b)
+        }
+    }
+}
+
+async fn delete_during_writes(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let a = Arc::new(Server::start(&db).await);
+    let b = Arc::new(Server::start(&db).await);
+    let contact = a.create("contacts", json!({"given_name": "Short-lived"})).await;
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (b, contact, written) = (b.clone(), contact.clone(), written.clone());
+        tokio::spawn(async move {
+            // Writes until a few have been refused after the deletion.
+            let mut refused = 0;
+            for i in 0..2000 {
+                if refused >= 3 {
+                    break;
+                }
+                let body = json!({"contact_id": contact, "kind": "note", "occurred_at": "2026-01-01T00:00:00Z", "tags": [format!("t{i}")]});
+                let (status, answer) = b.post("/api/v1/interactions", &body).await;
+                match status.as_u16() {
+                    201 => {
+                        written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    422 if answer["code"] == "unknown_reference" => refused += 1,
+                    other => panic!("{other}: {answer}"),
+                }
+            }
+            refused
+        })
+    };
+    while written.load(std::sync::atomic::Ordering::Relaxed) < 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert_eq!(a.delete(&format!("/api/v1/contacts/{contact}")).await.0, StatusCode::NO_CONTENT);
+    let refused = writer.await.unwrap();
+    assert!(refused > 0, "some writes came after the deletion");
+    assert_eq!(leftovers(&db, &contact).await, (0, 0), "no interaction and no index entry outlived the person");
+    for s in [a, b] {
+        Arc::try_unwrap(s).ok().expect("sole owner").stop().await;
+    }
+    db.cleanup().await;
+}

@@ -332,6 +332,7 @@ async fn bad_inputs(s: &Server) {
     assert_problem(&post("{\"given_name\": \"A\\u0007\"}").await, 422, "invalid_value");
     assert_problem(&post("{\"given_name\": \"A\u{0007}\"}").await, 400, "malformed_json");
     assert_problem(&post("{}").await, 422, "missing_field");
+    assert_problem(&post("{\"given_name\": \"A\", \"owner\": \"Olena Kovalenko\"}").await, 422, "invalid_value");
     let injection = "{\"given_name\": \"Robert'); DROP TABLE contacts;--\", \"family_name\": \"\\\" OR 1=1 --\"}";
     let (status, created) = post(injection).await;
     assert_eq!(status, StatusCode::CREATED, "injection strings are just text: {created}");
