@@ -20,6 +20,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     InvalidQuery,
+    InvalidHeader,
     InvalidCursor,
     NotFound,
     Unauthenticated,
@@ -48,6 +49,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidQuery => "invalid_query",
+            Self::InvalidHeader => "invalid_header",
             Self::InvalidCursor => "invalid_cursor",
             Self::NotFound => "not_found",
             Self::Unauthenticated => "unauthenticated",
@@ -63,7 +65,7 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::MalformedJson | Self::InvalidQuery | Self::InvalidCursor => 400,
+            Self::MalformedJson | Self::InvalidQuery | Self::InvalidHeader | Self::InvalidCursor => 400,
             Self::UnknownField
             | Self::InvalidType
             | Self::MissingField
@@ -103,6 +105,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "The request body must be JSON",
             Self::InvalidQuery => "A query parameter is invalid",
+            Self::InvalidHeader => "A request header is invalid",
             Self::InvalidCursor => "The pagination cursor is invalid",
             Self::NotFound => "Not found",
             Self::Unauthenticated => "Authentication required",

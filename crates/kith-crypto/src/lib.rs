@@ -9,6 +9,7 @@
 //! ```
 
 mod aead;
+pub mod audit_chain;
 pub mod data_key;
 pub mod keyfile;
 pub mod keyring;

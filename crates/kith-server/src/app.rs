@@ -1,6 +1,7 @@
 //! The application: shared state, the router with its layers, and the
 //! OpenAPI document built from the same route table.
 
+use crate::audit::AuditLog;
 use crate::auth::{self, Authorizer};
 use crate::error::ApiError;
 use crate::records::Records;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub store: DynStore,
     pub keys: KeyringHandle,
     pub records: Records,
+    pub audit: AuditLog,
+    pub authorizer: Arc<dyn Authorizer>,
     pub config: Arc<ServerConfig>,
     openapi: Arc<String>,
 }
@@ -127,8 +130,9 @@ fn document(public: &Api, protected: &Api) -> String {
 
 impl AppState {
     pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, config: ServerConfig) -> Self {
-        let records = Records::new(store.clone(), keys.clone(), authorizer);
-        Self { store, keys, records, config: Arc::new(config), openapi: Arc::default() }
+        let audit = AuditLog::start(store.clone());
+        let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
+        Self { store, keys, records, audit, authorizer, config: Arc::new(config), openapi: Arc::default() }
     }
 }
 
@@ -149,7 +153,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
-    let protected = routes::records(Api::new());
+    let protected = crate::audit_routes::routes(routes::records(Api::new()));
     state.openapi = Arc::new(document(&public, &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

@@ -43,10 +43,13 @@ pub enum Action {
 /// implementation, not the call sites.
 pub trait Authorizer: Send + Sync + 'static {
     fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<()>;
+    /// Reading the audit log and verifying it.
+    fn authorize_audit(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Until roles have field-level rules: every staff role works with CRM
-/// records; `auditor` sees no personal data at all.
+/// records; `auditor` sees no personal data at all; the audit log is for
+/// `admin`, `dpo` and `auditor`.
 pub struct InterimPolicy;
 
 impl Authorizer for InterimPolicy {
@@ -58,6 +61,14 @@ impl Authorizer for InterimPolicy {
             ));
         }
         Ok(())
+    }
+
+    fn authorize_audit(&self, principal: &Principal) -> ApiResult<()> {
+        if ["admin", "dpo", "auditor"].contains(&principal.role.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, format!("the {} role may not read the audit log", principal.role)))
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 //! tokens, key rotation). Only this crate knows HTTP.
 
 pub mod app;
+pub mod audit;
+pub mod audit_routes;
 pub mod auth;
+pub mod caller;
 pub mod datadir;
 pub mod error;
 pub mod extract;

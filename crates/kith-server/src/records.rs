@@ -3,10 +3,13 @@
 //! what it writes under the subject's data key, computes blind-index terms,
 //! and opens only what it returns.
 
-use crate::auth::{Action, Authorizer, Principal};
+use crate::audit::AuditLog;
+use crate::auth::{Action, Authorizer};
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::from_value;
 use crate::listing::{self, ListParams, Page};
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::{EntityBody, EntityKind, ErrorCode};
 use kith_crypto::{DataKey, Keyring, KeyringHandle, WrappedKey};
 use kith_store::{DynStore, KeyRow, NewRecord, RecordUpdate, StoreError, StoredRecord, ACTIVE_KEK};
@@ -26,6 +29,7 @@ pub struct Records {
     store: DynStore,
     keys: KeyringHandle,
     authorizer: Arc<dyn Authorizer>,
+    audit: AuditLog,
 }
 
 /// What a sealed value is bound to: a copy moved to another record or
@@ -94,9 +98,45 @@ pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResul
     kith_core::document::decode(&plaintext).map_err(|e| ApiError::internal("open", e))
 }
 
+/// Fields a response adds beside the document; they are not the person's data.
+const META_FIELDS: [&str; 4] = ["id", "created_at", "updated_at", "total"];
+
+/// Names of the document fields a rendered record shows with a value.
+fn present_fields(rendered: &Value) -> Vec<String> {
+    let Value::Object(fields) = rendered else { return Vec::new() };
+    fields
+        .iter()
+        .filter(|(name, value)| !META_FIELDS.contains(&name.as_str()) && !is_empty(value))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
+}
+
+/// Names of the document fields whose values differ between two versions.
+fn changed_fields(before: &Map<String, Value>, after: &Value) -> Vec<String> {
+    let Value::Object(after) = after else { return Vec::new() };
+    let mut names: Vec<String> = after
+        .iter()
+        .filter(|(name, value)| !META_FIELDS.contains(&name.as_str()) && before.get(*name) != Some(value))
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.extend(before.keys().filter(|name| !after.contains_key(*name)).cloned());
+    names.sort();
+    names.dedup();
+    names
+}
+
 impl Records {
-    pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>) -> Self {
-        Self { store, keys, authorizer }
+    pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, audit: AuditLog) -> Self {
+        Self { store, keys, authorizer, audit }
     }
 
     /// Wraps a new data key under the KEK the database names active (which
@@ -162,11 +202,51 @@ impl Records {
         open_record(key, row)
     }
 
-    pub async fn create<B: EntityBody>(&self, who: &Principal, mut body: B) -> ApiResult<Value> {
-        self.authorizer.authorize(who, Action::Create, B::KIND)?;
+    /// An audit event of this caller about a record of kind `B`.
+    fn event<B: EntityBody>(
+        who: &Caller,
+        action: AuditAction,
+        record: Option<Uuid>,
+        subject: Option<Uuid>,
+        fields: Vec<String>,
+        outcome: AuditOutcome,
+    ) -> AuditEvent {
+        AuditEvent {
+            seq: 0,
+            at: crate::now_millis(),
+            actor: who.actor(),
+            action,
+            entity: Some(B::KIND.as_str().to_string()),
+            record_id: record,
+            subject_id: subject,
+            fields,
+            purpose: who.purpose.clone(),
+            request_id: who.request_id.clone(),
+            client: who.client.clone(),
+            outcome,
+        }
+    }
+
+    /// Asks the authoriser; a refusal is itself audited.
+    async fn authorize<B: EntityBody>(&self, who: &Caller, action: Action, record: Option<Uuid>) -> ApiResult<()> {
+        let Err(refusal) = self.authorizer.authorize(&who.principal, action, B::KIND) else {
+            return Ok(());
+        };
+        let audited = match action {
+            Action::Read | Action::List => AuditAction::Read,
+            Action::Create => AuditAction::Create,
+            Action::Update => AuditAction::Update,
+            Action::Delete => AuditAction::Delete,
+        };
+        self.audit.record(vec![Self::event::<B>(who, audited, record, None, Vec::new(), AuditOutcome::Denied)]).await?;
+        Err(refusal)
+    }
+
+    pub async fn create<B: EntityBody>(&self, who: &Caller, mut body: B) -> ApiResult<Value> {
+        self.authorize::<B>(who, Action::Create, None).await?;
         body.validate()?;
         if body.owner().is_none() {
-            body.set_owner(who.name.clone());
+            body.set_owner(who.principal.name.clone());
         }
         let id = Uuid::new_v4();
         let now = crate::now_millis();
@@ -178,32 +258,49 @@ impl Records {
             }
             break;
         }
-        render(id, now, now, &body)
+        let subject = body.subject().unwrap_or(id);
+        let rendered = render(id, now, now, &body)?;
+        let event = Self::event::<B>(
+            who,
+            AuditAction::Create,
+            Some(id),
+            Some(subject),
+            present_fields(&rendered),
+            AuditOutcome::Ok,
+        );
+        self.audit.record(vec![event]).await?;
+        Ok(rendered)
     }
 
-    pub async fn get<B: EntityBody>(&self, who: &Principal, id: Uuid) -> ApiResult<Value> {
-        self.authorizer.authorize(who, Action::Read, B::KIND)?;
+    pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {
+        self.authorize::<B>(who, Action::Read, Some(id)).await?;
         let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
         let body: B = self.open(&row, &mut HashMap::new())?;
-        render(id, row.created_at, row.updated_at, &body)
+        let rendered = render(id, row.created_at, row.updated_at, &body)?;
+        let event = Self::event::<B>(
+            who,
+            AuditAction::Read,
+            Some(id),
+            Some(row.subject_id),
+            present_fields(&rendered),
+            AuditOutcome::Ok,
+        );
+        self.audit.record(vec![event]).await?;
+        Ok(rendered)
     }
 
     /// Applies a partial document: the fields given replace the stored ones
     /// (`null` resets a field), then the whole is validated again.
-    pub async fn update<B: EntityBody>(
-        &self,
-        who: &Principal,
-        id: Uuid,
-        patch: Map<String, Value>,
-    ) -> ApiResult<Value> {
-        self.authorizer.authorize(who, Action::Update, B::KIND)?;
+    pub async fn update<B: EntityBody>(&self, who: &Caller, id: Uuid, patch: Map<String, Value>) -> ApiResult<Value> {
+        self.authorize::<B>(who, Action::Update, Some(id)).await?;
         for attempt in 1..=WRITE_ATTEMPTS {
             let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
             let current: B = self.open(&row, &mut HashMap::new())?;
-            let mut document = match serde_json::to_value(&current).map_err(|e| ApiError::internal("patch", e))? {
+            let before = match serde_json::to_value(&current).map_err(|e| ApiError::internal("patch", e))? {
                 Value::Object(map) => map,
                 _ => return Err(ApiError::internal("patch", "a record is not an object")),
             };
+            let mut document = before.clone();
             // Every field of a document is serialised, so a key missing here is unknown.
             for (field, value) in &patch {
                 if value.is_null() {
@@ -218,31 +315,47 @@ impl Records {
             body.validate()?;
             // An owner reset with null falls back to the caller, as on create.
             if body.owner().is_none() {
-                body.set_owner(who.name.clone());
+                body.set_owner(who.principal.name.clone());
             }
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;
+            let subject = record.subject_id;
             let now = crate::now_millis().max(row.updated_at);
             let update = RecordUpdate { record, expected_version: row.version, updated_at: now };
             match self.store.update(update, new_key).await {
                 Err(StoreError::VersionConflict | StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
                 result => result?,
             }
-            return render(id, row.created_at, now, &body);
+            let rendered = render(id, row.created_at, now, &body)?;
+            let changed = changed_fields(&before, &rendered);
+            self.audit
+                .record(vec![Self::event::<B>(
+                    who,
+                    AuditAction::Update,
+                    Some(id),
+                    Some(subject),
+                    changed,
+                    AuditOutcome::Ok,
+                )])
+                .await?;
+            return Ok(rendered);
         }
         Err(ApiError::new(ErrorCode::Conflict, "the record kept changing; try again"))
     }
 
-    pub async fn delete<B: EntityBody>(&self, who: &Principal, id: Uuid) -> ApiResult<()> {
-        self.authorizer.authorize(who, Action::Delete, B::KIND)?;
-        if self.store.delete(B::KIND, id).await? {
-            Ok(())
-        } else {
-            Err(ApiError::not_found(B::KIND.as_str()))
+    pub async fn delete<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<()> {
+        self.authorize::<B>(who, Action::Delete, Some(id)).await?;
+        let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+        if !self.store.delete(B::KIND, id).await? {
+            return Err(ApiError::not_found(B::KIND.as_str()));
         }
+        let event =
+            Self::event::<B>(who, AuditAction::Delete, Some(id), Some(row.subject_id), Vec::new(), AuditOutcome::Ok);
+        self.audit.record(vec![event]).await
     }
 
-    pub async fn list<B: EntityBody>(&self, who: &Principal, params: ListParams) -> ApiResult<Page> {
-        self.authorizer.authorize(who, Action::List, B::KIND)?;
+    /// Lists records; every record whose fields are returned is audited as read.
+    pub async fn list<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
+        self.authorize::<B>(who, Action::List, None).await?;
         let ring = self.keys.current();
         let plan = listing::plan(B::KIND, params, &ring)?;
         let mut query = plan.query.clone();
@@ -252,6 +365,7 @@ impl Records {
         rows.truncate(plan.limit as usize);
         let mut keys = HashMap::new();
         let mut items = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.key.is_none() {
                 // Only possible if a key vanished under a record; one such
@@ -260,8 +374,18 @@ impl Records {
                 continue;
             }
             let body: B = self.open(row, &mut keys)?;
-            items.push(render(row.id, row.created_at, row.updated_at, &body)?);
+            let rendered = render(row.id, row.created_at, row.updated_at, &body)?;
+            events.push(Self::event::<B>(
+                who,
+                AuditAction::Read,
+                Some(row.id),
+                Some(row.subject_id),
+                present_fields(&rendered),
+                AuditOutcome::Ok,
+            ));
+            items.push(rendered);
         }
+        self.audit.record(events).await?;
         let next_cursor = match rows.last() {
             Some(last) if more => Some(plan.cursor_after(last)),
             _ => None,

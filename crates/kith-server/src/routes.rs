@@ -2,7 +2,7 @@
 //! the document cannot miss a route. Handlers only extract and delegate: the
 //! record service authorises, validates and seals.
 
-use crate::auth::Principal;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::listing::ListParams;
@@ -10,7 +10,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{on, MethodFilter};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use kith_core::model::{Company, Contact, Deal, Interaction, Purchase};
 use kith_core::{EntityBody, ErrorCode};
 use serde_json::{Map, Value};
@@ -70,18 +70,18 @@ fn filter(method: &HttpMethod) -> MethodFilter {
     }
 }
 
-fn json_content(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
+pub(crate) fn json_content(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
 }
 
-fn problem_response(description: &str) -> utoipa::openapi::Response {
+pub(crate) fn problem_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
         .content("application/problem+json", json_content(Ref::from_schema_name("Problem")))
         .build()
 }
 
-fn id_parameter() -> utoipa::openapi::path::Parameter {
+pub(crate) fn id_parameter() -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name("id")
         .parameter_in(ParameterIn::Path)
@@ -107,7 +107,7 @@ pub fn operation(id: &str, tag: &str, summary: &str) -> OperationBuilder {
 
 async fn create<B: EntityBody>(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    who: Caller,
     ApiJson(body): ApiJson<B>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(state.records.create::<B>(&who, body).await?)))
@@ -119,7 +119,7 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
 
 async fn get<B: EntityBody>(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(state.records.get::<B>(&who, parse_id(&id)?).await?))
@@ -127,7 +127,7 @@ async fn get<B: EntityBody>(
 
 async fn update<B: EntityBody>(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    who: Caller,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
@@ -136,7 +136,7 @@ async fn update<B: EntityBody>(
 
 async fn delete<B: EntityBody>(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     state.records.delete::<B>(&who, parse_id(&id)?).await?;
@@ -145,7 +145,7 @@ async fn delete<B: EntityBody>(
 
 async fn list<B: EntityBody>(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    who: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     let page = state.records.list::<B>(&who, params).await?;

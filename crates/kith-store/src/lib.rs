@@ -13,6 +13,7 @@ pub mod sqlite;
 mod store_impl;
 
 use async_trait::async_trait;
+use kith_core::audit::AuditEvent;
 use kith_core::{ClearValue, EntityKind};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -96,6 +97,33 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// An audit event as stored, with its hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub event: AuditEvent,
+    pub leaf_hash: Vec<u8>,
+    pub chain_hash: Vec<u8>,
+}
+
+/// Filters of an audit query; events come in sequence order after `after`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub subject_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Milliseconds, inclusive.
+    pub from: Option<i64>,
+    /// Milliseconds, exclusive.
+    pub to: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Computes an event's leaf hash and chain hash from the chain hash before
+/// it. The store assigns sequence numbers and keeps the chain; the caller
+/// owns the encoding and the hash function.
+pub type AuditHasher = dyn Fn(&AuditEvent, &[u8; 32]) -> ([u8; 32], [u8; 32]) + Send + Sync;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -168,6 +196,15 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid, at: i64) -> Result<bool>;
     /// Every token, oldest first.
     async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
+
+    /// Appends events to the audit chain in one transaction, assigning
+    /// their sequence numbers; returns the events as stored.
+    async fn append_audit(&self, events: Vec<AuditEvent>, hasher: &AuditHasher) -> Result<Vec<AuditEvent>>;
+    /// Stored events with their hashes, in sequence order after `after`.
+    async fn audit_rows(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
+    /// The last sequence number and chain hash the log records.
+    async fn audit_head(&self) -> Result<(i64, Vec<u8>)>;
+    async fn audit_query(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -105,6 +105,33 @@ macro_rules! impl_store {
             })
         }
 
+        const AUDIT_COLUMNS: &str =
+            "seq, at, actor, action, entity, record_id, subject_id, fields, purpose, request_id, client, outcome";
+
+        fn audit_event_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::Result<kith_core::audit::AuditEvent> {
+            use kith_core::audit::{AuditAction, AuditOutcome};
+            use sqlx::Row;
+            let corrupt = |what: &str| $crate::StoreError::Corrupt(format!("audit event with an unknown {what}"));
+            let id = |column: &str| -> $crate::Result<Option<uuid::Uuid>> {
+                row.try_get::<Option<String>, _>(column)?.as_deref().map(parse_id).transpose()
+            };
+            let fields: String = row.try_get("fields")?;
+            Ok(kith_core::audit::AuditEvent {
+                seq: row.try_get("seq")?,
+                at: row.try_get("at")?,
+                actor: row.try_get("actor")?,
+                action: AuditAction::parse(row.try_get("action")?).ok_or_else(|| corrupt("action"))?,
+                entity: row.try_get("entity")?,
+                record_id: id("record_id")?,
+                subject_id: id("subject_id")?,
+                fields: if fields.is_empty() { Vec::new() } else { fields.split(',').map(str::to_string).collect() },
+                purpose: row.try_get("purpose")?,
+                request_id: row.try_get("request_id")?,
+                client: row.try_get("client")?,
+                outcome: AuditOutcome::parse(row.try_get("outcome")?).ok_or_else(|| corrupt("outcome"))?,
+            })
+        }
+
         fn map_unique(e: sqlx::Error) -> $crate::StoreError {
             match &e {
                 sqlx::Error::Database(db) if db.is_unique_violation() => $crate::StoreError::Duplicate,
@@ -471,6 +498,129 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 row.as_ref().map(token_from_row).transpose()
+            }
+
+            async fn append_audit(
+                &self,
+                mut events: Vec<kith_core::audit::AuditEvent>,
+                hasher: &$crate::AuditHasher,
+            ) -> $crate::Result<Vec<kith_core::audit::AuditEvent>> {
+                use sqlx::Row;
+                if events.is_empty() {
+                    return Ok(events);
+                }
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                // The head row is the chain's lock: one appender at a time, across servers.
+                let text = format!("SELECT seq, chain_hash FROM audit_head WHERE id = 1{}", $d.update_lock);
+                let head = sqlx::query::<$db>(&text).fetch_one(&mut *tx).await?;
+                let mut seq: i64 = head.try_get("seq")?;
+                let previous: Vec<u8> = head.try_get("chain_hash")?;
+                let mut previous: [u8; 32] =
+                    previous.try_into().map_err(|_| $crate::StoreError::Corrupt("audit head hash".into()))?;
+                let mut hashes = Vec::with_capacity(events.len());
+                for event in &mut events {
+                    seq += 1;
+                    event.seq = seq;
+                    let (leaf, chain) = hasher(event, &previous);
+                    hashes.push((leaf, chain));
+                    previous = chain;
+                }
+                let columns = [
+                    "seq", "at", "actor", "action", "entity", "record_id", "subject_id", "fields", "purpose",
+                    "request_id", "client", "outcome", "leaf_hash", "chain_hash",
+                ];
+                let rows: Vec<_> = events.iter().zip(&hashes).collect();
+                for chunk in rows.chunks($crate::query::rows_per_statement(columns.len())) {
+                    let text = $crate::query::multi_insert_sql("audit_events", &columns, chunk.len(), $d.numbered_params);
+                    let mut q = sqlx::query::<$db>(&text);
+                    for (e, (leaf, chain)) in chunk {
+                        q = q
+                            .bind(e.seq)
+                            .bind(e.at)
+                            .bind(e.actor.clone())
+                            .bind(e.action.as_str())
+                            .bind(e.entity.clone())
+                            .bind(e.record_id.map(|id| id.to_string()))
+                            .bind(e.subject_id.map(|id| id.to_string()))
+                            .bind(e.fields.join(","))
+                            .bind(e.purpose.clone())
+                            .bind(e.request_id.clone())
+                            .bind(e.client.clone())
+                            .bind(e.outcome.as_str())
+                            .bind(leaf.to_vec())
+                            .bind(chain.to_vec());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                sqlx::query::<$db>("UPDATE audit_head SET seq = $1, chain_hash = $2 WHERE id = 1")
+                    .bind(seq)
+                    .bind(previous.to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(events)
+            }
+
+            async fn audit_rows(&self, after: i64, limit: u32) -> $crate::Result<Vec<$crate::AuditRow>> {
+                let rows = sqlx::query::<$db>(&format!(
+                    "SELECT {AUDIT_COLUMNS}, leaf_hash, chain_hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        use sqlx::Row;
+                        Ok($crate::AuditRow {
+                            event: audit_event_from_row(r)?,
+                            leaf_hash: r.try_get("leaf_hash")?,
+                            chain_hash: r.try_get("chain_hash")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn audit_head(&self) -> $crate::Result<(i64, Vec<u8>)> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>("SELECT seq, chain_hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
+                Ok((row.try_get("seq")?, row.try_get("chain_hash")?))
+            }
+
+            async fn audit_query(&self, query: &$crate::AuditQuery) -> $crate::Result<Vec<kith_core::audit::AuditEvent>> {
+                let mut conditions = vec!["seq > $1".to_string()];
+                let mut args: Vec<$crate::query::Arg> = vec![$crate::query::Arg::Int(query.after.unwrap_or(0))];
+                let mut add = |condition: &str, arg: $crate::query::Arg| {
+                    args.push(arg);
+                    conditions.push(format!("{condition} ${}", args.len()));
+                };
+                if let Some(subject) = query.subject_id {
+                    add("subject_id =", $crate::query::Arg::Text(subject.to_string()));
+                }
+                if let Some(actor) = &query.actor {
+                    add("actor =", $crate::query::Arg::Text(actor.clone()));
+                }
+                if let Some(action) = &query.action {
+                    add("action =", $crate::query::Arg::Text(action.clone()));
+                }
+                if let Some(from) = query.from {
+                    add("at >=", $crate::query::Arg::Int(from));
+                }
+                if let Some(to) = query.to {
+                    add("at <", $crate::query::Arg::Int(to));
+                }
+                let text = format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq LIMIT ${}",
+                    conditions.join(" AND "),
+                    args.len() + 1
+                );
+                let mut q = sqlx::query::<$db>(&text);
+                for arg in args {
+                    q = bind_arg(q, arg);
+                }
+                q = q.bind(i64::from(query.limit));
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter().map(audit_event_from_row).collect()
             }
 
             async fn list_tokens(&self) -> $crate::Result<Vec<$crate::TokenRow>> {

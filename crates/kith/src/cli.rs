@@ -30,6 +30,9 @@ enum Command {
     /// Key-encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure import and lookup throughput against a plaintext baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -109,6 +112,12 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit log's hash chain. Exit status 0 when intact; otherwise the first modified, deleted, inserted or reordered event is named and the status is 1.
+    Verify(CommonArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Import generated contacts with interactions through the storage layer, then look contacts up by e-mail; the same workload runs on plaintext tables for comparison.
     Import(crate::bench::ImportArgs),
@@ -127,6 +136,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::List(args)) => token_list(args).await,
         Command::Token(TokenCommand::Revoke(args)) => token_revoke(args).await,
         Command::Keys(KeysCommand::Rotate(args)) => keys_rotate(args).await,
+        Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
     }
 }
@@ -229,6 +239,24 @@ async fn token_revoke(args: TokenRevokeArgs) -> Result<()> {
     }
     println!("revoked {}", args.id);
     Ok(())
+}
+
+async fn audit_verify(args: CommonArgs) -> Result<()> {
+    let dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
+    let opened = dir.open(args.database_url.as_deref()).await?;
+    let report = kith_server::audit::verify(&opened.store).await?;
+    match report.first_broken {
+        None => {
+            println!("audit log intact: {} events, chain head {}", report.events, report.head);
+            Ok(())
+        }
+        Some(broken) => bail!(
+            "audit log broken at event {}: {} ({} events verified before it)",
+            broken.seq,
+            broken.reason,
+            report.events
+        ),
+    }
 }
 
 async fn keys_rotate(args: CommonArgs) -> Result<()> {

@@ -16,6 +16,7 @@ fn help_explains_every_command() {
         (vec!["init", "--help"], vec!["--data-dir", "--database-url", "never overwrites"]),
         (vec!["token", "create", "--help"], vec!["--name", "--role", "--expires", "shown only"]),
         (vec!["keys", "rotate", "--help"], vec!["--data-dir", "rewrap"]),
+        (vec!["audit", "verify", "--help"], vec!["--data-dir", "Exit status"]),
     ] {
         let (ok, out, err) = run_kith(&args);
         assert!(ok, "{args:?}: {err}");

@@ -85,6 +85,15 @@ async fn two_servers(backend: Backend) {
     assert_eq!(merged["notes"], "note 9", "{merged}");
     assert_eq!(merged["given_name"], "S0P0");
 
+    // Both servers appended to one chain, which verifies and holds every request.
+    let verification = kith_server::audit::verify(&a.store).await.unwrap();
+    assert!(verification.intact, "{verification:?}");
+    let query = kith_store::AuditQuery { action: Some("create".into()), limit: 1000, ..Default::default() };
+    let creations = a.store.audit_query(&query).await.unwrap();
+    assert_eq!(creations.len(), 30, "every creation from both servers is in the log");
+    let updates = kith_store::AuditQuery { action: Some("update".into()), limit: 1000, ..Default::default() };
+    assert_eq!(a.store.audit_query(&updates).await.unwrap().len(), 20);
+
     for s in [a, b] {
         Arc::try_unwrap(s).ok().expect("sole owner").stop().await;
     }

@@ -1,0 +1,169 @@
+//! The audit log over HTTP: the log filtered, one person's access log, and
+//! the chain's verification, for the roles the authoriser allows.
+
+use crate::audit::{verify, Verification};
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::records::rfc3339_millis;
+use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use kith_core::audit::{AuditAction, AuditEvent};
+use kith_core::model::parse_timestamp;
+use kith_core::ErrorCode;
+use kith_store::AuditQuery;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::openapi::path::{HttpMethod, ParameterIn};
+use utoipa::openapi::{Ref, ResponseBuilder};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+/// Filters of the audit log.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// The person (or company) whose data was accessed.
+    pub subject_id: Option<Uuid>,
+    /// `token:<id>`.
+    pub actor: Option<String>,
+    /// read, create, update, delete.
+    pub action: Option<String>,
+    /// RFC 3339, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive.
+    pub to: Option<String>,
+    /// 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Paging of one person's access log.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidQuery, detail)
+}
+
+fn event_json(e: &AuditEvent) -> Value {
+    json!({
+        "seq": e.seq, "at": rfc3339_millis(e.at), "actor": e.actor, "action": e.action,
+        "entity": e.entity, "record_id": e.record_id, "subject_id": e.subject_id, "fields": e.fields,
+        "purpose": e.purpose, "request_id": e.request_id, "client": e.client, "outcome": e.outcome,
+    })
+}
+
+async fn page(state: &AppState, mut query: AuditQuery, limit: Option<u32>, cursor: Option<String>) -> ApiResult<Value> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad(format!("limit: between 1 and {MAX_LIMIT}")));
+    }
+    query.after = cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out"))
+        })
+        .transpose()?;
+    query.limit = limit + 1;
+    let mut events = state.store.audit_query(&query).await?;
+    let more = events.len() > limit as usize;
+    events.truncate(limit as usize);
+    let next_cursor = if more { events.last().map(|e| e.seq.to_string()) } else { None };
+    Ok(json!({ "items": events.iter().map(event_json).collect::<Vec<_>>(), "next_cursor": next_cursor }))
+}
+
+fn millis(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
+    raw.map(|r| parse_timestamp(field, r).map(kith_core::model::unix_millis).map_err(|e| bad(e.detail))).transpose()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    who: Caller,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult<Json<Value>> {
+    state.authorizer.authorize_audit(&who.principal)?;
+    if let Some(action) = &p.action {
+        AuditAction::parse(action).ok_or_else(|| bad("action: read, create, update or delete"))?;
+    }
+    let query = AuditQuery {
+        subject_id: p.subject_id,
+        actor: p.actor,
+        action: p.action,
+        from: millis("from", p.from.as_deref())?,
+        to: millis("to", p.to.as_deref())?,
+        ..AuditQuery::default()
+    };
+    Ok(Json(page(&state, query, p.limit, p.cursor).await?))
+}
+
+async fn access_log(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<Json<Value>> {
+    state.authorizer.authorize_audit(&who.principal)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))?;
+    let query = AuditQuery { subject_id: Some(id), ..AuditQuery::default() };
+    Ok(Json(page(&state, query, p.limit, p.cursor).await?))
+}
+
+async fn check(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Verification>> {
+    state.authorizer.authorize_audit(&who.principal)?;
+    Ok(Json(verify(&state.store).await?))
+}
+
+/// The audit routes, added to `api`.
+pub fn routes(mut api: Api) -> Api {
+    let mut schemas = Vec::new();
+    <AuditEvent as ToSchema>::schemas(&mut schemas);
+    api.schemas.extend(schemas);
+    api.schemas.push(("AuditEvent".into(), <AuditEvent as utoipa::PartialSchema>::schema()));
+    let events = || {
+        ResponseBuilder::new()
+            .description("a page of events, oldest first")
+            .content("application/json", json_content(Ref::from_schema_name("AuditEvent")))
+            .build()
+    };
+    api.route(
+        HttpMethod::Get,
+        "/api/v1/audit",
+        list,
+        operation("list_audit", "audit", "The audit log, filtered by subject, actor, action and time")
+            .parameters(Some(AuditParams::into_params(|| Some(ParameterIn::Query))))
+            .response("200", events())
+            .response("400", problem_response("a filter or cursor is invalid"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/contacts/{id}/access-log",
+        access_log,
+        operation("contact_access_log", "audit", "Who has read or changed this person's data")
+            .parameter(id_parameter())
+            .parameters(Some(PageParams::into_params(|| Some(ParameterIn::Query))))
+            .response("200", events())
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/audit/verify",
+        check,
+        operation("verify_audit", "audit", "Recompute the hash chain and name the first broken event")
+            .response("200", ResponseBuilder::new().description("the verification").build())
+            .build(),
+    )
+}

@@ -1,0 +1,78 @@
+//! The caller of a request and its context, as the record service and the
+//! audit log need them: who (the authenticated principal), which request,
+//! from where, and for which declared purpose.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use kith_core::ErrorCode;
+use std::net::SocketAddr;
+
+/// The header a request declares its processing purpose in.
+pub const PURPOSE_HEADER: &str = "kith-purpose";
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+    pub client: Option<String>,
+    pub purpose: Option<String>,
+}
+
+impl Caller {
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.principal.token_id)
+    }
+}
+
+/// A purpose key: dotted lower-case words, as in the fideslang data uses
+/// (`marketing.communications.email`).
+fn parse_purpose(raw: &str) -> Option<String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 100
+        && raw
+            .split('.')
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+    ok.then(|| raw.to_string())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"))?;
+        let header = |name: &str| parts.headers.get(name).map(|v| v.to_str().map(str::to_string));
+        let request_id = header("x-request-id").and_then(Result::ok);
+        let purpose = match header(PURPOSE_HEADER) {
+            None => None,
+            Some(value) => Some(value.ok().as_deref().and_then(parse_purpose).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidHeader,
+                    "Kith-Purpose: a purpose key like marketing.communications.email",
+                )
+            })?),
+        };
+        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Self { principal, request_id, client, purpose })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_purpose;
+
+    #[test]
+    fn purposes_are_dotted_keys() {
+        assert!(parse_purpose("marketing.communications.email").is_some());
+        assert!(parse_purpose("essential").is_some());
+        for bad in ["", "Marketing", "a..b", ".a", "a b", "a;drop"] {
+            assert!(parse_purpose(bad).is_none(), "{bad}");
+        }
+    }
+}

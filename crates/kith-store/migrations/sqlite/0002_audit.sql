@@ -1,0 +1,32 @@
+-- The audit log: identifiers and field names only, never personal values.
+-- `leaf_hash` is the RFC 6962 leaf hash of the event's canonical encoding;
+-- `chain_hash` links it to every event before it. `audit_head` holds the
+-- last sequence number and chain hash; appends lock it, so concurrent
+-- servers extend one chain.
+
+CREATE TABLE audit_events (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT,
+    record_id TEXT,
+    subject_id TEXT,
+    fields TEXT NOT NULL,
+    purpose TEXT,
+    request_id TEXT,
+    client TEXT,
+    outcome TEXT NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    chain_hash BLOB NOT NULL
+);
+CREATE INDEX audit_events_subject ON audit_events (subject_id, seq);
+CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+CREATE INDEX audit_events_at ON audit_events (at, seq);
+
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    chain_hash BLOB NOT NULL
+);
+INSERT INTO audit_head (id, seq, chain_hash) VALUES (1, 0, zeroblob(32));

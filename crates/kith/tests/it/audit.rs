@@ -1,0 +1,243 @@
+//! The audit log: every read path and write leaves events with the right
+//! field names and no personal value; tampering with the stored log is
+//! caught and the first broken event named.
+
+use crate::harness::{backends, run_kith_async, Backend, Server, TestDb};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A token of another role on the same server.
+async fn token_for(s: &Server, role: &str) -> String {
+    let (token, row) = kith_server::auth::new_token(role, role, kith_server::now_millis(), None);
+    s.store.insert_token(&row).await.unwrap();
+    token
+}
+
+async fn get_as(s: &Server, token: &str, path: &str) -> (StatusCode, Value) {
+    let resp = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn fields(event: &Value) -> Vec<&str> {
+    event["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_access_is_recorded_with_field_names_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        access_story(&s).await;
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
+
+async fn access_story(s: &Server) {
+    let marker = format!("Mk{}", uuid::Uuid::new_v4().simple());
+    let id = s
+        .create(
+            "contacts",
+            json!({"given_name": marker, "family_name": "Audited", "emails": [format!("{marker}@example.org")], "notes": marker}),
+        )
+        .await;
+    let other = s.create("contacts", json!({"given_name": "Unrelated"})).await;
+    assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+    assert_eq!(s.list_all("/api/v1/contacts?q=audited").await.len(), 1);
+    assert_eq!(s.list_all(&format!("/api/v1/contacts?email={marker}@example.org")).await.len(), 1);
+    assert_eq!(s.list_all("/api/v1/contacts").await.len(), 2);
+    let (status, _) =
+        s.patch(&format!("/api/v1/contacts/{id}"), &json!({"job_title": "Buyer", "family_name": "Audited"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let interaction = s
+        .create(
+            "interactions",
+            json!({"contact_id": id, "kind": "call", "occurred_at": "2026-01-31T10:00:00Z", "subject": marker}),
+        )
+        .await;
+    assert_eq!(s.get(&format!("/api/v1/interactions/{interaction}")).await.0, StatusCode::OK);
+
+    let sales = s.token.clone();
+    let auditor = token_for(s, "auditor").await;
+    let (status, denied) = get_as(s, &auditor, &format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{denied}");
+    let (status, _) = get_as(s, &sales, &format!("/api/v1/contacts/{id}/access-log")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "sales may not read the audit log");
+
+    let (status, log) = get_as(s, &auditor, &format!("/api/v1/contacts/{id}/access-log")).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let events = log["items"].as_array().unwrap();
+    let summary: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().into(),
+                e["entity"].as_str().unwrap().into(),
+                e["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = vec![
+        ("create", "contacts", "ok"),
+        ("read", "contacts", "ok"), // get
+        ("read", "contacts", "ok"), // name search
+        ("read", "contacts", "ok"), // e-mail lookup
+        ("read", "contacts", "ok"), // plain list
+        ("update", "contacts", "ok"),
+        ("create", "interactions", "ok"),
+        ("read", "interactions", "ok"),
+    ];
+    let got: Vec<(&str, &str, &str)> = summary.iter().map(|(a, e, o)| (a.as_str(), e.as_str(), o.as_str())).collect();
+    assert_eq!(got, expected, "{log}");
+    assert_eq!(fields(&events[0]), ["emails", "family_name", "given_name", "notes", "owner"]);
+    assert_eq!(fields(&events[1]), ["emails", "family_name", "given_name", "notes", "owner"]);
+    assert_eq!(fields(&events[5]), ["job_title"], "only the fields that changed");
+    assert_eq!(fields(&events[7]), ["contact_id", "kind", "occurred_at", "owner", "subject"]);
+    for e in events {
+        assert!(e["actor"].as_str().unwrap().starts_with("token:"));
+        assert!(e["request_id"].is_string() && e["client"] == "127.0.0.1", "{e}");
+        assert_eq!(e["subject_id"], id.as_str());
+    }
+    assert_eq!(events[7]["record_id"], interaction.as_str());
+
+    // The refused read is in the log, attributed to the auditor, without a subject.
+    let (_, all) = get_as(s, &auditor, "/api/v1/audit?action=read&limit=1000").await;
+    let denials: Vec<&Value> = all["items"].as_array().unwrap().iter().filter(|e| e["outcome"] == "denied").collect();
+    assert_eq!(denials.len(), 1, "{all}");
+    assert_eq!(denials[0]["record_id"], id.as_str());
+    // The other person's log holds only their own events.
+    let (_, theirs) = get_as(s, &auditor, &format!("/api/v1/contacts/{other}/access-log")).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 2, "created, then listed once: {theirs}");
+
+    // Paging through the whole log, and no personal value anywhere in it.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = get_as(s, &auditor, &format!("/api/v1/audit?limit=3{cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(page["items"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=seen.len() as i64).collect::<Vec<_>>(), "every event once, in order");
+    let (_, everything) = get_as(s, &auditor, "/api/v1/audit?limit=1000").await;
+    assert!(
+        !everything.to_string().to_lowercase().contains(&marker.to_lowercase()),
+        "a personal value reached the audit log"
+    );
+    let (status, verified) = get_as(s, &auditor, "/api/v1/audit/verify").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verified["intact"], true, "{verified}");
+    assert_eq!(verified["events"].as_i64().unwrap(), seen.len() as i64);
+
+    for bad in ["action=peek", "from=yesterday", "cursor=abc", "limit=0", "colour=red"] {
+        let (status, problem) = get_as(s, &auditor, &format!("/api/v1/audit?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+    }
+    let resp = s
+        .client
+        .get(s.url("/api/v1/contacts"))
+        .bearer_auth(&sales)
+        .header("kith-purpose", "Not A Key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "a malformed purpose is refused");
+}
+
+/// Runs SQL against the test's database directly, as someone with database
+/// access but no keys would.
+async fn tamper(db: &TestDb, statements: &[&str]) {
+    use sqlx::Connection;
+    match &db.url {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+        None => {
+            let path = db.data_dir().join("kith.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
+async fn verify_cli(db: &TestDb) -> (bool, String) {
+    let mut args =
+        vec!["audit".to_string(), "verify".into(), "--data-dir".into(), db.data_dir().to_str().unwrap().into()];
+    args.extend(db.url_args());
+    let (ok, out, err) = run_kith_async(args).await;
+    (ok, format!("{out}{err}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_the_log_is_caught_on_every_backend() {
+    let zeros = "x'0000000000000000000000000000000000000000000000000000000000000000'";
+    let pg_zeros = "decode(repeat('00', 32), 'hex')";
+    for backend in backends() {
+        let z = if backend == Backend::Postgres { pg_zeros } else { zeros };
+        let forged = format!(
+            "INSERT INTO audit_events (seq, at, actor, action, fields, outcome, leaf_hash, chain_hash) \
+             VALUES (11, 0, 'token:forger', 'read', '', 'ok', {z}, {z})"
+        );
+        let scenarios: Vec<(&str, Vec<String>, i64, &str)> = vec![
+            ("untouched", vec![], 0, ""),
+            (
+                "a field changed",
+                vec!["UPDATE audit_events SET actor = 'token:someone-else' WHERE seq = 3".into()],
+                3,
+                "modified",
+            ),
+            (
+                "fields renamed",
+                vec!["UPDATE audit_events SET fields = 'given_name' WHERE seq = 5".into()],
+                5,
+                "modified",
+            ),
+            ("an event deleted", vec!["DELETE FROM audit_events WHERE seq = 4".into()], 4, "missing"),
+            (
+                "two events swapped",
+                vec![
+                    "UPDATE audit_events SET seq = -1 WHERE seq = 2".into(),
+                    "UPDATE audit_events SET seq = 2 WHERE seq = 3".into(),
+                    "UPDATE audit_events SET seq = 3 WHERE seq = -1".into(),
+                ],
+                2,
+                "modified",
+            ),
+            ("a forged event appended", vec![forged], 11, "modified"),
+            ("the tail cut off", vec!["DELETE FROM audit_events WHERE seq > 8".into()], 9, "cut off"),
+        ];
+        for (name, statements, broken_at, reason) in scenarios {
+            let db = TestDb::new(backend).await;
+            let s = Server::start(&db).await;
+            // Ten events: five creations, five reads.
+            for i in 0..5 {
+                let id = s.create("contacts", json!({"given_name": format!("P{i}")})).await;
+                assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+            }
+            s.stop().await;
+            let (ok, out) = verify_cli(&db).await;
+            assert!(ok, "{name}: the untouched log verifies: {out}");
+            assert!(out.contains("10 events"), "{out}");
+            let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+            tamper(&db, &statements).await;
+            let (ok, out) = verify_cli(&db).await;
+            if broken_at == 0 {
+                assert!(ok, "{name}: {out}");
+            } else {
+                assert!(!ok, "{name}: tampering went unnoticed: {out}");
+                assert!(out.contains(&format!("broken at event {broken_at}:")), "{name}: {out}");
+                assert!(out.contains(reason), "{name}: {out}");
+            }
+            db.cleanup().await;
+        }
+    }
+}
