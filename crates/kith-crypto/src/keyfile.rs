@@ -64,6 +64,23 @@ pub fn new_kek(created_at: String) -> Kek {
     Kek { id: format!("kek-{id}"), key: random_key(), created_at }
 }
 
+/// Reads a secret file, refusing one that group or others may read.
+pub(crate) fn read_private(path: &Path) -> Result<Vec<u8>, KeyFileError> {
+    let unreadable = |e: std::io::Error| KeyFileError::Unreadable { path: path.into(), reason: e.to_string() };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyFileError::TooOpen { path: path.into(), mode });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    std::fs::read(path).map_err(unreadable)
+}
+
 impl KeyFile {
     /// A fresh key file with one KEK and a new index root.
     pub fn generate(created_at: String) -> Self {
@@ -72,19 +89,7 @@ impl KeyFile {
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        let unreadable = |e: std::io::Error| KeyFileError::Unreadable { path: path.into(), reason: e.to_string() };
-        let meta = std::fs::metadata(path).map_err(unreadable)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(KeyFileError::TooOpen { path: path.into(), mode });
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = meta;
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
+        let bytes = Zeroizing::new(read_private(path)?);
         let file: KeyFile = serde_json::from_slice(&bytes)
             .map_err(|e| KeyFileError::Malformed { path: path.into(), reason: format!("line {}", e.line()) })?;
         let malformed = |reason: &str| KeyFileError::Malformed { path: path.into(), reason: reason.into() };

@@ -10,10 +10,12 @@
 
 mod aead;
 pub mod audit_chain;
+pub mod audit_key;
 pub mod data_key;
 pub mod keyfile;
 pub mod keyring;
 pub mod private_file;
+pub mod signed_note;
 
 pub use data_key::DataKey;
 pub use keyfile::{KeyFile, KeyFileError};

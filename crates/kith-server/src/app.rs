@@ -1,7 +1,7 @@
 //! The application: shared state, the router with its layers, and the
 //! OpenAPI document built from the same route table.
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, Notary};
 use crate::auth::{self, Authorizer};
 use crate::error::ApiError;
 use crate::records::Records;
@@ -45,6 +45,7 @@ pub struct AppState {
     pub keys: KeyringHandle,
     pub records: Records,
     pub audit: AuditLog,
+    pub notary: Notary,
     pub authorizer: Arc<dyn Authorizer>,
     pub config: Arc<ServerConfig>,
     openapi: Arc<String>,
@@ -129,10 +130,16 @@ fn document(public: &Api, protected: &Api) -> String {
 }
 
 impl AppState {
-    pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, config: ServerConfig) -> Self {
+    pub fn new(
+        store: DynStore,
+        keys: KeyringHandle,
+        notary: Notary,
+        authorizer: Arc<dyn Authorizer>,
+        config: ServerConfig,
+    ) -> Self {
         let audit = AuditLog::start(store.clone());
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
-        Self { store, keys, records, audit, authorizer, config: Arc::new(config), openapi: Arc::default() }
+        Self { store, keys, records, audit, notary, authorizer, config: Arc::new(config), openapi: Arc::default() }
     }
 }
 

@@ -7,7 +7,8 @@
 
 use crate::error::{ApiError, ApiResult};
 use kith_core::audit::AuditEvent;
-use kith_crypto::audit_chain::{chain_hash, leaf_hash, Hash, GENESIS};
+use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};
+use kith_crypto::signed_note::{NoteSigner, NoteVerifier};
 use kith_store::DynStore;
 use tokio::sync::{mpsc, oneshot};
 
@@ -83,6 +84,8 @@ pub struct Verification {
     pub events: i64,
     /// The chain hash after the last verified event, hex.
     pub head: String,
+    /// The size of the newest signed checkpoint the log was checked against.
+    pub checkpoint: Option<i64>,
     pub first_broken: Option<Broken>,
 }
 
@@ -92,55 +95,195 @@ pub struct Broken {
     pub reason: String,
 }
 
+/// A signed checkpoint and where it was found (for messages).
+#[derive(Debug, Clone)]
+pub struct CheckpointNote {
+    pub source: String,
+    pub note: String,
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What walking the chain found: the first break, if any, and the leaf
+/// hashes recomputed from the events up to it.
+struct Walk {
+    leaves: Vec<Hash>,
+    head: Hash,
+    broken: Option<Broken>,
 }
 
 /// Recomputes every hash in sequence order and names the first event that
 /// was modified, deleted, inserted or reordered, or a tail cut off below
 /// the head the log records.
-pub async fn verify(store: &DynStore) -> Result<Verification, kith_store::StoreError> {
+async fn walk(store: &DynStore) -> Result<Walk, kith_store::StoreError> {
     let mut previous = GENESIS;
-    let mut expected = 1_i64;
-    let broken = |seq: i64, reason: String, verified: i64, previous: &Hash| Verification {
-        intact: false,
-        events: verified,
-        head: hex(previous),
-        first_broken: Some(Broken { seq, reason }),
-    };
+    let mut leaves: Vec<Hash> = Vec::new();
+    let broken = |seq: i64, reason: String| Some(Broken { seq, reason });
     loop {
+        let expected = leaves.len() as i64 + 1;
         let rows = store.audit_rows(expected - 1, 1000).await?;
         if rows.is_empty() {
             break;
         }
         for row in rows {
+            let expected = leaves.len() as i64 + 1;
             let seq = row.event.seq;
             if seq != expected {
                 let reason = format!("event {expected} is missing: the next stored event is {seq}");
-                return Ok(broken(expected, reason, expected - 1, &previous));
+                return Ok(Walk { leaves, head: previous, broken: broken(expected, reason) });
             }
             let (leaf, chain) = hash_event(&row.event, &previous);
             if leaf.as_slice() != row.leaf_hash {
                 let reason = "its contents do not match its hash: the event was modified".to_string();
-                return Ok(broken(seq, reason, expected - 1, &previous));
+                return Ok(Walk { leaves, head: previous, broken: broken(seq, reason) });
             }
             if chain.as_slice() != row.chain_hash {
                 let reason = "its chain hash does not follow from the events before it: \
                               an event was inserted, removed or reordered"
                     .to_string();
-                return Ok(broken(seq, reason, expected - 1, &previous));
+                return Ok(Walk { leaves, head: previous, broken: broken(seq, reason) });
             }
             previous = chain;
-            expected += 1;
+            leaves.push(leaf);
         }
     }
-    let last = expected - 1;
+    let last = leaves.len() as i64;
     let (head_seq, head_hash) = store.audit_head().await?;
     if head_seq != last || head_hash != previous {
         let reason = format!(
-            "the log ends at event {last} but its head names event {head_seq}: events were cut off the end or the head was altered"
+            "the log ends at event {last} but its head names event {head_seq}: \
+             events were cut off the end or the head was altered"
         );
-        return Ok(broken(last.min(head_seq) + 1, reason, last, &previous));
+        return Ok(Walk { leaves, head: previous, broken: broken(last.min(head_seq) + 1, reason) });
     }
-    Ok(Verification { intact: true, events: last, head: hex(&previous), first_broken: None })
+    Ok(Walk { leaves, head: previous, broken: None })
+}
+
+/// The body of a checkpoint: origin, tree size, RFC 6962 root (base64).
+fn checkpoint_body(origin: &str, leaves: &[Hash]) -> String {
+    use base64::Engine;
+    let root = merkle_root(leaves);
+    format!("{origin}\n{}\n{}\n", leaves.len(), base64::engine::general_purpose::STANDARD.encode(root))
+}
+
+/// Checks the log against the newest of `checkpoints` that verifies under
+/// `verifier`: a log shorter than the checkpoint was truncated, a log whose
+/// first events no longer hash to its root was rewritten.
+fn check_against(
+    walk: &Walk,
+    verifier: &NoteVerifier,
+    checkpoints: &[CheckpointNote],
+) -> (Option<i64>, Option<Broken>) {
+    let mut newest: Option<(i64, &str, &CheckpointNote)> = None;
+    for checkpoint in checkpoints {
+        let Ok(body) = verifier.open(&checkpoint.note) else {
+            let reason = format!("the checkpoint from {} is not signed by the audit key", checkpoint.source);
+            return (None, Some(Broken { seq: walk.leaves.len() as i64, reason }));
+        };
+        let size = body.lines().nth(1).and_then(|l| l.parse::<i64>().ok()).unwrap_or(-1);
+        if newest.as_ref().is_none_or(|(n, _, _)| size > *n) {
+            newest = Some((size, body, checkpoint));
+        }
+    }
+    let Some((size, body, checkpoint)) = newest else { return (None, None) };
+    let events = walk.leaves.len() as i64;
+    if size < 0 {
+        return (
+            None,
+            Some(Broken { seq: events, reason: format!("the checkpoint from {} is malformed", checkpoint.source) }),
+        );
+    }
+    if size > events {
+        let reason = format!(
+            "the log holds {events} events but the checkpoint from {} vouches for {size}: events were cut off or removed",
+            checkpoint.source
+        );
+        return (Some(size), Some(Broken { seq: events + 1, reason }));
+    }
+    let origin = body.lines().next().unwrap_or_default();
+    if checkpoint_body(origin, &walk.leaves[..size as usize]) != body {
+        let reason = format!(
+            "the first {size} events no longer match the checkpoint from {}: an event at or below {size} was rewritten",
+            checkpoint.source
+        );
+        return (Some(size), Some(Broken { seq: size, reason }));
+    }
+    (Some(size), None)
+}
+
+/// Verifies the chain, then the log against the newest checkpoint among
+/// `checkpoints` (when a verifier key is given).
+pub async fn verify(
+    store: &DynStore,
+    verifier: Option<&NoteVerifier>,
+    checkpoints: &[CheckpointNote],
+) -> Result<Verification, kith_store::StoreError> {
+    let walk = walk(store).await?;
+    let events = walk.leaves.len() as i64;
+    let head = hex(&walk.head);
+    if let Some(broken) = walk.broken {
+        return Ok(Verification { intact: false, events, head, checkpoint: None, first_broken: Some(broken) });
+    }
+    let (checkpoint, broken) = match verifier {
+        Some(v) => check_against(&walk, v, checkpoints),
+        None => (None, None),
+    };
+    Ok(Verification { intact: broken.is_none(), events, head, checkpoint, first_broken: broken })
+}
+
+/// Signs a checkpoint of the whole log, after verifying it, and keeps it in
+/// the database. Refuses a log that does not verify.
+pub async fn checkpoint(store: &DynStore, signer: &NoteSigner, origin: &str) -> anyhow::Result<(i64, String)> {
+    let walk = walk(store).await?;
+    if let Some(broken) = walk.broken {
+        anyhow::bail!("the audit log is broken at event {} ({}); no checkpoint signed", broken.seq, broken.reason);
+    }
+    let size = walk.leaves.len() as i64;
+    let note = signer.sign(&checkpoint_body(origin, &walk.leaves));
+    store.insert_checkpoint(size, &note, crate::now_millis()).await?;
+    Ok((size, note))
+}
+
+/// The audit log's notary: the signing key, and the file in the data
+/// directory that keeps a copy of the newest checkpoint outside the database.
+#[derive(Clone)]
+pub struct Notary {
+    signer: std::sync::Arc<NoteSigner>,
+    file: std::path::PathBuf,
+}
+
+impl Notary {
+    pub fn new(signer: NoteSigner, file: std::path::PathBuf) -> Self {
+        Self { signer: std::sync::Arc::new(signer), file }
+    }
+
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// Signs a checkpoint, keeps it in the database and in the data directory.
+    pub async fn checkpoint(&self, store: &DynStore) -> anyhow::Result<(i64, String)> {
+        let (size, note) = checkpoint(store, &self.signer, self.signer.name()).await?;
+        kith_crypto::private_file::write_atomic(&self.file, note.as_bytes())?;
+        Ok((size, note))
+    }
+
+    /// Verifies against the newest checkpoint among the database's, the data
+    /// directory's and `extra` (one exported elsewhere).
+    pub async fn verify(
+        &self,
+        store: &DynStore,
+        extra: Option<CheckpointNote>,
+    ) -> Result<Verification, kith_store::StoreError> {
+        let mut notes: Vec<CheckpointNote> = extra.into_iter().collect();
+        if let Some(note) = store.latest_checkpoint().await? {
+            notes.push(CheckpointNote { source: "the database".into(), note });
+        }
+        if let Ok(note) = std::fs::read_to_string(&self.file) {
+            notes.push(CheckpointNote { source: self.file.display().to_string(), note });
+        }
+        verify(store, Some(&self.verifier()), &notes).await
+    }
 }

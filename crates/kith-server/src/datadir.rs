@@ -1,6 +1,7 @@
 //! The data directory: where the SQLite database, the key file, the TLS
 //! certificate and `kith.toml` live, and how it is initialised and opened.
 
+use crate::audit::Notary;
 use anyhow::{bail, Context, Result};
 use kith_crypto::{KeyFile, KeyringHandle};
 use kith_store::{DynStore, ACTIVE_KEK};
@@ -31,6 +32,7 @@ pub struct DataDir {
 pub struct Opened {
     pub store: DynStore,
     pub keys: KeyringHandle,
+    pub notary: Notary,
     pub database: String,
 }
 
@@ -68,6 +70,22 @@ impl DataDir {
             .clone()
             .or_else(|| self.settings.key_file.clone())
             .unwrap_or_else(|| self.root.join("kith.key"))
+    }
+
+    pub fn audit_key_file(&self) -> PathBuf {
+        self.root.join("audit.key")
+    }
+
+    pub fn checkpoint_file(&self) -> PathBuf {
+        self.root.join("audit-checkpoint.note")
+    }
+
+    /// The audit notary, its signing key created on first use and named
+    /// after this installation (kept in the database, shared by its servers).
+    async fn notary(&self, store: &DynStore) -> Result<Notary> {
+        let install = store.init_setting("install_id", &uuid::Uuid::new_v4().to_string()).await?;
+        let signer = kith_crypto::audit_key::load_or_create(&self.audit_key_file(), &format!("kith/audit/{install}"))?;
+        Ok(Notary::new(signer, self.checkpoint_file()))
     }
 
     pub fn tls_dir(&self) -> PathBuf {
@@ -144,7 +162,8 @@ impl DataDir {
         }
         self.remember_database(database_url)?;
         crate::tls::ensure_self_signed(&self.tls_dir())?;
-        Ok(Opened { store, keys, database: redact_url(&url) })
+        let notary = self.notary(&store).await?;
+        Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
 
     /// Opens a directory that `kith init` (or `kith serve`) set up before.
@@ -172,7 +191,8 @@ impl DataDir {
                 key_path.display()
             );
         }
-        Ok(Opened { store, keys, database: redact_url(&url) })
+        let notary = self.notary(&store).await?;
+        Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
 }
 

@@ -205,6 +205,10 @@ pub trait Store: Send + Sync + 'static {
     /// The last sequence number and chain hash the log records.
     async fn audit_head(&self) -> Result<(i64, Vec<u8>)>;
     async fn audit_query(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// Keeps a signed checkpoint of the first `size` events (once per size).
+    async fn insert_checkpoint(&self, size: i64, note: &str, at: i64) -> Result<()>;
+    /// The checkpoint covering the most events, if any.
+    async fn latest_checkpoint(&self) -> Result<Option<String>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

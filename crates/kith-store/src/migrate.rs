@@ -10,11 +10,21 @@ pub(crate) struct Migration {
 pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "audit", sql: include_str!("../migrations/sqlite/0002_audit.sql") },
+    Migration {
+        version: 3,
+        name: "audit_checkpoints",
+        sql: include_str!("../migrations/sqlite/0003_audit_checkpoints.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "audit", sql: include_str!("../migrations/postgres/0002_audit.sql") },
+    Migration {
+        version: 3,
+        name: "audit_checkpoints",
+        sql: include_str!("../migrations/postgres/0003_audit_checkpoints.sql"),
+    },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -623,6 +623,26 @@ macro_rules! impl_store {
                 rows.iter().map(audit_event_from_row).collect()
             }
 
+            async fn insert_checkpoint(&self, size: i64, note: &str, at: i64) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
+                )
+                .bind(size)
+                .bind(note.to_string())
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn latest_checkpoint(&self) -> $crate::Result<Option<String>> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("note")).transpose()?)
+            }
+
             async fn list_tokens(&self) -> $crate::Result<Vec<$crate::TokenRow>> {
                 let rows = sqlx::query::<$db>(
                     "SELECT id, name, role, token_hash, created_at, expires_at, revoked_at FROM api_tokens ORDER BY created_at, id",

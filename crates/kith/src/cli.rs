@@ -70,6 +70,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 1048576].
     #[arg(long, env = "KITH_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// Minutes between signed checkpoints of the audit log (one is also signed at shutdown).
+    #[arg(long, env = "KITH_CHECKPOINT_EVERY", default_value_t = 5)]
+    checkpoint_every: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,8 +116,28 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the audit log's hash chain. Exit status 0 when intact; otherwise the first modified, deleted, inserted or reordered event is named and the status is 1.
-    Verify(CommonArgs),
+    /// Recompute the audit log's hash chain and check it against the newest signed checkpoint (the database's, the data directory's, or --checkpoint). Exit status 0 when intact; otherwise the first modified, deleted, inserted or reordered event, or a truncation, is named and the status is 1.
+    Verify(AuditVerifyArgs),
+    /// Sign a checkpoint of the audit log now and print it (a C2SP signed note) for safekeeping outside the database.
+    Checkpoint(AuditCheckpointArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditVerifyArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// A checkpoint kept elsewhere (printed by `kith audit checkpoint`).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct AuditCheckpointArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Also write the checkpoint to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +160,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::Revoke(args)) => token_revoke(args).await,
         Command::Keys(KeysCommand::Rotate(args)) => keys_rotate(args).await,
         Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
+        Command::Audit(AuditCommand::Checkpoint(args)) => audit_checkpoint(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
     }
 }
@@ -181,13 +205,33 @@ async fn serve(args: ServeArgs) -> Result<()> {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
         tls: tls.is_some(),
     };
-    let state = kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
+    let (store, notary) = (opened.store.clone(), opened.notary.clone());
+    let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Kith serving on {scheme}://{local} (database {})", opened.database);
     tracing::info!(%local, scheme, "listening");
+    let every = std::time::Duration::from_secs(60 * args.checkpoint_every.max(1));
+    let periodic = {
+        let (store, notary) = (store.clone(), notary.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = notary.checkpoint(&store).await {
+                    tracing::warn!(error = %e, "audit checkpoint failed");
+                }
+            }
+        })
+    };
     kith_server::serve::serve(kith_server::build_app(state), listener, tls, kith_server::serve::shutdown_signal())
         .await?;
+    periodic.abort();
+    match notary.checkpoint(&store).await {
+        Ok((size, _)) => tracing::info!(size, "audit checkpoint signed at shutdown"),
+        Err(e) => tracing::warn!(error = %e, "audit checkpoint at shutdown failed"),
+    }
     Ok(())
 }
 
@@ -241,13 +285,25 @@ async fn token_revoke(args: TokenRevokeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn audit_verify(args: CommonArgs) -> Result<()> {
-    let dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
-    let opened = dir.open(args.database_url.as_deref()).await?;
-    let report = kith_server::audit::verify(&opened.store).await?;
+async fn audit_verify(args: AuditVerifyArgs) -> Result<()> {
+    let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
+    let opened = dir.open(args.common.database_url.as_deref()).await?;
+    let extra = match &args.checkpoint {
+        Some(path) => Some(kith_server::audit::CheckpointNote {
+            source: path.display().to_string(),
+            note: std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the checkpoint {}", path.display()))?,
+        }),
+        None => None,
+    };
+    let report = opened.notary.verify(&opened.store, extra).await?;
     match report.first_broken {
         None => {
-            println!("audit log intact: {} events, chain head {}", report.events, report.head);
+            let against = match report.checkpoint {
+                Some(size) => format!("consistent with the signed checkpoint of {size} events"),
+                None => "no signed checkpoint yet".to_string(),
+            };
+            println!("audit log intact: {} events, chain head {}; {against}", report.events, report.head);
             Ok(())
         }
         Some(broken) => bail!(
@@ -257,6 +313,18 @@ async fn audit_verify(args: CommonArgs) -> Result<()> {
             report.events
         ),
     }
+}
+
+async fn audit_checkpoint(args: AuditCheckpointArgs) -> Result<()> {
+    let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
+    let opened = dir.open(args.common.database_url.as_deref()).await?;
+    let (_, note) = opened.notary.checkpoint(&opened.store).await?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, &note).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    print!("{note}");
+    eprintln!("verifier key: {}", opened.notary.verifier().encoded());
+    Ok(())
 }
 
 async fn keys_rotate(args: CommonArgs) -> Result<()> {

@@ -241,3 +241,130 @@ async fn tampering_with_the_log_is_caught_on_every_backend() {
         }
     }
 }
+
+/// What someone with write access to the database could do with unkeyed
+/// hashes: change an event, then recompute every hash after it and the head.
+async fn rewrite_history(db: &TestDb, store: &kith_store::DynStore, victim: i64) {
+    let rows = store.audit_rows(0, 100_000).await.unwrap();
+    let mut previous = kith_crypto::audit_chain::GENESIS;
+    let mut statements: Vec<(String, i64, Vec<u8>, Vec<u8>)> = Vec::new();
+    for row in rows {
+        let mut event = row.event.clone();
+        if event.seq == victim {
+            event.actor = "token:innocent-bystander".into();
+        }
+        let (leaf, chain) = kith_server::audit::hash_event(&event, &previous);
+        statements.push((event.actor.clone(), event.seq, leaf.to_vec(), chain.to_vec()));
+        previous = chain;
+    }
+    let update = "UPDATE audit_events SET actor = $1, leaf_hash = $3, chain_hash = $4 WHERE seq = $2";
+    let head = "UPDATE audit_head SET chain_hash = $1 WHERE id = 1";
+    macro_rules! apply {
+        ($conn:expr) => {{
+            for (actor, seq, leaf, chain) in &statements {
+                sqlx::query(update).bind(actor).bind(seq).bind(leaf).bind(chain).execute(&mut $conn).await.unwrap();
+            }
+            sqlx::query(head).bind(previous.to_vec()).execute(&mut $conn).await.unwrap();
+        }};
+    }
+    use sqlx::Connection;
+    match &db.url {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            apply!(conn)
+        }
+        None => {
+            let path = db.data_dir().join("kith.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+            apply!(conn)
+        }
+    }
+}
+
+async fn checkpoint_cli(db: &TestDb, out: &std::path::Path) -> String {
+    let mut args =
+        vec!["audit".to_string(), "checkpoint".into(), "--data-dir".into(), db.data_dir().to_str().unwrap().into()];
+    args.extend(db.url_args());
+    args.extend(["--out".to_string(), out.to_str().unwrap().into()]);
+    let (ok, note, err) = run_kith_async(args).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("verifier key: kith/audit/"), "{err}");
+    note
+}
+
+async fn verify_with(db: &TestDb, checkpoint: &std::path::Path) -> (bool, String) {
+    let mut args =
+        vec!["audit".to_string(), "verify".into(), "--data-dir".into(), db.data_dir().to_str().unwrap().into()];
+    args.extend(db.url_args());
+    args.extend(["--checkpoint".to_string(), checkpoint.to_str().unwrap().into()]);
+    let (ok, out, err) = run_kith_async(args).await;
+    (ok, format!("{out}{err}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend() {
+    for backend in backends() {
+        for attack in ["rewrite", "truncate", "forge-checkpoint"] {
+            let db = TestDb::new(backend).await;
+            let s = Server::start(&db).await;
+            for i in 0..4 {
+                let id = s.create("contacts", json!({"given_name": format!("P{i}")})).await;
+                assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+            }
+            let exported = db.dir.path().join("exported.note");
+            let note = checkpoint_cli(&db, &exported).await;
+            let lines: Vec<&str> = note.lines().collect();
+            assert!(lines[0].starts_with("kith/audit/"), "{note}");
+            assert_eq!(lines[1], "8", "the checkpoint covers every event: {note}");
+            assert_eq!(lines[3], "", "{note}");
+            assert!(lines[4].starts_with("\u{2014} kith/audit/"), "{note}");
+            assert!(db.data_dir().join("audit-checkpoint.note").exists());
+            let (ok, out) = verify_with(&db, &exported).await;
+            assert!(ok && out.contains("consistent with the signed checkpoint of 8 events"), "{out}");
+            // More activity after the checkpoint is fine.
+            s.create("contacts", json!({"given_name": "Later"})).await;
+            let store = s.store.clone();
+            s.stop().await;
+
+            match attack {
+                "rewrite" => {
+                    rewrite_history(&db, &store, 3).await;
+                    // The chain alone cannot tell: every hash was recomputed.
+                    assert!(kith_server::audit::verify(&store, None, &[]).await.unwrap().intact);
+                    let (ok, out) = verify_with(&db, &exported).await;
+                    assert!(!ok, "{out}");
+                    assert!(out.contains("no longer match the checkpoint") && out.contains("rewritten"), "{out}");
+                }
+                "truncate" => {
+                    // Cut the last four events and make the head agree, then wipe the
+                    // database's and the data directory's copies of the checkpoint.
+                    tamper(
+                        &db,
+                        &[
+                            "DELETE FROM audit_events WHERE seq > 5",
+                            "UPDATE audit_head SET seq = 5, chain_hash = (SELECT chain_hash FROM audit_events WHERE seq = 5) WHERE id = 1",
+                            "DELETE FROM audit_checkpoints",
+                        ],
+                    )
+                    .await;
+                    std::fs::remove_file(db.data_dir().join("audit-checkpoint.note")).unwrap();
+                    let (ok, out) = verify_cli(&db).await;
+                    assert!(ok, "without a checkpoint the cut is invisible: {out}");
+                    let (ok, out) = verify_with(&db, &exported).await;
+                    assert!(!ok, "{out}");
+                    assert!(out.contains("broken at event 6:") && out.contains("vouches for 8"), "{out}");
+                }
+                _ => {
+                    let forged =
+                        kith_crypto::signed_note::NoteSigner::from_seed(lines[0], &zeroize::Zeroizing::new([42u8; 32]))
+                            .sign(&format!("{}\n8\n{}\n", lines[0], lines[2]));
+                    std::fs::write(&exported, forged).unwrap();
+                    let (ok, out) = verify_with(&db, &exported).await;
+                    assert!(!ok, "{out}");
+                    assert!(out.contains("not signed by the audit key"), "{out}");
+                }
+            }
+            db.cleanup().await;
+        }
+    }
+}

@@ -161,6 +161,8 @@ async fn plain_http_on_loopback_when_asked() {
     assert_eq!(resp.status(), 200);
     assert!(!resp.headers().contains_key("strict-transport-security"), "no HSTS without TLS");
     assert!(server.stop(), "graceful shutdown exits cleanly");
+    let note = std::fs::read_to_string(dir.path().join("data/audit-checkpoint.note")).unwrap();
+    assert!(note.starts_with("kith/audit/") && note.contains("\n0\n"), "a checkpoint is signed at shutdown: {note}");
 }
 
 /// `--tls-cert`/`--tls-key` serve the operator's certificate, not the generated one.

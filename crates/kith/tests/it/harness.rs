@@ -122,7 +122,8 @@ impl Server {
         let tls_files = kith_server::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
         let tls = kith_server::tls::rustls_config(&tls_files).await.expect("TLS config");
         let store = opened.store.clone();
-        let state = kith_server::AppState::new(opened.store, opened.keys, Arc::new(InterimPolicy), config);
+        let state =
+            kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

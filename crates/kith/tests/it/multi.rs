@@ -86,7 +86,7 @@ async fn two_servers(backend: Backend) {
     assert_eq!(merged["given_name"], "S0P0");
 
     // Both servers appended to one chain, which verifies and holds every request.
-    let verification = kith_server::audit::verify(&a.store).await.unwrap();
+    let verification = kith_server::audit::verify(&a.store, None, &[]).await.unwrap();
     assert!(verification.intact, "{verification:?}");
     let query = kith_store::AuditQuery { action: Some("create".into()), limit: 1000, ..Default::default() };
     let creations = a.store.audit_query(&query).await.unwrap();
