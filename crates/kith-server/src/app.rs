@@ -31,11 +31,12 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Whether the server speaks TLS (then it sends HSTS).
     pub tls: bool,
+    pub alerts: crate::alerts::AlertRules,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, tls: true }
+        Self { max_body_bytes: 1024 * 1024, tls: true, alerts: Default::default() }
     }
 }
 
@@ -137,7 +138,19 @@ impl AppState {
         authorizer: Arc<dyn Authorizer>,
         config: ServerConfig,
     ) -> Self {
-        let audit = AuditLog::start(store.clone());
+        let audit = AuditLog::start(store.clone(), config.alerts.clone());
+        Self::with_audit(store, keys, notary, authorizer, config, audit)
+    }
+
+    /// The state with a given audit log (benchmarks compare against an unaudited one).
+    pub fn with_audit(
+        store: DynStore,
+        keys: KeyringHandle,
+        notary: Notary,
+        authorizer: Arc<dyn Authorizer>,
+        config: ServerConfig,
+        audit: AuditLog,
+    ) -> Self {
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
         Self { store, keys, records, audit, notary, authorizer, config: Arc::new(config), openapi: Arc::default() }
     }

@@ -5,6 +5,7 @@
 //! one transaction. Many concurrent requests share one commit, and no
 //! response leaves before its events are durable.
 
+use crate::alerts::{evaluate, AlertRules};
 use crate::error::{ApiError, ApiResult};
 use kith_core::audit::AuditEvent;
 use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};
@@ -28,12 +29,24 @@ struct Pending {
 
 #[derive(Clone)]
 pub struct AuditLog {
-    queue: mpsc::Sender<Pending>,
+    /// `None` only in [`AuditLog::unaudited_for_benchmarks`].
+    queue: Option<mpsc::Sender<Pending>>,
 }
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
-    pub fn start(store: DynStore) -> Self {
+    pub fn start(store: DynStore, rules: AlertRules) -> Self {
+        // Alert rules run in a task of their own, one batch after another,
+        // off the writer's path: a slow rule never delays a response.
+        let (alert_queue, mut to_check) = mpsc::unbounded_channel::<Vec<AuditEvent>>();
+        let alert_store = store.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = to_check.recv().await {
+                if let Err(e) = evaluate(&alert_store, &rules, &batch).await {
+                    tracing::warn!(error = %e, "alert rules could not be checked");
+                }
+            }
+        });
         let (queue, mut incoming) = mpsc::channel::<Pending>(1024);
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
@@ -49,22 +62,34 @@ impl AuditLog {
                     }
                 }
                 let events: Vec<AuditEvent> = batch.iter().flat_map(|p| p.events.iter().cloned()).collect();
-                let result = store.append_audit(events, &hash_event).await.map(|_| ()).map_err(|e| e.to_string());
+                let result =
+                    store.append_audit(events.clone(), &hash_event).await.map(|_| ()).map_err(|e| e.to_string());
+                if result.is_ok() {
+                    let _ = alert_queue.send(events);
+                }
                 for pending in batch {
                     let _ = pending.done.send(result.clone());
                 }
             }
         });
-        Self { queue }
+        Self { queue: Some(queue) }
+    }
+
+    /// A log that records nothing. It exists so a benchmark can measure what
+    /// auditing costs against the same server without it; no server path
+    /// builds one.
+    pub fn unaudited_for_benchmarks() -> Self {
+        Self { queue: None }
     }
 
     /// Appends events and returns once they are committed.
     pub async fn record(&self, events: Vec<AuditEvent>) -> ApiResult<()> {
+        let Some(queue) = &self.queue else { return Ok(()) };
         if events.is_empty() {
             return Ok(());
         }
         let (done, committed) = oneshot::channel();
-        self.queue
+        queue
             .send(Pending { events, done })
             .await
             .map_err(|_| ApiError::internal("audit", "the audit writer has stopped"))?;

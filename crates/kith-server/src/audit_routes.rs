@@ -121,6 +121,29 @@ async fn access_log(
     Ok(Json(page(&state, query, p.limit, p.cursor).await?))
 }
 
+async fn alerts(
+    State(state): State<AppState>,
+    who: Caller,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<Json<Value>> {
+    state.authorizer.authorize_audit(&who.principal)?;
+    if p.cursor.is_some() {
+        return Err(bad("cursor: alerts come newest first, as one page"));
+    }
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad(format!("limit: between 1 and {MAX_LIMIT}")));
+    }
+    let items: Vec<Value> = state
+        .store
+        .alerts(limit)
+        .await?
+        .into_iter()
+        .map(|a| json!({"id": a.id, "at": rfc3339_millis(a.at), "rule": a.rule, "actor": a.actor, "detail": a.detail}))
+        .collect();
+    Ok(Json(json!({ "items": items, "next_cursor": null })))
+}
+
 async fn check(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Verification>> {
     state.authorizer.authorize_audit(&who.principal)?;
     Ok(Json(state.notary.verify(&state.store, None).await?))
@@ -156,6 +179,15 @@ pub fn routes(mut api: Api) -> Api {
             .parameter(id_parameter())
             .parameters(Some(PageParams::into_params(|| Some(ParameterIn::Query))))
             .response("200", events())
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/audit/alerts",
+        alerts,
+        operation("list_audit_alerts", "audit", "Unusual access the audit log revealed, newest first")
+            .parameters(Some(PageParams::into_params(|| Some(ParameterIn::Query))))
+            .response("200", ResponseBuilder::new().description("the alerts").build())
             .build(),
     )
     .route(

@@ -18,6 +18,8 @@ pub struct FileSettings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// Thresholds for unusual-access alerts.
+    pub alerts: Option<crate::alerts::AlertRules>,
 }
 
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 //! service, and the operations the command line runs (initialisation,
 //! tokens, key rotation). Only this crate knows HTTP.
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod audit_routes;

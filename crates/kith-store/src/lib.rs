@@ -105,6 +105,17 @@ pub struct AuditRow {
     pub chain_hash: Vec<u8>,
 }
 
+/// Unusual access noticed in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    pub id: Uuid,
+    pub at: i64,
+    pub rule: String,
+    pub actor: String,
+    /// Counts and thresholds, never personal values.
+    pub detail: String,
+}
+
 /// Filters of an audit query; events come in sequence order after `after`.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -209,6 +220,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_checkpoint(&self, size: i64, note: &str, at: i64) -> Result<()>;
     /// The checkpoint covering the most events, if any.
     async fn latest_checkpoint(&self) -> Result<Option<String>>;
+
+    /// Distinct people an actor's successful reads touched since `since`.
+    async fn people_read_since(&self, actor: &str, since: i64) -> Result<i64>;
+    /// An actor's refused requests since `since`.
+    async fn denials_since(&self, actor: &str, since: i64) -> Result<i64>;
+    /// Stores an alert unless the same rule fired for the same actor since `since`;
+    /// returns whether it was stored.
+    async fn raise_alert(&self, alert: &AlertRow, since: i64) -> Result<bool>;
+    /// Alerts, newest first.
+    async fn alerts(&self, limit: u32) -> Result<Vec<AlertRow>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -7,13 +7,21 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
-    Migration { version: 2, name: "audit", sql: include_str!("../migrations/sqlite/0002_audit.sql") },
+pub(crate) const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") }];
+
+/// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
+pub(crate) const SQLITE_AUDIT: &[Migration] = &[
+    Migration { version: 1, name: "audit", sql: include_str!("../migrations/sqlite-audit/0001_audit.sql") },
+    Migration {
+        version: 2,
+        name: "audit_checkpoints",
+        sql: include_str!("../migrations/sqlite-audit/0002_audit_checkpoints.sql"),
+    },
     Migration {
         version: 3,
-        name: "audit_checkpoints",
-        sql: include_str!("../migrations/sqlite/0003_audit_checkpoints.sql"),
+        name: "audit_alerts",
+        sql: include_str!("../migrations/sqlite-audit/0003_audit_alerts.sql"),
     },
 ];
 
@@ -25,6 +33,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "audit_checkpoints",
         sql: include_str!("../migrations/postgres/0003_audit_checkpoints.sql"),
     },
+    Migration { version: 4, name: "audit_alerts", sql: include_str!("../migrations/postgres/0004_audit_alerts.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

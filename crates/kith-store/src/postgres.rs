@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub struct PgStore {
     pool: PgPool,
+    /// The same pool: on PostgreSQL the audit log shares the database.
+    audit_pool: PgPool,
 }
 
 impl PgStore {
@@ -35,7 +37,7 @@ impl PgStore {
         sqlx::query("SELECT pg_advisory_unlock(hashtext(current_schema()))").execute(&mut *conn).await?;
         migrated?;
         drop(conn);
-        Ok(Self { pool })
+        Ok(Self { audit_pool: pool.clone(), pool })
     }
 
     pub async fn close(&self) {

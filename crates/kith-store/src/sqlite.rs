@@ -1,6 +1,10 @@
-//! The embedded default: one SQLite file in WAL mode.
+//! The embedded default: SQLite in WAL mode, in two files. The records live
+//! in `kith.db`; the audit log in `kith.audit.db` beside it. Every read
+//! appends audit events, and in SQLite a commit makes every other
+//! connection drop its page cache for that file: kept apart, audit commits
+//! leave the record pages cached.
 
-use crate::migrate::{apply_migrations, SQLITE};
+use crate::migrate::{apply_migrations, SQLITE, SQLITE_AUDIT};
 use crate::store_impl::impl_store;
 use crate::Backend;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -9,6 +13,12 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    audit_pool: SqlitePool,
+}
+
+/// The audit log's file beside the records' file (`kith.db` → `kith.audit.db`).
+pub fn audit_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("audit.db")
 }
 
 /// The connection settings Kith uses, shared with the plaintext baseline of
@@ -38,12 +48,18 @@ impl SqliteStore {
         let mut conn = pool.acquire().await?;
         apply_migrations!(conn, sqlx::Sqlite, SQLITE)?;
         drop(conn);
-        Ok(Self { pool })
+        let audit_pool =
+            SqlitePoolOptions::new().max_connections(4).connect_with(connect_options(&audit_path(path))).await?;
+        let mut conn = audit_pool.acquire().await?;
+        apply_migrations!(conn, sqlx::Sqlite, SQLITE_AUDIT)?;
+        drop(conn);
+        Ok(Self { pool, audit_pool })
     }
 
-    /// Closes the pool, checkpointing the WAL into the main file.
+    /// Closes the pools, checkpointing the WALs into the main files.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.audit_pool.close().await;
     }
 }
 

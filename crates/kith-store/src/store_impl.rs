@@ -26,7 +26,8 @@ pub(crate) const SQLITE: Dialect =
 pub(crate) const POSTGRES: Dialect =
     Dialect { share_lock: " FOR SHARE", update_lock: " FOR UPDATE", numbered_params: true, begin_write: "BEGIN" };
 
-/// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`,
+/// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`
+/// (and `self.audit_pool` for the audit log, which may be the same pool),
 /// with the [`Dialect`] `$d`.
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:expr, $d:expr) => {
@@ -509,7 +510,7 @@ macro_rules! impl_store {
                 if events.is_empty() {
                     return Ok(events);
                 }
-                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                let mut tx = self.audit_pool.begin_with($d.begin_write).await?;
                 // The head row is the chain's lock: one appender at a time, across servers.
                 let text = format!("SELECT seq, chain_hash FROM audit_head WHERE id = 1{}", $d.update_lock);
                 let head = sqlx::query::<$db>(&text).fetch_one(&mut *tx).await?;
@@ -567,7 +568,7 @@ macro_rules! impl_store {
                 ))
                 .bind(after)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.audit_pool)
                 .await?;
                 rows.iter()
                     .map(|r| {
@@ -583,7 +584,7 @@ macro_rules! impl_store {
 
             async fn audit_head(&self) -> $crate::Result<(i64, Vec<u8>)> {
                 use sqlx::Row;
-                let row = sqlx::query::<$db>("SELECT seq, chain_hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
+                let row = sqlx::query::<$db>("SELECT seq, chain_hash FROM audit_head WHERE id = 1").fetch_one(&self.audit_pool).await?;
                 Ok((row.try_get("seq")?, row.try_get("chain_hash")?))
             }
 
@@ -619,7 +620,7 @@ macro_rules! impl_store {
                     q = bind_arg(q, arg);
                 }
                 q = q.bind(i64::from(query.limit));
-                let rows = q.fetch_all(&self.pool).await?;
+                let rows = q.fetch_all(&self.audit_pool).await?;
                 rows.iter().map(audit_event_from_row).collect()
             }
 
@@ -630,7 +631,7 @@ macro_rules! impl_store {
                 .bind(size)
                 .bind(note.to_string())
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.audit_pool)
                 .await?;
                 Ok(())
             }
@@ -638,9 +639,80 @@ macro_rules! impl_store {
             async fn latest_checkpoint(&self) -> $crate::Result<Option<String>> {
                 use sqlx::Row;
                 let row = sqlx::query::<$db>("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.audit_pool)
                     .await?;
                 Ok(row.map(|r| r.try_get("note")).transpose()?)
+            }
+
+            async fn people_read_since(&self, actor: &str, since: i64) -> $crate::Result<i64> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>(
+                    "SELECT COUNT(DISTINCT subject_id) AS n FROM audit_events \
+                     WHERE actor = $1 AND at >= $2 AND action = 'read' AND outcome = 'ok'",
+                )
+                .bind(actor.to_string())
+                .bind(since)
+                .fetch_one(&self.audit_pool)
+                .await?;
+                Ok(row.try_get("n")?)
+            }
+
+            async fn denials_since(&self, actor: &str, since: i64) -> $crate::Result<i64> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>(
+                    "SELECT COUNT(*) AS n FROM audit_events WHERE actor = $1 AND at >= $2 AND outcome = 'denied'",
+                )
+                .bind(actor.to_string())
+                .bind(since)
+                .fetch_one(&self.audit_pool)
+                .await?;
+                Ok(row.try_get("n")?)
+            }
+
+            async fn raise_alert(&self, alert: &$crate::AlertRow, since: i64) -> $crate::Result<bool> {
+                let mut tx = self.audit_pool.begin_with($d.begin_write).await?;
+                // The chain's head row doubles as the lock that keeps two servers
+                // from raising the same alert at once.
+                let lock = format!("SELECT seq FROM audit_head WHERE id = 1{}", $d.update_lock);
+                sqlx::query::<$db>(&lock).fetch_one(&mut *tx).await?;
+                let recent = sqlx::query::<$db>("SELECT id FROM audit_alerts WHERE rule = $1 AND actor = $2 AND at >= $3")
+                    .bind(alert.rule.clone())
+                    .bind(alert.actor.clone())
+                    .bind(since)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if recent.is_some() {
+                    return Ok(false);
+                }
+                sqlx::query::<$db>("INSERT INTO audit_alerts (id, at, rule, actor, detail) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(alert.id.to_string())
+                    .bind(alert.at)
+                    .bind(alert.rule.clone())
+                    .bind(alert.actor.clone())
+                    .bind(alert.detail.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn alerts(&self, limit: u32) -> $crate::Result<Vec<$crate::AlertRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>("SELECT id, at, rule, actor, detail FROM audit_alerts ORDER BY at DESC, id LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.audit_pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::AlertRow {
+                            id: parse_id(r.try_get::<&str, _>("id")?)?,
+                            at: r.try_get("at")?,
+                            rule: r.try_get("rule")?,
+                            actor: r.try_get("actor")?,
+                            detail: r.try_get("detail")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn list_tokens(&self) -> $crate::Result<Vec<$crate::TokenRow>> {

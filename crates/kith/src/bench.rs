@@ -249,12 +249,12 @@ fn api(e: kith_server::error::ApiError) -> anyhow::Error {
 }
 
 /// A PostgreSQL URL whose connections use `schema`.
-fn with_schema(url: &str, schema: &str) -> String {
+pub(crate) fn with_schema(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }
 
-async fn reset_schema(url: &str, schema: &str) -> Result<()> {
+pub(crate) async fn reset_schema(url: &str, schema: &str) -> Result<()> {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await?;
     sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))

@@ -144,6 +144,8 @@ struct AuditCheckpointArgs {
 enum BenchCommand {
     /// Import generated contacts with interactions through the storage layer, then look contacts up by e-mail; the same workload runs on plaintext tables for comparison.
     Import(crate::bench::ImportArgs),
+    /// Read throughput with and without auditing (1 and 32 clients), and audit verification speed.
+    Audit(crate::bench_audit::AuditArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -162,6 +164,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
         Command::Audit(AuditCommand::Checkpoint(args)) => audit_checkpoint(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
+        Command::Bench(BenchCommand::Audit(args)) => crate::bench_audit::run(args).await,
     }
 }
 
@@ -204,6 +207,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
         tls: tls.is_some(),
+        alerts: dir.settings.alerts.clone().unwrap_or_default(),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);

@@ -2,6 +2,7 @@
 //! into kith-server; no business logic lives here.
 
 mod bench;
+mod bench_audit;
 mod cli;
 
 use clap::Parser;

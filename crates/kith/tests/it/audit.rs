@@ -160,7 +160,7 @@ async fn tamper(db: &TestDb, statements: &[&str]) {
             }
         }
         None => {
-            let path = db.data_dir().join("kith.db");
+            let path = db.data_dir().join("kith.audit.db");
             let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
             for sql in statements {
                 sqlx::query(sql).execute(&mut conn).await.unwrap();
@@ -274,7 +274,7 @@ async fn rewrite_history(db: &TestDb, store: &kith_store::DynStore, victim: i64)
             apply!(conn)
         }
         None => {
-            let path = db.data_dir().join("kith.db");
+            let path = db.data_dir().join("kith.audit.db");
             let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
             apply!(conn)
         }
@@ -366,5 +366,62 @@ async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend(
             }
             db.cleanup().await;
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusual_access_raises_alerts_once_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let hour = ((kith_server::now_millis() / 3_600_000) % 24) as u8;
+        let closed = [(hour + 1) % 24, (hour + 2) % 24];
+        let rules = kith_server::alerts::AlertRules {
+            max_people_read: 3,
+            max_denied: 2,
+            max_people_per_request: 4,
+            working_hours_utc: Some(if closed[0] < closed[1] { closed } else { [0, 0] }),
+            ..Default::default()
+        };
+        let config = kith_server::app::ServerConfig { alerts: rules, ..Default::default() };
+        let s = Server::start_with(&db, config).await;
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            ids.push(s.create("contacts", json!({"given_name": format!("Watched{i}")})).await);
+        }
+        for id in &ids {
+            assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+        }
+        assert_eq!(s.list_all("/api/v1/contacts?limit=200").await.len(), 6, "one request reading six people");
+        let auditor = token_for(&s, "auditor").await;
+        for id in ids.iter().take(4) {
+            assert_eq!(get_as(&s, &auditor, &format!("/api/v1/contacts/{id}")).await.0, StatusCode::FORBIDDEN);
+        }
+
+        // Rules run after the commit, off the request path: wait for them.
+        let mut rules_seen = Vec::new();
+        for _ in 0..400 {
+            let (status, alerts) = get_as(&s, &auditor, "/api/v1/audit/alerts").await;
+            assert_eq!(status, StatusCode::OK, "{alerts}");
+            rules_seen =
+                alerts["items"].as_array().unwrap().iter().map(|a| a["rule"].as_str().unwrap().to_string()).collect();
+            rules_seen.sort();
+            if rules_seen.len() >= 4 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(rules_seen, ["bulk_read", "mass_read", "out_of_hours", "repeated_denials"]);
+        // More of the same within the window raises nothing new.
+        for id in &ids {
+            assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (_, alerts) = get_as(&s, &auditor, "/api/v1/audit/alerts").await;
+        assert_eq!(alerts["items"].as_array().unwrap().len(), 4, "{alerts}");
+        assert!(!alerts.to_string().contains("Watched"), "alerts hold counts, not values");
+        let (status, _) = get_as(&s, &s.token, "/api/v1/audit/alerts").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "alerts are for the DPO, auditors and admins");
+        s.stop().await;
+        db.cleanup().await;
     }
 }

@@ -21,7 +21,7 @@ CREATE TABLE audit_events (
     chain_hash BLOB NOT NULL
 );
 CREATE INDEX audit_events_subject ON audit_events (subject_id, seq);
-CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+CREATE INDEX audit_events_actor ON audit_events (actor, at);
 CREATE INDEX audit_events_at ON audit_events (at, seq);
 
 CREATE TABLE audit_head (
