@@ -13,6 +13,9 @@ pub enum AuditAction {
     Create,
     Update,
     Delete,
+    TokenIssue,
+    TokenRevoke,
+    KeyRotation,
 }
 
 impl AuditAction {
@@ -22,11 +25,17 @@ impl AuditAction {
             Self::Create => "create",
             Self::Update => "update",
             Self::Delete => "delete",
+            Self::TokenIssue => "token_issue",
+            Self::TokenRevoke => "token_revoke",
+            Self::KeyRotation => "key_rotation",
         }
     }
 
+    pub const ALL: [Self; 7] =
+        [Self::Read, Self::Create, Self::Update, Self::Delete, Self::TokenIssue, Self::TokenRevoke, Self::KeyRotation];
+
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Read, Self::Create, Self::Update, Self::Delete].into_iter().find(|a| a.as_str() == text)
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
     }
 }
 

@@ -5,7 +5,7 @@
 //! one transaction. Many concurrent requests share one commit, and no
 //! response leaves before its events are durable.
 
-use crate::alerts::{evaluate, AlertRules};
+use crate::alerts::{AlertRules, Watcher};
 use crate::error::{ApiError, ApiResult};
 use kith_core::audit::AuditEvent;
 use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};
@@ -40,9 +40,10 @@ impl AuditLog {
         // off the writer's path: a slow rule never delays a response.
         let (alert_queue, mut to_check) = mpsc::unbounded_channel::<Vec<AuditEvent>>();
         let alert_store = store.clone();
+        let mut watcher = Watcher::new(rules);
         tokio::spawn(async move {
             while let Some(batch) = to_check.recv().await {
-                if let Err(e) = evaluate(&alert_store, &rules, &batch).await {
+                if let Err(e) = watcher.check(&alert_store, &batch).await {
                     tracing::warn!(error = %e, "alert rules could not be checked");
                 }
             }
@@ -99,6 +100,32 @@ impl AuditLog {
             Err(_) => Err(ApiError::internal("audit", "the audit writer has stopped")),
         }
     }
+}
+
+/// Appends one event of an operator's command (`system:cli`), committed
+/// before the command reports success.
+pub async fn record_command(
+    store: &DynStore,
+    action: kith_core::audit::AuditAction,
+    entity: &str,
+    record: Option<uuid::Uuid>,
+    fields: &[&str],
+) -> Result<(), kith_store::StoreError> {
+    let event = AuditEvent {
+        seq: 0,
+        at: crate::now_millis(),
+        actor: "system:cli".into(),
+        action,
+        entity: Some(entity.into()),
+        record_id: record,
+        subject_id: None,
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        purpose: None,
+        request_id: None,
+        client: None,
+        outcome: kith_core::audit::AuditOutcome::Ok,
+    };
+    store.append_audit(vec![event], &hash_event).await.map(|_| ())
 }
 
 /// The outcome of checking the whole chain.

@@ -33,7 +33,7 @@ pub struct AuditParams {
     pub subject_id: Option<Uuid>,
     /// `token:<id>`.
     pub actor: Option<String>,
-    /// read, create, update, delete.
+    /// read, create, update, delete, token_issue, token_revoke, key_rotation.
     pub action: Option<String>,
     /// RFC 3339, inclusive.
     pub from: Option<String>,
@@ -96,7 +96,10 @@ async fn list(
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_audit(&who.principal)?;
     if let Some(action) = &p.action {
-        AuditAction::parse(action).ok_or_else(|| bad("action: read, create, update or delete"))?;
+        AuditAction::parse(action).ok_or_else(|| {
+            let known: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+            bad(format!("action: one of {}", known.join(", ")))
+        })?;
     }
     let query = AuditQuery {
         subject_id: p.subject_id,

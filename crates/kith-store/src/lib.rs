@@ -221,10 +221,6 @@ pub trait Store: Send + Sync + 'static {
     /// The checkpoint covering the most events, if any.
     async fn latest_checkpoint(&self) -> Result<Option<String>>;
 
-    /// Distinct people an actor's successful reads touched since `since`.
-    async fn people_read_since(&self, actor: &str, since: i64) -> Result<i64>;
-    /// An actor's refused requests since `since`.
-    async fn denials_since(&self, actor: &str, since: i64) -> Result<i64>;
     /// Stores an alert unless the same rule fired for the same actor since `since`;
     /// returns whether it was stored.
     async fn raise_alert(&self, alert: &AlertRow, since: i64) -> Result<bool>;

@@ -644,31 +644,6 @@ macro_rules! impl_store {
                 Ok(row.map(|r| r.try_get("note")).transpose()?)
             }
 
-            async fn people_read_since(&self, actor: &str, since: i64) -> $crate::Result<i64> {
-                use sqlx::Row;
-                let row = sqlx::query::<$db>(
-                    "SELECT COUNT(DISTINCT subject_id) AS n FROM audit_events \
-                     WHERE actor = $1 AND at >= $2 AND action = 'read' AND outcome = 'ok'",
-                )
-                .bind(actor.to_string())
-                .bind(since)
-                .fetch_one(&self.audit_pool)
-                .await?;
-                Ok(row.try_get("n")?)
-            }
-
-            async fn denials_since(&self, actor: &str, since: i64) -> $crate::Result<i64> {
-                use sqlx::Row;
-                let row = sqlx::query::<$db>(
-                    "SELECT COUNT(*) AS n FROM audit_events WHERE actor = $1 AND at >= $2 AND outcome = 'denied'",
-                )
-                .bind(actor.to_string())
-                .bind(since)
-                .fetch_one(&self.audit_pool)
-                .await?;
-                Ok(row.try_get("n")?)
-            }
-
             async fn raise_alert(&self, alert: &$crate::AlertRow, since: i64) -> $crate::Result<bool> {
                 let mut tx = self.audit_pool.begin_with($d.begin_write).await?;
                 // The chain's head row doubles as the lock that keeps two servers

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use kith_core::audit::AuditAction;
 use kith_server::app::ServerConfig;
+use kith_server::audit::record_command;
 use kith_server::auth::{new_token, InterimPolicy, ROLES};
 use kith_server::datadir::DataDir;
 use kith_server::records::rfc3339_millis;
@@ -251,6 +253,8 @@ async fn token_create(args: TokenCreateArgs) -> Result<()> {
     let expires_at = args.expires.map(|days| now + i64::from(days) * 86_400_000);
     let (token, row) = new_token(name, &args.role, now, expires_at);
     opened.store.insert_token(&row).await?;
+    let fields: &[&str] = if expires_at.is_some() { &["name", "role", "expires_at"] } else { &["name", "role"] };
+    record_command(&opened.store, AuditAction::TokenIssue, "api_tokens", Some(row.id), fields).await?;
     println!("{token}");
     Ok(())
 }
@@ -285,6 +289,7 @@ async fn token_revoke(args: TokenRevokeArgs) -> Result<()> {
     if !opened.store.revoke_token(args.id, kith_server::now_millis()).await? {
         bail!("no active token has the id {}", args.id);
     }
+    record_command(&opened.store, AuditAction::TokenRevoke, "api_tokens", Some(args.id), &["revoked_at"]).await?;
     println!("revoked {}", args.id);
     Ok(())
 }
@@ -344,6 +349,7 @@ async fn keys_rotate(args: CommonArgs) -> Result<()> {
         bar.set_position(done);
     };
     let report = kith_server::rotation::rotate(&opened.store, &dir.key_file(), &progress).await?;
+    record_command(&opened.store, AuditAction::KeyRotation, "data_keys", None, &["kek_id", "wrapped"]).await?;
     bar.finish_and_clear();
     println!(
         "rotated: {} data keys rewrapped under {}; retired {}",

@@ -52,8 +52,8 @@ fn init_is_idempotent_and_never_overwrites_a_key() {
     assert!(!key_path.exists(), "no replacement key was written");
 }
 
-#[test]
-fn token_create_prints_the_token_alone_and_checks_its_input() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_create_prints_the_token_alone_and_checks_its_input() {
     let dir = tempfile::tempdir().unwrap();
     let data = path(&dir, "data");
     let (ok, _, err) = run_kith(&["token", "create", "--data-dir", &data, "--name", "n", "--role", "sales"]);
@@ -93,6 +93,17 @@ fn token_create_prints_the_token_alone_and_checks_its_input() {
     assert!(!ok && err.contains("no active token"), "{err}");
     let (ok, _, err) = run_kith(&["token", "revoke", "--data-dir", &data, "not-an-id"]);
     assert!(!ok && err.contains("invalid value"), "{err}");
+
+    // Issuing and revoking are audited.
+    let store = kith_store::open(&format!("sqlite://{}/kith.db", data)).await.unwrap();
+    let actions: Vec<String> = store
+        .audit_query(&kith_store::AuditQuery { limit: 100, ..Default::default() })
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.action.as_str().to_string())
+        .collect();
+    assert_eq!(actions, ["token_issue", "token_issue", "token_revoke"]);
     let db = std::fs::read(dir.path().join("data/kith.db")).unwrap();
     assert!(!db.windows(lines[0].len()).any(|w| w == lines[0].as_bytes()), "tokens are stored hashed");
 }

@@ -100,6 +100,13 @@ async fn rotation(backend: Backend) {
     assert!(ok, "{err}");
     assert_eq!(server.get(&format!("/api/v1/contacts/{}", ids[0])).await.0, StatusCode::OK);
 
+    // Both rotations are in the audit log, attributed to the command line, and the chain holds.
+    let query = kith_store::AuditQuery { action: Some("key_rotation".into()), limit: 10, ..Default::default() };
+    let rotations = server.store.audit_query(&query).await.unwrap();
+    assert_eq!(rotations.len(), 2);
+    assert!(rotations.iter().all(|e| e.actor == "system:cli"));
+    assert!(kith_server::audit::verify(&server.store, None, &[]).await.unwrap().intact);
+
     Arc::try_unwrap(server).ok().expect("no other users of the server").stop().await;
     db.cleanup().await;
 }
