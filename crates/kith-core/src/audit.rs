@@ -16,6 +16,9 @@ pub enum AuditAction {
     TokenIssue,
     TokenRevoke,
     KeyRotation,
+    /// A request whose credentials were missing, unknown, expired or revoked.
+    Authenticate,
+    ConfigChange,
 }
 
 impl AuditAction {
@@ -28,11 +31,22 @@ impl AuditAction {
             Self::TokenIssue => "token_issue",
             Self::TokenRevoke => "token_revoke",
             Self::KeyRotation => "key_rotation",
+            Self::Authenticate => "authenticate",
+            Self::ConfigChange => "config_change",
         }
     }
 
-    pub const ALL: [Self; 7] =
-        [Self::Read, Self::Create, Self::Update, Self::Delete, Self::TokenIssue, Self::TokenRevoke, Self::KeyRotation];
+    pub const ALL: [Self; 9] = [
+        Self::Read,
+        Self::Create,
+        Self::Update,
+        Self::Delete,
+        Self::TokenIssue,
+        Self::TokenRevoke,
+        Self::KeyRotation,
+        Self::Authenticate,
+        Self::ConfigChange,
+    ];
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == text)

@@ -4,16 +4,18 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::{EntityKind, ErrorCode};
 use kith_store::{DynStore, TokenRow};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// The roles tokens may carry. Their full field-level rules arrive with the
@@ -108,15 +110,42 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> ApiResult
 }
 
 /// Middleware: requires a valid bearer token and records the principal.
+/// A refused authentication is audited (actor `anonymous`, with the client
+/// address and request id), so repeated guessing shows in the log and its alerts.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"))?;
-    let principal = principal_for(&state.store, token, crate::now_millis()).await?;
-    req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+        .map(str::trim);
+    let outcome = match token {
+        Some(token) => principal_for(&state.store, token, crate::now_millis()).await,
+        None => Err(ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>")),
+    };
+    match outcome {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            Ok(next.run(req).await)
+        }
+        Err(refusal) if refusal.code == ErrorCode::Unauthenticated => {
+            let event = AuditEvent {
+                seq: 0,
+                at: crate::now_millis(),
+                actor: "anonymous".into(),
+                action: AuditAction::Authenticate,
+                entity: None,
+                record_id: None,
+                subject_id: None,
+                fields: Vec::new(),
+                purpose: None,
+                request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+                client: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+                outcome: AuditOutcome::Denied,
+            };
+            state.audit.record(vec![event]).await?;
+            Err(refusal)
+        }
+        Err(other) => Err(other),
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::audit::Notary;
 use anyhow::{bail, Context, Result};
+use kith_core::audit::AuditAction;
 use kith_crypto::{KeyFile, KeyringHandle};
 use kith_store::{DynStore, ACTIVE_KEK};
 use serde::{Deserialize, Serialize};
@@ -117,14 +118,16 @@ impl DataDir {
 
     /// Remembers a database URL given at initialisation, so later commands
     /// on this directory reach the same database without repeating it.
-    fn remember_database(&mut self, given: Option<&str>) -> Result<()> {
-        let Some(url) = given else { return Ok(()) };
+    /// Returns whether `kith.toml` changed.
+    fn remember_database(&mut self, given: Option<&str>) -> Result<bool> {
+        let Some(url) = given else { return Ok(false) };
         if self.settings.database_url.as_deref() == Some(url) {
-            return Ok(());
+            return Ok(false);
         }
         self.settings.database_url = Some(url.to_string());
         let text = toml::to_string(&self.settings)?;
-        crate::tls::write_private(&self.config_file(), text.as_bytes())
+        crate::tls::write_private(&self.config_file(), text.as_bytes())?;
+        Ok(true)
     }
 
     /// Creates what is missing (directory, key file, database schema, TLS
@@ -162,7 +165,10 @@ impl DataDir {
                 key_path.display()
             );
         }
-        self.remember_database(database_url)?;
+        if self.remember_database(database_url)? {
+            crate::audit::record_command(&store, AuditAction::ConfigChange, "kith.toml", None, &["database_url"])
+                .await?;
+        }
         crate::tls::ensure_self_signed(&self.tls_dir())?;
         let notary = self.notary(&store).await?;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })

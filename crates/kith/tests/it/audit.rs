@@ -133,6 +133,19 @@ async fn access_story(s: &Server) {
     assert_eq!(verified["intact"], true, "{verified}");
     assert_eq!(verified["events"].as_i64().unwrap(), seen.len() as i64);
 
+    // Refused credentials are in the log too, without any token material.
+    let anonymous = s.client.get(s.url("/api/v1/contacts")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let forged = s.client.get(s.url("/api/v1/contacts")).bearer_auth("kith_guess").send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let (_, refused) = get_as(s, &auditor, "/api/v1/audit?action=authenticate").await;
+    let refused = refused["items"].as_array().unwrap().clone();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused
+        .iter()
+        .all(|e| e["actor"] == "anonymous" && e["outcome"] == "denied" && e["client"] == "127.0.0.1"));
+    assert!(!serde_json::to_string(&refused).unwrap().contains("kith_guess"));
+
     for bad in ["action=peek", "from=yesterday", "cursor=abc", "limit=0", "colour=red"] {
         let (status, problem) = get_as(s, &auditor, &format!("/api/v1/audit?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
@@ -183,25 +196,26 @@ async fn tampering_with_the_log_is_caught_on_every_backend() {
     let pg_zeros = "decode(repeat('00', 32), 'hex')";
     for backend in backends() {
         let z = if backend == Backend::Postgres { pg_zeros } else { zeros };
+        // `{next}` is one past the last event, `{keep}` the last event kept when the tail is cut.
         let forged = format!(
             "INSERT INTO audit_events (seq, at, actor, action, fields, outcome, leaf_hash, chain_hash) \
-             VALUES (11, 0, 'token:forger', 'read', '', 'ok', {z}, {z})"
+             VALUES ({{next}}, 0, 'token:forger', 'read', '', 'ok', {z}, {z})"
         );
-        let scenarios: Vec<(&str, Vec<String>, i64, &str)> = vec![
-            ("untouched", vec![], 0, ""),
+        let scenarios: Vec<(&str, Vec<String>, &str, &str)> = vec![
+            ("untouched", vec![], "", ""),
             (
                 "a field changed",
                 vec!["UPDATE audit_events SET actor = 'token:someone-else' WHERE seq = 3".into()],
-                3,
+                "3",
                 "modified",
             ),
             (
                 "fields renamed",
                 vec!["UPDATE audit_events SET fields = 'given_name' WHERE seq = 5".into()],
-                5,
+                "5",
                 "modified",
             ),
-            ("an event deleted", vec!["DELETE FROM audit_events WHERE seq = 4".into()], 4, "missing"),
+            ("an event deleted", vec!["DELETE FROM audit_events WHERE seq = 4".into()], "4", "missing"),
             (
                 "two events swapped",
                 vec![
@@ -209,28 +223,37 @@ async fn tampering_with_the_log_is_caught_on_every_backend() {
                     "UPDATE audit_events SET seq = 2 WHERE seq = 3".into(),
                     "UPDATE audit_events SET seq = 3 WHERE seq = -1".into(),
                 ],
-                2,
+                "2",
                 "modified",
             ),
-            ("a forged event appended", vec![forged], 11, "modified"),
-            ("the tail cut off", vec!["DELETE FROM audit_events WHERE seq > 8".into()], 9, "cut off"),
+            ("a forged event appended", vec![forged], "{next}", "modified"),
+            ("the tail cut off", vec!["DELETE FROM audit_events WHERE seq > {keep}".into()], "{keep+1}", "cut off"),
         ];
         for (name, statements, broken_at, reason) in scenarios {
             let db = TestDb::new(backend).await;
             let s = Server::start(&db).await;
-            // Ten events: five creations, five reads.
+            // Ten events: five creations, five reads (after any of initialisation's own).
             for i in 0..5 {
                 let id = s.create("contacts", json!({"given_name": format!("P{i}")})).await;
                 assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
             }
+            let events = s.store.audit_head().await.unwrap().0;
+            assert!(events >= 10);
             s.stop().await;
             let (ok, out) = verify_cli(&db).await;
             assert!(ok, "{name}: the untouched log verifies: {out}");
-            assert!(out.contains("10 events"), "{out}");
+            assert!(out.contains(&format!("{events} events")), "{out}");
+            let fill = |text: &str| {
+                text.replace("{next}", &(events + 1).to_string())
+                    .replace("{keep+1}", &(events - 1).to_string())
+                    .replace("{keep}", &(events - 2).to_string())
+            };
+            let statements: Vec<String> = statements.iter().map(|t| fill(t)).collect();
+            let broken_at = fill(broken_at);
             let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
             tamper(&db, &statements).await;
             let (ok, out) = verify_cli(&db).await;
-            if broken_at == 0 {
+            if broken_at.is_empty() {
                 assert!(ok, "{name}: {out}");
             } else {
                 assert!(!ok, "{name}: tampering went unnoticed: {out}");
@@ -311,16 +334,17 @@ async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend(
                 let id = s.create("contacts", json!({"given_name": format!("P{i}")})).await;
                 assert_eq!(s.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
             }
+            let events = s.store.audit_head().await.unwrap().0;
             let exported = db.dir.path().join("exported.note");
             let note = checkpoint_cli(&db, &exported).await;
             let lines: Vec<&str> = note.lines().collect();
             assert!(lines[0].starts_with("kith/audit/"), "{note}");
-            assert_eq!(lines[1], "8", "the checkpoint covers every event: {note}");
+            assert_eq!(lines[1], events.to_string(), "the checkpoint covers every event: {note}");
             assert_eq!(lines[3], "", "{note}");
             assert!(lines[4].starts_with("\u{2014} kith/audit/"), "{note}");
             assert!(db.data_dir().join("audit-checkpoint.note").exists());
             let (ok, out) = verify_with(&db, &exported).await;
-            assert!(ok && out.contains("consistent with the signed checkpoint of 8 events"), "{out}");
+            assert!(ok && out.contains(&format!("consistent with the signed checkpoint of {events} events")), "{out}");
             // More activity after the checkpoint is fine.
             s.create("contacts", json!({"given_name": "Later"})).await;
             let store = s.store.clone();
@@ -352,12 +376,15 @@ async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend(
                     assert!(ok, "without a checkpoint the cut is invisible: {out}");
                     let (ok, out) = verify_with(&db, &exported).await;
                     assert!(!ok, "{out}");
-                    assert!(out.contains("broken at event 6:") && out.contains("vouches for 8"), "{out}");
+                    assert!(
+                        out.contains("broken at event 6:") && out.contains(&format!("vouches for {events}")),
+                        "{out}"
+                    );
                 }
                 _ => {
                     let forged =
                         kith_crypto::signed_note::NoteSigner::from_seed(lines[0], &zeroize::Zeroizing::new([42u8; 32]))
-                            .sign(&format!("{}\n8\n{}\n", lines[0], lines[2]));
+                            .sign(&format!("{}\n{events}\n{}\n", lines[0], lines[2]));
                     std::fs::write(&exported, forged).unwrap();
                     let (ok, out) = verify_with(&db, &exported).await;
                     assert!(!ok, "{out}");
