@@ -76,6 +76,11 @@ pub struct NoteVerifier {
 }
 
 impl NoteVerifier {
+    /// The key's name (a checkpoint's origin line).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The verifier key in the C2SP text form: `<name>+<hex key id>+<base64(0x01 ‖ key)>`.
     pub fn encoded(&self) -> String {
         let id: String = key_id(&self.name, &self.key).iter().map(|b| format!("{b:02x}")).collect();
@@ -87,7 +92,7 @@ impl NoteVerifier {
     /// Parses the text form written by [`NoteVerifier::encoded`].
     pub fn parse(text: &str) -> Result<Self, NoteError> {
         let mut parts = text.trim().splitn(3, '+');
-        let (Some(name), Some(_id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::Malformed);
         };
         let blob = B64.decode(key).map_err(|_| NoteError::Malformed)?;
@@ -97,6 +102,10 @@ impl NoteVerifier {
             return Err(NoteError::Malformed);
         }
         let key = VerifyingKey::from_bytes(&key).map_err(|_| NoteError::Malformed)?;
+        let expected: String = key_id(name, &key).iter().map(|b| format!("{b:02x}")).collect();
+        if id != expected {
+            return Err(NoteError::Malformed);
+        }
         Ok(Self { name: name.to_string(), key })
     }
 
@@ -104,6 +113,9 @@ impl NoteVerifier {
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
         let split = note.rfind("\n\n").ok_or(NoteError::Malformed)?;
         let (body, signatures) = (&note[..split + 1], &note[split + 2..]);
+        if !signatures.ends_with('\n') || signatures.contains('\r') {
+            return Err(NoteError::Malformed);
+        }
         let id = key_id(&self.name, &self.key);
         for line in signatures.lines() {
             let Some(rest) = line.strip_prefix(DASH) else { return Err(NoteError::Malformed) };

@@ -165,6 +165,13 @@ fn span_for(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), route, request_id)
 }
 
+/// Request ids are the server's own: one a client sent is free text that
+/// would otherwise land in logs and the append-only audit log.
+async fn drop_client_request_id(mut req: Request) -> Request {
+    req.headers_mut().remove("x-request-id");
+    req
+}
+
 /// A panic in a handler answers 500 like any internal error; its message is
 /// not shown (the panic hook has logged it).
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -195,5 +202,6 @@ pub fn build_app(mut state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_client_request_id))
         .with_state(state)
 }

@@ -168,19 +168,25 @@ struct Walk {
 
 /// Recomputes every hash in sequence order and names the first event that
 /// was modified, deleted, inserted or reordered, or a tail cut off below
-/// the head the log records.
+/// the head the log records. The head is read first and the walk stops
+/// there, so events appended meanwhile by a live server are not mistaken
+/// for tampering; a row beyond the head that the head still does not cover
+/// afterwards is.
 async fn walk(store: &DynStore) -> Result<Walk, kith_store::StoreError> {
+    let (head_seq, head_hash) = store.audit_head().await?;
     let mut previous = GENESIS;
     let mut leaves: Vec<Hash> = Vec::new();
     let broken = |seq: i64, reason: String| Some(Broken { seq, reason });
-    loop {
-        let expected = leaves.len() as i64 + 1;
-        let rows = store.audit_rows(expected - 1, 1000).await?;
+    'pages: while (leaves.len() as i64) < head_seq {
+        let rows = store.audit_rows(leaves.len() as i64, 1000).await?;
         if rows.is_empty() {
             break;
         }
         for row in rows {
             let expected = leaves.len() as i64 + 1;
+            if expected > head_seq {
+                break 'pages;
+            }
             let seq = row.event.seq;
             if seq != expected {
                 let reason = format!("event {expected} is missing: the next stored event is {seq}");
@@ -202,13 +208,24 @@ async fn walk(store: &DynStore) -> Result<Walk, kith_store::StoreError> {
         }
     }
     let last = leaves.len() as i64;
-    let (head_seq, head_hash) = store.audit_head().await?;
-    if head_seq != last || head_hash != previous {
+    if last < head_seq || head_hash != previous {
         let reason = format!(
             "the log ends at event {last} but its head names event {head_seq}: \
              events were cut off the end or the head was altered"
         );
-        return Ok(Walk { leaves, head: previous, broken: broken(last.min(head_seq) + 1, reason) });
+        return Ok(Walk { leaves, head: previous, broken: broken(last + 1, reason) });
+    }
+    if let Some(beyond) = store.audit_rows(head_seq, 1).await?.first() {
+        // A live server may have appended since the head was read: then the
+        // head has moved past it by now.
+        let (now_seq, _) = store.audit_head().await?;
+        if now_seq < beyond.event.seq {
+            let reason = format!(
+                "event {} lies beyond the head (event {now_seq}): it was added around the chain",
+                beyond.event.seq
+            );
+            return Ok(Walk { leaves, head: previous, broken: broken(beyond.event.seq, reason) });
+        }
     }
     Ok(Walk { leaves, head: previous, broken: None })
 }
@@ -220,53 +237,49 @@ fn checkpoint_body(origin: &str, leaves: &[Hash]) -> String {
     format!("{origin}\n{}\n{}\n", leaves.len(), base64::engine::general_purpose::STANDARD.encode(root))
 }
 
-/// Checks the log against the newest of `checkpoints` that verifies under
-/// `verifier`: a log shorter than the checkpoint was truncated, a log whose
-/// first events no longer hash to its root was rewritten.
+/// Checks the log against every checkpoint that verifies under `verifier`:
+/// a log shorter than a checkpoint was truncated, a log whose first events
+/// no longer hash to a checkpoint's root was rewritten. Every checkpoint is
+/// checked, not only the newest: a newer one signed over a rewritten log
+/// must not hide an older, honest one. Returns the largest size checked.
 fn check_against(
     walk: &Walk,
     verifier: &NoteVerifier,
     checkpoints: &[CheckpointNote],
 ) -> (Option<i64>, Option<Broken>) {
-    let mut newest: Option<(i64, &str, &CheckpointNote)> = None;
-    for checkpoint in checkpoints {
-        let Ok(body) = verifier.open(&checkpoint.note) else {
-            let reason = format!("the checkpoint from {} is not signed by the audit key", checkpoint.source);
-            return (None, Some(Broken { seq: walk.leaves.len() as i64, reason }));
-        };
-        let size = body.lines().nth(1).and_then(|l| l.parse::<i64>().ok()).unwrap_or(-1);
-        if newest.as_ref().is_none_or(|(n, _, _)| size > *n) {
-            newest = Some((size, body, checkpoint));
-        }
-    }
-    let Some((size, body, checkpoint)) = newest else { return (None, None) };
     let events = walk.leaves.len() as i64;
-    if size < 0 {
-        return (
-            None,
-            Some(Broken { seq: events, reason: format!("the checkpoint from {} is malformed", checkpoint.source) }),
-        );
+    let mut largest = None;
+    for checkpoint in checkpoints {
+        let source = &checkpoint.source;
+        let Ok(body) = verifier.open(&checkpoint.note) else {
+            let reason = format!("the checkpoint from {source} is not signed by the audit key");
+            return (largest, Some(Broken { seq: events, reason }));
+        };
+        let mut lines = body.lines();
+        let (origin, size) = (lines.next().unwrap_or_default(), lines.next().and_then(|l| l.parse::<i64>().ok()));
+        let Some(size) = size.filter(|s| *s >= 0 && origin == verifier.name()) else {
+            let reason = format!("the checkpoint from {source} is malformed or belongs to another log");
+            return (largest, Some(Broken { seq: events, reason }));
+        };
+        if size > events {
+            let reason = format!(
+                "the log holds {events} events but the checkpoint from {source} vouches for {size}: events were cut off or removed"
+            );
+            return (Some(size), Some(Broken { seq: events + 1, reason }));
+        }
+        if checkpoint_body(origin, &walk.leaves[..size as usize]) != body {
+            let reason = format!(
+                "the first {size} events no longer match the checkpoint from {source}: an event at or below {size} was rewritten"
+            );
+            return (Some(size), Some(Broken { seq: size, reason }));
+        }
+        largest = largest.max(Some(size));
     }
-    if size > events {
-        let reason = format!(
-            "the log holds {events} events but the checkpoint from {} vouches for {size}: events were cut off or removed",
-            checkpoint.source
-        );
-        return (Some(size), Some(Broken { seq: events + 1, reason }));
-    }
-    let origin = body.lines().next().unwrap_or_default();
-    if checkpoint_body(origin, &walk.leaves[..size as usize]) != body {
-        let reason = format!(
-            "the first {size} events no longer match the checkpoint from {}: an event at or below {size} was rewritten",
-            checkpoint.source
-        );
-        return (Some(size), Some(Broken { seq: size, reason }));
-    }
-    (Some(size), None)
+    (largest, None)
 }
 
-/// Verifies the chain, then the log against the newest checkpoint among
-/// `checkpoints` (when a verifier key is given).
+/// Verifies the chain, then the log against `checkpoints` (when a verifier
+/// key is given).
 pub async fn verify(
     store: &DynStore,
     verifier: Option<&NoteVerifier>,
@@ -283,19 +296,6 @@ pub async fn verify(
         None => (None, None),
     };
     Ok(Verification { intact: broken.is_none(), events, head, checkpoint, first_broken: broken })
-}
-
-/// Signs a checkpoint of the whole log, after verifying it, and keeps it in
-/// the database. Refuses a log that does not verify.
-pub async fn checkpoint(store: &DynStore, signer: &NoteSigner, origin: &str) -> anyhow::Result<(i64, String)> {
-    let walk = walk(store).await?;
-    if let Some(broken) = walk.broken {
-        anyhow::bail!("the audit log is broken at event {} ({}); no checkpoint signed", broken.seq, broken.reason);
-    }
-    let size = walk.leaves.len() as i64;
-    let note = signer.sign(&checkpoint_body(origin, &walk.leaves));
-    store.insert_checkpoint(size, &note, crate::now_millis()).await?;
-    Ok((size, note))
 }
 
 /// The audit log's notary: the signing key, and the file in the data
@@ -315,20 +315,30 @@ impl Notary {
         self.signer.verifier()
     }
 
-    /// Signs a checkpoint, keeps it in the database and in the data directory.
+    /// Signs a checkpoint, keeps it in the database and in the data
+    /// directory. Refuses unless the log still matches every checkpoint
+    /// signed before: signing over a rewritten log would launder it.
     pub async fn checkpoint(&self, store: &DynStore) -> anyhow::Result<(i64, String)> {
-        let (size, note) = checkpoint(store, &self.signer, self.signer.name()).await?;
+        let walk = walk(store).await?;
+        let earlier = self.known_checkpoints(store, None).await?;
+        let broken = walk.broken.clone().or_else(|| check_against(&walk, &self.verifier(), &earlier).1);
+        if let Some(broken) = broken {
+            anyhow::bail!("the audit log is broken at event {} ({}); no checkpoint signed", broken.seq, broken.reason);
+        }
+        let size = walk.leaves.len() as i64;
+        let note = self.signer.sign(&checkpoint_body(self.signer.name(), &walk.leaves));
+        store.insert_checkpoint(size, &note, crate::now_millis()).await?;
         kith_crypto::private_file::write_atomic(&self.file, note.as_bytes())?;
         Ok((size, note))
     }
 
-    /// Verifies against the newest checkpoint among the database's, the data
-    /// directory's and `extra` (one exported elsewhere).
-    pub async fn verify(
+    /// The checkpoints at hand: the database's newest, the data directory's,
+    /// and `extra` (one exported elsewhere).
+    async fn known_checkpoints(
         &self,
         store: &DynStore,
         extra: Option<CheckpointNote>,
-    ) -> Result<Verification, kith_store::StoreError> {
+    ) -> Result<Vec<CheckpointNote>, kith_store::StoreError> {
         let mut notes: Vec<CheckpointNote> = extra.into_iter().collect();
         if let Some(note) = store.latest_checkpoint().await? {
             notes.push(CheckpointNote { source: "the database".into(), note });
@@ -336,6 +346,16 @@ impl Notary {
         if let Ok(note) = std::fs::read_to_string(&self.file) {
             notes.push(CheckpointNote { source: self.file.display().to_string(), note });
         }
+        Ok(notes)
+    }
+
+    /// Verifies against every checkpoint at hand, `extra` included.
+    pub async fn verify(
+        &self,
+        store: &DynStore,
+        extra: Option<CheckpointNote>,
+    ) -> Result<Verification, kith_store::StoreError> {
+        let notes = self.known_checkpoints(store, extra).await?;
         verify(store, Some(&self.verifier()), &notes).await
     }
 }

@@ -226,7 +226,7 @@ async fn tampering_with_the_log_is_caught_on_every_backend() {
                 "2",
                 "modified",
             ),
-            ("a forged event appended", vec![forged], "{next}", "modified"),
+            ("a forged event appended", vec![forged], "{next}", "beyond the head"),
             ("the tail cut off", vec!["DELETE FROM audit_events WHERE seq > {keep}".into()], "{keep+1}", "cut off"),
         ];
         for (name, statements, broken_at, reason) in scenarios {
@@ -358,6 +358,12 @@ async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend(
                     let (ok, out) = verify_with(&db, &exported).await;
                     assert!(!ok, "{out}");
                     assert!(out.contains("no longer match the checkpoint") && out.contains("rewritten"), "{out}");
+                    // Nor will the server sign a new checkpoint over the rewritten log.
+                    let mut args = vec!["audit".to_string(), "checkpoint".into(), "--data-dir".into()];
+                    args.push(db.data_dir().to_str().unwrap().into());
+                    args.extend(db.url_args());
+                    let (ok, _, err) = run_kith_async(args).await;
+                    assert!(!ok && err.contains("no checkpoint signed"), "{err}");
                 }
                 "truncate" => {
                     // Cut the last four events and make the head agree, then wipe the
