@@ -39,6 +39,32 @@ impl Default for AlertRules {
     }
 }
 
+/// Whether `hour` falls in `[start, end)`, which may run past midnight (`[22, 6]`).
+fn within([start, end]: [u8; 2], hour: u8) -> bool {
+    if start <= end {
+        (start..end).contains(&hour)
+    } else {
+        hour >= start || hour < end
+    }
+}
+
+impl AlertRules {
+    /// Refuses settings that could only misfire.
+    pub fn check(&self) -> Result<(), String> {
+        if self.window_minutes == 0 {
+            return Err("alerts.window_minutes must be at least 1".into());
+        }
+        if let Some([start, end]) = self.working_hours_utc {
+            if start > 23 || end > 24 || start == end {
+                return Err(
+                    "alerts.working_hours_utc is [start, end] in whole hours 0-24, start and end differing".into()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 fn is_read(e: &AuditEvent) -> bool {
     e.action == AuditAction::Read && e.outcome == AuditOutcome::Ok
 }
@@ -137,11 +163,20 @@ impl Watcher {
         let now = crate::now_millis();
         let since = now - self.window_ms();
         let mut raised = Vec::new();
+        let mut seen = BTreeSet::new();
         for (rule, actor, detail) in self.observe(batch, now) {
+            // One alert per rule and actor per batch; the store keeps it to one per window.
+            if !seen.insert((rule, actor.clone())) {
+                continue;
+            }
             let alert = AlertRow { id: Uuid::new_v4(), at: now, rule: rule.to_string(), actor, detail };
-            if store.raise_alert(&alert, since).await? {
-                tracing::warn!(rule = alert.rule, actor = alert.actor, detail = alert.detail, "unusual access");
-                raised.push(alert);
+            match store.raise_alert(&alert, since).await {
+                Ok(true) => {
+                    tracing::warn!(rule = alert.rule, actor = alert.actor, detail = alert.detail, "unusual access");
+                    raised.push(alert);
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(rule = alert.rule, error = %e, "an alert could not be stored"),
             }
         }
         Ok(raised)
@@ -165,10 +200,11 @@ fn per_request_and_hours(rules: &AlertRules, batch: &[AuditEvent]) -> Vec<(&'sta
             found.push(("bulk_read", actor.to_string(), detail));
         }
     }
-    if let Some([start, end]) = rules.working_hours_utc {
+    if let Some(hours) = rules.working_hours_utc {
+        let [start, end] = hours;
         for e in batch.iter().filter(|e| is_read(e)) {
             let hour = ((e.at / 3_600_000) % 24) as u8;
-            if hour < start || hour >= end {
+            if !within(hours, hour) {
                 let detail =
                     format!("personal data read at {hour:02}h UTC, outside working hours {start:02}h-{end:02}h");
                 found.push(("out_of_hours", e.actor.clone(), detail));
@@ -222,6 +258,8 @@ mod tests {
         let mut second = read("a", night, 2);
         second.request_id = batch[0].request_id.clone();
         batch.push(second);
+        assert!(within([22, 6], 23) && within([22, 6], 2) && !within([22, 6], 12));
+        assert!(AlertRules { working_hours_utc: Some([9, 9]), ..Default::default() }.check().is_err());
         let found: Vec<&str> = per_request_and_hours(&rules, &batch).iter().map(|f| f.0).collect();
         assert_eq!(found, ["bulk_read", "out_of_hours", "out_of_hours"]);
         let noon = 12 * 3_600_000;

@@ -22,6 +22,25 @@ pub fn hash_event(event: &AuditEvent, previous: &Hash) -> (Hash, Hash) {
     (leaf, chain_hash(previous, &leaf))
 }
 
+/// Appends a batch, trying again after short pauses: a failed batch fails
+/// every request waiting on it.
+async fn append_with_retries(store: &DynStore, events: &[AuditEvent]) -> Result<(), String> {
+    let mut pause = std::time::Duration::from_millis(20);
+    let mut attempt = 1;
+    loop {
+        match store.append_audit(events.to_vec(), &hash_event).await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < 3 => {
+                tracing::warn!(error = %e, attempt, "audit append failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 4;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 struct Pending {
     events: Vec<AuditEvent>,
     done: oneshot::Sender<Result<(), String>>,
@@ -63,8 +82,7 @@ impl AuditLog {
                     }
                 }
                 let events: Vec<AuditEvent> = batch.iter().flat_map(|p| p.events.iter().cloned()).collect();
-                let result =
-                    store.append_audit(events.clone(), &hash_event).await.map(|_| ()).map_err(|e| e.to_string());
+                let result = append_with_retries(&store, &events).await;
                 if result.is_ok() {
                     let _ = alert_queue.send(events);
                 }

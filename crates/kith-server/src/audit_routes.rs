@@ -10,7 +10,7 @@ use crate::routes::{id_parameter, json_content, operation, problem_response, Api
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use kith_core::audit::{AuditAction, AuditEvent};
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::model::parse_timestamp;
 use kith_core::ErrorCode;
 use kith_store::AuditQuery;
@@ -89,12 +89,34 @@ fn millis(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
     raw.map(|r| parse_timestamp(field, r).map(kith_core::model::unix_millis).map_err(|e| bad(e.detail))).transpose()
 }
 
+/// Asks the authoriser; reading the audit log is itself recorded (with the
+/// person whose log it is), and so is a refusal.
+async fn audited(state: &AppState, who: &Caller, subject: Option<Uuid>) -> ApiResult<()> {
+    let allowed = state.authorizer.authorize_audit(&who.principal);
+    let event = AuditEvent {
+        seq: 0,
+        at: crate::now_millis(),
+        actor: who.actor(),
+        action: AuditAction::Read,
+        entity: Some("audit_events".into()),
+        record_id: None,
+        subject_id: subject,
+        fields: Vec::new(),
+        purpose: who.purpose.clone(),
+        request_id: who.request_id.clone(),
+        client: who.client.clone(),
+        outcome: if allowed.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Denied },
+    };
+    state.audit.record(vec![event]).await?;
+    allowed
+}
+
 async fn list(
     State(state): State<AppState>,
     who: Caller,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Value>> {
-    state.authorizer.authorize_audit(&who.principal)?;
+    audited(&state, &who, p.subject_id).await?;
     if let Some(action) = &p.action {
         AuditAction::parse(action).ok_or_else(|| {
             let known: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
@@ -118,8 +140,8 @@ async fn access_log(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
-    state.authorizer.authorize_audit(&who.principal)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))?;
+    audited(&state, &who, Some(id)).await?;
     let query = AuditQuery { subject_id: Some(id), ..AuditQuery::default() };
     Ok(Json(page(&state, query, p.limit, p.cursor).await?))
 }
@@ -129,7 +151,7 @@ async fn alerts(
     who: Caller,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
-    state.authorizer.authorize_audit(&who.principal)?;
+    audited(&state, &who, None).await?;
     if p.cursor.is_some() {
         return Err(bad("cursor: alerts come newest first, as one page"));
     }
@@ -148,7 +170,7 @@ async fn alerts(
 }
 
 async fn check(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Verification>> {
-    state.authorizer.authorize_audit(&who.principal)?;
+    audited(&state, &who, None).await?;
     Ok(Json(state.notary.verify(&state.store, None).await?))
 }
 

@@ -97,21 +97,33 @@ pub fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> ApiResult<Principal> {
-    let denied = || ApiError::new(ErrorCode::Unauthenticated, "the bearer token is unknown, expired or revoked");
+/// Why a token was refused, and which known token it was (if any), so that
+/// the use of a revoked or expired token is attributed to it.
+pub struct Refused {
+    pub error: ApiError,
+    pub token_id: Option<Uuid>,
+}
+
+pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Principal, Refused> {
+    let denied = |token_id| Refused {
+        error: ApiError::new(ErrorCode::Unauthenticated, "the bearer token is unknown, expired or revoked"),
+        token_id,
+    };
     if !token.starts_with(TOKEN_PREFIX) {
-        return Err(denied());
+        return Err(denied(None));
     }
-    let row = store.token_by_hash(&hash_token(token)).await?.ok_or_else(denied)?;
+    let row = store.token_by_hash(&hash_token(token)).await.map_err(|e| Refused { error: e.into(), token_id: None })?;
+    let row = row.ok_or_else(|| denied(None))?;
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
-        return Err(denied());
+        return Err(denied(Some(row.id)));
     }
     Ok(Principal { token_id: row.id, name: row.name, role: row.role })
 }
 
 /// Middleware: requires a valid bearer token and records the principal.
-/// A refused authentication is audited (actor `anonymous`, with the client
-/// address and request id), so repeated guessing shows in the log and its alerts.
+/// A refused authentication is audited (actor `anonymous`, or the token's id
+/// when a revoked or expired token was used, with the client address and
+/// request id), so repeated guessing shows in the log and its alerts.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let token = req
         .headers()
@@ -121,18 +133,21 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .map(str::trim);
     let outcome = match token {
         Some(token) => principal_for(&state.store, token, crate::now_millis()).await,
-        None => Err(ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>")),
+        None => Err(Refused {
+            error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"),
+            token_id: None,
+        }),
     };
     match outcome {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             Ok(next.run(req).await)
         }
-        Err(refusal) if refusal.code == ErrorCode::Unauthenticated => {
+        Err(Refused { error, token_id }) if error.code == ErrorCode::Unauthenticated => {
             let event = AuditEvent {
                 seq: 0,
                 at: crate::now_millis(),
-                actor: "anonymous".into(),
+                actor: token_id.map_or_else(|| "anonymous".to_string(), |id| format!("token:{id}")),
                 action: AuditAction::Authenticate,
                 entity: None,
                 record_id: None,
@@ -144,8 +159,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 outcome: AuditOutcome::Denied,
             };
             state.audit.record(vec![event]).await?;
-            Err(refusal)
+            Err(error)
         }
-        Err(other) => Err(other),
+        Err(Refused { error, .. }) => Err(error),
     }
 }

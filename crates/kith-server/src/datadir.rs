@@ -88,6 +88,17 @@ impl DataDir {
     async fn notary(&self, store: &DynStore) -> Result<Notary> {
         let install = store.init_setting("install_id", &uuid::Uuid::new_v4().to_string()).await?;
         let signer = kith_crypto::audit_key::load_or_create(&self.audit_key_file(), &format!("kith/audit/{install}"))?;
+        // Every server of one database signs with the same key: the first
+        // one's public half is kept, and a different key is refused.
+        let ours = signer.verifier().encoded();
+        let pinned = store.init_setting("audit_verifier_key", &ours).await?;
+        if pinned != ours {
+            bail!(
+                "{} is not the key this database's audit checkpoints are signed with ({pinned}); \
+                 copy audit.key from the data directory of the first server",
+                self.audit_key_file().display()
+            );
+        }
         Ok(Notary::new(signer, self.checkpoint_file()))
     }
 

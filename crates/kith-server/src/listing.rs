@@ -53,6 +53,29 @@ pub struct ListParams {
     pub updated_to: Option<String>,
 }
 
+impl ListParams {
+    /// Names of the filters and lookups this list used (never their values).
+    pub fn used_filters(&self) -> Vec<String> {
+        let given = [
+            ("q", self.q.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("tag", self.tag.is_some()),
+            ("owner", self.owner.is_some()),
+            ("company_id", self.company_id.is_some()),
+            ("contact_id", self.contact_id.is_some()),
+            ("kind", self.kind.is_some()),
+            ("stage", self.stage.is_some()),
+            ("currency", self.currency.is_some()),
+            ("created_from", self.created_from.is_some()),
+            ("created_to", self.created_to.is_some()),
+            ("updated_from", self.updated_from.is_some()),
+            ("updated_to", self.updated_to.is_some()),
+        ];
+        given.iter().filter(|(_, used)| *used).map(|(name, _)| name.to_string()).collect()
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Page {
     pub items: Vec<serde_json::Value>,

@@ -238,7 +238,15 @@ impl Records {
             Action::Update => AuditAction::Update,
             Action::Delete => AuditAction::Delete,
         };
-        self.audit.record(vec![Self::event::<B>(who, audited, record, None, Vec::new(), AuditOutcome::Denied)]).await?;
+        // A refused attempt on a record is attributed to its person, so it
+        // shows in their access log.
+        let subject = match record {
+            Some(id) => self.store.get(B::KIND, id).await?.map(|row| row.subject_id),
+            None => None,
+        };
+        self.audit
+            .record(vec![Self::event::<B>(who, audited, record, subject, Vec::new(), AuditOutcome::Denied)])
+            .await?;
         Err(refusal)
     }
 
@@ -327,16 +335,13 @@ impl Records {
             }
             let rendered = render(id, row.created_at, now, &body)?;
             let changed = changed_fields(&before, &rendered);
-            self.audit
-                .record(vec![Self::event::<B>(
-                    who,
-                    AuditAction::Update,
-                    Some(id),
-                    Some(subject),
-                    changed,
-                    AuditOutcome::Ok,
-                )])
-                .await?;
+            // The answer shows the whole record: that is a read as well.
+            let shown = present_fields(&rendered);
+            let events = vec![
+                Self::event::<B>(who, AuditAction::Update, Some(id), Some(subject), changed, AuditOutcome::Ok),
+                Self::event::<B>(who, AuditAction::Read, Some(id), Some(subject), shown, AuditOutcome::Ok),
+            ];
+            self.audit.record(events).await?;
             return Ok(rendered);
         }
         Err(ApiError::new(ErrorCode::Conflict, "the record kept changing; try again"))
@@ -357,6 +362,7 @@ impl Records {
     pub async fn list<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
         self.authorize::<B>(who, Action::List, None).await?;
         let ring = self.keys.current();
+        let filters = params.used_filters();
         let plan = listing::plan(B::KIND, params, &ring)?;
         let mut query = plan.query.clone();
         query.limit = plan.limit + 1;
@@ -384,6 +390,11 @@ impl Records {
                 AuditOutcome::Ok,
             ));
             items.push(rendered);
+        }
+        if events.is_empty() {
+            // A search that finds nobody still tells the caller something
+            // (that nobody matches): it is recorded with the filters it used.
+            events.push(Self::event::<B>(who, AuditAction::Read, None, None, filters, AuditOutcome::Ok));
         }
         self.audit.record(events).await?;
         let next_cursor = match rows.last() {

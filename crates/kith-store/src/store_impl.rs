@@ -125,7 +125,9 @@ macro_rules! impl_store {
                 entity: row.try_get("entity")?,
                 record_id: id("record_id")?,
                 subject_id: id("subject_id")?,
-                fields: if fields.is_empty() { Vec::new() } else { fields.split(',').map(str::to_string).collect() },
+                // Stored as a JSON array. Anything else was written around Kith:
+                // kept as one name, so verification names the event.
+                fields: serde_json::from_str(&fields).unwrap_or_else(|_| vec![fields]),
                 purpose: row.try_get("purpose")?,
                 request_id: row.try_get("request_id")?,
                 client: row.try_get("client")?,
@@ -543,7 +545,7 @@ macro_rules! impl_store {
                             .bind(e.entity.clone())
                             .bind(e.record_id.map(|id| id.to_string()))
                             .bind(e.subject_id.map(|id| id.to_string()))
-                            .bind(e.fields.join(","))
+                            .bind(serde_json::to_string(&e.fields).unwrap_or_default())
                             .bind(e.purpose.clone())
                             .bind(e.request_id.clone())
                             .bind(e.client.clone())

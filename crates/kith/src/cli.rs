@@ -209,7 +209,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
         tls: tls.is_some(),
-        alerts: dir.settings.alerts.clone().unwrap_or_default(),
+        alerts: {
+            let rules = dir.settings.alerts.clone().unwrap_or_default();
+            rules.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
+            rules
+        },
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);
