@@ -96,14 +96,14 @@ impl Keyring {
     }
 
     fn index_key(&self, field: &'static str) -> Zeroizing<[u8; 32]> {
-        if let Some(k) = self.index_keys.read().expect("index key cache").get(field) {
+        if let Some(k) = self.index_keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(field) {
             return k.clone();
         }
         let mut key = Zeroizing::new([0u8; 32]);
         Hkdf::<Sha256>::new(Some(b"kith/blind-index/v1"), self.index_root.as_ref())
             .expand(field.as_bytes(), key.as_mut())
             .expect("32 bytes is a valid HKDF output length");
-        self.index_keys.write().expect("index key cache").insert(field, key.clone());
+        self.index_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(field, key.clone());
         key
     }
 }
@@ -127,13 +127,13 @@ impl KeyringHandle {
     }
 
     pub fn current(&self) -> Arc<Keyring> {
-        self.current.read().expect("keyring lock").clone()
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Re-reads the key file.
     pub fn reload(&self) -> Result<Arc<Keyring>, CryptoError> {
         let fresh = Arc::new(Keyring::from_file(&KeyFile::load(&self.path)?));
-        *self.current.write().expect("keyring lock") = fresh.clone();
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
         tracing::info!(active_kek = fresh.active_kek(), "key file reloaded");
         Ok(fresh)
     }
