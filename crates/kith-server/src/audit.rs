@@ -81,7 +81,7 @@ impl AuditLog {
                         Err(_) => break,
                     }
                 }
-                let events: Vec<AuditEvent> = batch.iter().flat_map(|p| p.events.iter().cloned()).collect();
+                let events: Vec<AuditEvent> = batch.iter_mut().flat_map(|p| std::mem::take(&mut p.events)).collect();
                 let result = append_with_retries(&store, &events).await;
                 if result.is_ok() {
                     let _ = alert_queue.send(events);
