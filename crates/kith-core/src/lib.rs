@@ -8,6 +8,7 @@ pub mod entity;
 pub mod error;
 pub mod model;
 pub mod normalize;
+pub mod purpose;
 pub mod values;
 
 pub use entity::{ClearValue, Column, ColumnType, EntityBody, EntityKind, IndexField, IndexTerm};

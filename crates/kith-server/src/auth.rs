@@ -47,6 +47,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<()>;
     /// Reading the audit log and verifying it.
     fn authorize_audit(&self, principal: &Principal) -> ApiResult<()>;
+    /// Reading (`write` false) or editing the processing purposes catalogue.
+    fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()>;
 }
 
 /// Until roles have field-level rules: every staff role works with CRM
@@ -63,6 +65,14 @@ impl Authorizer for InterimPolicy {
             ));
         }
         Ok(())
+    }
+
+    fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()> {
+        if !write || ["admin", "dpo"].contains(&principal.role.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, format!("the {} role may not change purposes", principal.role)))
+        }
     }
 
     fn authorize_audit(&self, principal: &Principal) -> ApiResult<()> {

@@ -182,6 +182,7 @@ impl DataDir {
         }
         crate::tls::ensure_self_signed(&self.tls_dir())?;
         let notary = self.notary(&store).await?;
+        seed_purposes(&store).await?;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
 
@@ -211,8 +212,19 @@ impl DataDir {
             );
         }
         let notary = self.notary(&store).await?;
+        seed_purposes(&store).await?;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
+}
+
+/// A new catalogue starts with Kith's default purposes.
+async fn seed_purposes(store: &DynStore) -> Result<()> {
+    if store.purposes().await?.is_empty() {
+        for purpose in kith_core::purpose::defaults() {
+            store.put_purpose(&purpose.key, &serde_json::to_string(&purpose)?, crate::now_millis(), false).await?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn open_store(url: &str) -> Result<DynStore> {

@@ -12,6 +12,7 @@ pub mod datadir;
 pub mod error;
 pub mod extract;
 pub mod listing;
+pub mod purpose_routes;
 pub mod records;
 pub mod rotation;
 pub mod routes;

@@ -202,6 +202,12 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces `old` by `new` only if it is unchanged; false otherwise.
     async fn rewrap(&self, old: &KeyRow, new: &KeyRow) -> Result<bool>;
 
+    /// The purposes catalogue, as JSON documents in key order.
+    async fn purposes(&self) -> Result<Vec<String>>;
+    /// Stores a purpose (replacing one with the same key when `replace`);
+    /// returns whether it was written.
+    async fn put_purpose(&self, key: &str, document: &str, at: i64, replace: bool) -> Result<bool>;
+
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRow>>;
     async fn revoke_token(&self, id: Uuid, at: i64) -> Result<bool>;

@@ -7,8 +7,10 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") }];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, name: "purposes", sql: include_str!("../migrations/sqlite/0002_purposes.sql") },
+];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
 pub(crate) const SQLITE_AUDIT: &[Migration] = &[
@@ -34,6 +36,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0003_audit_checkpoints.sql"),
     },
     Migration { version: 4, name: "audit_alerts", sql: include_str!("../migrations/postgres/0004_audit_alerts.sql") },
+    Migration { version: 5, name: "purposes", sql: include_str!("../migrations/postgres/0005_purposes.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -475,6 +475,28 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn purposes(&self) -> $crate::Result<Vec<String>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>("SELECT document FROM purposes ORDER BY key").fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok(r.try_get("document")?)).collect()
+            }
+
+            async fn put_purpose(&self, key: &str, document: &str, at: i64, replace: bool) -> $crate::Result<bool> {
+                let text = if replace {
+                    "INSERT INTO purposes (key, document, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at"
+                } else {
+                    "INSERT INTO purposes (key, document, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING"
+                };
+                let done = sqlx::query::<$db>(text)
+                    .bind(key.to_string())
+                    .bind(document.to_string())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn insert_token(&self, token: &$crate::TokenRow) -> $crate::Result<()> {
                 sqlx::query::<$db>(
                     "INSERT INTO api_tokens (id, name, role, token_hash, created_at, expires_at, revoked_at) \

@@ -8,6 +8,7 @@ mod cli;
 mod harness;
 mod multi;
 mod openapi;
+mod purposes;
 mod rotation;
 mod story;
 mod tls;
