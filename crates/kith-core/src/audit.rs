@@ -19,6 +19,7 @@ pub enum AuditAction {
     /// A request whose credentials were missing, unknown, expired or revoked.
     Authenticate,
     ConfigChange,
+    ConsentChange,
 }
 
 impl AuditAction {
@@ -33,10 +34,11 @@ impl AuditAction {
             Self::KeyRotation => "key_rotation",
             Self::Authenticate => "authenticate",
             Self::ConfigChange => "config_change",
+            Self::ConsentChange => "consent_change",
         }
     }
 
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Read,
         Self::Create,
         Self::Update,
@@ -46,6 +48,7 @@ impl AuditAction {
         Self::KeyRotation,
         Self::Authenticate,
         Self::ConfigChange,
+        Self::ConsentChange,
     ];
 
     pub fn parse(text: &str) -> Option<Self> {

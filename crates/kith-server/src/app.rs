@@ -180,7 +180,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
-    let protected = crate::purpose_routes::routes(crate::audit_routes::routes(routes::records(Api::new())));
+    let protected = crate::consents::routes(crate::purpose_routes::routes(crate::audit_routes::routes(
+        routes::records(Api::new()),
+    )));
     state.openapi = Arc::new(document(&public, &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

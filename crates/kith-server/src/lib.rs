@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_routes;
 pub mod auth;
 pub mod caller;
+pub mod consents;
 pub mod datadir;
 pub mod error;
 pub mod extract;

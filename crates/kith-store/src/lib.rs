@@ -20,6 +20,29 @@ use uuid::Uuid;
 
 pub use query::{values_placeholders, ListQuery, Range};
 
+/// A privacy notice version as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    pub version: String,
+    pub text: String,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// A consent ledger entry as stored; `sealed` holds source and evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub id: Uuid,
+    pub contact_id: Uuid,
+    pub purpose: String,
+    pub granted: bool,
+    pub at: i64,
+    pub notice_version: String,
+    pub method: String,
+    pub recorded_by: String,
+    pub sealed: Vec<u8>,
+}
+
 /// A blind-index term as stored.
 pub type Term = [u8; 16];
 
@@ -207,6 +230,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a purpose (replacing one with the same key when `replace`);
     /// returns whether it was written.
     async fn put_purpose(&self, key: &str, document: &str, at: i64, replace: bool) -> Result<bool>;
+
+    /// Adds a notice version; a version, once added, never changes (`Duplicate`).
+    async fn add_notice(&self, notice: &NoticeRow) -> Result<()>;
+    async fn notices(&self) -> Result<Vec<NoticeRow>>;
+    /// Appends to a person's consent ledger; the contact must exist.
+    async fn append_consent(&self, entry: &ConsentRow) -> Result<()>;
+    /// A person's ledger in the order it was written.
+    async fn consents(&self, contact: Uuid) -> Result<Vec<ConsentRow>>;
 
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRow>>;

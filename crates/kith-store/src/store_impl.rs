@@ -411,6 +411,11 @@ macro_rules! impl_store {
                         delete_rows(&mut tx, E::Interactions, "contact_id", id).await?;
                         delete_rows(&mut tx, E::Purchases, "contact_id", id).await?;
                         delete_rows(&mut tx, E::Deals, "subject_id", id).await?;
+                        // The ledger's evidence is sealed under the key deleted below.
+                        sqlx::query::<$db>("DELETE FROM consents WHERE contact_id = $1")
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     E::Companies => {
                         for referrer in [E::Contacts, E::Interactions, E::Deals, E::Purchases] {
@@ -495,6 +500,84 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn add_notice(&self, notice: &$crate::NoticeRow) -> $crate::Result<()> {
+                sqlx::query::<$db>("INSERT INTO notices (version, text, sha256, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(notice.version.clone())
+                    .bind(notice.text.clone())
+                    .bind(notice.sha256.clone())
+                    .bind(notice.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_unique)?;
+                Ok(())
+            }
+
+            async fn notices(&self) -> $crate::Result<Vec<$crate::NoticeRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>("SELECT version, text, sha256, created_at FROM notices ORDER BY created_at, version")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::NoticeRow {
+                            version: r.try_get("version")?,
+                            text: r.try_get("text")?,
+                            sha256: r.try_get("sha256")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn append_consent(&self, e: &$crate::ConsentRow) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                check_references(&mut tx, &[(kith_core::EntityKind::Contacts, e.contact_id)]).await?;
+                sqlx::query::<$db>(
+                    "INSERT INTO consents (id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(e.id.to_string())
+                .bind(e.contact_id.to_string())
+                .bind(e.purpose.clone())
+                .bind(i64::from(e.granted))
+                .bind(e.at)
+                .bind(e.notice_version.clone())
+                .bind(e.method.clone())
+                .bind(e.recorded_by.clone())
+                .bind(e.sealed.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_unique)?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn consents(&self, contact: uuid::Uuid) -> $crate::Result<Vec<$crate::ConsentRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>(
+                    "SELECT id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed \
+                     FROM consents WHERE contact_id = $1 ORDER BY at, id",
+                )
+                .bind(contact.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::ConsentRow {
+                            id: parse_id(r.try_get::<&str, _>("id")?)?,
+                            contact_id: parse_id(r.try_get::<&str, _>("contact_id")?)?,
+                            purpose: r.try_get("purpose")?,
+                            granted: r.try_get::<i64, _>("granted")? != 0,
+                            at: r.try_get("at")?,
+                            notice_version: r.try_get("notice_version")?,
+                            method: r.try_get("method")?,
+                            recorded_by: r.try_get("recorded_by")?,
+                            sealed: r.try_get("sealed")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn insert_token(&self, token: &$crate::TokenRow) -> $crate::Result<()> {

@@ -5,6 +5,7 @@
 mod audit;
 mod canary;
 mod cli;
+mod consents;
 mod harness;
 mod multi;
 mod openapi;

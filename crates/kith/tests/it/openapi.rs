@@ -57,6 +57,9 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 34, "25 record operations, 4 audit, 3 purpose operations, health and this document");
+    assert_eq!(
+        operations, 38,
+        "25 record operations, 4 audit, 3 purpose, 4 consent operations, health and this document"
+    );
     server.stop().await;
 }

@@ -1,0 +1,238 @@
+//! Privacy notices and the consent ledger over HTTP. Entries are appended,
+//! never changed: there is no route that updates or deletes one. Source and
+//! evidence are sealed under the person's data key, so erasing the person
+//! shreds them with the rest; reads and appends are audited.
+
+use crate::auth::Action;
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::records::{rfc3339_millis, to_crypto};
+use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::consent::{current_state, ConsentEntry, ConsentInput, ConsentMethod, NoticeInput};
+use kith_core::{EntityKind, ErrorCode};
+use kith_crypto::DataKey;
+use kith_store::{ConsentRow, NoticeRow};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn seal_context(entry: Uuid, contact: Uuid) -> Vec<u8> {
+    format!("kith/consent/v1/{entry}/{contact}").into_bytes()
+}
+
+fn event(who: &Caller, action: AuditAction, contact: Uuid, fields: Vec<String>) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        at: crate::now_millis(),
+        actor: who.actor(),
+        action,
+        entity: Some("consents".into()),
+        record_id: None,
+        subject_id: Some(contact),
+        fields,
+        purpose: who.purpose.clone(),
+        request_id: who.request_id.clone(),
+        client: who.client.clone(),
+        outcome: AuditOutcome::Ok,
+    }
+}
+
+/// The person's data key, or 404 when there is no such person.
+async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
+    if state.store.get(EntityKind::Contacts, contact).await?.is_none() {
+        return Err(ApiError::not_found("contacts"));
+    }
+    let wrapped = state.store.data_key(contact).await?.ok_or_else(|| ApiError::not_found("contacts"))?;
+    Ok(state.keys.unwrap(&to_crypto(&wrapped))?)
+}
+
+fn method_from(text: &str) -> ApiResult<ConsentMethod> {
+    serde_json::from_value(Value::String(text.into())).map_err(|e| ApiError::internal("consent method", e))
+}
+
+fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<ConsentEntry> {
+    let plaintext = key.open(&seal_context(row.id, row.contact_id), &row.sealed)?;
+    let sealed: Value = serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("consent", e))?;
+    Ok(ConsentEntry {
+        id: row.id,
+        purpose: row.purpose.clone(),
+        granted: row.granted,
+        at: rfc3339_millis(row.at),
+        notice_version: row.notice_version.clone(),
+        method: method_from(&row.method)?,
+        source: sealed["source"].as_str().map(str::to_string),
+        evidence: sealed["evidence"].as_object().cloned().unwrap_or_default(),
+        recorded_by: row.recorded_by.clone(),
+    })
+}
+
+fn parse_contact(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
+}
+
+async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
+    let key = person_key(&state, contact).await?;
+    let entries: Vec<ConsentEntry> =
+        state.store.consents(contact).await?.iter().map(|row| open_entry(&key, row)).collect::<ApiResult<_>>()?;
+    let current: Map<String, Value> = current_state(&entries)
+        .into_iter()
+        .map(|(purpose, e)| {
+            (purpose, json!({"granted": e.granted, "at": e.at, "notice_version": e.notice_version, "method": e.method}))
+        })
+        .collect();
+    state.audit.record(vec![event(&who, AuditAction::Read, contact, vec!["consents".into()])]).await?;
+    Ok(Json(json!({ "ledger": entries, "current": current })))
+}
+
+async fn append(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut input): ApiJson<ConsentInput>,
+) -> ApiResult<(StatusCode, Json<ConsentEntry>)> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts)?;
+    input.validate()?;
+    let purposes = crate::purpose_routes::catalogue(&state).await?;
+    if !purposes.iter().any(|p| p.key == input.purpose) {
+        return Err(ApiError::new(ErrorCode::UnknownReference, "purpose: not in the purposes catalogue"));
+    }
+    if !state.store.notices().await?.iter().any(|n| n.version == input.notice_version) {
+        return Err(ApiError::new(ErrorCode::UnknownReference, "notice_version: no such privacy notice version"));
+    }
+    let key = person_key(&state, contact).await?;
+    let id = Uuid::new_v4();
+    let sealed = serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence}))
+        .map_err(|e| ApiError::internal("consent", e))?;
+    let row = ConsentRow {
+        id,
+        contact_id: contact,
+        purpose: input.purpose.clone(),
+        granted: input.granted,
+        at: crate::now_millis(),
+        notice_version: input.notice_version.clone(),
+        method: input.method.as_str().into(),
+        recorded_by: who.principal.name.clone(),
+        sealed: key.seal(&seal_context(id, contact), &sealed),
+    };
+    state.store.append_consent(&row).await?;
+    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()])]).await?;
+    Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?)))
+}
+
+async fn list_notices(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
+    state.authorizer.authorize_purposes(&who.principal, false)?;
+    let items: Vec<Value> = state
+        .store
+        .notices()
+        .await?
+        .into_iter()
+        .map(|n| json!({"version": n.version, "text": n.text, "sha256": n.sha256, "created_at": rfc3339_millis(n.created_at)}))
+        .collect();
+    Ok(Json(json!({ "items": items, "next_cursor": null })))
+}
+
+async fn add_notice(
+    State(state): State<AppState>,
+    who: Caller,
+    ApiJson(mut input): ApiJson<NoticeInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state.authorizer.authorize_purposes(&who.principal, true)?;
+    input.validate()?;
+    let sha256: String = Sha256::digest(input.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let row = NoticeRow { version: input.version.clone(), text: input.text, sha256, created_at: crate::now_millis() };
+    state.store.add_notice(&row).await.map_err(|e| match e {
+        kith_store::StoreError::Duplicate => {
+            ApiError::new(ErrorCode::Conflict, "this notice version exists; a version never changes: add a new one")
+        }
+        other => other.into(),
+    })?;
+    let mut change = event(&who, AuditAction::ConfigChange, Uuid::nil(), vec![row.version.clone()]);
+    (change.entity, change.subject_id) = (Some("notices".into()), None);
+    state.audit.record(vec![change]).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"version": row.version, "text": row.text, "sha256": row.sha256, "created_at": rfc3339_millis(row.created_at)}),
+        ),
+    ))
+}
+
+/// The notice and consent routes, added to `api`.
+pub fn routes(mut api: Api) -> Api {
+    for (name, schema) in [
+        ("ConsentInput", <ConsentInput as utoipa::PartialSchema>::schema()),
+        ("ConsentEntry", <ConsentEntry as utoipa::PartialSchema>::schema()),
+        ("NoticeInput", <NoticeInput as utoipa::PartialSchema>::schema()),
+    ] {
+        api.schemas.push((name.into(), schema));
+    }
+    let mut nested = Vec::new();
+    <ConsentInput as ToSchema>::schemas(&mut nested);
+    api.schemas.extend(nested);
+    let body = |schema: &str| {
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", json_content(Ref::from_schema_name(schema)))
+            .build()
+    };
+    let ok = |what: &str| ResponseBuilder::new().description(what).build();
+    api.route(
+        HttpMethod::Get,
+        "/api/v1/contacts/{id}/consents",
+        ledger,
+        operation("contact_consents", "consents", "A person's consent ledger and the current state per purpose")
+            .parameter(id_parameter())
+            .response("200", ok("the ledger and current state"))
+            .response("404", problem_response("no such person"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Post,
+        "/api/v1/contacts/{id}/consents",
+        append,
+        operation("append_consent", "consents", "Append to a person's consent ledger (granted false withdraws)")
+            .parameter(id_parameter())
+            .request_body(Some(body("ConsentInput")))
+            .response(
+                "201",
+                ResponseBuilder::new()
+                    .description("recorded")
+                    .content("application/json", json_content(Ref::from_schema_name("ConsentEntry")))
+                    .build(),
+            )
+            .response("404", problem_response("no such person"))
+            .response("422", problem_response("unknown purpose or notice version, or an invalid field"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/notices",
+        list_notices,
+        operation("list_notices", "consents", "Privacy notice versions with their full text and SHA-256")
+            .response("200", ok("the versions"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Post,
+        "/api/v1/notices",
+        add_notice,
+        operation("add_notice", "consents", "Add a privacy notice version (admin, dpo); versions never change")
+            .request_body(Some(body("NoticeInput")))
+            .response("201", ok("added"))
+            .response("409", problem_response("the version exists"))
+            .build(),
+    )
+}

@@ -1,0 +1,117 @@
+//! Privacy notices and the consent ledger: append-only, the current state
+//! derived from it, evidence sealed under the person's key, every change
+//! audited.
+
+use crate::harness::{assert_problem, backends, Server, TestDb};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn as_token(s: &Server, token: &str, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+    let mut req = s.client.request(method, s.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_ledger_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let (dpo, row) = kith_server::auth::new_token("dpo", "dpo", kith_server::now_millis(), None);
+        s.store.insert_token(&row).await.unwrap();
+
+        // Notices: versions with their text and hash, added once.
+        let notice = json!({"version": "2026-11", "text": "We use your e-mail address to send offers."});
+        assert_eq!(s.post("/api/v1/notices", &notice).await.0, StatusCode::FORBIDDEN, "sales may not add notices");
+        let (status, added) = as_token(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+        assert_eq!(added["sha256"].as_str().unwrap().len(), 64);
+        assert_problem(&as_token(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await, 409, "conflict");
+        let (_, notices) = s.get("/api/v1/notices").await;
+        assert_eq!(notices["items"][0]["text"], notice["text"]);
+
+        let id = s.create("contacts", json!({"given_name": "Consenting", "emails": ["c@example.org"]})).await;
+        let path = format!("/api/v1/contacts/{id}/consents");
+        let (status, empty) = s.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{empty}");
+        assert_eq!(empty, json!({"ledger": [], "current": {}}));
+
+        let marker = format!("Mk{}", uuid::Uuid::new_v4().simple());
+        let given = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",
+                           "method": "web_form", "source": "newsletter form",
+                           "evidence": {"client_address": "203.0.113.9", "user_agent": marker}});
+        let (status, entry) = s.post(&path, &given).await;
+        assert_eq!(status, StatusCode::CREATED, "{entry}");
+        assert_eq!(entry["evidence"]["user_agent"], marker.as_str());
+        assert_eq!(entry["recorded_by"], "tester");
+        let withdrawal = json!({"purpose": "marketing.communications.email", "granted": false, "notice_version": "2026-11", "method": "api"});
+        assert_eq!(s.post(&path, &withdrawal).await.0, StatusCode::CREATED, "withdrawal is one call");
+        let (_, state) = s.get(&path).await;
+        assert_eq!(state["ledger"].as_array().unwrap().len(), 2, "the ledger keeps both");
+        assert_eq!(state["current"]["marketing.communications.email"]["granted"], false);
+        assert_eq!(state["ledger"][0]["source"], "newsletter form");
+
+        for (body, status, code) in [
+            (
+                json!({"purpose": "marketing.mind_reading", "granted": true, "notice_version": "2026-11", "method": "api"}),
+                422,
+                "unknown_reference",
+            ),
+            (
+                json!({"purpose": "sales", "granted": true, "notice_version": "1999", "method": "api"}),
+                422,
+                "unknown_reference",
+            ),
+            (
+                json!({"purpose": "sales", "granted": true, "notice_version": "2026-11", "method": "telepathy"}),
+                422,
+                "invalid_value",
+            ),
+            (
+                json!({"purpose": "sales", "granted": "yes", "notice_version": "2026-11", "method": "api"}),
+                422,
+                "invalid_type",
+            ),
+            (
+                json!({"purpose": "sales", "granted": true, "notice_version": "2026-11", "method": "api", "when": "now"}),
+                422,
+                "unknown_field",
+            ),
+        ] {
+            assert_problem(&s.post(&path, &body).await, status, code);
+        }
+        assert_problem(
+            &s.post("/api/v1/contacts/00000000-0000-4000-8000-000000000000/consents", &withdrawal).await,
+            404,
+            "not_found",
+        );
+        for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_problem(&s.send(method, &path, Some(&given)).await, 405, "method_not_allowed");
+        }
+        let (_, state) = s.get(&path).await;
+        assert_eq!(state["ledger"].as_array().unwrap().len(), 2, "refused entries wrote nothing");
+
+        // Evidence is sealed: the marker is nowhere in the database in clear.
+        if db.url.is_none() {
+            for file in ["kith.db", "kith.db-wal"] {
+                let bytes = std::fs::read(db.data_dir().join(file)).unwrap_or_default();
+                assert!(!bytes.windows(marker.len()).any(|w| w == marker.as_bytes()), "{file}");
+            }
+        }
+        // Every change is audited against the person.
+        let (_, log) =
+            as_token(&s, &dpo, Method::GET, &format!("/api/v1/audit?subject_id={id}&action=consent_change"), None)
+                .await;
+        assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+        assert!(!log.to_string().contains(&marker));
+        // The ledger goes with the person.
+        assert_eq!(s.delete(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::NO_CONTENT);
+        assert_problem(&s.get(&path).await, 404, "not_found");
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
