@@ -373,7 +373,18 @@ impl Notary {
         store: &DynStore,
         extra: Option<CheckpointNote>,
     ) -> Result<Verification, kith_store::StoreError> {
+        self.verify_with_key(store, extra, &self.verifier()).await
+    }
+
+    /// The same, trusting only `key`: the verifier key a DPO kept apart,
+    /// so that a replaced `audit.key` cannot vouch for a rewritten log.
+    pub async fn verify_with_key(
+        &self,
+        store: &DynStore,
+        extra: Option<CheckpointNote>,
+        key: &NoteVerifier,
+    ) -> Result<Verification, kith_store::StoreError> {
         let notes = self.known_checkpoints(store, extra).await?;
-        verify(store, Some(&self.verifier()), &notes).await
+        verify(store, Some(key), &notes).await
     }
 }

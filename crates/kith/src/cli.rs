@@ -131,6 +131,9 @@ struct AuditVerifyArgs {
     /// A checkpoint kept elsewhere (printed by `kith audit checkpoint`).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// A file holding the verifier key kept apart (printed by `kith audit checkpoint`); checkpoints must verify under it instead of the data directory's audit.key.
+    #[arg(long)]
+    verifier_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -309,7 +312,15 @@ async fn audit_verify(args: AuditVerifyArgs) -> Result<()> {
         }),
         None => None,
     };
-    let report = opened.notary.verify(&opened.store, extra).await?;
+    let report = match &args.verifier_key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let key = kith_crypto::signed_note::NoteVerifier::parse(&text)
+                .map_err(|_| anyhow::anyhow!("{} does not hold a verifier key (name+id+key)", path.display()))?;
+            opened.notary.verify_with_key(&opened.store, extra, &key).await?
+        }
+        None => opened.notary.verify(&opened.store, extra).await?,
+    };
     match report.first_broken {
         None => {
             let against = match report.checkpoint {

@@ -327,15 +327,17 @@ async fn rewrite_history(db: &TestDb, store: &kith_store::DynStore, victim: i64)
     }
 }
 
-async fn checkpoint_cli(db: &TestDb, out: &std::path::Path) -> String {
+/// Signs a checkpoint; returns the note and the verifier key printed with it.
+async fn checkpoint_cli(db: &TestDb, out: &std::path::Path) -> (String, String) {
     let mut args =
         vec!["audit".to_string(), "checkpoint".into(), "--data-dir".into(), db.data_dir().to_str().unwrap().into()];
     args.extend(db.url_args());
     args.extend(["--out".to_string(), out.to_str().unwrap().into()]);
     let (ok, note, err) = run_kith_async(args).await;
     assert!(ok, "{err}");
-    assert!(err.contains("verifier key: kith/audit/"), "{err}");
-    note
+    let verifier =
+        err.lines().find_map(|l| l.strip_prefix("verifier key: ")).expect("verifier key printed").to_string();
+    (note, verifier)
 }
 
 async fn verify_with(db: &TestDb, checkpoint: &std::path::Path) -> (bool, String) {
@@ -359,7 +361,7 @@ async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend(
             }
             let events = s.store.audit_head().await.unwrap().0;
             let exported = db.dir.path().join("exported.note");
-            let note = checkpoint_cli(&db, &exported).await;
+            let (note, verifier) = checkpoint_cli(&db, &exported).await;
             let lines: Vec<&str> = note.lines().collect();
             assert!(lines[0].starts_with("kith/audit/"), "{note}");
             assert_eq!(lines[1], events.to_string(), "the checkpoint covers every event: {note}");
@@ -368,6 +370,20 @@ async fn signed_checkpoints_catch_rewritten_and_truncated_logs_on_every_backend(
             assert!(db.data_dir().join("audit-checkpoint.note").exists());
             let (ok, out) = verify_with(&db, &exported).await;
             assert!(ok && out.contains(&format!("consistent with the signed checkpoint of {events} events")), "{out}");
+            // The DPO's own copy of the verifier key works; another key does not.
+            let kept = db.dir.path().join("verifier.key");
+            std::fs::write(&kept, &verifier).unwrap();
+            let mut args =
+                vec!["audit".to_string(), "verify".into(), "--data-dir".into(), db.data_dir().to_str().unwrap().into()];
+            args.extend(db.url_args());
+            args.extend(["--verifier-key".to_string(), kept.to_str().unwrap().into()]);
+            let (ok, out, err) = run_kith_async(args.clone()).await;
+            assert!(ok, "{out}{err}");
+            let stranger =
+                kith_crypto::signed_note::NoteSigner::from_seed(lines[0], &zeroize::Zeroizing::new([9u8; 32]));
+            std::fs::write(&kept, stranger.verifier().encoded()).unwrap();
+            let (ok, out, err) = run_kith_async(args).await;
+            assert!(!ok && format!("{out}{err}").contains("not signed by the audit key"), "{out}{err}");
             // More activity after the checkpoint is fine.
             s.create("contacts", json!({"given_name": "Later"})).await;
             let store = s.store.clone();
