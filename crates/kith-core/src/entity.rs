@@ -162,6 +162,10 @@ pub trait EntityBody: Serialize + DeserializeOwned + utoipa::ToSchema + Send + S
     /// Terms for the blind indexes.
     fn index_terms(&self) -> Vec<IndexTerm>;
 
+    /// The person this record is about, if any: the one whose restriction,
+    /// objections and consents decide whether it may be processed.
+    fn person(&self, id: Uuid) -> Option<Uuid>;
+
     /// Values derived from the document that responses show beside it
     /// (a purchase's total).
     fn computed(&self) -> serde_json::Map<String, serde_json::Value> {

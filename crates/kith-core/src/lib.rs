@@ -9,6 +9,7 @@ pub mod entity;
 pub mod error;
 pub mod model;
 pub mod normalize;
+pub mod policy;
 pub mod purpose;
 pub mod values;
 

@@ -429,6 +429,10 @@ fn tag_terms(tags: &[String]) -> Vec<IndexTerm> {
 impl EntityBody for Contact {
     const KIND: EntityKind = EntityKind::Contacts;
 
+    fn person(&self, id: Uuid) -> Option<Uuid> {
+        Some(id)
+    }
+
     fn validate(&mut self) -> Result<(), ValidationError> {
         text("given_name", &mut self.given_name, NAME_MAX, false)?;
         text("family_name", &mut self.family_name, NAME_MAX, false)?;
@@ -481,6 +485,13 @@ impl EntityBody for Contact {
 impl EntityBody for Company {
     const KIND: EntityKind = EntityKind::Companies;
 
+    fn person(&self, id: Uuid) -> Option<Uuid> {
+        {
+            let _ = id;
+            None
+        }
+    }
+
     fn validate(&mut self) -> Result<(), ValidationError> {
         required_text("name", &mut self.name, NAME_MAX)?;
         text("domain", &mut self.domain, 253, false)?;
@@ -524,6 +535,13 @@ impl EntityBody for Company {
 impl EntityBody for Interaction {
     const KIND: EntityKind = EntityKind::Interactions;
 
+    fn person(&self, id: Uuid) -> Option<Uuid> {
+        {
+            let _ = id;
+            Some(self.contact_id)
+        }
+    }
+
     fn validate(&mut self) -> Result<(), ValidationError> {
         timestamp_field("occurred_at", &mut self.occurred_at)?;
         if let Some(due) = &mut self.due_at {
@@ -566,6 +584,13 @@ impl EntityBody for Interaction {
 
 impl EntityBody for Deal {
     const KIND: EntityKind = EntityKind::Deals;
+
+    fn person(&self, id: Uuid) -> Option<Uuid> {
+        {
+            let _ = id;
+            self.contact_id
+        }
+    }
 
     fn validate(&mut self) -> Result<(), ValidationError> {
         required_text("title", &mut self.title, 500)?;
@@ -616,6 +641,13 @@ impl EntityBody for Deal {
 
 impl EntityBody for Purchase {
     const KIND: EntityKind = EntityKind::Purchases;
+
+    fn person(&self, id: Uuid) -> Option<Uuid> {
+        {
+            let _ = id;
+            Some(self.contact_id)
+        }
+    }
 
     fn validate(&mut self) -> Result<(), ValidationError> {
         timestamp_field("purchased_at", &mut self.purchased_at)?;

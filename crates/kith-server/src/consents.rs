@@ -170,12 +170,72 @@ async fn add_notice(
     ))
 }
 
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionInput {
+    /// A purpose key; `marketing` objects to all direct marketing.
+    pub purpose: String,
+}
+
+async fn restrict(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize_purposes(&who.principal, true)?;
+    state.store.restrict(contact, crate::now_millis(), &who.principal.name).await.map_err(|e| match e {
+        kith_store::StoreError::UnknownReference(..) => ApiError::not_found("contacts"),
+        other => other.into(),
+    })?;
+    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await?;
+    Ok(Json(json!({"restricted": true})))
+}
+
+async fn lift(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize_purposes(&who.principal, true)?;
+    if !state.store.lift_restriction(contact).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "this person's processing is not restricted"));
+    }
+    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn object(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ObjectionInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts)?;
+    let purpose = input.purpose.trim().to_string();
+    if !kith_core::purpose::data_uses().contains(&purpose) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            "purpose: a purpose key, or marketing for all direct marketing",
+        ));
+    }
+    state.store.object(Uuid::new_v4(), contact, &purpose, crate::now_millis(), &who.principal.name).await.map_err(
+        |e| match e {
+            kith_store::StoreError::UnknownReference(..) => ApiError::not_found("contacts"),
+            other => other.into(),
+        },
+    )?;
+    state
+        .audit
+        .record(vec![event(&who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"purpose": purpose, "absolute": kith_core::policy::is_direct_marketing(&purpose)})),
+    ))
+}
+
 /// The notice and consent routes, added to `api`.
 pub fn routes(mut api: Api) -> Api {
     for (name, schema) in [
         ("ConsentInput", <ConsentInput as utoipa::PartialSchema>::schema()),
         ("ConsentEntry", <ConsentEntry as utoipa::PartialSchema>::schema()),
         ("NoticeInput", <NoticeInput as utoipa::PartialSchema>::schema()),
+        ("ObjectionInput", <ObjectionInput as utoipa::PartialSchema>::schema()),
     ] {
         api.schemas.push((name.into(), schema));
     }
@@ -216,6 +276,42 @@ pub fn routes(mut api: Api) -> Api {
             .response("404", problem_response("no such person"))
             .response("422", problem_response("unknown purpose or notice version, or an invalid field"))
             .build(),
+    )
+    .route(
+        HttpMethod::Post,
+        "/api/v1/contacts/{id}/restriction",
+        restrict,
+        operation("restrict_processing", "consents", "Restrict processing of a person (Art. 18; admin, dpo)")
+            .parameter(id_parameter())
+            .response("200", ok("restricted"))
+            .response("404", problem_response("no such person"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Delete,
+        "/api/v1/contacts/{id}/restriction",
+        lift,
+        operation("lift_restriction", "consents", "Lift a restriction (admin, dpo)")
+            .parameter(id_parameter())
+            .response("204", ok("lifted"))
+            .response("404", problem_response("not restricted"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Post,
+        "/api/v1/contacts/{id}/objections",
+        object,
+        operation(
+            "object_to_purpose",
+            "consents",
+            "Record a person's objection to a purpose (Art. 21); marketing is absolute",
+        )
+        .parameter(id_parameter())
+        .request_body(Some(body("ObjectionInput")))
+        .response("201", ok("recorded"))
+        .response("404", problem_response("no such person"))
+        .response("422", problem_response("not a purpose key"))
+        .build(),
     )
     .route(
         HttpMethod::Get,

@@ -10,6 +10,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::from_value;
 use crate::listing::{self, ListParams, Page};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::policy::may_process;
+use kith_core::purpose::Purpose;
 use kith_core::{EntityBody, EntityKind, ErrorCode};
 use kith_crypto::{DataKey, Keyring, KeyringHandle, WrappedKey};
 use kith_store::{DynStore, KeyRow, NewRecord, RecordUpdate, StoreError, StoredRecord, ACTIVE_KEK};
@@ -134,7 +136,30 @@ fn changed_fields(before: &Map<String, Value>, after: &Value) -> Vec<String> {
     names
 }
 
+/// The purpose a role processes data for when a request names none.
+pub fn default_purpose(role: &str) -> &'static str {
+    match role {
+        "sales" => "sales",
+        "support" => "essential.service.operations.support",
+        "marketing" => "marketing.communications.email",
+        _ => "essential.service",
+    }
+}
+
 impl Records {
+    /// The purpose of a request: its `Kith-Purpose`, else its role's default;
+    /// it must be in the catalogue.
+    async fn purpose_for(&self, who: &Caller) -> ApiResult<Purpose> {
+        let key = who.purpose.clone().unwrap_or_else(|| default_purpose(&who.principal.role).to_string());
+        for document in self.store.purposes().await? {
+            let purpose: Purpose = serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))?;
+            if purpose.key == key {
+                return Ok(purpose);
+            }
+        }
+        Err(ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue")))
+    }
+
     pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, audit: AuditLog) -> Self {
         Self { store, keys, authorizer, audit }
     }
@@ -282,8 +307,22 @@ impl Records {
 
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {
         self.authorize::<B>(who, Action::Read, Some(id)).await?;
+        let purpose = self.purpose_for(who).await?;
         let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
         let body: B = self.open(&row, &mut HashMap::new())?;
+        if let Some(person) = body.person(id) {
+            let statuses = self.store.statuses(&[person]).await?;
+            let status = statuses.get(&person).cloned().unwrap_or_default();
+            if let Err(denial) = may_process(&purpose, &status, who.principal.role == "dpo") {
+                let refused =
+                    Self::event::<B>(who, AuditAction::Read, Some(id), Some(person), Vec::new(), AuditOutcome::Denied);
+                self.audit.record(vec![refused]).await?;
+                return Err(ApiError::new(
+                    denial.code(),
+                    format!("this person's data may not be used for {} now", purpose.key),
+                ));
+            }
+        }
         let rendered = render(id, row.created_at, row.updated_at, &body)?;
         let event = Self::event::<B>(
             who,
@@ -372,6 +411,7 @@ impl Records {
         let mut keys = HashMap::new();
         let mut items = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
+        let mut opened = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.key.is_none() {
                 // Only possible if a key vanished under a record; one such
@@ -380,6 +420,20 @@ impl Records {
                 continue;
             }
             let body: B = self.open(row, &mut keys)?;
+            opened.push((row, body));
+        }
+        // Only the people the purpose allows are listed.
+        let purpose = self.purpose_for(who).await?;
+        let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
+        let statuses = self.store.statuses(&persons).await?;
+        let dpo_view = who.principal.role == "dpo";
+        for (row, body) in opened {
+            if let Some(person) = body.person(row.id) {
+                let status = statuses.get(&person).cloned().unwrap_or_default();
+                if may_process(&purpose, &status, dpo_view).is_err() {
+                    continue;
+                }
+            }
             let rendered = render(row.id, row.created_at, row.updated_at, &body)?;
             events.push(Self::event::<B>(
                 who,

@@ -239,6 +239,18 @@ pub trait Store: Send + Sync + 'static {
     /// A person's ledger in the order it was written.
     async fn consents(&self, contact: Uuid) -> Result<Vec<ConsentRow>>;
 
+    /// Restricts processing of a person (Art. 18); the contact must exist.
+    async fn restrict(&self, contact: Uuid, at: i64, by: &str) -> Result<()>;
+    /// Lifts a restriction; false if there was none.
+    async fn lift_restriction(&self, contact: Uuid) -> Result<bool>;
+    /// Records an objection to a purpose (Art. 21); the contact must exist.
+    async fn object(&self, id: Uuid, contact: Uuid, purpose: &str, at: i64, by: &str) -> Result<()>;
+    /// Restriction, objections and current consents of each person given.
+    async fn statuses(
+        &self,
+        contacts: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, kith_core::policy::PersonStatus>>;
+
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRow>>;
     async fn revoke_token(&self, id: Uuid, at: i64) -> Result<bool>;

@@ -411,11 +411,14 @@ macro_rules! impl_store {
                         delete_rows(&mut tx, E::Interactions, "contact_id", id).await?;
                         delete_rows(&mut tx, E::Purchases, "contact_id", id).await?;
                         delete_rows(&mut tx, E::Deals, "subject_id", id).await?;
-                        // The ledger's evidence is sealed under the key deleted below.
-                        sqlx::query::<$db>("DELETE FROM consents WHERE contact_id = $1")
-                            .bind(id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
+                        // The ledger's evidence is sealed under the key deleted below;
+                        // restriction and objections go with the person too.
+                        for table in ["consents", "restrictions", "objections"] {
+                            sqlx::query::<$db>(&format!("DELETE FROM {table} WHERE contact_id = $1"))
+                                .bind(id.to_string())
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     E::Companies => {
                         for referrer in [E::Contacts, E::Interactions, E::Deals, E::Purchases] {
@@ -578,6 +581,86 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn restrict(&self, contact: uuid::Uuid, at: i64, by: &str) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                check_references(&mut tx, &[(kith_core::EntityKind::Contacts, contact)]).await?;
+                sqlx::query::<$db>(
+                    "INSERT INTO restrictions (contact_id, at, recorded_by) VALUES ($1, $2, $3) ON CONFLICT (contact_id) DO NOTHING",
+                )
+                .bind(contact.to_string())
+                .bind(at)
+                .bind(by.to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn lift_restriction(&self, contact: uuid::Uuid) -> $crate::Result<bool> {
+                let done = sqlx::query::<$db>("DELETE FROM restrictions WHERE contact_id = $1")
+                    .bind(contact.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn object(&self, id: uuid::Uuid, contact: uuid::Uuid, purpose: &str, at: i64, by: &str) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                check_references(&mut tx, &[(kith_core::EntityKind::Contacts, contact)]).await?;
+                sqlx::query::<$db>("INSERT INTO objections (id, contact_id, purpose, at, recorded_by) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id.to_string())
+                    .bind(contact.to_string())
+                    .bind(purpose.to_string())
+                    .bind(at)
+                    .bind(by.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn statuses(
+                &self,
+                contacts: &[uuid::Uuid],
+            ) -> $crate::Result<std::collections::HashMap<uuid::Uuid, kith_core::policy::PersonStatus>> {
+                use sqlx::Row;
+                let mut out: std::collections::HashMap<uuid::Uuid, kith_core::policy::PersonStatus> =
+                    contacts.iter().map(|c| (*c, Default::default())).collect();
+                if contacts.is_empty() {
+                    return Ok(out);
+                }
+                let ids: Vec<String> = contacts.iter().map(|c| c.to_string()).collect();
+                let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                let list = list.join(", ");
+                let queries = [
+                    format!("SELECT contact_id, '' AS purpose, CAST(1 AS BIGINT) AS granted FROM restrictions WHERE contact_id IN ({list})"),
+                    format!("SELECT contact_id, purpose, CAST(1 AS BIGINT) AS granted FROM objections WHERE contact_id IN ({list})"),
+                    format!("SELECT contact_id, purpose, granted FROM consents WHERE contact_id IN ({list}) ORDER BY at, id"),
+                ];
+                for (kind, text) in queries.iter().enumerate() {
+                    let mut q = sqlx::query::<$db>(text);
+                    for id in &ids {
+                        q = q.bind(id.clone());
+                    }
+                    for row in q.fetch_all(&self.pool).await? {
+                        let contact = parse_id(row.try_get::<&str, _>("contact_id")?)?;
+                        let purpose: String = row.try_get("purpose")?;
+                        let granted: i64 = row.try_get("granted")?;
+                        let status = out.entry(contact).or_default();
+                        match kind {
+                            0 => status.restricted = true,
+                            1 => {
+                                status.objections.insert(purpose);
+                            }
+                            _ => {
+                                status.consents.insert(purpose, granted != 0);
+                            }
+                        }
+                    }
+                }
+                Ok(out)
             }
 
             async fn insert_token(&self, token: &$crate::TokenRow) -> $crate::Result<()> {

@@ -115,3 +115,120 @@ async fn the_consent_ledger_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+/// Restriction, objection and consent decide what each purpose may see:
+/// a single read is refused with a code naming the reason, lists leave the
+/// person out, and the DPO's view is not stopped by restriction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restriction_objection_and_consent_are_enforced_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let mut tokens = std::collections::HashMap::new();
+        for role in ["dpo", "marketing", "support"] {
+            let (token, row) = kith_server::auth::new_token(role, role, kith_server::now_millis(), None);
+            s.store.insert_token(&row).await.unwrap();
+            tokens.insert(role, token);
+        }
+        let (status, _) = as_token(
+            &s,
+            &tokens["dpo"],
+            Method::POST,
+            "/api/v1/notices",
+            Some(&json!({"version": "1", "text": "Notice"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let anna = s.create("contacts", json!({"given_name": "Anna", "tags": ["t"]})).await;
+        let ben = s.create("contacts", json!({"given_name": "Ben", "tags": ["t"]})).await;
+        let call = s
+            .create("interactions", json!({"contact_id": anna, "kind": "call", "occurred_at": "2026-01-01T00:00:00Z"}))
+            .await;
+        let listed = |token: &str, path: &str| {
+            let (s, token, path) = (&s, token.to_string(), path.to_string());
+            async move {
+                let (status, page) = as_token(s, &token, Method::GET, &path, None).await;
+                assert_eq!(status, StatusCode::OK, "{page}");
+                let mut ids: Vec<String> =
+                    page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+                ids.sort();
+                ids
+            }
+        };
+        let both = {
+            let mut v = vec![anna.clone(), ben.clone()];
+            v.sort();
+            v
+        };
+
+        // Marketing (consent basis) sees nobody until someone consents.
+        assert!(listed(&tokens["marketing"], "/api/v1/contacts?tag=t").await.is_empty());
+        assert_problem(
+            &as_token(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/contacts/{anna}"), None).await,
+            403,
+            "no_consent",
+        );
+        let consent = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "1", "method": "api"});
+        assert_eq!(s.post(&format!("/api/v1/contacts/{anna}/consents"), &consent).await.0, StatusCode::CREATED);
+        assert_eq!(listed(&tokens["marketing"], "/api/v1/contacts?tag=t").await, vec![anna.clone()]);
+        // Withdrawal takes effect on the next request.
+        let withdraw = json!({"purpose": "marketing.communications.email", "granted": false, "notice_version": "1", "method": "api"});
+        assert_eq!(s.post(&format!("/api/v1/contacts/{anna}/consents"), &withdraw).await.0, StatusCode::CREATED);
+        assert!(listed(&tokens["marketing"], "/api/v1/contacts?tag=t").await.is_empty());
+        // Consent again, then an objection to direct marketing: absolute.
+        assert_eq!(s.post(&format!("/api/v1/contacts/{anna}/consents"), &consent).await.0, StatusCode::CREATED);
+        let (status, objection) =
+            s.post(&format!("/api/v1/contacts/{anna}/objections"), &json!({"purpose": "marketing"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{objection}");
+        assert_eq!(objection["absolute"], true);
+        assert_problem(
+            &as_token(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/contacts/{anna}"), None).await,
+            403,
+            "objected_purpose",
+        );
+        assert!(listed(&tokens["marketing"], "/api/v1/contacts?tag=t").await.is_empty());
+        // Sales (legitimate interests) still sees both: the objection was to marketing.
+        assert_eq!(listed(&s.token, "/api/v1/contacts?tag=t").await, both);
+
+        // Restriction: only stored. Every purpose refuses, the DPO still sees.
+        assert_eq!(
+            s.post(&format!("/api/v1/contacts/{ben}/restriction"), &json!({})).await.0,
+            StatusCode::FORBIDDEN,
+            "sales may not restrict"
+        );
+        let (status, _) =
+            as_token(&s, &tokens["dpo"], Method::POST, &format!("/api/v1/contacts/{ben}/restriction"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_problem(&s.get(&format!("/api/v1/contacts/{ben}")).await, 403, "processing_restricted");
+        assert_eq!(listed(&s.token, "/api/v1/contacts?tag=t").await, vec![anna.clone()]);
+        assert!(listed(&tokens["support"], "/api/v1/contacts?tag=t").await.iter().all(|id| *id != ben));
+        let (status, _) = as_token(&s, &tokens["dpo"], Method::GET, &format!("/api/v1/contacts/{ben}"), None).await;
+        assert_eq!(status, StatusCode::OK, "the DPO's own view");
+        // A person's interactions follow the person.
+        let (status, _) =
+            as_token(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/interactions/{call}"), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) =
+            as_token(&s, &tokens["dpo"], Method::DELETE, &format!("/api/v1/contacts/{ben}/restriction"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(listed(&s.token, "/api/v1/contacts?tag=t").await, both);
+
+        // A named purpose must be in the catalogue.
+        let resp = s
+            .client
+            .get(s.url("/api/v1/contacts"))
+            .bearer_auth(&s.token)
+            .header("kith-purpose", "functional.storage")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_problem(
+            &s.post(&format!("/api/v1/contacts/{anna}/objections"), &json!({"purpose": "nonsense"})).await,
+            422,
+            "invalid_value",
+        );
+        s.stop().await;
+        db.cleanup().await;
+    }
+}

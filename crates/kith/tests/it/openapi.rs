@@ -58,8 +58,8 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 38,
-        "25 record operations, 4 audit, 3 purpose, 4 consent operations, health and this document"
+        operations, 41,
+        "25 record operations, 4 audit, 3 purpose, 7 consent operations, health and this document"
     );
     server.stop().await;
 }

@@ -1,0 +1,88 @@
+//! The one rule every processing path asks: may this person's data be used
+//! for this purpose now? It weighs the purpose's lawful basis, the person's
+//! consent state, restriction (Art. 18) and objections (Art. 21).
+
+use crate::purpose::{LawfulBasis, Purpose};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What is known about one person's processing choices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonStatus {
+    /// Processing restricted (Art. 18): the data is only stored.
+    pub restricted: bool,
+    /// Purposes the person objected to (Art. 21).
+    pub objections: BTreeSet<String>,
+    /// The current consent per purpose (latest ledger entry).
+    pub consents: BTreeMap<String, bool>,
+}
+
+/// Why processing is refused; the code names it in problem responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    Restricted,
+    Objected,
+    NoConsent,
+}
+
+impl Denial {
+    pub fn code(self) -> crate::ErrorCode {
+        match self {
+            Self::Restricted => crate::ErrorCode::ProcessingRestricted,
+            Self::Objected => crate::ErrorCode::ObjectedPurpose,
+            Self::NoConsent => crate::ErrorCode::NoConsent,
+        }
+    }
+}
+
+/// Direct marketing: an objection to it is absolute (Art. 21(3)).
+pub fn is_direct_marketing(purpose_key: &str) -> bool {
+    purpose_key == "marketing" || purpose_key.starts_with("marketing.")
+}
+
+/// Decides. `dpo_view` is the DPO looking at the person's data, which
+/// restriction does not stop (the DPO must be able to handle the request).
+pub fn may_process(purpose: &Purpose, person: &PersonStatus, dpo_view: bool) -> Result<(), Denial> {
+    if person.restricted && !dpo_view {
+        return Err(Denial::Restricted);
+    }
+    let objected = person.objections.contains(&purpose.key)
+        || (is_direct_marketing(&purpose.key) && person.objections.iter().any(|o| is_direct_marketing(o)));
+    if objected && !dpo_view {
+        return Err(Denial::Objected);
+    }
+    if purpose.lawful_basis == LawfulBasis::Consent && !dpo_view && person.consents.get(&purpose.key) != Some(&true) {
+        return Err(Denial::NoConsent);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::purpose::defaults;
+
+    fn purpose(key: &str) -> Purpose {
+        defaults().into_iter().find(|p| p.key == key).unwrap()
+    }
+
+    #[test]
+    fn the_rules() {
+        let sales = purpose("sales");
+        let email = purpose("marketing.communications.email");
+        let mut person = PersonStatus::default();
+        assert_eq!(may_process(&sales, &person, false), Ok(()), "legitimate interests need no consent");
+        assert_eq!(may_process(&email, &person, false), Err(Denial::NoConsent));
+        person.consents.insert(email.key.clone(), true);
+        assert_eq!(may_process(&email, &person, false), Ok(()));
+        person.objections.insert("marketing".into());
+        assert_eq!(
+            may_process(&email, &person, false),
+            Err(Denial::Objected),
+            "an objection to direct marketing covers every marketing purpose"
+        );
+        assert_eq!(may_process(&sales, &person, false), Ok(()));
+        person.restricted = true;
+        assert_eq!(may_process(&sales, &person, false), Err(Denial::Restricted));
+        assert_eq!(may_process(&sales, &person, true), Ok(()), "the DPO's view");
+    }
+}
