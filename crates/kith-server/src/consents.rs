@@ -76,6 +76,14 @@ fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<ConsentEntry> {
     })
 }
 
+/// A write about a person who does not exist answers 404.
+fn person_missing(e: kith_store::StoreError) -> ApiError {
+    match e {
+        kith_store::StoreError::UnknownReference(..) => ApiError::not_found("contacts"),
+        other => other.into(),
+    }
+}
+
 fn parse_contact(id: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
 }
@@ -105,8 +113,7 @@ async fn append(
     let contact = parse_contact(&id)?;
     state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts)?;
     input.validate()?;
-    let purposes = crate::purpose_routes::catalogue(&state).await?;
-    if !purposes.iter().any(|p| p.key == input.purpose) {
+    if state.store.purpose(&input.purpose).await?.is_none() {
         return Err(ApiError::new(ErrorCode::UnknownReference, "purpose: not in the purposes catalogue"));
     }
     if !state.store.notices().await?.iter().any(|n| n.version == input.notice_version) {
@@ -180,10 +187,7 @@ pub struct ObjectionInput {
 async fn restrict(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact = parse_contact(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
-    state.store.restrict(contact, crate::now_millis(), &who.principal.name).await.map_err(|e| match e {
-        kith_store::StoreError::UnknownReference(..) => ApiError::not_found("contacts"),
-        other => other.into(),
-    })?;
+    state.store.restrict(contact, crate::now_millis(), &who.principal.name).await.map_err(person_missing)?;
     state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await?;
     Ok(Json(json!({"restricted": true})))
 }
@@ -213,12 +217,11 @@ async fn object(
             "purpose: a purpose key, or marketing for all direct marketing",
         ));
     }
-    state.store.object(Uuid::new_v4(), contact, &purpose, crate::now_millis(), &who.principal.name).await.map_err(
-        |e| match e {
-            kith_store::StoreError::UnknownReference(..) => ApiError::not_found("contacts"),
-            other => other.into(),
-        },
-    )?;
+    state
+        .store
+        .object(Uuid::new_v4(), contact, &purpose, crate::now_millis(), &who.principal.name)
+        .await
+        .map_err(person_missing)?;
     state
         .audit
         .record(vec![event(&who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])

@@ -151,13 +151,10 @@ impl Records {
     /// it must be in the catalogue.
     async fn purpose_for(&self, who: &Caller) -> ApiResult<Purpose> {
         let key = who.purpose.clone().unwrap_or_else(|| default_purpose(&who.principal.role).to_string());
-        for document in self.store.purposes().await? {
-            let purpose: Purpose = serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))?;
-            if purpose.key == key {
-                return Ok(purpose);
-            }
-        }
-        Err(ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue")))
+        let document = self.store.purpose(&key).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue"))
+        })?;
+        serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))
     }
 
     pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, audit: AuditLog) -> Self {

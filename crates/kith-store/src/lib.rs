@@ -227,6 +227,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The purposes catalogue, as JSON documents in key order.
     async fn purposes(&self) -> Result<Vec<String>>;
+    /// One purpose's JSON document.
+    async fn purpose(&self, key: &str) -> Result<Option<String>>;
     /// Stores a purpose (replacing one with the same key when `replace`);
     /// returns whether it was written.
     async fn put_purpose(&self, key: &str, document: &str, at: i64, replace: bool) -> Result<bool>;

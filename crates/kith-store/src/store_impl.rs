@@ -489,6 +489,15 @@ macro_rules! impl_store {
                 rows.iter().map(|r| Ok(r.try_get("document")?)).collect()
             }
 
+            async fn purpose(&self, key: &str) -> $crate::Result<Option<String>> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>("SELECT document FROM purposes WHERE key = $1")
+                    .bind(key.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("document")).transpose()?)
+            }
+
             async fn put_purpose(&self, key: &str, document: &str, at: i64, replace: bool) -> $crate::Result<bool> {
                 let text = if replace {
                     "INSERT INTO purposes (key, document, updated_at) VALUES ($1, $2, $3) \

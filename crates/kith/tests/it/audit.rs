@@ -2,21 +2,12 @@
 //! field names and no personal value; tampering with the stored log is
 //! caught and the first broken event named.
 
-use crate::harness::{backends, run_kith_async, Backend, Server, TestDb};
+use crate::harness::{backends, run_kith_async, send_as, token_for, Backend, Server, TestDb};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// A token of another role on the same server.
-async fn token_for(s: &Server, role: &str) -> String {
-    let (token, row) = kith_server::auth::new_token(role, role, kith_server::now_millis(), None);
-    s.store.insert_token(&row).await.unwrap();
-    token
-}
-
 async fn get_as(s: &Server, token: &str, path: &str) -> (StatusCode, Value) {
-    let resp = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    send_as(s, token, reqwest::Method::GET, path, None).await
 }
 
 fn fields(event: &Value) -> Vec<&str> {

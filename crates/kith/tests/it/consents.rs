@@ -2,19 +2,9 @@
 //! derived from it, evidence sealed under the person's key, every change
 //! audited.
 
-use crate::harness::{assert_problem, backends, Server, TestDb};
+use crate::harness::{assert_problem, backends, send_as, Server, TestDb};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-async fn as_token(s: &Server, token: &str, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-    let mut req = s.client.request(method, s.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(body);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consent_ledger_on_every_backend() {
@@ -27,10 +17,10 @@ async fn the_consent_ledger_on_every_backend() {
         // Notices: versions with their text and hash, added once.
         let notice = json!({"version": "2026-11", "text": "We use your e-mail address to send offers."});
         assert_eq!(s.post("/api/v1/notices", &notice).await.0, StatusCode::FORBIDDEN, "sales may not add notices");
-        let (status, added) = as_token(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await;
+        let (status, added) = send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await;
         assert_eq!(status, StatusCode::CREATED, "{added}");
         assert_eq!(added["sha256"].as_str().unwrap().len(), 64);
-        assert_problem(&as_token(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await, 409, "conflict");
+        assert_problem(&send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await, 409, "conflict");
         let (_, notices) = s.get("/api/v1/notices").await;
         assert_eq!(notices["items"][0]["text"], notice["text"]);
 
@@ -104,8 +94,7 @@ async fn the_consent_ledger_on_every_backend() {
         }
         // Every change is audited against the person.
         let (_, log) =
-            as_token(&s, &dpo, Method::GET, &format!("/api/v1/audit?subject_id={id}&action=consent_change"), None)
-                .await;
+            send_as(&s, &dpo, Method::GET, &format!("/api/v1/audit?subject_id={id}&action=consent_change"), None).await;
         assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
         assert!(!log.to_string().contains(&marker));
         // The ledger goes with the person.
@@ -130,7 +119,7 @@ async fn restriction_objection_and_consent_are_enforced_on_every_backend() {
             s.store.insert_token(&row).await.unwrap();
             tokens.insert(role, token);
         }
-        let (status, _) = as_token(
+        let (status, _) = send_as(
             &s,
             &tokens["dpo"],
             Method::POST,
@@ -147,7 +136,7 @@ async fn restriction_objection_and_consent_are_enforced_on_every_backend() {
         let listed = |token: &str, path: &str| {
             let (s, token, path) = (&s, token.to_string(), path.to_string());
             async move {
-                let (status, page) = as_token(s, &token, Method::GET, &path, None).await;
+                let (status, page) = send_as(s, &token, Method::GET, &path, None).await;
                 assert_eq!(status, StatusCode::OK, "{page}");
                 let mut ids: Vec<String> =
                     page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
@@ -164,7 +153,7 @@ async fn restriction_objection_and_consent_are_enforced_on_every_backend() {
         // Marketing (consent basis) sees nobody until someone consents.
         assert!(listed(&tokens["marketing"], "/api/v1/contacts?tag=t").await.is_empty());
         assert_problem(
-            &as_token(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/contacts/{anna}"), None).await,
+            &send_as(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/contacts/{anna}"), None).await,
             403,
             "no_consent",
         );
@@ -182,7 +171,7 @@ async fn restriction_objection_and_consent_are_enforced_on_every_backend() {
         assert_eq!(status, StatusCode::CREATED, "{objection}");
         assert_eq!(objection["absolute"], true);
         assert_problem(
-            &as_token(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/contacts/{anna}"), None).await,
+            &send_as(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/contacts/{anna}"), None).await,
             403,
             "objected_purpose",
         );
@@ -197,19 +186,19 @@ async fn restriction_objection_and_consent_are_enforced_on_every_backend() {
             "sales may not restrict"
         );
         let (status, _) =
-            as_token(&s, &tokens["dpo"], Method::POST, &format!("/api/v1/contacts/{ben}/restriction"), None).await;
+            send_as(&s, &tokens["dpo"], Method::POST, &format!("/api/v1/contacts/{ben}/restriction"), None).await;
         assert_eq!(status, StatusCode::OK);
         assert_problem(&s.get(&format!("/api/v1/contacts/{ben}")).await, 403, "processing_restricted");
         assert_eq!(listed(&s.token, "/api/v1/contacts?tag=t").await, vec![anna.clone()]);
         assert!(listed(&tokens["support"], "/api/v1/contacts?tag=t").await.iter().all(|id| *id != ben));
-        let (status, _) = as_token(&s, &tokens["dpo"], Method::GET, &format!("/api/v1/contacts/{ben}"), None).await;
+        let (status, _) = send_as(&s, &tokens["dpo"], Method::GET, &format!("/api/v1/contacts/{ben}"), None).await;
         assert_eq!(status, StatusCode::OK, "the DPO's own view");
         // A person's interactions follow the person.
         let (status, _) =
-            as_token(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/interactions/{call}"), None).await;
+            send_as(&s, &tokens["marketing"], Method::GET, &format!("/api/v1/interactions/{call}"), None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) =
-            as_token(&s, &tokens["dpo"], Method::DELETE, &format!("/api/v1/contacts/{ben}/restriction"), None).await;
+            send_as(&s, &tokens["dpo"], Method::DELETE, &format!("/api/v1/contacts/{ben}/restriction"), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         assert_eq!(listed(&s.token, "/api/v1/contacts?tag=t").await, both);
 

@@ -288,3 +288,28 @@ impl ServeProcess {
         self.child.wait().is_ok_and(|s| s.success())
     }
 }
+
+/// Sends a request with another token than the server's own; the answer as
+/// JSON (`Null` when it is not JSON).
+pub async fn send_as(
+    s: &Server,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let mut req = s.client.request(method, s.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A new token of `role` (named after it) on the server's database.
+pub async fn token_for(s: &Server, role: &str) -> String {
+    let (token, row) = new_token(role, role, kith_server::now_millis(), None);
+    s.store.insert_token(&row).await.expect("token");
+    token
+}

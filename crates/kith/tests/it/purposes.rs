@@ -1,32 +1,16 @@
 //! The processing purposes catalogue: defaults from the fideslang taxonomy,
 //! rules that explain themselves, edits for admin and DPO only, each audited.
 
-use crate::harness::{assert_problem, backends, Server, TestDb};
+use crate::harness::{assert_problem, backends, send_as, token_for, Server, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn as_role(s: &Server, token: &str, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-    let mut req = s.client.request(method, s.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(body);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn token(s: &Server, role: &str) -> String {
-    let (token, row) = kith_server::auth::new_token(role, role, kith_server::now_millis(), None);
-    s.store.insert_token(&row).await.unwrap();
-    token
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalogue_on_every_backend() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let s = Server::start(&db).await;
-        let (dpo, admin) = (token(&s, "dpo").await, token(&s, "admin").await);
+        let (dpo, admin) = (token_for(&s, "dpo").await, token_for(&s, "admin").await);
 
         let (status, list) = s.get("/api/v1/purposes").await;
         assert_eq!(status, StatusCode::OK);
@@ -50,15 +34,15 @@ async fn the_catalogue_on_every_backend() {
         let sms = json!({"key": "marketing.communications.sms", "name": "SMS offers", "lawful_basis": "consent",
                          "data_categories": ["user.contact.phone_number", "user.name"], "retention_days": 365});
         assert_eq!(s.post("/api/v1/purposes", &sms).await.0, StatusCode::FORBIDDEN, "sales may not add purposes");
-        let (status, created) = as_role(&s, &dpo, Method::POST, "/api/v1/purposes", Some(&sms)).await;
+        let (status, created) = send_as(&s, &dpo, Method::POST, "/api/v1/purposes", Some(&sms)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         assert_eq!(created["data_categories"], json!(["user.contact.phone_number", "user.name"]));
-        assert_problem(&as_role(&s, &dpo, Method::POST, "/api/v1/purposes", Some(&sms)).await, 409, "conflict");
+        assert_problem(&send_as(&s, &dpo, Method::POST, "/api/v1/purposes", Some(&sms)).await, 409, "conflict");
 
         let mut changed = sms.clone();
         changed["retention_days"] = json!(90);
         let (status, body) =
-            as_role(&s, &admin, Method::PUT, "/api/v1/purposes/marketing.communications.sms", Some(&changed)).await;
+            send_as(&s, &admin, Method::PUT, "/api/v1/purposes/marketing.communications.sms", Some(&changed)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (_, list) = s.get("/api/v1/purposes").await;
         let stored = list["items"]
@@ -70,7 +54,7 @@ async fn the_catalogue_on_every_backend() {
             .unwrap();
         assert_eq!(stored["retention_days"], 90);
         assert_problem(
-            &as_role(&s, &admin, Method::PUT, "/api/v1/purposes/sales", Some(&changed)).await,
+            &send_as(&s, &admin, Method::PUT, "/api/v1/purposes/sales", Some(&changed)).await,
             422,
             "invalid_value",
         );
@@ -96,12 +80,12 @@ async fn the_catalogue_on_every_backend() {
             (json!({"colour": "red"}), 422, "unknown_field"),
         ] {
             assert_problem(
-                &as_role(&s, &dpo, Method::POST, "/api/v1/purposes", Some(&with(patch.clone()))).await,
+                &send_as(&s, &dpo, Method::POST, "/api/v1/purposes", Some(&with(patch.clone()))).await,
                 status,
                 code,
             );
         }
-        let (status, ok) = as_role(
+        let (status, ok) = send_as(
             &s,
             &dpo,
             Method::POST,
@@ -112,7 +96,7 @@ async fn the_catalogue_on_every_backend() {
         assert_eq!(status, StatusCode::CREATED, "{ok}");
 
         // Every change and the refused attempt are in the audit log.
-        let (_, log) = as_role(&s, &dpo, Method::GET, "/api/v1/audit?action=config_change", None).await;
+        let (_, log) = send_as(&s, &dpo, Method::GET, "/api/v1/audit?action=config_change", None).await;
         let events: Vec<(String, String)> = log["items"]
             .as_array()
             .unwrap()
