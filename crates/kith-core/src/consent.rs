@@ -83,6 +83,48 @@ pub struct ConsentInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub evidence: Map<String, Value>,
+    /// Who consents for a person below the age of digital consent (Art. 8);
+    /// required then, sealed like the evidence.
+    #[serde(default)]
+    pub guardian: Option<Guardian>,
+}
+
+/// The holder of parental responsibility who gave or authorised a child's consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guardian {
+    pub name: String,
+    /// For example `mother`, `father`, `legal guardian`.
+    pub relation: String,
+    /// How the responsibility was checked (document seen, call-back, ...).
+    #[serde(default)]
+    pub verification: Option<String>,
+}
+
+impl Guardian {
+    fn validate(&mut self) -> Result<(), ValidationError> {
+        self.name = check_text(&self.name, 200, false).map_err(|e| e.at("guardian.name"))?;
+        self.relation = check_text(&self.relation, 100, false).map_err(|e| e.at("guardian.relation"))?;
+        if self.name.is_empty() || self.relation.is_empty() {
+            return Err(ValidationError::new(ErrorCode::MissingField, "guardian: name and relation"));
+        }
+        if let Some(v) = &self.verification {
+            self.verification = Some(check_text(v, 1000, true).map_err(|e| e.at("guardian.verification"))?);
+        }
+        Ok(())
+    }
+}
+
+/// Whole years between a birthday and a day.
+pub fn age_on(birthday: time::Date, day: time::Date) -> i32 {
+    let before_birthday = (day.month() as u8, day.day()) < (birthday.month() as u8, birthday.day());
+    day.year() - birthday.year() - i32::from(before_birthday)
+}
+
+/// A consent given for a person known to be under the age of digital
+/// consent counts only with a guardian record; a withdrawal always counts.
+pub fn needs_guardian(birthday: Option<time::Date>, granted: bool, digital_age: u8, today: time::Date) -> bool {
+    granted && birthday.is_some_and(|b| age_on(b, today) < i32::from(digital_age))
 }
 
 impl ConsentInput {
@@ -95,6 +137,9 @@ impl ConsentInput {
         let size = serde_json::to_vec(&self.evidence).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > 8192 {
             return Err(ValidationError::new(ErrorCode::InvalidValue, "evidence: at most 8192 bytes"));
+        }
+        if let Some(g) = &mut self.guardian {
+            g.validate()?;
         }
         Ok(())
     }
@@ -113,6 +158,8 @@ pub struct ConsentEntry {
     pub source: Option<String>,
     #[schema(value_type = Object)]
     pub evidence: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<Guardian>,
     /// The staff member or system that recorded it.
     pub recorded_by: String,
 }
@@ -140,6 +187,7 @@ mod tests {
             method: ConsentMethod::Api,
             source: None,
             evidence: Map::new(),
+            guardian: None,
             recorded_by: "x".into(),
         }
     }
@@ -150,6 +198,19 @@ mod tests {
         let state = current_state(&ledger);
         assert!(!state["a"].granted);
         assert!(state["b"].granted);
+    }
+
+    #[test]
+    fn age_of_digital_consent() {
+        use time::macros::date;
+        assert_eq!(age_on(date!(2010 - 06 - 15), date!(2026 - 06 - 14)), 15);
+        assert_eq!(age_on(date!(2010 - 06 - 15), date!(2026 - 06 - 15)), 16);
+        assert_eq!(age_on(date!(2008 - 02 - 29), date!(2026 - 02 - 28)), 17, "a leap-day birthday");
+        let today = date!(2026 - 11 - 29);
+        assert!(needs_guardian(Some(date!(2012 - 01 - 01)), true, 16, today));
+        assert!(!needs_guardian(Some(date!(2012 - 01 - 01)), false, 16, today), "withdrawal always counts");
+        assert!(!needs_guardian(Some(date!(2012 - 01 - 01)), true, 13, today));
+        assert!(!needs_guardian(None, true, 16, today), "only a person known to be a child");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     ObjectedPurpose,
     NoConsent,
     UnknownPurpose,
+    PurposeNotAllowed,
+    GuardianRequired,
     Conflict,
     InUse,
     MethodNotAllowed,
@@ -62,6 +64,8 @@ impl ErrorCode {
             Self::ObjectedPurpose => "objected_purpose",
             Self::NoConsent => "no_consent",
             Self::UnknownPurpose => "unknown_purpose",
+            Self::PurposeNotAllowed => "purpose_not_allowed",
+            Self::GuardianRequired => "guardian_required",
             Self::Conflict => "conflict",
             Self::InUse => "in_use",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -83,7 +87,8 @@ impl ErrorCode {
             | Self::InvalidDate
             | Self::InvalidAmount
             | Self::InvalidCurrency
-            | Self::UnknownReference => 422,
+            | Self::UnknownReference
+            | Self::GuardianRequired => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound => 404,
@@ -92,7 +97,8 @@ impl ErrorCode {
             | Self::ProcessingRestricted
             | Self::ObjectedPurpose
             | Self::NoConsent
-            | Self::UnknownPurpose => 403,
+            | Self::UnknownPurpose
+            | Self::PurposeNotAllowed => 403,
             Self::Conflict | Self::InUse => 409,
             Self::MethodNotAllowed => 405,
             Self::Unavailable => 503,
@@ -125,7 +131,9 @@ impl ErrorCode {
             Self::ProcessingRestricted => "Processing of this person is restricted",
             Self::ObjectedPurpose => "This person objected to this purpose",
             Self::NoConsent => "This purpose needs the person's consent",
-            Self::UnknownPurpose => "The purpose is not in the catalogue or not this role's",
+            Self::UnknownPurpose => "The purpose is not in the catalogue",
+            Self::PurposeNotAllowed => "This role may not process data for this purpose",
+            Self::GuardianRequired => "Consent of a child needs a guardian record",
             Self::Conflict => "Conflict",
             Self::InUse => "The record is still in use",
             Self::MethodNotAllowed => "Method not allowed",

@@ -11,7 +11,11 @@ pub mod model;
 pub mod normalize;
 pub mod policy;
 pub mod purpose;
+pub mod segment;
 pub mod values;
+
+/// The built-in staff roles. Custom roles arrive with the access-control model.
+pub const ROLES: [&str; 6] = ["admin", "dpo", "sales", "support", "marketing", "auditor"];
 
 pub use entity::{ClearValue, Column, ColumnType, EntityBody, EntityKind, IndexField, IndexTerm};
 pub use error::{ErrorCode, ValidationError};

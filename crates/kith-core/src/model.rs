@@ -159,7 +159,7 @@ pub enum DealStage {
 }
 
 impl DealStage {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Lead => "lead",
             Self::Qualified => "qualified",

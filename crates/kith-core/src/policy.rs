@@ -14,6 +14,9 @@ pub struct PersonStatus {
     pub objections: BTreeSet<String>,
     /// The current consent per purpose (latest ledger entry).
     pub consents: BTreeMap<String, bool>,
+    /// Purposes the DPO allowed despite the restriction, for the
+    /// establishment, exercise or defence of legal claims (Art. 18(2)).
+    pub legal_claims: BTreeSet<String>,
 }
 
 /// Why processing is refused; the code names it in problem responses.
@@ -42,7 +45,7 @@ pub fn is_direct_marketing(purpose_key: &str) -> bool {
 /// Decides. `dpo_view` is the DPO looking at the person's data, which
 /// restriction does not stop (the DPO must be able to handle the request).
 pub fn may_process(purpose: &Purpose, person: &PersonStatus, dpo_view: bool) -> Result<(), Denial> {
-    if person.restricted && !dpo_view {
+    if person.restricted && !dpo_view && !person.legal_claims.contains(&purpose.key) {
         return Err(Denial::Restricted);
     }
     let objected = person.objections.contains(&purpose.key)
@@ -84,5 +87,8 @@ mod tests {
         person.restricted = true;
         assert_eq!(may_process(&sales, &person, false), Err(Denial::Restricted));
         assert_eq!(may_process(&sales, &person, true), Ok(()), "the DPO's view");
+        person.legal_claims.insert("sales".into());
+        assert_eq!(may_process(&sales, &person, false), Ok(()), "a legal-claims exception");
+        assert_eq!(may_process(&email, &person, false), Err(Denial::Restricted), "for its purpose only");
     }
 }

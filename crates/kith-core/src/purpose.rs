@@ -83,6 +83,11 @@ pub struct Purpose {
     pub data_categories: Vec<String>,
     /// How long data kept for this purpose may be kept, in days.
     pub retention_days: u32,
+    /// The staff roles that may process data for this purpose; a request
+    /// from another role naming it is refused. The DPO always may. Empty
+    /// (the default) means only the DPO.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 impl Purpose {
@@ -136,13 +141,26 @@ impl Purpose {
         if self.retention_days == 0 || self.retention_days > 36_500 {
             return Err(invalid("retention_days: 1 to 36500".into()));
         }
+        for (i, role) in self.roles.iter_mut().enumerate() {
+            *role = role.trim().to_string();
+            if !crate::ROLES.contains(&role.as_str()) {
+                return Err(invalid(format!("roles[{i}]: one of {}", crate::ROLES.join(", "))));
+            }
+        }
+        self.roles.sort();
+        self.roles.dedup();
         Ok(())
+    }
+
+    /// Whether a caller of `role` may process data for this purpose.
+    pub fn allows_role(&self, role: &str) -> bool {
+        role == "dpo" || self.roles.iter().any(|r| r == role)
     }
 }
 
 /// The purposes a new installation starts with; admins and the DPO edit them.
 pub fn defaults() -> Vec<Purpose> {
-    let p = |key: &str, name: &str, basis, note: Option<&str>, categories: &[&str], days| Purpose {
+    let p = |key: &str, name: &str, basis, note: Option<&str>, categories: &[&str], days, roles: &[&str]| Purpose {
         key: key.into(),
         name: name.into(),
         description: None,
@@ -152,10 +170,11 @@ pub fn defaults() -> Vec<Purpose> {
         special_category_condition: None,
         data_categories: categories.iter().map(|c| c.to_string()).collect(),
         retention_days: days,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
     };
     use LawfulBasis::*;
     vec![
-        p("essential.service", "Service delivery", Contract, None, &["user.name", "user.contact", "user.behavior.purchase_history"], 2555),
+        p("essential.service", "Service delivery", Contract, None, &["user.name", "user.contact", "user.behavior.purchase_history"], 2555, &["admin", "sales", "support", "marketing"]),
         p(
             "sales",
             "Sales follow-up",
@@ -163,11 +182,12 @@ pub fn defaults() -> Vec<Purpose> {
             Some("Following up an enquiry or an existing customer relationship is expected by the person; they can object at any time."),
             &["user.name", "user.contact", "user.job_title"],
             730,
+            &["sales"],
         ),
-        p("essential.service.operations.support", "Customer support", Contract, None, &["user.name", "user.contact"], 1095),
-        p("marketing.communications.email", "E-mail marketing", Consent, None, &["user.name", "user.contact.email"], 730),
-        p("analytics.reporting", "Analytics", LegitimateInterests, Some("Aggregate reporting on sales and service; no decision about a person is taken from it."), &["user.behavior.purchase_history"], 365),
-        p("personalize.content.profiling", "Profiling", Consent, None, &["user.behavior", "user.demographic"], 365),
+        p("essential.service.operations.support", "Customer support", Contract, None, &["user.name", "user.contact"], 1095, &["support"]),
+        p("marketing.communications.email", "E-mail marketing", Consent, None, &["user.name", "user.contact.email"], 730, &["marketing"]),
+        p("analytics.reporting", "Analytics", LegitimateInterests, Some("Aggregate reporting on sales and service; no decision about a person is taken from it."), &["user.behavior.purchase_history"], 365, &["sales", "marketing"]),
+        p("personalize.content.profiling", "Profiling", Consent, None, &["user.behavior", "user.demographic"], 365, &["marketing"]),
     ]
 }
 
@@ -202,6 +222,13 @@ mod tests {
         assert_eq!(p.validate().unwrap_err().code, ErrorCode::MissingField);
         p.special_category_condition = Some(SpecialCategoryCondition::ExplicitConsent);
         p.validate().unwrap();
+        p.roles = vec!["sales".into(), "sales".into()];
+        p.validate().unwrap();
+        assert_eq!(p.roles, ["sales"]);
+        assert!(p.allows_role("sales") && p.allows_role("dpo") && !p.allows_role("marketing"));
+        p.roles.push("janitor".into());
+        assert!(p.validate().unwrap_err().detail.starts_with("roles["));
+        p.roles.pop();
         p.data_categories.push("user.shoe_size".into());
         assert!(p.validate().unwrap_err().detail.starts_with("data_categories["));
     }

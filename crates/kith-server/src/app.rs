@@ -32,11 +32,22 @@ pub struct ServerConfig {
     /// Whether the server speaks TLS (then it sends HSTS).
     pub tls: bool,
     pub alerts: crate::alerts::AlertRules,
+    /// The age of digital consent (Art. 8: 13 to 16 by member state):
+    /// below it a consent needs a guardian record.
+    pub digital_consent_age: u8,
 }
+
+/// Art. 8(1)'s default; member states may lower it to 13.
+pub const DEFAULT_DIGITAL_CONSENT_AGE: u8 = 16;
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, tls: true, alerts: Default::default() }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            tls: true,
+            alerts: Default::default(),
+            digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
+        }
     }
 }
 
@@ -180,8 +191,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
-    let protected = crate::consents::routes(crate::purpose_routes::routes(crate::audit_routes::routes(
-        routes::records(Api::new()),
+    let protected = crate::segments::routes(crate::consents::routes(crate::purpose_routes::routes(
+        crate::audit_routes::routes(routes::records(Api::new())),
     )));
     state.openapi = Arc::new(document(&public, &protected));
     let protected =

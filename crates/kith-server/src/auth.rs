@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 /// The roles tokens may carry. Their full field-level rules arrive with the
 /// access-control model; until then the interim policy below applies.
-pub const ROLES: [&str; 6] = ["admin", "dpo", "sales", "support", "marketing", "auditor"];
+pub use kith_core::ROLES;
 
 const TOKEN_PREFIX: &str = "kith_";
 
@@ -49,6 +49,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_audit(&self, principal: &Principal) -> ApiResult<()>;
     /// Reading (`write` false) or editing the processing purposes catalogue.
     fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()>;
+    /// Recording a legal-claims exception to a restriction.
+    fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Until roles have field-level rules: every staff role works with CRM
@@ -72,6 +74,14 @@ impl Authorizer for InterimPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, format!("the {} role may not change purposes", principal.role)))
+        }
+    }
+
+    fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.role == "dpo" {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO records a legal-claims exception"))
         }
     }
 

@@ -7,17 +7,19 @@ use crate::auth::Action;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::records::{rfc3339_millis, to_crypto};
+use crate::records::{open_record, rfc3339_millis, to_crypto};
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
-use kith_core::consent::{current_state, ConsentEntry, ConsentInput, ConsentMethod, NoticeInput};
+use kith_core::consent::{current_state, needs_guardian, ConsentEntry, ConsentInput, ConsentMethod, NoticeInput};
+use kith_core::model::{parse_date, Contact};
 use kith_core::{EntityKind, ErrorCode};
 use kith_crypto::DataKey;
-use kith_store::{ConsentRow, NoticeRow};
+use kith_core::values::check_text;
+use kith_store::{ConsentRow, LegalClaimRow, NoticeRow};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use utoipa::openapi::path::HttpMethod;
@@ -49,11 +51,33 @@ fn event(who: &Caller, action: AuditAction, contact: Uuid, fields: Vec<String>) 
 
 /// The person's data key, or 404 when there is no such person.
 async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
-    if state.store.get(EntityKind::Contacts, contact).await?.is_none() {
-        return Err(ApiError::not_found("contacts"));
+    Ok(person(state, contact).await?.0)
+}
+
+/// The person's data key and contact record, or 404 when there is no such person.
+async fn person(state: &AppState, contact: Uuid) -> ApiResult<(DataKey, Contact)> {
+    let row = state.store.get(EntityKind::Contacts, contact).await?.ok_or_else(|| ApiError::not_found("contacts"))?;
+    let wrapped = row.key.as_ref().ok_or_else(|| ApiError::not_found("contacts"))?;
+    let key = state.keys.unwrap(&to_crypto(wrapped))?;
+    let body = open_record::<Contact>(&key, &row)?;
+    Ok((key, body))
+}
+
+/// Refuses a consent given for a person known to be a child unless a
+/// guardian is recorded with it (Art. 8).
+fn check_guardian(state: &AppState, person: &Contact, input: &ConsentInput) -> ApiResult<()> {
+    let birthday = person.birthday.as_deref().and_then(|b| parse_date("birthday", b).ok());
+    let today = time::OffsetDateTime::now_utc().date();
+    if input.guardian.is_none() && needs_guardian(birthday, input.granted, state.config.digital_consent_age, today) {
+        return Err(ApiError::new(
+            ErrorCode::GuardianRequired,
+            format!(
+                "this person is under the age of digital consent ({}): record the guardian who consents",
+                state.config.digital_consent_age
+            ),
+        ));
     }
-    let wrapped = state.store.data_key(contact).await?.ok_or_else(|| ApiError::not_found("contacts"))?;
-    Ok(state.keys.unwrap(&to_crypto(&wrapped))?)
+    Ok(())
 }
 
 fn method_from(text: &str) -> ApiResult<ConsentMethod> {
@@ -72,6 +96,7 @@ fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<ConsentEntry> {
         method: method_from(&row.method)?,
         source: sealed["source"].as_str().map(str::to_string),
         evidence: sealed["evidence"].as_object().cloned().unwrap_or_default(),
+        guardian: serde_json::from_value(sealed["guardian"].clone()).unwrap_or(None),
         recorded_by: row.recorded_by.clone(),
     })
 }
@@ -119,9 +144,10 @@ async fn append(
     if !state.store.notices().await?.iter().any(|n| n.version == input.notice_version) {
         return Err(ApiError::new(ErrorCode::UnknownReference, "notice_version: no such privacy notice version"));
     }
-    let key = person_key(&state, contact).await?;
+    let (key, person) = person(&state, contact).await?;
+    check_guardian(&state, &person, &input)?;
     let id = Uuid::new_v4();
-    let sealed = serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence}))
+    let sealed = serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence, "guardian": input.guardian}))
         .map_err(|e| ApiError::internal("consent", e))?;
     let row = ConsentRow {
         id,
@@ -232,6 +258,84 @@ async fn object(
     ))
 }
 
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegalClaimInput {
+    /// The purpose the restricted person's data may still be processed for.
+    pub purpose: String,
+    /// The claim: its reference and why the data is needed. Sealed under the person's key.
+    pub note: String,
+}
+
+fn claim_context(claim: Uuid, contact: Uuid) -> Vec<u8> {
+    format!("kith/legal-claim/v1/{claim}/{contact}").into_bytes()
+}
+
+fn render_claim(key: &DataKey, row: &LegalClaimRow) -> ApiResult<Value> {
+    let note = key.open(&claim_context(row.id, row.contact_id), &row.sealed)?;
+    Ok(json!({
+        "id": row.id,
+        "purpose": row.purpose,
+        "at": rfc3339_millis(row.at),
+        "recorded_by": row.recorded_by,
+        "note": String::from_utf8_lossy(&note),
+    }))
+}
+
+/// The DPO allows one purpose for a restricted person: the establishment,
+/// exercise or defence of legal claims (Art. 18(2)).
+async fn add_legal_claim(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<LegalClaimInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize_legal_claims(&who.principal)?;
+    let purpose = input.purpose.trim().to_string();
+    if state.store.purpose(&purpose).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::UnknownReference, "purpose: not in the purposes catalogue"));
+    }
+    let note = check_text(&input.note, 4000, true).map_err(|e| ApiError::from(e.at("note")))?;
+    if note.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::MissingField, "note: the claim and why the data is needed"));
+    }
+    let key = person_key(&state, contact).await?;
+    let claim = Uuid::new_v4();
+    let row = LegalClaimRow {
+        id: claim,
+        contact_id: contact,
+        purpose: purpose.clone(),
+        at: crate::now_millis(),
+        recorded_by: who.principal.name.clone(),
+        sealed: key.seal(&claim_context(claim, contact), note.as_bytes()),
+    };
+    if !state.store.add_legal_claim(&row).await? {
+        return Err(ApiError::new(ErrorCode::Conflict, "this person's processing is not restricted"));
+    }
+    state
+        .audit
+        .record(vec![event(&who, AuditAction::ConsentChange, contact, vec![format!("legal_claim:{purpose}")])])
+        .await?;
+    Ok((StatusCode::CREATED, Json(render_claim(&key, &row)?)))
+}
+
+/// Whether a person is restricted, and the legal-claims exceptions.
+async fn restriction_state(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let contact = parse_contact(&id)?;
+    state.authorizer.authorize_purposes(&who.principal, true)?;
+    let key = person_key(&state, contact).await?;
+    let status = state.store.statuses(&[contact]).await?.remove(&contact).unwrap_or_default();
+    let claims: Vec<Value> =
+        state.store.legal_claims(contact).await?.iter().map(|c| render_claim(&key, c)).collect::<ApiResult<_>>()?;
+    state.audit.record(vec![event(&who, AuditAction::Read, contact, vec!["restriction".into()])]).await?;
+    Ok(Json(json!({"restricted": status.restricted, "objections": status.objections, "legal_claims": claims})))
+}
+
 /// The notice and consent routes, added to `api`.
 pub fn routes(mut api: Api) -> Api {
     for (name, schema) in [
@@ -239,6 +343,7 @@ pub fn routes(mut api: Api) -> Api {
         ("ConsentEntry", <ConsentEntry as utoipa::PartialSchema>::schema()),
         ("NoticeInput", <NoticeInput as utoipa::PartialSchema>::schema()),
         ("ObjectionInput", <ObjectionInput as utoipa::PartialSchema>::schema()),
+        ("LegalClaimInput", <LegalClaimInput as utoipa::PartialSchema>::schema()),
     ] {
         api.schemas.push((name.into(), schema));
     }
@@ -289,6 +394,36 @@ pub fn routes(mut api: Api) -> Api {
             .response("200", ok("restricted"))
             .response("404", problem_response("no such person"))
             .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/contacts/{id}/restriction",
+        restriction_state,
+        operation(
+            "restriction_state",
+            "consents",
+            "Whether a person is restricted, their objections and legal-claims exceptions (admin, dpo)",
+        )
+        .parameter(id_parameter())
+        .response("200", ok("the state"))
+        .response("404", problem_response("no such person"))
+        .build(),
+    )
+    .route(
+        HttpMethod::Post,
+        "/api/v1/contacts/{id}/restriction/legal-claims",
+        add_legal_claim,
+        operation(
+            "add_legal_claim",
+            "consents",
+            "Allow one purpose for a restricted person for a legal claim (Art. 18(2); dpo)",
+        )
+        .parameter(id_parameter())
+        .request_body(Some(body("LegalClaimInput")))
+        .response("201", ok("recorded"))
+        .response("404", problem_response("no such person"))
+        .response("409", problem_response("the person is not restricted"))
+        .build(),
     )
     .route(
         HttpMethod::Delete,

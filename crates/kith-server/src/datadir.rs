@@ -21,6 +21,8 @@ pub struct FileSettings {
     pub key_file: Option<PathBuf>,
     /// Thresholds for unusual-access alerts.
     pub alerts: Option<crate::alerts::AlertRules>,
+    /// The age of digital consent, 13 to 16 (default 16).
+    pub digital_consent_age: Option<u8>,
 }
 
 #[derive(Debug, Clone)]

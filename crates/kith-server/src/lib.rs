@@ -17,6 +17,7 @@ pub mod purpose_routes;
 pub mod records;
 pub mod rotation;
 pub mod routes;
+pub mod segments;
 pub mod serve;
 pub mod tls;
 

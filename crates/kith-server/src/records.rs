@@ -146,15 +146,32 @@ pub fn default_purpose(role: &str) -> &'static str {
     }
 }
 
+/// The purpose a request processes data for: its `Kith-Purpose`, else its
+/// role's default. It must be in the catalogue and open to the caller's role.
+pub async fn request_purpose(store: &DynStore, who: &Caller) -> ApiResult<Purpose> {
+    let key = who.purpose.clone().unwrap_or_else(|| default_purpose(&who.principal.role).to_string());
+    let document = store.purpose(&key).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue"))
+    })?;
+    let purpose: Purpose = serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))?;
+    if !purpose.allows_role(&who.principal.role) {
+        return Err(ApiError::new(
+            ErrorCode::PurposeNotAllowed,
+            format!("the {} role may not process data for {key}", who.principal.role),
+        ));
+    }
+    Ok(purpose)
+}
+
 impl Records {
-    /// The purpose of a request: its `Kith-Purpose`, else its role's default;
-    /// it must be in the catalogue.
-    async fn purpose_for(&self, who: &Caller) -> ApiResult<Purpose> {
-        let key = who.purpose.clone().unwrap_or_else(|| default_purpose(&who.principal.role).to_string());
-        let document = self.store.purpose(&key).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue"))
-        })?;
-        serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))
+    /// The request's purpose ([`request_purpose`]); a refusal is audited.
+    async fn purpose_for<B: EntityBody>(&self, who: &Caller, record: Option<Uuid>) -> ApiResult<Purpose> {
+        let purpose = request_purpose(&self.store, who).await;
+        if matches!(&purpose, Err(e) if e.code == ErrorCode::PurposeNotAllowed) {
+            let refused = Self::event::<B>(who, AuditAction::Read, record, None, Vec::new(), AuditOutcome::Denied);
+            self.audit.record(vec![refused]).await?;
+        }
+        purpose
     }
 
     pub fn new(store: DynStore, keys: KeyringHandle, authorizer: Arc<dyn Authorizer>, audit: AuditLog) -> Self {
@@ -166,7 +183,7 @@ impl Records {
     /// a rotation re-reads the key file first; the key file may name a newer
     /// KEK than the database while a rotation starts, and then the
     /// database's choice still holds.
-    async fn wrap_new_key(&self, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
+    pub async fn wrap_new_key(&self, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
         let wrapped = match self.store.setting(ACTIVE_KEK).await? {
             Some(active) => self.keys.holding(&active)?.wrap_with(&active, subject, key)?,
             None => self.keys.current().wrap(subject, key),
@@ -304,7 +321,7 @@ impl Records {
 
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {
         self.authorize::<B>(who, Action::Read, Some(id)).await?;
-        let purpose = self.purpose_for(who).await?;
+        let purpose = self.purpose_for::<B>(who, Some(id)).await?;
         let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
         let body: B = self.open(&row, &mut HashMap::new())?;
         if let Some(person) = body.person(id) {
@@ -394,6 +411,31 @@ impl Records {
         self.audit.record(vec![event]).await
     }
 
+    /// Opens and renders contacts another path (a segment) selected and the
+    /// policy already allowed; each is audited as read.
+    pub async fn show_contacts(&self, who: &Caller, rows: &[StoredRecord]) -> ApiResult<Vec<Value>> {
+        let mut keys = HashMap::new();
+        let mut items = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            let body: kith_core::model::Contact = self.open(row, &mut keys)?;
+            let rendered = render(row.id, row.created_at, row.updated_at, &body)?;
+            events.push(Self::event::<kith_core::model::Contact>(
+                who,
+                AuditAction::Read,
+                Some(row.id),
+                Some(row.subject_id),
+                present_fields(&rendered),
+                AuditOutcome::Ok,
+            ));
+            items.push(rendered);
+        }
+        if !events.is_empty() {
+            self.audit.record(events).await?;
+        }
+        Ok(items)
+    }
+
     /// Lists records; every record whose fields are returned is audited as read.
     pub async fn list<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
         self.authorize::<B>(who, Action::List, None).await?;
@@ -420,7 +462,7 @@ impl Records {
             opened.push((row, body));
         }
         // Only the people the purpose allows are listed.
-        let purpose = self.purpose_for(who).await?;
+        let purpose = self.purpose_for::<B>(who, None).await?;
         let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
         let statuses = self.store.statuses(&persons).await?;
         let dpo_view = who.principal.role == "dpo";

@@ -43,6 +43,27 @@ pub struct ConsentRow {
     pub sealed: Vec<u8>,
 }
 
+/// A legal-claims exception to a restriction (Art. 18(2)); `sealed` holds
+/// the DPO's note under the person's data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalClaimRow {
+    pub id: Uuid,
+    pub contact_id: Uuid,
+    pub purpose: String,
+    pub at: i64,
+    pub recorded_by: String,
+    pub sealed: Vec<u8>,
+}
+
+/// A saved segment; `sealed` holds its definition under the segment's own data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRow {
+    pub id: Uuid,
+    pub created_by: String,
+    pub created_at: i64,
+    pub sealed: Vec<u8>,
+}
+
 /// A blind-index term as stored.
 pub type Term = [u8; 16];
 
@@ -252,6 +273,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         contacts: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, kith_core::policy::PersonStatus>>;
+    /// Records a legal-claims exception to a person's restriction; false
+    /// when the person is not restricted. Lifting the restriction drops it.
+    async fn add_legal_claim(&self, claim: &LegalClaimRow) -> Result<bool>;
+    async fn legal_claims(&self, contact: Uuid) -> Result<Vec<LegalClaimRow>>;
+
+    /// Stores a segment with the data key its definition is sealed under.
+    async fn insert_segment(&self, segment: &SegmentRow, key: &KeyRow) -> Result<()>;
+    /// Every segment, oldest first.
+    async fn segments(&self) -> Result<Vec<SegmentRow>>;
+    async fn segment(&self, id: Uuid) -> Result<Option<SegmentRow>>;
+    /// Deletes a segment and its key; false if there was none.
+    async fn delete_segment(&self, id: Uuid) -> Result<bool>;
 
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRow>>;

@@ -277,6 +277,16 @@ macro_rules! impl_store {
             Ok(sqlx::query::<$db>(&rows).bind(id.to_string()).execute(&mut **tx).await?.rows_affected())
         }
 
+        fn segment_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::SegmentRow> {
+            use sqlx::Row;
+            Ok($crate::SegmentRow {
+                id: parse_id(r.try_get::<&str, _>("id")?)?,
+                created_by: r.try_get("created_by")?,
+                created_at: r.try_get("created_at")?,
+                sealed: r.try_get("sealed")?,
+            })
+        }
+
         async fn delete_key(tx: &mut Tx<'_>, subject: uuid::Uuid) -> $crate::Result<()> {
             sqlx::query::<$db>("DELETE FROM data_keys WHERE subject_id = $1")
                 .bind(subject.to_string())
@@ -608,10 +618,16 @@ macro_rules! impl_store {
             }
 
             async fn lift_restriction(&self, contact: uuid::Uuid) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
                 let done = sqlx::query::<$db>("DELETE FROM restrictions WHERE contact_id = $1")
                     .bind(contact.to_string())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                sqlx::query::<$db>("DELETE FROM legal_claims WHERE contact_id = $1")
+                    .bind(contact.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -647,6 +663,7 @@ macro_rules! impl_store {
                     format!("SELECT contact_id, '' AS purpose, CAST(1 AS BIGINT) AS granted FROM restrictions WHERE contact_id IN ({list})"),
                     format!("SELECT contact_id, purpose, CAST(1 AS BIGINT) AS granted FROM objections WHERE contact_id IN ({list})"),
                     format!("SELECT contact_id, purpose, granted FROM consents WHERE contact_id IN ({list}) ORDER BY at, id"),
+                    format!("SELECT contact_id, purpose, CAST(1 AS BIGINT) AS granted FROM legal_claims WHERE contact_id IN ({list})"),
                 ];
                 for (kind, text) in queries.iter().enumerate() {
                     let mut q = sqlx::query::<$db>(text);
@@ -663,13 +680,98 @@ macro_rules! impl_store {
                             1 => {
                                 status.objections.insert(purpose);
                             }
-                            _ => {
+                            2 => {
                                 status.consents.insert(purpose, granted != 0);
+                            }
+                            _ => {
+                                status.legal_claims.insert(purpose);
                             }
                         }
                     }
                 }
                 Ok(out)
+            }
+
+            async fn add_legal_claim(&self, c: &$crate::LegalClaimRow) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                let text = format!("SELECT contact_id FROM restrictions WHERE contact_id = $1{}", $d.share_lock);
+                let restricted = sqlx::query::<$db>(&text).bind(c.contact_id.to_string()).fetch_optional(&mut *tx).await?;
+                if restricted.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query::<$db>(
+                    "INSERT INTO legal_claims (id, contact_id, purpose, at, recorded_by, sealed) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(c.id.to_string())
+                .bind(c.contact_id.to_string())
+                .bind(c.purpose.clone())
+                .bind(c.at)
+                .bind(c.recorded_by.clone())
+                .bind(c.sealed.clone())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn legal_claims(&self, contact: uuid::Uuid) -> $crate::Result<Vec<$crate::LegalClaimRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>(
+                    "SELECT id, contact_id, purpose, at, recorded_by, sealed FROM legal_claims WHERE contact_id = $1 ORDER BY at, id",
+                )
+                .bind(contact.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::LegalClaimRow {
+                            id: parse_id(r.try_get::<&str, _>("id")?)?,
+                            contact_id: parse_id(r.try_get::<&str, _>("contact_id")?)?,
+                            purpose: r.try_get("purpose")?,
+                            at: r.try_get("at")?,
+                            recorded_by: r.try_get("recorded_by")?,
+                            sealed: r.try_get("sealed")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_segment(&self, s: &$crate::SegmentRow, key: &$crate::KeyRow) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                insert_keys(&mut tx, &[key], s.created_at).await?;
+                sqlx::query::<$db>("INSERT INTO segments (id, created_by, created_at, sealed) VALUES ($1, $2, $3, $4)")
+                    .bind(s.id.to_string())
+                    .bind(s.created_by.clone())
+                    .bind(s.created_at)
+                    .bind(s.sealed.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_unique)?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn segments(&self) -> $crate::Result<Vec<$crate::SegmentRow>> {
+                let rows = sqlx::query::<$db>("SELECT id, created_by, created_at, sealed FROM segments ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(segment_from_row).collect()
+            }
+
+            async fn segment(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::SegmentRow>> {
+                let row = sqlx::query::<$db>("SELECT id, created_by, created_at, sealed FROM segments WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(segment_from_row).transpose()
+            }
+
+            async fn delete_segment(&self, id: uuid::Uuid) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                let done = sqlx::query::<$db>("DELETE FROM segments WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+                delete_key(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn insert_token(&self, token: &$crate::TokenRow) -> $crate::Result<()> {

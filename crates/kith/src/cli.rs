@@ -217,6 +217,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             rules.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
             rules
         },
+        digital_consent_age: match dir.settings.digital_consent_age {
+            Some(age @ 13..=16) => age,
+            Some(other) => bail!("{}: digital_consent_age {other} is not between 13 and 16", dir.config_file().display()),
+            None => kith_server::app::DEFAULT_DIGITAL_CONSENT_AGE,
+        },
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);

@@ -1,0 +1,398 @@
+//! Segments over HTTP: saved filters over contacts, evaluated for the
+//! request's purpose. Members are only the people the policy allows; the
+//! others are counted by the reason they were left out, never named.
+//! Definitions (names, tags) are sealed under a data key of the segment's own.
+
+use crate::auth::Action;
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::listing::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::records::{request_purpose, rfc3339_millis, to_crypto};
+use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::normalize::tag_key;
+use kith_core::policy::{may_process, PersonStatus};
+use kith_core::purpose::Purpose;
+use kith_core::segment::{ConsentState, PurchaseBounds, SegmentFilter, SegmentInput};
+use kith_core::{ClearValue, EntityKind, ErrorCode, IndexField};
+use kith_crypto::DataKey;
+use kith_store::{ListQuery, Range, SegmentRow, StoredRecord};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Rows fetched per store query while a segment is evaluated.
+const SCAN_PAGE: u32 = 500;
+/// People whose status is asked for in one store query.
+const STATUS_CHUNK: usize = 500;
+
+fn seal_context(id: Uuid) -> Vec<u8> {
+    format!("kith/segment/v1/{id}").into_bytes()
+}
+
+fn parse_segment_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
+}
+
+fn event(who: &Caller, action: AuditAction, record: Option<Uuid>, fields: Vec<String>) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        at: crate::now_millis(),
+        actor: who.actor(),
+        action,
+        entity: Some("segments".into()),
+        record_id: record,
+        subject_id: None,
+        fields,
+        purpose: who.purpose.clone(),
+        request_id: who.request_id.clone(),
+        client: who.client.clone(),
+        outcome: AuditOutcome::Ok,
+    }
+}
+
+/// A stored segment, opened.
+struct Segment {
+    row: SegmentRow,
+    input: SegmentInput,
+}
+
+impl Segment {
+    fn render(&self) -> Value {
+        json!({
+            "id": self.row.id,
+            "name": self.input.name,
+            "description": self.input.description,
+            "filter": self.input.filter,
+            "created_by": self.row.created_by,
+            "created_at": rfc3339_millis(self.row.created_at),
+        })
+    }
+}
+
+async fn open(state: &AppState, row: SegmentRow) -> ApiResult<Segment> {
+    let wrapped = state.store.data_key(row.id).await?.ok_or_else(|| ApiError::not_found("segments"))?;
+    let key = state.keys.unwrap(&to_crypto(&wrapped))?;
+    let plaintext = key.open(&seal_context(row.id), &row.sealed)?;
+    let input = serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("segment", e))?;
+    Ok(Segment { row, input })
+}
+
+async fn load(state: &AppState, id: Uuid) -> ApiResult<Segment> {
+    let row = state.store.segment(id).await?.ok_or_else(|| ApiError::not_found("segments"))?;
+    open(state, row).await
+}
+
+/// Every row a query matches, fetched page by page.
+async fn scan(state: &AppState, mut query: ListQuery) -> ApiResult<Vec<StoredRecord>> {
+    query.limit = SCAN_PAGE;
+    let mut all = Vec::new();
+    loop {
+        let rows = state.store.list(&query).await?;
+        let done = rows.len() < SCAN_PAGE as usize;
+        query.after = rows.last().map(|r| (r.sort_value.clone(), r.id));
+        all.extend(rows);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+fn query(entity: EntityKind, sort: &'static str) -> ListQuery {
+    ListQuery {
+        entity,
+        equals: Vec::new(),
+        ranges: Vec::new(),
+        terms: Vec::new(),
+        sort,
+        descending: false,
+        after: None,
+        limit: SCAN_PAGE,
+    }
+}
+
+/// The people with at least one deal in `stage`.
+async fn people_with_deal_in(state: &AppState, stage: &str) -> ApiResult<HashSet<Uuid>> {
+    let mut q = query(EntityKind::Deals, "created_at");
+    q.equals.push(("stage", ClearValue::Text(stage.into())));
+    Ok(scan(state, q).await?.into_iter().map(|r| r.subject_id).collect())
+}
+
+/// The people whose purchases in the window add up to within the bounds.
+/// The total is the sort column, so the rows carry it without being opened.
+async fn people_by_purchases(state: &AppState, bounds: &PurchaseBounds) -> ApiResult<HashSet<Uuid>> {
+    let mut q = query(EntityKind::Purchases, "total");
+    q.equals.push(("currency", ClearValue::Text(bounds.currency.clone())));
+    if bounds.from_millis.is_some() || bounds.to_millis.is_some() {
+        q.ranges.push(("purchased_at", Range { from: bounds.from_millis, to: bounds.to_millis }));
+    }
+    let mut totals: HashMap<Uuid, i64> = HashMap::new();
+    for row in scan(state, q).await? {
+        let ClearValue::Int(total) = row.sort_value else { continue };
+        let sum = totals.entry(row.subject_id).or_default();
+        *sum = sum.saturating_add(total);
+    }
+    Ok(totals
+        .into_iter()
+        .filter(|(_, sum)| bounds.min_scaled.is_none_or(|min| *sum >= min))
+        .filter(|(_, sum)| bounds.max_scaled.is_none_or(|max| *sum <= max))
+        .map(|(person, _)| person)
+        .collect())
+}
+
+/// The outcome of evaluating a segment for a purpose.
+struct Evaluation {
+    /// Allowed members, oldest contact first.
+    members: Vec<StoredRecord>,
+    /// People the filter matched.
+    matched: usize,
+    /// Matched people left out, by the code of the reason.
+    excluded: BTreeMap<&'static str, u64>,
+}
+
+async fn evaluate(state: &AppState, filter: &SegmentFilter, purpose: &Purpose, dpo_view: bool) -> ApiResult<Evaluation> {
+    let ring = state.keys.current();
+    let mut contacts = query(EntityKind::Contacts, "created_at");
+    contacts.terms = filter.tags.iter().map(|t| ring.blind_term(IndexField::Tag.as_str(), &tag_key(t))).collect();
+    if let Some(company) = filter.company_id {
+        contacts.equals.push(("company_id", ClearValue::Text(company.to_string())));
+    }
+    let with_deal = match filter.deal_stage {
+        Some(stage) => Some(people_with_deal_in(state, stage.as_str()).await?),
+        None => None,
+    };
+    let by_purchases = match &filter.purchases {
+        Some(p) => Some(people_by_purchases(state, &p.bounds()).await?),
+        None => None,
+    };
+    let candidates: Vec<StoredRecord> = scan(state, contacts)
+        .await?
+        .into_iter()
+        .filter(|r| with_deal.as_ref().is_none_or(|set| set.contains(&r.id)))
+        .filter(|r| by_purchases.as_ref().is_none_or(|set| set.contains(&r.id)))
+        .collect();
+    let mut statuses: HashMap<Uuid, PersonStatus> = HashMap::new();
+    for chunk in candidates.chunks(STATUS_CHUNK) {
+        let ids: Vec<Uuid> = chunk.iter().map(|r| r.id).collect();
+        statuses.extend(state.store.statuses(&ids).await?);
+    }
+    let mut evaluation = Evaluation { members: Vec::new(), matched: 0, excluded: BTreeMap::new() };
+    for row in candidates {
+        let status = statuses.remove(&row.id).unwrap_or_default();
+        if let Some(c) = &filter.consent {
+            if ConsentState::of(status.consents.get(&c.purpose).copied()) != c.state {
+                continue;
+            }
+        }
+        evaluation.matched += 1;
+        match may_process(purpose, &status, dpo_view) {
+            Ok(()) => evaluation.members.push(row),
+            Err(denial) => *evaluation.excluded.entry(denial.code().as_str()).or_default() += 1,
+        }
+    }
+    Ok(evaluation)
+}
+
+/// The purpose a segment is evaluated for, after the caller may list contacts.
+async fn evaluation_purpose(state: &AppState, who: &Caller) -> ApiResult<Purpose> {
+    state.authorizer.authorize(&who.principal, Action::List, EntityKind::Contacts)?;
+    request_purpose(&state.store, who).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    who: Caller,
+    ApiJson(mut input): ApiJson<SegmentInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts)?;
+    input.validate()?;
+    if let Some(c) = &input.filter.consent {
+        if state.store.purpose(&c.purpose).await?.is_none() {
+            return Err(ApiError::new(ErrorCode::UnknownReference, "filter.consent.purpose: not in the purposes catalogue"));
+        }
+    }
+    let id = Uuid::new_v4();
+    let key = DataKey::generate();
+    let wrapped = state.records.wrap_new_key(id, &key).await?;
+    let plaintext = serde_json::to_vec(&input).map_err(|e| ApiError::internal("segment", e))?;
+    let row = SegmentRow {
+        id,
+        created_by: who.principal.name.clone(),
+        created_at: crate::now_millis(),
+        sealed: key.seal(&seal_context(id), &plaintext),
+    };
+    state.store.insert_segment(&row, &wrapped).await?;
+    state.audit.record(vec![event(&who, AuditAction::Create, Some(id), Vec::new())]).await?;
+    Ok((StatusCode::CREATED, Json(Segment { row, input }.render())))
+}
+
+async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
+    state.authorizer.authorize(&who.principal, Action::List, EntityKind::Contacts)?;
+    let mut items = Vec::new();
+    for row in state.store.segments().await? {
+        items.push(open(&state, row).await?.render());
+    }
+    Ok(Json(json!({ "items": items, "next_cursor": null })))
+}
+
+async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
+    Ok(Json(load(&state, parse_segment_id(&id)?).await?.render()))
+}
+
+async fn delete(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id = parse_segment_id(&id)?;
+    state.authorizer.authorize(&who.principal, Action::Delete, EntityKind::Contacts)?;
+    if !state.store.delete_segment(id).await? {
+        return Err(ApiError::not_found("segments"));
+    }
+    state.audit.record(vec![event(&who, AuditAction::Delete, Some(id), Vec::new())]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberParams {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// The summary every evaluation answers with: no person is named in it.
+fn summary(purpose: &Purpose, e: &Evaluation) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    out.insert("purpose".into(), json!(purpose.key));
+    out.insert("matched".into(), json!(e.matched));
+    out.insert("members".into(), json!(e.members.len()));
+    out.insert("excluded".into(), json!(e.excluded));
+    out
+}
+
+/// A page of the allowed members (full contact records, each audited as
+/// read) with the counts of the whole evaluation.
+async fn members(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<MemberParams>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_segment_id(&id)?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit: between 1 and {MAX_LIMIT}")));
+    }
+    // The cursor is the id of the last member shown; members are in a stable order.
+    let after = match &params.cursor {
+        Some(c) => Some(
+            Uuid::parse_str(c)
+                .map_err(|_| ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out"))?,
+        ),
+        None => None,
+    };
+    let purpose = evaluation_purpose(&state, &who).await?;
+    let segment = load(&state, id).await?;
+    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.principal.role == "dpo").await?;
+    let start = match after {
+        Some(last) => evaluation.members.iter().position(|r| r.id == last).map(|i| i + 1).unwrap_or(0),
+        None => 0,
+    };
+    let page: Vec<StoredRecord> = evaluation.members.iter().skip(start).take(limit as usize).cloned().collect();
+    let next_cursor = (start + page.len() < evaluation.members.len()).then(|| page.last().map(|r| r.id.to_string()));
+    let items = state.records.show_contacts(&who, &page).await?;
+    state.audit.record(vec![event(&who, AuditAction::Read, Some(id), vec!["members".into()])]).await?;
+    let mut body = summary(&purpose, &evaluation);
+    body.insert("items".into(), Value::Array(items));
+    body.insert("next_cursor".into(), json!(next_cursor.flatten()));
+    Ok(Json(Value::Object(body)))
+}
+
+/// Counts only: the aggregate analytics and planning need, naming nobody.
+async fn count(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_segment_id(&id)?;
+    let purpose = evaluation_purpose(&state, &who).await?;
+    let segment = load(&state, id).await?;
+    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.principal.role == "dpo").await?;
+    state.audit.record(vec![event(&who, AuditAction::Read, Some(id), vec!["count".into()])]).await?;
+    Ok(Json(Value::Object(summary(&purpose, &evaluation))))
+}
+
+/// The segment routes, added to `api`.
+pub fn routes(mut api: Api) -> Api {
+    let mut nested = Vec::new();
+    <SegmentInput as ToSchema>::schemas(&mut nested);
+    api.schemas.extend(nested);
+    api.schemas.push(("SegmentInput".into(), <SegmentInput as utoipa::PartialSchema>::schema()));
+    let ok = |what: &str| ResponseBuilder::new().description(what).build();
+    let body = RequestBodyBuilder::new()
+        .required(Some(Required::True))
+        .content("application/json", json_content(Ref::from_schema_name("SegmentInput")))
+        .build();
+    api.route(
+        HttpMethod::Post,
+        "/api/v1/segments",
+        create,
+        operation("create_segment", "segments", "Save a filter over contacts")
+            .request_body(Some(body))
+            .response("201", ok("saved"))
+            .response("422", problem_response("an invalid filter"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/segments",
+        list,
+        operation("list_segments", "segments", "The saved segments").response("200", ok("the segments")).build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/segments/{id}",
+        get,
+        operation("get_segment", "segments", "One segment")
+            .parameter(id_parameter())
+            .response("200", ok("the segment"))
+            .response("404", problem_response("no such segment"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Delete,
+        "/api/v1/segments/{id}",
+        delete,
+        operation("delete_segment", "segments", "Delete a segment")
+            .parameter(id_parameter())
+            .response("204", ok("deleted"))
+            .response("404", problem_response("no such segment"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/segments/{id}/members",
+        members,
+        operation(
+            "segment_members",
+            "segments",
+            "The members the request's purpose allows, with counts of those left out by reason",
+        )
+        .parameter(id_parameter())
+        .response("200", ok("a page of members and the counts"))
+        .response("404", problem_response("no such segment"))
+        .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/segments/{id}/count",
+        count,
+        operation("segment_count", "segments", "How many people the segment matches, allows and leaves out, by reason")
+            .parameter(id_parameter())
+            .response("200", ok("the counts"))
+            .response("404", problem_response("no such segment"))
+            .build(),
+    )
+}
