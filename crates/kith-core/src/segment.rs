@@ -135,7 +135,10 @@ impl SegmentInput {
             }
             if let (Some(min), Some(max)) = (p.min_total, p.max_total) {
                 if min > max {
-                    return Err(ValidationError::new(ErrorCode::InvalidValue, "filter.purchases: min_total above max_total"));
+                    return Err(ValidationError::new(
+                        ErrorCode::InvalidValue,
+                        "filter.purchases: min_total above max_total",
+                    ));
                 }
             }
             for (name, value) in [("from", &mut p.from), ("to", &mut p.to)] {
@@ -176,7 +179,8 @@ mod tests {
         assert_eq!(p.bounds().min_scaled, Some(1_005_000));
         assert!(input(serde_json::json!({"stage": "won"})).is_err(), "unknown fields are refused");
         assert!(input(serde_json::json!({"deal_stage": "sold"})).is_err());
-        let mut bad = input(serde_json::json!({"purchases": {"currency": "EUR", "min_total": "5", "max_total": "1"}})).unwrap();
+        let mut bad =
+            input(serde_json::json!({"purchases": {"currency": "EUR", "min_total": "5", "max_total": "1"}})).unwrap();
         assert_eq!(bad.validate().unwrap_err().code, ErrorCode::InvalidValue);
         let mut bad = input(serde_json::json!({"purchases": {"currency": "EUR", "to": "yesterday"}})).unwrap();
         assert!(bad.validate().is_err());

@@ -16,9 +16,9 @@ use axum::Json;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::consent::{current_state, needs_guardian, ConsentEntry, ConsentInput, ConsentMethod, NoticeInput};
 use kith_core::model::{parse_date, Contact};
+use kith_core::values::check_text;
 use kith_core::{EntityKind, ErrorCode};
 use kith_crypto::DataKey;
-use kith_core::values::check_text;
 use kith_store::{ConsentRow, LegalClaimRow, NoticeRow};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -147,8 +147,9 @@ async fn append(
     let (key, person) = person(&state, contact).await?;
     check_guardian(&state, &person, &input)?;
     let id = Uuid::new_v4();
-    let sealed = serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence, "guardian": input.guardian}))
-        .map_err(|e| ApiError::internal("consent", e))?;
+    let sealed =
+        serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence, "guardian": input.guardian}))
+            .map_err(|e| ApiError::internal("consent", e))?;
     let row = ConsentRow {
         id,
         contact_id: contact,

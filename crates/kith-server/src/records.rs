@@ -168,7 +168,8 @@ impl Records {
     async fn purpose_for<B: EntityBody>(&self, who: &Caller, record: Option<Uuid>) -> ApiResult<Purpose> {
         let purpose = request_purpose(&self.store, who).await;
         if matches!(&purpose, Err(e) if e.code == ErrorCode::PurposeNotAllowed) {
-            let refused = Self::event::<B>(who, AuditAction::Read, record, None, Vec::new(), AuditOutcome::Denied);
+            let subject = self.subject_of::<B>(record).await?;
+            let refused = Self::event::<B>(who, AuditAction::Read, record, subject, Vec::new(), AuditOutcome::Denied);
             self.audit.record(vec![refused]).await?;
         }
         purpose
@@ -266,6 +267,15 @@ impl Records {
         }
     }
 
+    /// Whose record this is: a refused attempt on a record is attributed to
+    /// its person, so it shows in their access log.
+    async fn subject_of<B: EntityBody>(&self, record: Option<Uuid>) -> ApiResult<Option<Uuid>> {
+        Ok(match record {
+            Some(id) => self.store.get(B::KIND, id).await?.map(|row| row.subject_id),
+            None => None,
+        })
+    }
+
     /// Asks the authoriser; a refusal is itself audited.
     async fn authorize<B: EntityBody>(&self, who: &Caller, action: Action, record: Option<Uuid>) -> ApiResult<()> {
         let Err(refusal) = self.authorizer.authorize(&who.principal, action, B::KIND) else {
@@ -277,12 +287,7 @@ impl Records {
             Action::Update => AuditAction::Update,
             Action::Delete => AuditAction::Delete,
         };
-        // A refused attempt on a record is attributed to its person, so it
-        // shows in their access log.
-        let subject = match record {
-            Some(id) => self.store.get(B::KIND, id).await?.map(|row| row.subject_id),
-            None => None,
-        };
+        let subject = self.subject_of::<B>(record).await?;
         self.audit
             .record(vec![Self::event::<B>(who, audited, record, subject, Vec::new(), AuditOutcome::Denied)])
             .await?;

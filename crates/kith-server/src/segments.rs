@@ -159,7 +159,12 @@ struct Evaluation {
     excluded: BTreeMap<&'static str, u64>,
 }
 
-async fn evaluate(state: &AppState, filter: &SegmentFilter, purpose: &Purpose, dpo_view: bool) -> ApiResult<Evaluation> {
+async fn evaluate(
+    state: &AppState,
+    filter: &SegmentFilter,
+    purpose: &Purpose,
+    dpo_view: bool,
+) -> ApiResult<Evaluation> {
     let ring = state.keys.current();
     let mut contacts = query(EntityKind::Contacts, "created_at");
     contacts.terms = filter.tags.iter().map(|t| ring.blind_term(IndexField::Tag.as_str(), &tag_key(t))).collect();
@@ -217,7 +222,10 @@ async fn create(
     input.validate()?;
     if let Some(c) = &input.filter.consent {
         if state.store.purpose(&c.purpose).await?.is_none() {
-            return Err(ApiError::new(ErrorCode::UnknownReference, "filter.consent.purpose: not in the purposes catalogue"));
+            return Err(ApiError::new(
+                ErrorCode::UnknownReference,
+                "filter.consent.purpose: not in the purposes catalogue",
+            ));
         }
     }
     let id = Uuid::new_v4();

@@ -12,7 +12,11 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 2, name: "purposes", sql: include_str!("../migrations/sqlite/0002_purposes.sql") },
     Migration { version: 3, name: "consents", sql: include_str!("../migrations/sqlite/0003_consents.sql") },
     Migration { version: 4, name: "restrictions", sql: include_str!("../migrations/sqlite/0004_restrictions.sql") },
-    Migration { version: 5, name: "claims_segments", sql: include_str!("../migrations/sqlite/0005_claims_segments.sql") },
+    Migration {
+        version: 5,
+        name: "claims_segments",
+        sql: include_str!("../migrations/sqlite/0005_claims_segments.sql"),
+    },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -42,7 +46,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "purposes", sql: include_str!("../migrations/postgres/0005_purposes.sql") },
     Migration { version: 6, name: "consents", sql: include_str!("../migrations/postgres/0006_consents.sql") },
     Migration { version: 7, name: "restrictions", sql: include_str!("../migrations/postgres/0007_restrictions.sql") },
-    Migration { version: 8, name: "claims_segments", sql: include_str!("../migrations/postgres/0008_claims_segments.sql") },
+    Migration {
+        version: 8,
+        name: "claims_segments",
+        sql: include_str!("../migrations/postgres/0008_claims_segments.sql"),
+    },
 ];
 
 pub(crate) const LEDGER: &str =

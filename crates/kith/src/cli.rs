@@ -219,7 +219,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
         digital_consent_age: match dir.settings.digital_consent_age {
             Some(age @ 13..=16) => age,
-            Some(other) => bail!("{}: digital_consent_age {other} is not between 13 and 16", dir.config_file().display()),
+            Some(other) => {
+                bail!("{}: digital_consent_age {other} is not between 13 and 16", dir.config_file().display())
+            }
             None => kith_server::app::DEFAULT_DIGITAL_CONSENT_AGE,
         },
     };

@@ -11,5 +11,6 @@ mod multi;
 mod openapi;
 mod purposes;
 mod rotation;
+mod segments;
 mod story;
 mod tls;

@@ -58,7 +58,7 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 41,
+        operations, 49,
         "25 record operations, 4 audit, 3 purpose, 7 consent operations, health and this document"
     );
     server.stop().await;
