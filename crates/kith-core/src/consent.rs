@@ -200,6 +200,24 @@ mod tests {
         assert!(state["b"].granted);
     }
 
+    proptest::proptest! {
+        /// The derived state is a replay of the ledger: for each purpose,
+        /// the last entry written, and no purpose without an entry.
+        #[test]
+        fn the_state_is_a_replay_of_the_ledger(
+            writes in proptest::collection::vec((0usize..4, proptest::bool::ANY), 0..30)
+        ) {
+            let purposes = ["a", "b", "c", "d"];
+            let ledger: Vec<ConsentEntry> = writes.iter().map(|(p, g)| entry(purposes[*p], *g)).collect();
+            let state = current_state(&ledger);
+            for purpose in purposes {
+                let last = ledger.iter().rev().find(|e| e.purpose == purpose);
+                proptest::prop_assert_eq!(state.get(purpose).map(|e| e.id), last.map(|e| e.id));
+            }
+            proptest::prop_assert!(state.keys().all(|k| purposes.contains(&k.as_str())));
+        }
+    }
+
     #[test]
     fn age_of_digital_consent() {
         use time::macros::date;

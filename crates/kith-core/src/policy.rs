@@ -63,6 +63,59 @@ pub fn may_process(purpose: &Purpose, person: &PersonStatus, dpo_view: bool) -> 
 mod tests {
     use super::*;
     use crate::purpose::defaults;
+    use proptest::prelude::*;
+
+    const KEYS: [&str; 6] = [
+        "essential.service",
+        "sales",
+        "marketing.communications.email",
+        "personalize.content.profiling",
+        "analytics.reporting",
+        "marketing",
+    ];
+
+    fn any_status() -> impl Strategy<Value = PersonStatus> {
+        let key = || proptest::sample::select(KEYS.to_vec()).prop_map(str::to_string);
+        (
+            any::<bool>(),
+            proptest::collection::btree_set(key(), 0..3),
+            proptest::collection::btree_map(key(), any::<bool>(), 0..4),
+            proptest::collection::btree_set(key(), 0..2),
+        )
+            .prop_map(|(restricted, objections, consents, legal_claims)| PersonStatus {
+                restricted,
+                objections,
+                consents,
+                legal_claims,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn what_the_policy_never_allows(status in any_status(), index in 0usize..6) {
+            let catalogue = defaults();
+            let Some(purpose) = catalogue.iter().find(|p| p.key == KEYS[index]) else { return Ok(()) };
+            prop_assert_eq!(may_process(purpose, &status, true), Ok(()), "the DPO's view is never stopped");
+            let allowed = may_process(purpose, &status, false).is_ok();
+            if status.restricted && !status.legal_claims.contains(&purpose.key) {
+                prop_assert!(!allowed, "restriction stops every purpose but a legal claim's");
+            }
+            if is_direct_marketing(&purpose.key) && status.objections.iter().any(|o| is_direct_marketing(o)) {
+                prop_assert!(!allowed, "an objection to direct marketing is absolute, whatever the consent");
+            }
+            if status.objections.contains(&purpose.key) {
+                prop_assert!(!allowed);
+            }
+            if purpose.lawful_basis == LawfulBasis::Consent && status.consents.get(&purpose.key) != Some(&true) {
+                prop_assert!(!allowed, "no consent, no processing on that basis");
+            }
+            let objected = status.objections.contains(&purpose.key)
+                || (is_direct_marketing(&purpose.key) && status.objections.iter().any(|o| is_direct_marketing(o)));
+            let consented = purpose.lawful_basis != LawfulBasis::Consent || status.consents.get(&purpose.key) == Some(&true);
+            let unrestricted = !status.restricted || status.legal_claims.contains(&purpose.key);
+            prop_assert_eq!(allowed, unrestricted && !objected && consented, "and everything else is allowed");
+        }
+    }
 
     fn purpose(key: &str) -> Purpose {
         defaults().into_iter().find(|p| p.key == key).unwrap()

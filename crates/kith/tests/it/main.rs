@@ -9,6 +9,7 @@ mod consents;
 mod harness;
 mod multi;
 mod openapi;
+mod policy_property;
 mod purposes;
 mod rotation;
 mod segments;
