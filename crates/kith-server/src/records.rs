@@ -276,6 +276,50 @@ impl Records {
         })
     }
 
+    /// Asks the policy whether this person's data may be used for the
+    /// purpose now; a refusal is audited against the person.
+    async fn may_process<B: EntityBody>(
+        &self,
+        who: &Caller,
+        purpose: &Purpose,
+        action: AuditAction,
+        record: Option<Uuid>,
+        person: Uuid,
+    ) -> ApiResult<()> {
+        let status = self.store.statuses(&[person]).await?.remove(&person).unwrap_or_default();
+        let Err(denial) = may_process(purpose, &status, who.principal.role == "dpo") else {
+            return Ok(());
+        };
+        let refused = Self::event::<B>(who, action, record, Some(person), Vec::new(), AuditOutcome::Denied);
+        self.audit.record(vec![refused]).await?;
+        Err(ApiError::new(denial.code(), format!("this person's data may not be used for {} now", purpose.key)))
+    }
+
+    /// Recording something about an existing person is processing too: the
+    /// policy decides, as for reads. A new contact has no choices recorded
+    /// yet (its consent is recorded once it exists), so only links to
+    /// existing people are asked about.
+    async fn may_write_about<B: EntityBody>(
+        &self,
+        who: &Caller,
+        action: AuditAction,
+        record: Uuid,
+        people: impl IntoIterator<Item = Uuid>,
+    ) -> ApiResult<()> {
+        let mut people: Vec<Uuid> =
+            people.into_iter().filter(|p| *p != record || action != AuditAction::Create).collect();
+        people.sort();
+        people.dedup();
+        if people.is_empty() {
+            return Ok(());
+        }
+        let purpose = self.purpose_for::<B>(who, Some(record)).await?;
+        for person in people {
+            self.may_process::<B>(who, &purpose, action, Some(record), person).await?;
+        }
+        Ok(())
+    }
+
     /// Asks the authoriser; a refusal is itself audited.
     async fn authorize<B: EntityBody>(&self, who: &Caller, action: Action, record: Option<Uuid>) -> ApiResult<()> {
         let Err(refusal) = self.authorizer.authorize(&who.principal, action, B::KIND) else {
@@ -301,6 +345,7 @@ impl Records {
             body.set_owner(who.principal.name.clone());
         }
         let id = Uuid::new_v4();
+        self.may_write_about::<B>(who, AuditAction::Create, id, body.person(id)).await?;
         let now = crate::now_millis();
         for attempt in 1..=WRITE_ATTEMPTS {
             let (record, new_key) = self.prepare(&body, id, now, true).await?;
@@ -330,17 +375,7 @@ impl Records {
         let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
         let body: B = self.open(&row, &mut HashMap::new())?;
         if let Some(person) = body.person(id) {
-            let statuses = self.store.statuses(&[person]).await?;
-            let status = statuses.get(&person).cloned().unwrap_or_default();
-            if let Err(denial) = may_process(&purpose, &status, who.principal.role == "dpo") {
-                let refused =
-                    Self::event::<B>(who, AuditAction::Read, Some(id), Some(person), Vec::new(), AuditOutcome::Denied);
-                self.audit.record(vec![refused]).await?;
-                return Err(ApiError::new(
-                    denial.code(),
-                    format!("this person's data may not be used for {} now", purpose.key),
-                ));
-            }
+            self.may_process::<B>(who, &purpose, AuditAction::Read, Some(id), person).await?;
         }
         let rendered = render(id, row.created_at, row.updated_at, &body)?;
         let event = Self::event::<B>(
@@ -379,6 +414,10 @@ impl Records {
             }
             let mut body: B = from_value(Value::Object(document))?;
             body.validate()?;
+            if attempt == 1 {
+                let people = current.person(id).into_iter().chain(body.person(id));
+                self.may_write_about::<B>(who, AuditAction::Update, id, people).await?;
+            }
             // An owner reset with null falls back to the caller, as on create.
             if body.owner().is_none() {
                 body.set_owner(who.principal.name.clone());

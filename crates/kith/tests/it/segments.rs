@@ -162,6 +162,16 @@ async fn segments_return_only_whom_the_purpose_allows_on_every_backend() {
         assert_problem(&send_as(&s, &dpo, Method::POST, &claims, Some(&claim)).await, 409, "conflict");
         assert_eq!(send_as(&s, &dpo, Method::POST, &restrict, None).await.0, StatusCode::OK);
         assert_problem(&s.get(&format!("/api/v1/contacts/{}", vip[2])).await, 403, "processing_restricted");
+        // Recording more about a restricted person is processing too; the DPO still may.
+        let note = json!({"contact_id": vip[2], "kind": "note", "occurred_at": "2026-06-01T00:00:00Z"});
+        assert_problem(&s.post("/api/v1/interactions", &note).await, 403, "processing_restricted");
+        let rename = json!({"job_title": "Director"});
+        assert_problem(&s.patch(&format!("/api/v1/contacts/{}", vip[2]), &rename).await, 403, "processing_restricted");
+        let (status, _) =
+            send_as(&s, &dpo, Method::PATCH, &format!("/api/v1/contacts/{}", vip[2]), Some(&rename)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = send_as(&s, &marketing, Method::POST, "/api/v1/interactions", Some(&note)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "marketing may not write about someone without consent either");
 
         // Paging over members.
         let first =
