@@ -1,5 +1,7 @@
 //! Embedded migrations, applied at start in order, each in its own
 //! transaction. An applied migration is never edited: a change is a new file.
+//! Versions need not be contiguous: each is applied once when missing, so a
+//! number reserved for work merged later is applied when it arrives.
 
 pub(crate) struct Migration {
     pub version: i64,
@@ -12,6 +14,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 2, name: "purposes", sql: include_str!("../migrations/sqlite/0002_purposes.sql") },
     Migration { version: 3, name: "consents", sql: include_str!("../migrations/sqlite/0003_consents.sql") },
     Migration { version: 4, name: "restrictions", sql: include_str!("../migrations/sqlite/0004_restrictions.sql") },
+    Migration { version: 6, name: "capture", sql: include_str!("../migrations/sqlite/0006_capture.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -41,6 +44,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "purposes", sql: include_str!("../migrations/postgres/0005_purposes.sql") },
     Migration { version: 6, name: "consents", sql: include_str!("../migrations/postgres/0006_consents.sql") },
     Migration { version: 7, name: "restrictions", sql: include_str!("../migrations/postgres/0007_restrictions.sql") },
+    Migration { version: 9, name: "capture", sql: include_str!("../migrations/postgres/0009_capture.sql") },
 ];
 
 pub(crate) const LEDGER: &str =
