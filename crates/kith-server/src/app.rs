@@ -4,6 +4,7 @@
 use crate::audit::{AuditLog, Notary};
 use crate::auth::{self, Authorizer};
 use crate::error::ApiError;
+use crate::ratelimit::PublicLimits;
 use crate::records::Records;
 use crate::routes::{self, Api};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -32,11 +33,13 @@ pub struct ServerConfig {
     /// Whether the server speaks TLS (then it sends HSTS).
     pub tls: bool,
     pub alerts: crate::alerts::AlertRules,
+    /// Public capture: confirmation lifetime, link, rate limits.
+    pub capture: crate::capture::CaptureSettings,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, tls: true, alerts: Default::default() }
+        Self { max_body_bytes: 1024 * 1024, tls: true, alerts: Default::default(), capture: Default::default() }
     }
 }
 
@@ -49,6 +52,8 @@ pub struct AppState {
     pub notary: Notary,
     pub authorizer: Arc<dyn Authorizer>,
     pub config: Arc<ServerConfig>,
+    /// Rate limits of the public endpoints (this server's own).
+    pub limits: Arc<PublicLimits>,
     openapi: Arc<String>,
 }
 
@@ -91,7 +96,13 @@ fn public_routes(api: Api) -> Api {
         .summary(Some("This OpenAPI document"))
         .response("200", ok("the document"))
         .build();
-    api.route(HttpMethod::Get, "/healthz", healthz, health).route(HttpMethod::Get, "/api/v1/openapi.json", openapi, doc)
+    let api = api.route(HttpMethod::Get, "/healthz", healthz, health).route(
+        HttpMethod::Get,
+        "/api/v1/openapi.json",
+        openapi,
+        doc,
+    );
+    crate::capture::gpc_route(api)
 }
 
 fn problem_schema() -> ObjectBuilder {
@@ -109,11 +120,17 @@ fn problem_schema() -> ObjectBuilder {
         .required("code")
 }
 
-fn document(public: &Api, protected: &Api) -> String {
-    let mut paths = public.paths.clone();
-    paths.paths.extend(protected.paths.paths.clone());
+/// The document of every route: those anyone may call (`public`, without
+/// a security requirement) and those behind a token.
+fn document(public: &[&Api], protected: &Api) -> String {
+    let mut paths = protected.paths.clone();
+    let mut schemas = protected.schemas.clone();
+    for api in public {
+        paths.paths.extend(api.paths.paths.clone());
+        schemas.extend(api.schemas.clone());
+    }
     let components = ComponentsBuilder::new()
-        .schemas_from_iter(protected.schemas.clone())
+        .schemas_from_iter(schemas)
         .schema("Problem", problem_schema())
         .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()))
         .build();
@@ -152,7 +169,18 @@ impl AppState {
         audit: AuditLog,
     ) -> Self {
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
-        Self { store, keys, records, audit, notary, authorizer, config: Arc::new(config), openapi: Arc::default() }
+        let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
+        Self {
+            store,
+            keys,
+            records,
+            audit,
+            notary,
+            authorizer,
+            config: Arc::new(config),
+            limits,
+            openapi: Arc::default(),
+        }
     }
 }
 
@@ -180,14 +208,18 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
-    let protected = crate::consents::routes(crate::purpose_routes::routes(crate::audit_routes::routes(
-        routes::records(Api::new()),
+    let capture = crate::capture::public_routes(Api::new());
+    let protected = crate::capture::routes(crate::consents::routes(crate::purpose_routes::routes(
+        crate::audit_routes::routes(routes::records(Api::new())),
     )));
-    state.openapi = Arc::new(document(&public, &protected));
+    state.openapi = Arc::new(document(&[&public, &capture], &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let capture =
+        capture.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit));
     let mut app = public
         .router
+        .merge(capture)
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

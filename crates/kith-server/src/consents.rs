@@ -47,8 +47,51 @@ fn event(who: &Caller, action: AuditAction, contact: Uuid, fields: Vec<String>) 
     }
 }
 
+/// Seals an entry's source and evidence under the person's key, appends
+/// it to their ledger and audits it: the one way into the ledger, for
+/// staff through the API and for public capture alike. `input` is
+/// validated and its purpose and notice version checked by the caller.
+pub(crate) async fn record_consent(
+    state: &AppState,
+    who: &Caller,
+    contact: Uuid,
+    key: &DataKey,
+    input: &ConsentInput,
+) -> ApiResult<ConsentRow> {
+    let id = Uuid::new_v4();
+    let sealed = serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence}))
+        .map_err(|e| ApiError::internal("consent", e))?;
+    let row = ConsentRow {
+        id,
+        contact_id: contact,
+        purpose: input.purpose.clone(),
+        granted: input.granted,
+        at: crate::now_millis(),
+        notice_version: input.notice_version.clone(),
+        method: input.method.as_str().into(),
+        recorded_by: who.principal.name.clone(),
+        sealed: key.seal(&seal_context(id, contact), &sealed),
+    };
+    state.store.append_consent(&row).await.map_err(person_missing)?;
+    state.audit.record(vec![event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()])]).await?;
+    Ok(row)
+}
+
+/// Records a person's objection to a purpose (a checked key) and audits it.
+pub(crate) async fn record_objection(state: &AppState, who: &Caller, contact: Uuid, purpose: &str) -> ApiResult<()> {
+    state
+        .store
+        .object(Uuid::new_v4(), contact, purpose, crate::now_millis(), &who.principal.name)
+        .await
+        .map_err(person_missing)?;
+    state
+        .audit
+        .record(vec![event(who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])
+        .await
+}
+
 /// The person's data key, or 404 when there is no such person.
-async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
+pub(crate) async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
     if state.store.get(EntityKind::Contacts, contact).await?.is_none() {
         return Err(ApiError::not_found("contacts"));
     }
@@ -120,22 +163,7 @@ async fn append(
         return Err(ApiError::new(ErrorCode::UnknownReference, "notice_version: no such privacy notice version"));
     }
     let key = person_key(&state, contact).await?;
-    let id = Uuid::new_v4();
-    let sealed = serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence}))
-        .map_err(|e| ApiError::internal("consent", e))?;
-    let row = ConsentRow {
-        id,
-        contact_id: contact,
-        purpose: input.purpose.clone(),
-        granted: input.granted,
-        at: crate::now_millis(),
-        notice_version: input.notice_version.clone(),
-        method: input.method.as_str().into(),
-        recorded_by: who.principal.name.clone(),
-        sealed: key.seal(&seal_context(id, contact), &sealed),
-    };
-    state.store.append_consent(&row).await?;
-    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()])]).await?;
+    let row = record_consent(&state, &who, contact, &key, &input).await?;
     Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?)))
 }
 
@@ -217,15 +245,7 @@ async fn object(
             "purpose: a purpose key, or marketing for all direct marketing",
         ));
     }
-    state
-        .store
-        .object(Uuid::new_v4(), contact, &purpose, crate::now_millis(), &who.principal.name)
-        .await
-        .map_err(person_missing)?;
-    state
-        .audit
-        .record(vec![event(&who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])
-        .await?;
+    record_objection(&state, &who, contact, &purpose).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"purpose": purpose, "absolute": kith_core::policy::is_direct_marketing(&purpose)})),

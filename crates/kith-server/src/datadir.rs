@@ -21,6 +21,8 @@ pub struct FileSettings {
     pub key_file: Option<PathBuf>,
     /// Thresholds for unusual-access alerts.
     pub alerts: Option<crate::alerts::AlertRules>,
+    /// Public capture: confirmation lifetime and link, rate limits.
+    pub capture: Option<crate::capture::CaptureSettings>,
 }
 
 #[derive(Debug, Clone)]
