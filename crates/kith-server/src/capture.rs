@@ -620,3 +620,35 @@ pub fn gpc_route(api: Api) -> Api {
             .build(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_come_from_kith_toml_and_are_checked() {
+        let parsed: crate::datadir::FileSettings = toml::from_str(
+            "[capture]\nconfirmation_ttl_seconds = 3600\nconfirm_url = \"https://example.org/c#{token}\"\n\
+             per_client = { per_minute = 5, burst = 10 }\n",
+        )
+        .unwrap();
+        let capture = parsed.capture.unwrap();
+        assert_eq!(capture.confirmation_ttl_seconds, 3600);
+        assert_eq!(capture.per_client, Rate { per_minute: 5, burst: 10 });
+        assert_eq!(capture.per_form, CaptureSettings::default().per_form, "unnamed settings keep their defaults");
+        assert!(capture.check().is_ok());
+        assert_eq!(CaptureSettings::default().confirmation_ttl_seconds, 48 * 3600);
+        for bad in [
+            CaptureSettings { confirmation_ttl_seconds: 1, ..Default::default() },
+            CaptureSettings { confirm_url: Some("https://example.org/confirm".into()), ..Default::default() },
+            CaptureSettings { confirm_url: Some("javascript:{token}".into()), ..Default::default() },
+            CaptureSettings { per_form: Rate { per_minute: 0, burst: 1 }, ..Default::default() },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        assert!(
+            toml::from_str::<crate::datadir::FileSettings>("[capture]\nttl = 1\n").is_err(),
+            "unknown keys refused"
+        );
+    }
+}
