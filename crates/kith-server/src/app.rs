@@ -4,6 +4,7 @@
 use crate::audit::{AuditLog, Notary};
 use crate::auth::{self, Authorizer};
 use crate::error::ApiError;
+use crate::ratelimit::PublicLimits;
 use crate::records::Records;
 use crate::routes::{self, Api};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -35,6 +36,8 @@ pub struct ServerConfig {
     /// The age of digital consent (Art. 8: 13 to 16 by member state):
     /// below it a consent needs a guardian record.
     pub digital_consent_age: u8,
+    /// Public capture: confirmation lifetime, link, rate limits.
+    pub capture: crate::capture::CaptureSettings,
 }
 
 /// Art. 8(1)'s default; member states may lower it to 13.
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
             tls: true,
             alerts: Default::default(),
             digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
+            capture: Default::default(),
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct AppState {
     pub notary: Notary,
     pub authorizer: Arc<dyn Authorizer>,
     pub config: Arc<ServerConfig>,
+    /// Rate limits of the public endpoints (this server's own).
+    pub limits: Arc<PublicLimits>,
     openapi: Arc<String>,
 }
 
@@ -102,7 +108,13 @@ fn public_routes(api: Api) -> Api {
         .summary(Some("This OpenAPI document"))
         .response("200", ok("the document"))
         .build();
-    api.route(HttpMethod::Get, "/healthz", healthz, health).route(HttpMethod::Get, "/api/v1/openapi.json", openapi, doc)
+    let api = api.route(HttpMethod::Get, "/healthz", healthz, health).route(
+        HttpMethod::Get,
+        "/api/v1/openapi.json",
+        openapi,
+        doc,
+    );
+    crate::capture::gpc_route(api)
 }
 
 fn problem_schema() -> ObjectBuilder {
@@ -120,11 +132,17 @@ fn problem_schema() -> ObjectBuilder {
         .required("code")
 }
 
-fn document(public: &Api, protected: &Api) -> String {
-    let mut paths = public.paths.clone();
-    paths.paths.extend(protected.paths.paths.clone());
+/// The document of every route: those anyone may call (`public`, without
+/// a security requirement) and those behind a token.
+fn document(public: &[&Api], protected: &Api) -> String {
+    let mut paths = protected.paths.clone();
+    let mut schemas = protected.schemas.clone();
+    for api in public {
+        paths.paths.extend(api.paths.paths.clone());
+        schemas.extend(api.schemas.clone());
+    }
     let components = ComponentsBuilder::new()
-        .schemas_from_iter(protected.schemas.clone())
+        .schemas_from_iter(schemas)
         .schema("Problem", problem_schema())
         .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()))
         .build();
@@ -163,7 +181,18 @@ impl AppState {
         audit: AuditLog,
     ) -> Self {
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
-        Self { store, keys, records, audit, notary, authorizer, config: Arc::new(config), openapi: Arc::default() }
+        let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
+        Self {
+            store,
+            keys,
+            records,
+            audit,
+            notary,
+            authorizer,
+            config: Arc::new(config),
+            limits,
+            openapi: Arc::default(),
+        }
     }
 }
 
@@ -191,14 +220,18 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
-    let protected = crate::segments::routes(crate::consents::routes(crate::purpose_routes::routes(
-        crate::audit_routes::routes(routes::records(Api::new())),
+    let capture = crate::capture::public_routes(Api::new());
+    let protected = crate::segments::routes(crate::capture::routes(crate::consents::routes(
+        crate::purpose_routes::routes(crate::audit_routes::routes(routes::records(Api::new()))),
     )));
-    state.openapi = Arc::new(document(&public, &protected));
+    state.openapi = Arc::new(document(&[&public, &capture], &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let capture =
+        capture.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit));
     let mut app = public
         .router
+        .merge(capture)
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -18,12 +18,30 @@ pub struct Caller {
     pub request_id: Option<String>,
     pub client: Option<String>,
     pub purpose: Option<String>,
+    /// Set for a caller without a token (someone confirming through a
+    /// public form): how the audit log names them instead of a token.
+    pub public_actor: Option<String>,
 }
+
+/// The role of the principal that public capture acts as. It holds no
+/// token; the authoriser decides what it may do like for any other role.
+pub const CAPTURE_ROLE: &str = "capture";
 
 impl Caller {
     /// How the audit log names the caller.
     pub fn actor(&self) -> String {
-        format!("token:{}", self.principal.token_id)
+        match &self.public_actor {
+            Some(actor) => actor.clone(),
+            None => format!("token:{}", self.principal.token_id),
+        }
+    }
+
+    /// The caller of a public capture through `form`: the `capture`
+    /// principal (also the owner of the contacts it creates), audited as
+    /// `public:form:<key>`.
+    pub fn public_form(form: &str, request_id: Option<String>, client: Option<String>) -> Self {
+        let principal = Principal { token_id: uuid::Uuid::nil(), name: CAPTURE_ROLE.into(), role: CAPTURE_ROLE.into() };
+        Self { principal, request_id, client, purpose: None, public_actor: Some(format!("public:form:{form}")) }
     }
 }
 
@@ -59,7 +77,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             })?),
         };
         let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(Self { principal, request_id, client, purpose })
+        Ok(Self { principal, request_id, client, purpose, public_actor: None })
     }
 }
 

@@ -49,13 +49,57 @@ fn event(who: &Caller, action: AuditAction, contact: Uuid, fields: Vec<String>) 
     }
 }
 
+/// Seals an entry's source and evidence under the person's key, appends
+/// it to their ledger and audits it: the one way into the ledger, for
+/// staff through the API and for public capture alike. `input` is
+/// validated and its purpose and notice version checked by the caller.
+pub(crate) async fn record_consent(
+    state: &AppState,
+    who: &Caller,
+    contact: Uuid,
+    key: &DataKey,
+    input: &ConsentInput,
+) -> ApiResult<ConsentRow> {
+    let id = Uuid::new_v4();
+    let sealed =
+        serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence, "guardian": input.guardian}))
+            .map_err(|e| ApiError::internal("consent", e))?;
+    let row = ConsentRow {
+        id,
+        contact_id: contact,
+        purpose: input.purpose.clone(),
+        granted: input.granted,
+        at: crate::now_millis(),
+        notice_version: input.notice_version.clone(),
+        method: input.method.as_str().into(),
+        recorded_by: who.principal.name.clone(),
+        sealed: key.seal(&seal_context(id, contact), &sealed),
+    };
+    state.store.append_consent(&row).await.map_err(person_missing)?;
+    state.audit.record(vec![event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()])]).await?;
+    Ok(row)
+}
+
+/// Records a person's objection to a purpose (a checked key) and audits it.
+pub(crate) async fn record_objection(state: &AppState, who: &Caller, contact: Uuid, purpose: &str) -> ApiResult<()> {
+    state
+        .store
+        .object(Uuid::new_v4(), contact, purpose, crate::now_millis(), &who.principal.name)
+        .await
+        .map_err(person_missing)?;
+    state
+        .audit
+        .record(vec![event(who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])
+        .await
+}
+
 /// The person's data key, or 404 when there is no such person.
 async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
     Ok(person(state, contact).await?.0)
 }
 
 /// The person's data key and contact record, or 404 when there is no such person.
-async fn person(state: &AppState, contact: Uuid) -> ApiResult<(DataKey, Contact)> {
+pub(crate) async fn person(state: &AppState, contact: Uuid) -> ApiResult<(DataKey, Contact)> {
     let row = state.store.get(EntityKind::Contacts, contact).await?.ok_or_else(|| ApiError::not_found("contacts"))?;
     let wrapped = row.key.as_ref().ok_or_else(|| ApiError::not_found("contacts"))?;
     let key = state.keys.unwrap(&to_crypto(wrapped))?;
@@ -63,12 +107,17 @@ async fn person(state: &AppState, contact: Uuid) -> ApiResult<(DataKey, Contact)
     Ok((key, body))
 }
 
+/// Whether a consent (`granted`) or withdrawal by this person counts only with a guardian record.
+pub(crate) fn consent_needs_guardian(state: &AppState, person: &Contact, granted: bool) -> bool {
+    let birthday = person.birthday.as_deref().and_then(|b| parse_date("birthday", b).ok());
+    let today = time::OffsetDateTime::now_utc().date();
+    needs_guardian(birthday, granted, state.config.digital_consent_age, today)
+}
+
 /// Refuses a consent given for a person known to be a child unless a
 /// guardian is recorded with it (Art. 8).
 fn check_guardian(state: &AppState, person: &Contact, input: &ConsentInput) -> ApiResult<()> {
-    let birthday = person.birthday.as_deref().and_then(|b| parse_date("birthday", b).ok());
-    let today = time::OffsetDateTime::now_utc().date();
-    if input.guardian.is_none() && needs_guardian(birthday, input.granted, state.config.digital_consent_age, today) {
+    if input.guardian.is_none() && consent_needs_guardian(state, person, input.granted) {
         return Err(ApiError::new(
             ErrorCode::GuardianRequired,
             format!(
@@ -146,23 +195,7 @@ async fn append(
     }
     let (key, person) = person(&state, contact).await?;
     check_guardian(&state, &person, &input)?;
-    let id = Uuid::new_v4();
-    let sealed =
-        serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence, "guardian": input.guardian}))
-            .map_err(|e| ApiError::internal("consent", e))?;
-    let row = ConsentRow {
-        id,
-        contact_id: contact,
-        purpose: input.purpose.clone(),
-        granted: input.granted,
-        at: crate::now_millis(),
-        notice_version: input.notice_version.clone(),
-        method: input.method.as_str().into(),
-        recorded_by: who.principal.name.clone(),
-        sealed: key.seal(&seal_context(id, contact), &sealed),
-    };
-    state.store.append_consent(&row).await?;
-    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()])]).await?;
+    let row = record_consent(&state, &who, contact, &key, &input).await?;
     Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?)))
 }
 
@@ -244,15 +277,7 @@ async fn object(
             "purpose: a purpose key, or marketing for all direct marketing",
         ));
     }
-    state
-        .store
-        .object(Uuid::new_v4(), contact, &purpose, crate::now_millis(), &who.principal.name)
-        .await
-        .map_err(person_missing)?;
-    state
-        .audit
-        .record(vec![event(&who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])
-        .await?;
+    record_objection(&state, &who, contact, &purpose).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"purpose": purpose, "absolute": kith_core::policy::is_direct_marketing(&purpose)})),

@@ -23,6 +23,8 @@ pub struct FileSettings {
     pub alerts: Option<crate::alerts::AlertRules>,
     /// The age of digital consent, 13 to 16 (default 16).
     pub digital_consent_age: Option<u8>,
+    /// Public capture: confirmation lifetime and link, rate limits.
+    pub capture: Option<crate::capture::CaptureSettings>,
 }
 
 #[derive(Debug, Clone)]

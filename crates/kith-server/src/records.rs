@@ -10,8 +10,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::from_value;
 use crate::listing::{self, ListParams, Page};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::model::Contact;
 use kith_core::policy::may_process;
 use kith_core::purpose::Purpose;
+use kith_core::values::email_lookup_key;
 use kith_core::{EntityBody, EntityKind, ErrorCode};
 use kith_crypto::{DataKey, Keyring, KeyringHandle, WrappedKey};
 use kith_store::{DynStore, KeyRow, NewRecord, RecordUpdate, StoreError, StoredRecord, ACTIVE_KEK};
@@ -367,6 +369,40 @@ impl Records {
         );
         self.audit.record(vec![event]).await?;
         Ok(rendered)
+    }
+
+    /// The contact holding `email` among its addresses (the oldest, if
+    /// several do), for a system path that must not create a duplicate
+    /// (public capture). Found through the e-mail blind index and checked
+    /// after opening, as truncated terms may collide. Unlike a list, no
+    /// purpose filter applies (a restricted person is still the same
+    /// person) and only the id comes back; each person opened is audited
+    /// as read.
+    pub async fn find_contact_by_email(&self, who: &Caller, email: &str) -> ApiResult<Option<Uuid>> {
+        let params =
+            ListParams { email: Some(email.to_string()), limit: Some(listing::MAX_LIMIT), ..Default::default() };
+        let plan = listing::plan(EntityKind::Contacts, params, &self.keys.current())?;
+        let rows = self.store.list(&plan.query).await?;
+        let wanted = email_lookup_key(email);
+        let mut keys = HashMap::new();
+        let mut found = None;
+        let mut events = Vec::new();
+        for row in rows.iter().filter(|row| row.key.is_some()) {
+            let contact: Contact = self.open(row, &mut keys)?;
+            events.push(Self::event::<Contact>(
+                who,
+                AuditAction::Read,
+                Some(row.id),
+                Some(row.subject_id),
+                vec!["emails".into()],
+                AuditOutcome::Ok,
+            ));
+            if found.is_none() && contact.emails.iter().any(|e| email_lookup_key(e) == wanted) {
+                found = Some(row.id);
+            }
+        }
+        self.audit.record(events).await?;
+        Ok(found)
     }
 
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {

@@ -1,5 +1,7 @@
 //! Embedded migrations, applied at start in order, each in its own
 //! transaction. An applied migration is never edited: a change is a new file.
+//! Versions need not be contiguous: each is applied once when missing, so a
+//! number reserved for work merged later is applied when it arrives.
 
 pub(crate) struct Migration {
     pub version: i64,
@@ -17,6 +19,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "claims_segments",
         sql: include_str!("../migrations/sqlite/0005_claims_segments.sql"),
     },
+    Migration { version: 6, name: "capture", sql: include_str!("../migrations/sqlite/0006_capture.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -51,6 +54,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "claims_segments",
         sql: include_str!("../migrations/postgres/0008_claims_segments.sql"),
     },
+    Migration { version: 9, name: "capture", sql: include_str!("../migrations/postgres/0009_capture.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

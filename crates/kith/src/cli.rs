@@ -224,9 +224,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
             }
             None => kith_server::app::DEFAULT_DIGITAL_CONSENT_AGE,
         },
+        capture: {
+            let capture = dir.settings.capture.clone().unwrap_or_default();
+            capture.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
+            capture
+        },
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);
+    let audit = state.audit.clone();
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Kith serving on {scheme}://{local} (database {})", opened.database);
@@ -242,6 +248,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 if let Err(e) = notary.checkpoint(&store).await {
                     tracing::warn!(error = %e, "audit checkpoint failed");
                 }
+                // Expired confirmations go even when no form is submitted.
+                kith_server::capture::sweep(&store, &audit).await;
             }
         })
     };

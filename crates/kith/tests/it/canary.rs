@@ -54,11 +54,11 @@ impl Markers {
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)], found: &mut Vec<String>, scanned: &mut Vec<String>) {
+pub(crate) fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)], found: &mut Vec<String>, scanned: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -182,7 +182,7 @@ async fn canary(backend: Backend) {
 }
 
 /// Every row of every table in the test's schema, as PostgreSQL prints it.
-async fn scan_postgres(url: &str, needles: &[(String, Vec<u8>)], found: &mut Vec<String>) {
+pub(crate) async fn scan_postgres(url: &str, needles: &[(String, Vec<u8>)], found: &mut Vec<String>) {
     use sqlx::{Connection, Row};
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let tables: Vec<String> = sqlx::query(

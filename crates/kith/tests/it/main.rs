@@ -4,6 +4,7 @@
 
 mod audit;
 mod canary;
+mod capture;
 mod cli;
 mod consents;
 mod harness;
