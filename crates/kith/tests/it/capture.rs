@@ -451,3 +451,27 @@ async fn no_submitted_value_in_clear_on_every_backend() {
         c.stop().await;
     }
 }
+
+/// A web form cannot record a guardian: a known child's grants are not
+/// recorded through it, while an adult's are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_records_no_consent_for_a_known_child_on_every_backend() {
+    for backend in backends() {
+        let c = Capture::start(backend, settings()).await;
+        let year = time::OffsetDateTime::now_utc().year();
+        let (kid, adult) = (address("kid"), address("adult"));
+        let mut ids = Vec::new();
+        for (email, born) in [(&kid, year - 11), (&adult, year - 40)] {
+            let body = json!({"given_name": "Known", "emails": [email], "birthday": format!("{born}-03-01")});
+            let (status, created) = send_as(&c.s, &c.dpo, Method::POST, "/api/v1/contacts", Some(&body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            ids.push(created["id"].as_str().unwrap().to_string());
+            assert_eq!(c.submit(&json!({"email": email}), &[]).await.0, StatusCode::ACCEPTED);
+            let token = c.token_for(email).await;
+            assert_eq!(c.confirm(&token, &[]).await.0, StatusCode::OK, "the answer does not tell");
+        }
+        assert!(c.ledger(&ids[0]).await.is_empty(), "no consent without a guardian");
+        assert_eq!(c.ledger(&ids[1]).await.len(), 2, "the adult's two purposes");
+        c.stop().await;
+    }
+}
