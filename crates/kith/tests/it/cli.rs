@@ -158,6 +158,11 @@ fn a_port_in_use_is_reported() {
     let (ok, _, err) = run_kith(&["serve", "--data-dir", &data, "--listen", "127.0.0.1:0"]);
     assert!(!ok);
     assert!(err.contains("certificate and its key together"), "{err}");
+    // The age of digital consent is one a member state may choose: 13 to 16.
+    std::fs::write(dir.path().join("data/kith.toml"), "digital_consent_age = 12\n").unwrap();
+    let (ok, _, err) = run_kith(&["serve", "--data-dir", &data, "--listen", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(err.contains("digital_consent_age 12 is not between 13 and 16"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
