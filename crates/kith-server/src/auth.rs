@@ -24,12 +24,53 @@ pub use kith_core::ROLES;
 
 const TOKEN_PREFIX: &str = "kith_";
 
+/// How a caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An API token (`kith token create`).
+    Token(Uuid),
+    /// Public capture through a form: no credential at all.
+    PublicForm(String),
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub token_id: Uuid,
+    pub credential: Credential,
     pub name: String,
-    pub role: String,
+    /// A token carries one role; an account may hold several.
+    pub roles: Vec<String>,
+    /// The teams whose records a team-scoped permission reaches.
+    pub teams: Vec<String>,
+}
+
+impl Principal {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the caller holds any of `roles`.
+    pub fn has_any_role(&self, roles: &[&str]) -> bool {
+        roles.iter().any(|r| self.has_role(r))
+    }
+
+    /// The role whose default purpose applies to a request naming none.
+    pub fn primary_role(&self) -> &str {
+        self.roles.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        match &self.credential {
+            Credential::Token(id) => format!("token:{id}"),
+            Credential::PublicForm(form) => format!("public:form:{form}"),
+        }
+    }
+
+    /// The roles for a message: `sales` or `sales+support`.
+    pub fn role_names(&self) -> String {
+        self.roles.join("+")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +101,7 @@ pub struct InterimPolicy;
 
 impl Authorizer for InterimPolicy {
     fn authorize(&self, principal: &Principal, _action: Action, entity: EntityKind) -> ApiResult<()> {
-        if principal.role == "auditor" {
+        if principal.has_role("auditor") {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 format!("the auditor role has no access to {}", entity.as_str()),
@@ -70,15 +111,18 @@ impl Authorizer for InterimPolicy {
     }
 
     fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()> {
-        if !write || ["admin", "dpo"].contains(&principal.role.as_str()) {
+        if !write || principal.has_any_role(&["admin", "dpo"]) {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::Forbidden, format!("the {} role may not change purposes", principal.role)))
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the {} role may not change purposes", principal.role_names()),
+            ))
         }
     }
 
     fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()> {
-        if principal.role == "dpo" {
+        if principal.has_role("dpo") {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only the DPO records a legal-claims exception"))
@@ -86,10 +130,13 @@ impl Authorizer for InterimPolicy {
     }
 
     fn authorize_audit(&self, principal: &Principal) -> ApiResult<()> {
-        if ["admin", "dpo", "auditor"].contains(&principal.role.as_str()) {
+        if principal.has_any_role(&["admin", "dpo", "auditor"]) {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::Forbidden, format!("the {} role may not read the audit log", principal.role)))
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the {} role may not read the audit log", principal.role_names()),
+            ))
         }
     }
 }
@@ -137,7 +184,7 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Pr
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Err(denied(Some(row.id)));
     }
-    Ok(Principal { token_id: row.id, name: row.name, role: row.role })
+    Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles: vec![row.role], teams: Vec::new() })
 }
 
 /// Middleware: requires a valid bearer token and records the principal.

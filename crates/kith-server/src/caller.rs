@@ -2,7 +2,7 @@
 //! audit log need them: who (the authenticated principal), which request,
 //! from where, and for which declared purpose.
 
-use crate::auth::Principal;
+use crate::auth::{Credential, Principal};
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -18,9 +18,6 @@ pub struct Caller {
     pub request_id: Option<String>,
     pub client: Option<String>,
     pub purpose: Option<String>,
-    /// Set for a caller without a token (someone confirming through a
-    /// public form): how the audit log names them instead of a token.
-    pub public_actor: Option<String>,
 }
 
 /// The role of the principal that public capture acts as. It holds no
@@ -30,18 +27,25 @@ pub const CAPTURE_ROLE: &str = "capture";
 impl Caller {
     /// How the audit log names the caller.
     pub fn actor(&self) -> String {
-        match &self.public_actor {
-            Some(actor) => actor.clone(),
-            None => format!("token:{}", self.principal.token_id),
-        }
+        self.principal.actor()
+    }
+
+    /// Whether this is the DPO, whose own views restriction does not stop.
+    pub fn is_dpo(&self) -> bool {
+        self.principal.has_role("dpo")
     }
 
     /// The caller of a public capture through `form`: the `capture`
     /// principal (also the owner of the contacts it creates), audited as
     /// `public:form:<key>`.
     pub fn public_form(form: &str, request_id: Option<String>, client: Option<String>) -> Self {
-        let principal = Principal { token_id: uuid::Uuid::nil(), name: CAPTURE_ROLE.into(), role: CAPTURE_ROLE.into() };
-        Self { principal, request_id, client, purpose: None, public_actor: Some(format!("public:form:{form}")) }
+        let principal = Principal {
+            credential: Credential::PublicForm(form.to_string()),
+            name: CAPTURE_ROLE.into(),
+            roles: vec![CAPTURE_ROLE.into()],
+            teams: Vec::new(),
+        };
+        Self { principal, request_id, client, purpose: None }
     }
 }
 
@@ -77,7 +81,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             })?),
         };
         let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(Self { principal, request_id, client, purpose, public_actor: None })
+        Ok(Self { principal, request_id, client, purpose })
     }
 }
 

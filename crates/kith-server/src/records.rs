@@ -151,15 +151,15 @@ pub fn default_purpose(role: &str) -> &'static str {
 /// The purpose a request processes data for: its `Kith-Purpose`, else its
 /// role's default. It must be in the catalogue and open to the caller's role.
 pub async fn request_purpose(store: &DynStore, who: &Caller) -> ApiResult<Purpose> {
-    let key = who.purpose.clone().unwrap_or_else(|| default_purpose(&who.principal.role).to_string());
+    let key = who.purpose.clone().unwrap_or_else(|| default_purpose(who.principal.primary_role()).to_string());
     let document = store.purpose(&key).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue"))
     })?;
     let purpose: Purpose = serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))?;
-    if !purpose.allows_role(&who.principal.role) {
+    if !who.principal.roles.iter().any(|role| purpose.allows_role(role)) {
         return Err(ApiError::new(
             ErrorCode::PurposeNotAllowed,
-            format!("the {} role may not process data for {key}", who.principal.role),
+            format!("the {} role may not process data for {key}", who.principal.role_names()),
         ));
     }
     Ok(purpose)
@@ -289,7 +289,7 @@ impl Records {
         person: Uuid,
     ) -> ApiResult<()> {
         let status = self.store.statuses(&[person]).await?.remove(&person).unwrap_or_default();
-        let Err(denial) = may_process(purpose, &status, who.principal.role == "dpo") else {
+        let Err(denial) = may_process(purpose, &status, who.is_dpo()) else {
             return Ok(());
         };
         let refused = Self::event::<B>(who, action, record, Some(person), Vec::new(), AuditOutcome::Denied);
@@ -545,7 +545,7 @@ impl Records {
         let purpose = self.purpose_for::<B>(who, None).await?;
         let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
         let statuses = self.store.statuses(&persons).await?;
-        let dpo_view = who.principal.role == "dpo";
+        let dpo_view = who.is_dpo();
         for (row, body) in opened {
             if let Some(person) = body.person(row.id) {
                 let status = statuses.get(&person).cloned().unwrap_or_default();

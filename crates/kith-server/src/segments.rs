@@ -307,7 +307,7 @@ async fn members(
     };
     let purpose = evaluation_purpose(&state, &who).await?;
     let segment = load(&state, id).await?;
-    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.principal.role == "dpo").await?;
+    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.is_dpo()).await?;
     let start = match after {
         Some(last) => evaluation.members.iter().position(|r| r.id == last).map(|i| i + 1).unwrap_or(0),
         None => 0,
@@ -327,7 +327,7 @@ async fn count(State(state): State<AppState>, who: Caller, Path(id): Path<String
     let id = parse_segment_id(&id)?;
     let purpose = evaluation_purpose(&state, &who).await?;
     let segment = load(&state, id).await?;
-    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.principal.role == "dpo").await?;
+    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.is_dpo()).await?;
     state.audit.record(vec![event(&who, AuditAction::Read, Some(id), vec!["count".into()])]).await?;
     Ok(Json(Value::Object(summary(&purpose, &evaluation))))
 }
