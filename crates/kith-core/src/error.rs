@@ -30,6 +30,7 @@ pub enum ErrorCode {
     NoConsent,
     UnknownPurpose,
     PurposeNotAllowed,
+    FieldForbidden,
     GuardianRequired,
     ConfirmationExpired,
     RateLimited,
@@ -67,6 +68,7 @@ impl ErrorCode {
             Self::NoConsent => "no_consent",
             Self::UnknownPurpose => "unknown_purpose",
             Self::PurposeNotAllowed => "purpose_not_allowed",
+            Self::FieldForbidden => "field_forbidden",
             Self::GuardianRequired => "guardian_required",
             Self::ConfirmationExpired => "confirmation_expired",
             Self::RateLimited => "rate_limited",
@@ -102,7 +104,8 @@ impl ErrorCode {
             | Self::ObjectedPurpose
             | Self::NoConsent
             | Self::UnknownPurpose
-            | Self::PurposeNotAllowed => 403,
+            | Self::PurposeNotAllowed
+            | Self::FieldForbidden => 403,
             Self::Conflict | Self::InUse => 409,
             Self::ConfirmationExpired => 410,
             Self::RateLimited => 429,
@@ -139,6 +142,7 @@ impl ErrorCode {
             Self::NoConsent => "This purpose needs the person's consent",
             Self::UnknownPurpose => "The purpose is not in the catalogue",
             Self::PurposeNotAllowed => "This role may not process data for this purpose",
+            Self::FieldForbidden => "A field the caller may not see or change",
             Self::GuardianRequired => "Consent of a child needs a guardian record",
             Self::ConfirmationExpired => "The confirmation link is unknown, used or expired",
             Self::RateLimited => "Too many requests",

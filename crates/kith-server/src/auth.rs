@@ -10,12 +10,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
+use kith_core::access::{grant, Grant, Permission};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::{EntityKind, ErrorCode};
 use kith_store::{DynStore, TokenRow};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The roles tokens may carry. Their full field-level rules arrive with the
@@ -42,6 +44,14 @@ pub struct Principal {
     pub roles: Vec<String>,
     /// The teams whose records a team-scoped permission reaches.
     pub teams: Vec<String>,
+    /// What the roles (or the key) allow, resolved when the caller was
+    /// authenticated; the authoriser reads nothing else.
+    pub permissions: Arc<Vec<Permission>>,
+}
+
+/// The permissions of a set of built-in roles; an unknown role grants nothing.
+pub fn role_permissions(roles: &[String]) -> Arc<Vec<Permission>> {
+    Arc::new(roles.iter().filter_map(|r| kith_core::access::built_in(r)).flatten().collect())
 }
 
 impl Principal {
@@ -73,19 +83,14 @@ impl Principal {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Read,
-    List,
-    Create,
-    Update,
-    Delete,
-}
+pub use kith_core::access::Action;
 
 /// The single authorisation point. The access-control model replaces the
 /// implementation, not the call sites.
 pub trait Authorizer: Send + Sync + 'static {
-    fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<()>;
+    /// What the caller may do with `action` on records of `entity`: the
+    /// field classes and the scope, or a refusal.
+    fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<Grant>;
     /// Reading the audit log and verifying it.
     fn authorize_audit(&self, principal: &Principal) -> ApiResult<()>;
     /// Reading (`write` false) or editing the processing purposes catalogue.
@@ -94,20 +99,19 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()>;
 }
 
-/// Until roles have field-level rules: every staff role works with CRM
-/// records; `auditor` sees no personal data at all; the audit log is for
-/// `admin`, `dpo` and `auditor`.
+/// Deny by default: records by the permissions the caller's roles (or key)
+/// carry; the audit log for `admin`, `dpo` and `auditor`; purposes and
+/// notices edited by `admin` and `dpo`; legal claims by the DPO.
 pub struct InterimPolicy;
 
 impl Authorizer for InterimPolicy {
-    fn authorize(&self, principal: &Principal, _action: Action, entity: EntityKind) -> ApiResult<()> {
-        if principal.has_role("auditor") {
-            return Err(ApiError::new(
+    fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<Grant> {
+        grant(&principal.permissions, action, entity).ok_or_else(|| {
+            ApiError::new(
                 ErrorCode::Forbidden,
-                format!("the auditor role has no access to {}", entity.as_str()),
-            ));
-        }
-        Ok(())
+                format!("{} may not {} {}", principal.role_names(), action.as_str(), entity.as_str()),
+            )
+        })
     }
 
     fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()> {
@@ -184,7 +188,9 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Pr
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Err(denied(Some(row.id)));
     }
-    Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles: vec![row.role], teams: Vec::new() })
+    let roles = vec![row.role];
+    let permissions = role_permissions(&roles);
+    Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles, teams: Vec::new(), permissions })
 }
 
 /// Middleware: requires a valid bearer token and records the principal.

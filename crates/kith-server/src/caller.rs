@@ -6,7 +6,9 @@ use crate::auth::{Credential, Principal};
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use kith_core::ErrorCode;
+use kith_core::access::{Action, FieldClass, Permission, Scope};
+use kith_core::{EntityKind, ErrorCode};
+use std::sync::{Arc, OnceLock};
 use std::net::SocketAddr;
 
 /// The header a request declares its processing purpose in.
@@ -23,6 +25,21 @@ pub struct Caller {
 /// The role of the principal that public capture acts as. It holds no
 /// token; the authoriser decides what it may do like for any other role.
 pub const CAPTURE_ROLE: &str = "capture";
+
+/// Capture finds and creates contacts from a name and an address, nothing more.
+fn capture_permissions() -> Arc<Vec<Permission>> {
+    static PERMISSIONS: OnceLock<Arc<Vec<Permission>>> = OnceLock::new();
+    PERMISSIONS
+        .get_or_init(|| {
+            Arc::new(vec![Permission {
+                actions: [Action::Read, Action::Create].into(),
+                entities: [EntityKind::Contacts.as_str().to_string()].into(),
+                fields: [FieldClass::Identity, FieldClass::ContactDetails].into(),
+                scope: Scope::All,
+            }])
+        })
+        .clone()
+}
 
 impl Caller {
     /// How the audit log names the caller.
@@ -44,6 +61,7 @@ impl Caller {
             name: CAPTURE_ROLE.into(),
             roles: vec![CAPTURE_ROLE.into()],
             teams: Vec::new(),
+            permissions: capture_permissions(),
         };
         Self { principal, request_id, client, purpose: None }
     }

@@ -76,6 +76,33 @@ impl ListParams {
     }
 }
 
+impl ListParams {
+    /// The document fields this list filters or sorts by: a caller may not
+    /// learn through a filter what a field rule hides from them.
+    pub fn fields_touched(&self, entity: EntityKind) -> Vec<&'static str> {
+        let name = if entity == EntityKind::Companies { "name" } else { "given_name" };
+        let mut fields: Vec<&'static str> = [
+            (self.q.is_some(), name),
+            (self.email.is_some(), "emails"),
+            (self.phone.is_some(), "phones"),
+            (self.tag.is_some(), "tags"),
+            (self.owner.is_some(), "owner"),
+            (self.company_id.is_some(), "company_id"),
+            (self.contact_id.is_some(), "contact_id"),
+            (self.kind.is_some(), "kind"),
+            (self.stage.is_some(), "stage"),
+            (self.currency.is_some(), "currency"),
+        ]
+        .into_iter()
+        .filter_map(|(used, field)| used.then_some(field))
+        .collect();
+        if let Some(sort) = self.sort.as_deref().and_then(|s| sort_column(entity, s.trim_start_matches('-'))) {
+            fields.push(sort);
+        }
+        fields
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Page {
     pub items: Vec<serde_json::Value>,
@@ -219,6 +246,6 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
         }
     };
 
-    let query = ListQuery { entity, equals, ranges, terms, sort, descending, after, limit };
+    let query = ListQuery { entity, equals, ranges, terms, owners: None, sort, descending, after, limit };
     Ok(Plan { query, limit })
 }

@@ -11,6 +11,7 @@ use crate::extract::from_value;
 use crate::listing::{self, ListParams, Page};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::model::Contact;
+use kith_core::access::{field_class, Grant, Scope};
 use kith_core::policy::may_process;
 use kith_core::purpose::Purpose;
 use kith_core::values::email_lookup_key;
@@ -26,7 +27,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 /// Attempts at a write that lost a race (a concurrent update, a key rotation).
-const WRITE_ATTEMPTS: usize = 5;
+pub const WRITE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct Records {
@@ -102,8 +103,26 @@ pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResul
     kith_core::document::decode(&plaintext).map_err(|e| ApiError::internal("open", e))
 }
 
-/// Fields a response adds beside the document; they are not the person's data.
-const META_FIELDS: [&str; 4] = ["id", "created_at", "updated_at", "total"];
+use kith_core::access::META_FIELDS;
+
+/// A record as a caller may see it: the fields their grant hides are absent.
+fn redact(entity: EntityKind, grant: &Grant, rendered: Value) -> Value {
+    match rendered {
+        Value::Object(mut fields) => {
+            fields.retain(|name, _| grant.allows_field(entity, name));
+            Value::Object(fields)
+        }
+        other => other,
+    }
+}
+
+fn hidden_field(field: &str, verb: &str) -> ApiError {
+    ApiError::new(ErrorCode::FieldForbidden, format!("{field}: your role may not {verb} this field"))
+}
+
+fn out_of_scope() -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, "owner: the record would be outside your scope")
+}
 
 /// Names of the document fields a rendered record shows with a value.
 fn present_fields(rendered: &Value) -> Vec<String> {
@@ -323,12 +342,24 @@ impl Records {
     }
 
     /// Asks the authoriser; a refusal is itself audited.
-    async fn authorize<B: EntityBody>(&self, who: &Caller, action: Action, record: Option<Uuid>) -> ApiResult<()> {
-        let Err(refusal) = self.authorizer.authorize(&who.principal, action, B::KIND) else {
-            return Ok(());
-        };
+    async fn authorize<B: EntityBody>(&self, who: &Caller, action: Action, record: Option<Uuid>) -> ApiResult<Grant> {
+        match self.authorizer.authorize(&who.principal, action, B::KIND) {
+            Ok(grant) => Ok(grant),
+            Err(refusal) => self.refuse::<B, _>(who, action, record, refusal).await,
+        }
+    }
+
+    /// Audits a refusal of `action` on a record of kind `B` and returns it.
+    async fn refuse<B: EntityBody, T>(
+        &self,
+        who: &Caller,
+        action: Action,
+        record: Option<Uuid>,
+        refusal: ApiError,
+    ) -> ApiResult<T> {
         let audited = match action {
-            Action::Read | Action::List => AuditAction::Read,
+            Action::Read | Action::Export => AuditAction::Read,
+            Action::Erase => AuditAction::Delete,
             Action::Create => AuditAction::Create,
             Action::Update => AuditAction::Update,
             Action::Delete => AuditAction::Delete,
@@ -341,10 +372,17 @@ impl Records {
     }
 
     pub async fn create<B: EntityBody>(&self, who: &Caller, mut body: B) -> ApiResult<Value> {
-        self.authorize::<B>(who, Action::Create, None).await?;
+        let grant = self.authorize::<B>(who, Action::Create, None).await?;
         body.validate()?;
+        let written = serde_json::to_value(&body).map_err(|e| ApiError::internal("create", e))?;
+        if let Some(field) = present_fields(&written).into_iter().find(|f| !grant.allows_field(B::KIND, f)) {
+            return self.refuse::<B, _>(who, Action::Create, None, hidden_field(&field, "write")).await;
+        }
         if body.owner().is_none() {
             body.set_owner(who.principal.name.clone());
+        }
+        if !self.in_scope(who, grant.scope, body.owner()).await? {
+            return self.refuse::<B, _>(who, Action::Create, None, out_of_scope()).await;
         }
         let id = Uuid::new_v4();
         self.may_write_about::<B>(who, AuditAction::Create, id, body.person(id)).await?;
@@ -368,7 +406,7 @@ impl Records {
             AuditOutcome::Ok,
         );
         self.audit.record(vec![event]).await?;
-        Ok(rendered)
+        self.shown::<B>(who, rendered)
     }
 
     /// The contact holding `email` among its addresses (the oldest, if
@@ -406,32 +444,100 @@ impl Records {
     }
 
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {
-        self.authorize::<B>(who, Action::Read, Some(id)).await?;
+        let grant = self.authorize::<B>(who, Action::Read, Some(id)).await?;
         let purpose = self.purpose_for::<B>(who, Some(id)).await?;
-        let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+        let row = self.visible_row::<B>(who, &grant, Action::Read, id).await?;
         let body: B = self.open(&row, &mut HashMap::new())?;
         if let Some(person) = body.person(id) {
             self.may_process::<B>(who, &purpose, AuditAction::Read, Some(id), person).await?;
         }
-        let rendered = render(id, row.created_at, row.updated_at, &body)?;
-        let event = Self::event::<B>(
-            who,
-            AuditAction::Read,
-            Some(id),
-            Some(row.subject_id),
-            present_fields(&rendered),
-            AuditOutcome::Ok,
-        );
-        self.audit.record(vec![event]).await?;
-        Ok(rendered)
+        let (items, events) = Self::present(who, &grant, vec![(&row, body)])?;
+        self.audit.record(events).await?;
+        items.into_iter().next().ok_or_else(|| ApiError::internal("get", "nothing rendered"))
+    }
+
+    /// A record the caller's scope reaches; one outside it is answered as
+    /// missing (its existence is not the caller's to know), and audited.
+    async fn visible_row<B: EntityBody>(
+        &self,
+        who: &Caller,
+        grant: &Grant,
+        action: Action,
+        id: Uuid,
+    ) -> ApiResult<StoredRecord> {
+        let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+        if !self.in_scope(who, grant.scope, row.owner.as_deref()).await? {
+            return self.refuse::<B, _>(who, action, Some(id), ApiError::not_found(B::KIND.as_str())).await;
+        }
+        Ok(row)
+    }
+
+    /// The owners whose records a scope reaches; `None` for everyone's.
+    async fn scope_owners(&self, who: &Caller, scope: Scope) -> ApiResult<Option<Vec<String>>> {
+        let own = who.principal.name.clone();
+        Ok(match scope {
+            Scope::All => None,
+            Scope::Own => Some(vec![own]),
+            Scope::Team => {
+                let mut owners = self.store.team_members(&who.principal.teams).await?;
+                owners.push(own);
+                Some(owners)
+            }
+        })
+    }
+
+    async fn in_scope(&self, who: &Caller, scope: Scope, owner: Option<&str>) -> ApiResult<bool> {
+        Ok(match self.scope_owners(who, scope).await? {
+            None => true,
+            Some(owners) => owner.is_some_and(|o| owners.iter().any(|x| x == o)),
+        })
+    }
+
+    /// Renders records as this caller may see them (fields their grant
+    /// hides are absent, not null) with the audit event of each read.
+    fn present<B: EntityBody>(
+        who: &Caller,
+        grant: &Grant,
+        records: Vec<(&StoredRecord, B)>,
+    ) -> ApiResult<(Vec<Value>, Vec<AuditEvent>)> {
+        let mut items = Vec::with_capacity(records.len());
+        let mut events = Vec::with_capacity(records.len());
+        for (row, body) in records {
+            let rendered = redact(B::KIND, grant, render(row.id, row.created_at, row.updated_at, &body)?);
+            let fields = present_fields(&rendered);
+            events.push(Self::event::<B>(
+                who,
+                AuditAction::Read,
+                Some(row.id),
+                Some(row.subject_id),
+                fields,
+                AuditOutcome::Ok,
+            ));
+            items.push(rendered);
+        }
+        Ok((items, events))
+    }
+
+    /// A write's answer, as the caller may read it: without a read grant
+    /// only the id and times.
+    fn shown<B: EntityBody>(&self, who: &Caller, rendered: Value) -> ApiResult<Value> {
+        let grant = self.authorizer.authorize(&who.principal, Action::Read, B::KIND).unwrap_or(Grant {
+            fields: Default::default(),
+            scope: Scope::Own,
+        });
+        Ok(redact(B::KIND, &grant, rendered))
     }
 
     /// Applies a partial document: the fields given replace the stored ones
     /// (`null` resets a field), then the whole is validated again.
     pub async fn update<B: EntityBody>(&self, who: &Caller, id: Uuid, patch: Map<String, Value>) -> ApiResult<Value> {
-        self.authorize::<B>(who, Action::Update, Some(id)).await?;
+        let grant = self.authorize::<B>(who, Action::Update, Some(id)).await?;
+        let known = |f: &str| field_class(B::KIND, f).is_some();
+        if let Some(field) = patch.keys().find(|f| known(f) && !grant.allows_field(B::KIND, f)) {
+            return self.refuse::<B, _>(who, Action::Update, Some(id), hidden_field(field, "write")).await;
+        }
         for attempt in 1..=WRITE_ATTEMPTS {
-            let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+            let row = self.visible_row::<B>(who, &grant, Action::Update, id).await?;
             let current: B = self.open(&row, &mut HashMap::new())?;
             let before = match serde_json::to_value(&current).map_err(|e| ApiError::internal("patch", e))? {
                 Value::Object(map) => map,
@@ -458,6 +564,9 @@ impl Records {
             if body.owner().is_none() {
                 body.set_owner(who.principal.name.clone());
             }
+            if !self.in_scope(who, grant.scope, body.owner()).await? {
+                return self.refuse::<B, _>(who, Action::Update, Some(id), out_of_scope()).await;
+            }
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;
             let subject = record.subject_id;
             let now = crate::now_millis().max(row.updated_at);
@@ -468,7 +577,8 @@ impl Records {
             }
             let rendered = render(id, row.created_at, now, &body)?;
             let changed = changed_fields(&before, &rendered);
-            // The answer shows the whole record: that is a read as well.
+            // The answer shows the record: that is a read as well.
+            let rendered = self.shown::<B>(who, rendered)?;
             let shown = present_fields(&rendered);
             let events = vec![
                 Self::event::<B>(who, AuditAction::Update, Some(id), Some(subject), changed, AuditOutcome::Ok),
@@ -481,8 +591,12 @@ impl Records {
     }
 
     pub async fn delete<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<()> {
-        self.authorize::<B>(who, Action::Delete, Some(id)).await?;
-        let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
+        let grant = self.authorize::<B>(who, Action::Delete, Some(id)).await?;
+        let row = self.visible_row::<B>(who, &grant, Action::Delete, id).await?;
+        // A restricted person's data is kept, not deleted (Art. 18): only
+        // the DPO (handling an erasure request) may.
+        let body: B = self.open(&row, &mut HashMap::new())?;
+        self.may_write_about::<B>(who, AuditAction::Delete, id, body.person(id)).await?;
         if !self.store.delete(B::KIND, id).await? {
             return Err(ApiError::not_found(B::KIND.as_str()));
         }
@@ -491,45 +605,45 @@ impl Records {
         self.audit.record(vec![event]).await
     }
 
-    /// Opens and renders contacts another path (a segment) selected and the
-    /// policy already allowed; each is audited as read.
-    pub async fn show_contacts(&self, who: &Caller, rows: &[StoredRecord]) -> ApiResult<Vec<Value>> {
+    /// Opens and renders contacts another path (a segment) selected within
+    /// the caller's scope and the policy already allowed; each is audited as read.
+    pub async fn show_contacts(&self, who: &Caller, grant: &Grant, rows: &[StoredRecord]) -> ApiResult<Vec<Value>> {
         let mut keys = HashMap::new();
-        let mut items = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
+        let mut opened = Vec::with_capacity(rows.len());
         for row in rows {
-            let body: kith_core::model::Contact = self.open(row, &mut keys)?;
-            let rendered = render(row.id, row.created_at, row.updated_at, &body)?;
-            events.push(Self::event::<kith_core::model::Contact>(
-                who,
-                AuditAction::Read,
-                Some(row.id),
-                Some(row.subject_id),
-                present_fields(&rendered),
-                AuditOutcome::Ok,
-            ));
-            items.push(rendered);
+            opened.push((row, self.open::<Contact>(row, &mut keys)?));
         }
+        let (items, events) = Self::present(who, grant, opened)?;
         if !events.is_empty() {
             self.audit.record(events).await?;
         }
         Ok(items)
     }
 
+    /// The owners a caller's read scope over contacts reaches (`None`: all),
+    /// for paths that select contacts themselves.
+    pub async fn contact_owners(&self, who: &Caller, grant: &Grant) -> ApiResult<Option<Vec<String>>> {
+        self.scope_owners(who, grant.scope).await
+    }
+
     /// Lists records; every record whose fields are returned is audited as read.
     pub async fn list<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
-        self.authorize::<B>(who, Action::List, None).await?;
+        let grant = self.authorize::<B>(who, Action::Read, None).await?;
+        // A filter the kind does not have is the planner's to refuse.
+        let hidden = |f: &&'static str| field_class(B::KIND, f).is_some() && !grant.allows_field(B::KIND, f);
+        if let Some(field) = params.fields_touched(B::KIND).into_iter().find(hidden) {
+            return self.refuse::<B, _>(who, Action::Read, None, hidden_field(field, "filter or sort by")).await;
+        }
         let ring = self.keys.current();
         let filters = params.used_filters();
         let plan = listing::plan(B::KIND, params, &ring)?;
         let mut query = plan.query.clone();
         query.limit = plan.limit + 1;
+        query.owners = self.scope_owners(who, grant.scope).await?;
         let mut rows = self.store.list(&query).await?;
         let more = rows.len() > plan.limit as usize;
         rows.truncate(plan.limit as usize);
         let mut keys = HashMap::new();
-        let mut items = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
         let mut opened = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.key.is_none() {
@@ -546,24 +660,16 @@ impl Records {
         let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
         let statuses = self.store.statuses(&persons).await?;
         let dpo_view = who.is_dpo();
-        for (row, body) in opened {
-            if let Some(person) = body.person(row.id) {
-                let status = statuses.get(&person).cloned().unwrap_or_default();
-                if may_process(&purpose, &status, dpo_view).is_err() {
-                    continue;
+        let allowed: Vec<(&StoredRecord, B)> = opened
+            .into_iter()
+            .filter(|(row, body)| match body.person(row.id) {
+                Some(person) => {
+                    may_process(&purpose, &statuses.get(&person).cloned().unwrap_or_default(), dpo_view).is_ok()
                 }
-            }
-            let rendered = render(row.id, row.created_at, row.updated_at, &body)?;
-            events.push(Self::event::<B>(
-                who,
-                AuditAction::Read,
-                Some(row.id),
-                Some(row.subject_id),
-                present_fields(&rendered),
-                AuditOutcome::Ok,
-            ));
-            items.push(rendered);
-        }
+                None => true,
+            })
+            .collect();
+        let (items, mut events) = Self::present(who, &grant, allowed)?;
         if events.is_empty() {
             // A search that finds nobody still tells the caller something
             // (that nobody matches): it is recorded with the filters it used.

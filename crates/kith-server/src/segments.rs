@@ -17,6 +17,9 @@ use axum::Json;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::normalize::tag_key;
 use kith_core::policy::{may_process, PersonStatus};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use kith_core::access::Grant;
 use kith_core::purpose::Purpose;
 use kith_core::segment::{ConsentState, PurchaseBounds, SegmentFilter, SegmentInput};
 use kith_core::{ClearValue, EntityKind, ErrorCode, IndexField};
@@ -113,6 +116,7 @@ fn query(entity: EntityKind, sort: &'static str) -> ListQuery {
         equals: Vec::new(),
         ranges: Vec::new(),
         terms: Vec::new(),
+        owners: None,
         sort,
         descending: false,
         after: None,
@@ -159,14 +163,10 @@ struct Evaluation {
     excluded: BTreeMap<&'static str, u64>,
 }
 
-async fn evaluate(
-    state: &AppState,
-    filter: &SegmentFilter,
-    purpose: &Purpose,
-    dpo_view: bool,
-) -> ApiResult<Evaluation> {
+async fn evaluate(state: &AppState, filter: &SegmentFilter, view: &View) -> ApiResult<Evaluation> {
     let ring = state.keys.current();
     let mut contacts = query(EntityKind::Contacts, "created_at");
+    contacts.owners = view.owners.clone();
     contacts.terms = filter.tags.iter().map(|t| ring.blind_term(IndexField::Tag.as_str(), &tag_key(t))).collect();
     if let Some(company) = filter.company_id {
         contacts.equals.push(("company_id", ClearValue::Text(company.to_string())));
@@ -199,7 +199,7 @@ async fn evaluate(
             }
         }
         evaluation.matched += 1;
-        match may_process(purpose, &status, dpo_view) {
+        match may_process(&view.purpose, &status, view.dpo) {
             Ok(()) => evaluation.members.push(row),
             Err(denial) => *evaluation.excluded.entry(denial.code().as_str()).or_default() += 1,
         }
@@ -207,10 +207,45 @@ async fn evaluate(
     Ok(evaluation)
 }
 
-/// The purpose a segment is evaluated for, after the caller may list contacts.
-async fn evaluation_purpose(state: &AppState, who: &Caller) -> ApiResult<Purpose> {
-    state.authorizer.authorize(&who.principal, Action::List, EntityKind::Contacts)?;
-    request_purpose(&state.store, who).await
+/// Who evaluates a segment: for which purpose, over which contacts, with
+/// which fields shown.
+struct View {
+    purpose: Purpose,
+    grant: Grant,
+    /// The owners the caller's scope reaches; `None` for all.
+    owners: Option<Vec<String>>,
+    dpo: bool,
+}
+
+/// The caller may read contacts, and what the filter looks at (tags and
+/// company are contact fields; deal stages and purchases are records of
+/// their own); the purpose is theirs to use. A refusal is audited.
+async fn view(state: &AppState, who: &Caller, id: Uuid, filter: &SegmentFilter) -> ApiResult<View> {
+    let checked = async {
+        let grant = state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
+        let contact_fields = [(!filter.tags.is_empty(), "tags"), (filter.company_id.is_some(), "company_id")];
+        if let Some((_, field)) = contact_fields.iter().find(|(used, f)| *used && !grant.allows_field(EntityKind::Contacts, f)) {
+            return Err(ApiError::new(ErrorCode::FieldForbidden, format!("{field}: your role may not filter by this field")));
+        }
+        if filter.deal_stage.is_some() {
+            state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Deals)?;
+        }
+        if filter.purchases.is_some() {
+            state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Purchases)?;
+        }
+        let purpose = request_purpose(&state.store, who).await?;
+        let owners = state.records.contact_owners(who, &grant).await?;
+        Ok(View { purpose, grant, owners, dpo: who.is_dpo() })
+    }
+    .await;
+    if let Err(e) = &checked {
+        if matches!(e.code, ErrorCode::Forbidden | ErrorCode::FieldForbidden | ErrorCode::PurposeNotAllowed) {
+            let mut refused = event(who, AuditAction::Read, Some(id), vec!["members".into()]);
+            refused.outcome = AuditOutcome::Denied;
+            state.audit.record(vec![refused]).await?;
+        }
+    }
+    checked
 }
 
 async fn create(
@@ -230,7 +265,6 @@ async fn create(
     }
     let id = Uuid::new_v4();
     let key = DataKey::generate();
-    let wrapped = state.records.wrap_new_key(id, &key).await?;
     let plaintext = serde_json::to_vec(&input).map_err(|e| ApiError::internal("segment", e))?;
     let row = SegmentRow {
         id,
@@ -238,13 +272,21 @@ async fn create(
         created_at: crate::now_millis(),
         sealed: key.seal(&seal_context(id), &plaintext),
     };
-    state.store.insert_segment(&row, &wrapped).await?;
+    // A key rotation switching the active KEK meanwhile means wrapping again.
+    for attempt in 1..=crate::records::WRITE_ATTEMPTS {
+        let wrapped = state.records.wrap_new_key(id, &key).await?;
+        match state.store.insert_segment(&row, &wrapped).await {
+            Err(kith_store::StoreError::StaleKek(_)) if attempt < crate::records::WRITE_ATTEMPTS => continue,
+            result => result?,
+        }
+        break;
+    }
     state.audit.record(vec![event(&who, AuditAction::Create, Some(id), Vec::new())]).await?;
     Ok((StatusCode::CREATED, Json(Segment { row, input }.render())))
 }
 
 async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
-    state.authorizer.authorize(&who.principal, Action::List, EntityKind::Contacts)?;
+    state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
     let mut items = Vec::new();
     for row in state.store.segments().await? {
         items.push(open(&state, row).await?.render());
@@ -297,39 +339,46 @@ async fn members(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit: between 1 and {MAX_LIMIT}")));
     }
-    // The cursor is the id of the last member shown; members are in a stable order.
-    let after = match &params.cursor {
-        Some(c) => Some(
-            Uuid::parse_str(c)
-                .map_err(|_| ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out"))?,
-        ),
-        None => None,
-    };
-    let purpose = evaluation_purpose(&state, &who).await?;
+    let after = params.cursor.as_deref().map(parse_cursor).transpose()?;
     let segment = load(&state, id).await?;
-    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.is_dpo()).await?;
-    let start = match after {
-        Some(last) => evaluation.members.iter().position(|r| r.id == last).map(|i| i + 1).unwrap_or(0),
-        None => 0,
+    let view = view(&state, &who, id, &segment.input.filter).await?;
+    let evaluation = evaluate(&state, &segment.input.filter, &view).await?;
+    // Members come in (created_at, id) order; the cursor is the last one
+    // shown, so a member leaving between pages shifts nothing.
+    let rest: Vec<&StoredRecord> =
+        evaluation.members.iter().filter(|r| after.is_none_or(|(at, last)| (r.created_at, r.id) > (at, last))).collect();
+    let page: Vec<StoredRecord> = rest.iter().take(limit as usize).map(|r| (*r).clone()).collect();
+    let next_cursor = match page.last() {
+        Some(last) if rest.len() > page.len() => Some(cursor_after(last)),
+        _ => None,
     };
-    let page: Vec<StoredRecord> = evaluation.members.iter().skip(start).take(limit as usize).cloned().collect();
-    let next_cursor = (start + page.len() < evaluation.members.len()).then(|| page.last().map(|r| r.id.to_string()));
-    let items = state.records.show_contacts(&who, &page).await?;
+    let items = state.records.show_contacts(&who, &view.grant, &page).await?;
     state.audit.record(vec![event(&who, AuditAction::Read, Some(id), vec!["members".into()])]).await?;
-    let mut body = summary(&purpose, &evaluation);
+    let mut body = summary(&view.purpose, &evaluation);
     body.insert("items".into(), Value::Array(items));
-    body.insert("next_cursor".into(), json!(next_cursor.flatten()));
+    body.insert("next_cursor".into(), json!(next_cursor));
     Ok(Json(Value::Object(body)))
+}
+
+fn cursor_after(last: &StoredRecord) -> String {
+    B64URL.encode(format!("{}:{}", last.created_at, last.id))
+}
+
+fn parse_cursor(raw: &str) -> ApiResult<(i64, Uuid)> {
+    let invalid = || ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out");
+    let text = B64URL.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+    let (at, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((at.parse().map_err(|_| invalid())?, Uuid::parse_str(id).map_err(|_| invalid())?))
 }
 
 /// Counts only: the aggregate analytics and planning need, naming nobody.
 async fn count(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_segment_id(&id)?;
-    let purpose = evaluation_purpose(&state, &who).await?;
     let segment = load(&state, id).await?;
-    let evaluation = evaluate(&state, &segment.input.filter, &purpose, who.is_dpo()).await?;
+    let view = view(&state, &who, id, &segment.input.filter).await?;
+    let evaluation = evaluate(&state, &segment.input.filter, &view).await?;
     state.audit.record(vec![event(&who, AuditAction::Read, Some(id), vec!["count".into()])]).await?;
-    Ok(Json(Value::Object(summary(&purpose, &evaluation))))
+    Ok(Json(Value::Object(summary(&view.purpose, &evaluation))))
 }
 
 /// The segment routes, added to `api`.

@@ -310,6 +310,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         contacts: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, kith_core::policy::PersonStatus>>;
+    /// The staff (owner names) who are members of any of these teams.
+    /// Without accounts there are no teams.
+    async fn team_members(&self, teams: &[String]) -> Result<Vec<String>> {
+        let _ = teams;
+        Ok(Vec::new())
+    }
+
     /// Records a legal-claims exception to a person's restriction; false
     /// when the person is not restricted. Lifting the restriction drops it.
     async fn add_legal_claim(&self, claim: &LegalClaimRow) -> Result<bool>;

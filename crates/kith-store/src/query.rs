@@ -21,6 +21,8 @@ pub struct ListQuery {
     pub ranges: Vec<(&'static str, Range)>,
     /// Records that hold every one of these blind-index terms.
     pub terms: Vec<Term>,
+    /// Records owned by one of these (a caller's scope); `None` for any owner.
+    pub owners: Option<Vec<String>>,
     pub sort: &'static str,
     pub descending: bool,
     /// Keyset cursor: the sort value and id of the last row already seen.
@@ -108,6 +110,14 @@ pub(crate) fn list_sql(q: &ListQuery) -> Result<Sql, crate::StoreError> {
         if let Some(to) = range.to {
             let p = sql.bind(Arg::Int(to));
             conditions.push(format!("t.{column} < {p}"));
+        }
+    }
+    if let Some(owners) = &q.owners {
+        if owners.is_empty() {
+            conditions.push("1 = 0".into());
+        } else {
+            let placeholders: Vec<String> = owners.iter().map(|o| sql.bind(Arg::Text(o.clone()))).collect();
+            conditions.push(format!("t.owner IN ({})", placeholders.join(", ")));
         }
     }
     let mut terms = q.terms.clone();
@@ -223,6 +233,7 @@ mod tests {
             equals: vec![("stage", ClearValue::Text("won".into())), ("company_id", ClearValue::Null)],
             ranges: vec![("created_at", Range { from: Some(1), to: None })],
             terms: vec![[1; 16], [1; 16], [2; 16]],
+            owners: None,
             sort: "amount",
             descending: true,
             after: Some((ClearValue::Int(5), Uuid::nil())),
@@ -249,6 +260,7 @@ mod tests {
             entity: EntityKind::Contacts,
             equals: vec![],
             ranges: vec![],
+            owners: None,
             terms: vec![],
             sort: "sealed",
             descending: false,

@@ -229,6 +229,7 @@ async fn encrypted(
             equals: vec![],
             ranges: vec![],
             terms: vec![ring.blind_term(IndexField::Email.as_str(), &email_lookup_key(email))],
+            owners: None,
             sort: "created_at",
             descending: false,
             after: None,

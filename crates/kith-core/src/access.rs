@@ -1,0 +1,250 @@
+//! The access model: what a role (or a third-party key) may do. A
+//! permission names an action, a kind of record, the classes of fields it
+//! covers and a scope; what no permission grants is denied. Every field of
+//! every record belongs to exactly one class, so a rule over classes covers
+//! each field, including fields added later (the test below insists).
+
+use crate::error::{ErrorCode, ValidationError};
+use crate::EntityKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Export,
+    Erase,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Export => "export",
+            Self::Erase => "erase",
+        }
+    }
+}
+
+/// Groups of fields a permission covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldClass {
+    /// Names, job title, the company link, tags, the owner.
+    Identity,
+    /// E-mail addresses and phone numbers.
+    ContactDetails,
+    Address,
+    Birthday,
+    /// Free text and custom fields.
+    Notes,
+    /// Every field of an interaction.
+    Interactions,
+    /// Every field of a purchase.
+    Purchases,
+    /// Every field of a deal.
+    Deals,
+    /// Art. 9 data; no field holds it yet, a custom role may still name it.
+    SpecialCategory,
+}
+
+impl FieldClass {
+    pub const ALL: [FieldClass; 9] = [
+        Self::Identity,
+        Self::ContactDetails,
+        Self::Address,
+        Self::Birthday,
+        Self::Notes,
+        Self::Interactions,
+        Self::Purchases,
+        Self::Deals,
+        Self::SpecialCategory,
+    ];
+}
+
+/// Which records a permission reaches, by their `owner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Records the caller owns.
+    Own,
+    /// Records owned by a member of one of the caller's teams.
+    Team,
+    All,
+}
+
+/// The class of each document field; `None` for a name that is no field
+/// of the kind (the caller refuses it as unknown).
+pub fn field_class(entity: EntityKind, field: &str) -> Option<FieldClass> {
+    use FieldClass::*;
+    let class = match entity {
+        EntityKind::Contacts | EntityKind::Companies => match field {
+            "given_name" | "family_name" | "name" | "domain" | "job_title" | "company_id" | "tags" | "owner" => {
+                Identity
+            }
+            "emails" | "phones" => ContactDetails,
+            "addresses" => Address,
+            "birthday" if entity == EntityKind::Contacts => Birthday,
+            "notes" | "custom" => Notes,
+            _ => return None,
+        },
+        EntityKind::Interactions => Interactions,
+        EntityKind::Deals => Deals,
+        EntityKind::Purchases => Purchases,
+    };
+    Some(class)
+}
+
+/// Fields of every response that are not the person's data: ids and times.
+pub const META_FIELDS: [&str; 4] = ["id", "created_at", "updated_at", "total"];
+
+/// One thing a role or key may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    pub actions: BTreeSet<Action>,
+    /// Kinds of records, by their path name (`contacts`, `deals`, ...).
+    #[schema(value_type = Vec<String>)]
+    pub entities: BTreeSet<String>,
+    pub fields: BTreeSet<FieldClass>,
+    pub scope: Scope,
+}
+
+impl Permission {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let invalid = |d: &str| ValidationError::new(ErrorCode::InvalidValue, d.to_string());
+        if self.actions.is_empty() || self.entities.is_empty() || self.fields.is_empty() {
+            return Err(invalid("permissions: actions, entities and fields must each name at least one"));
+        }
+        for e in &self.entities {
+            if !EntityKind::ALL.iter().any(|k| k.as_str() == e) {
+                return Err(invalid("permissions: entities are contacts, companies, interactions, deals, purchases"));
+            }
+        }
+        Ok(())
+    }
+
+    fn covers(&self, action: Action, entity: EntityKind) -> bool {
+        self.actions.contains(&action) && self.entities.contains(entity.as_str())
+    }
+}
+
+/// What a set of permissions grants for one action on one kind of record:
+/// the union of the field classes and the widest scope. `None` when nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub fields: BTreeSet<FieldClass>,
+    pub scope: Scope,
+}
+
+impl Grant {
+    /// Whether a field (by name) may be seen or written under this grant.
+    /// Meta fields (id, times, computed totals) go with any grant.
+    pub fn allows_field(&self, entity: EntityKind, field: &str) -> bool {
+        META_FIELDS.contains(&field) || field_class(entity, field).is_some_and(|c| self.fields.contains(&c))
+    }
+}
+
+pub fn grant(permissions: &[Permission], action: Action, entity: EntityKind) -> Option<Grant> {
+    let mut out: Option<Grant> = None;
+    for p in permissions.iter().filter(|p| p.covers(action, entity)) {
+        let g = out.get_or_insert(Grant { fields: BTreeSet::new(), scope: p.scope });
+        g.fields.extend(p.fields.iter().copied());
+        g.scope = g.scope.max(p.scope);
+    }
+    out
+}
+
+fn permission(actions: &[Action], entities: &[EntityKind], fields: &[FieldClass], scope: Scope) -> Permission {
+    Permission {
+        actions: actions.iter().copied().collect(),
+        entities: entities.iter().map(|e| e.as_str().to_string()).collect(),
+        fields: fields.iter().copied().collect(),
+        scope,
+    }
+}
+
+/// The built-in roles. `admin` manages users, settings and keys and sees
+/// no personal data by default; `auditor` sees the audit log and no
+/// personal values; the DPO sees every person.
+pub fn built_in(role: &str) -> Option<Vec<Permission>> {
+    use Action::*;
+    use EntityKind::{Companies, Contacts};
+    use FieldClass::{Address, Birthday, ContactDetails, Identity, Notes};
+    let crud = [Read, Create, Update, Delete];
+    let people = [Identity, ContactDetails, Address, Notes];
+    let records = [EntityKind::Deals, EntityKind::Interactions, EntityKind::Purchases];
+    let record_fields = [FieldClass::Deals, FieldClass::Interactions, FieldClass::Purchases];
+    Some(match role {
+        "admin" | "auditor" => Vec::new(),
+        "dpo" => vec![permission(
+            &[Read, Create, Update, Delete, Export, Erase],
+            &EntityKind::ALL,
+            &FieldClass::ALL,
+            Scope::All,
+        )],
+        "sales" => vec![
+            permission(&crud, &[Contacts, Companies], &[Identity, ContactDetails, Address, Birthday, Notes], Scope::All),
+            permission(&crud, &records, &record_fields, Scope::All),
+        ],
+        "support" => vec![
+            permission(&[Read, Update], &[Contacts], &people, Scope::All),
+            permission(&[Read], &[Companies], &people, Scope::All),
+            permission(&crud, &[EntityKind::Interactions], &[FieldClass::Interactions], Scope::All),
+            permission(&[Read], &[EntityKind::Purchases], &[FieldClass::Purchases], Scope::All),
+        ],
+        "marketing" => vec![
+            permission(&[Read], &[Contacts, Companies], &[Identity, ContactDetails], Scope::All),
+            permission(&[Create, Update], &[Contacts], &[Identity, ContactDetails], Scope::Own),
+            permission(&[Read], &[EntityKind::Purchases], &[FieldClass::Purchases], Scope::All),
+        ],
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_of_every_record_has_a_class() {
+        // The fields of each kind, as its serialised document shows them.
+        let documents = [
+            (EntityKind::Contacts, serde_json::to_value(crate::model::Contact::default()).unwrap()),
+            (EntityKind::Companies, serde_json::to_value(crate::model::Company::default()).unwrap()),
+        ];
+        for (entity, document) in documents {
+            for field in document.as_object().unwrap().keys() {
+                assert!(field_class(entity, field).is_some(), "{} has no class for {field}", entity.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn grants_are_unions() {
+        let sales = built_in("sales").unwrap();
+        let read = grant(&sales, Action::Read, EntityKind::Contacts).unwrap();
+        assert!(read.allows_field(EntityKind::Contacts, "birthday"));
+        assert_eq!(read.scope, Scope::All);
+        let marketing = built_in("marketing").unwrap();
+        let read = grant(&marketing, Action::Read, EntityKind::Contacts).unwrap();
+        assert!(read.allows_field(EntityKind::Contacts, "emails") && read.allows_field(EntityKind::Contacts, "id"));
+        assert!(!read.allows_field(EntityKind::Contacts, "notes") && !read.allows_field(EntityKind::Contacts, "birthday"));
+        assert_eq!(grant(&marketing, Action::Update, EntityKind::Contacts).unwrap().scope, Scope::Own);
+        assert!(grant(&marketing, Action::Delete, EntityKind::Contacts).is_none());
+        assert!(grant(&built_in("admin").unwrap(), Action::Read, EntityKind::Contacts).is_none());
+        for role in crate::ROLES {
+            assert!(built_in(role).is_some(), "{role}");
+        }
+        let bad = Permission { entities: ["people".to_string()].into(), ..sales[0].clone() };
+        assert!(bad.validate().is_err());
+    }
+}
