@@ -192,7 +192,12 @@ pub fn built_in(role: &str) -> Option<Vec<Permission>> {
             Scope::All,
         )],
         "sales" => vec![
-            permission(&crud, &[Contacts, Companies], &[Identity, ContactDetails, Address, Birthday, Notes], Scope::All),
+            permission(
+                &crud,
+                &[Contacts, Companies],
+                &[Identity, ContactDetails, Address, Birthday, Notes],
+                Scope::All,
+            ),
             permission(&crud, &records, &record_fields, Scope::All),
         ],
         "support" => vec![
@@ -237,7 +242,9 @@ mod tests {
         let marketing = built_in("marketing").unwrap();
         let read = grant(&marketing, Action::Read, EntityKind::Contacts).unwrap();
         assert!(read.allows_field(EntityKind::Contacts, "emails") && read.allows_field(EntityKind::Contacts, "id"));
-        assert!(!read.allows_field(EntityKind::Contacts, "notes") && !read.allows_field(EntityKind::Contacts, "birthday"));
+        assert!(
+            !read.allows_field(EntityKind::Contacts, "notes") && !read.allows_field(EntityKind::Contacts, "birthday")
+        );
         assert_eq!(grant(&marketing, Action::Update, EntityKind::Contacts).unwrap().scope, Scope::Own);
         assert!(grant(&marketing, Action::Delete, EntityKind::Contacts).is_none());
         assert!(grant(&built_in("admin").unwrap(), Action::Read, EntityKind::Contacts).is_none());

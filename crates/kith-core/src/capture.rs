@@ -20,10 +20,12 @@ pub const GPC_HEADER: &str = "sec-gpc";
 /// Whether the values of every `Sec-GPC` header of a request carry the
 /// signal: only a value of exactly `1` does (any other value means no
 /// signal), and with several headers any one that is exactly `1` counts.
-/// Whitespace around a value is not part of it (HTTP strips it before the
-/// value reaches here); `1, 1`, `01`, `yes` or `true` are not the signal.
+/// A proxy may join several headers into one line separated by commas
+/// (RFC 9110, 5.3), so each part counts as a header of its own; the
+/// whitespace around a part is not part of the value. `01`, `yes` or
+/// `true` are not the signal.
 pub fn gpc_signal<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> bool {
-    values.into_iter().any(|v| v == b"1")
+    values.into_iter().any(|v| v.split(|b| *b == b',').any(|part| part.trim_ascii() == b"1"))
 }
 
 /// Purposes the GPC signal objects to: the sale or sharing of personal
@@ -142,7 +144,9 @@ mod tests {
         assert!(signal(&["1"]));
         assert!(signal(&["0", "1"]), "any exact 1 among several headers counts");
         assert!(signal(&["yes", "1"]));
-        for none in [&[][..], &["0"], &["yes"], &["true"], &["01"], &["1, 1"], &["1 "], &["I"], &[""]] {
+        assert!(signal(&["1, 1"]) && signal(&["0, 1"]), "headers a proxy joined");
+        assert!(signal(&["1 "]));
+        for none in [&[][..], &["0"], &["yes"], &["true"], &["01"], &["0, 01"], &["1;x"], &["I"], &[""], &[","]] {
             assert!(!signal(none), "{none:?}");
         }
     }

@@ -42,18 +42,26 @@ pub fn is_direct_marketing(purpose_key: &str) -> bool {
     purpose_key == "marketing" || purpose_key.starts_with("marketing.")
 }
 
+/// Whether an objection covers a purpose: its own key and the keys below it
+/// (`third_party_sharing` covers `third_party_sharing.legal_obligation`),
+/// and an objection to any direct marketing covers all of it.
+pub fn objection_covers(objection: &str, purpose_key: &str) -> bool {
+    purpose_key == objection
+        || purpose_key.strip_prefix(objection).is_some_and(|rest| rest.starts_with('.'))
+        || (is_direct_marketing(objection) && is_direct_marketing(purpose_key))
+}
+
 /// Decides. `dpo_view` is the DPO looking at the person's data, which
-/// restriction does not stop (the DPO must be able to handle the request).
+/// restriction does not stop (the DPO must be able to handle the
+/// request); objections and consent bind the DPO like anyone.
 pub fn may_process(purpose: &Purpose, person: &PersonStatus, dpo_view: bool) -> Result<(), Denial> {
     if person.restricted && !dpo_view && !person.legal_claims.contains(&purpose.key) {
         return Err(Denial::Restricted);
     }
-    let objected = person.objections.contains(&purpose.key)
-        || (is_direct_marketing(&purpose.key) && person.objections.iter().any(|o| is_direct_marketing(o)));
-    if objected && !dpo_view {
+    if person.objections.iter().any(|o| objection_covers(o, &purpose.key)) {
         return Err(Denial::Objected);
     }
-    if purpose.lawful_basis == LawfulBasis::Consent && !dpo_view && person.consents.get(&purpose.key) != Some(&true) {
+    if purpose.lawful_basis == LawfulBasis::Consent && person.consents.get(&purpose.key) != Some(&true) {
         return Err(Denial::NoConsent);
     }
     Ok(())
@@ -65,6 +73,7 @@ mod tests {
     use crate::purpose::defaults;
     use proptest::prelude::*;
 
+    /// Purposes of the default catalogue, and `marketing` (an objection key).
     const KEYS: [&str; 6] = [
         "essential.service",
         "sales",
@@ -73,6 +82,7 @@ mod tests {
         "analytics.reporting",
         "marketing",
     ];
+    const PURPOSES: usize = 5;
 
     fn any_status() -> impl Strategy<Value = PersonStatus> {
         let key = || proptest::sample::select(KEYS.to_vec()).prop_map(str::to_string);
@@ -92,10 +102,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn what_the_policy_never_allows(status in any_status(), index in 0usize..6) {
+        fn what_the_policy_never_allows(status in any_status(), index in 0..PURPOSES) {
             let catalogue = defaults();
-            let Some(purpose) = catalogue.iter().find(|p| p.key == KEYS[index]) else { return Ok(()) };
-            prop_assert_eq!(may_process(purpose, &status, true), Ok(()), "the DPO's view is never stopped");
+            let purpose = catalogue.iter().find(|p| p.key == KEYS[index]).expect("a default purpose");
+            let unrestricted = PersonStatus { restricted: false, ..status.clone() };
+            prop_assert_eq!(
+                may_process(purpose, &status, true),
+                may_process(purpose, &unrestricted, false),
+                "the DPO's view is not stopped by restriction, and by nothing else"
+            );
             let allowed = may_process(purpose, &status, false).is_ok();
             if status.restricted && !status.legal_claims.contains(&purpose.key) {
                 prop_assert!(!allowed, "restriction stops every purpose but a legal claim's");
@@ -109,8 +124,10 @@ mod tests {
             if purpose.lawful_basis == LawfulBasis::Consent && status.consents.get(&purpose.key) != Some(&true) {
                 prop_assert!(!allowed, "no consent, no processing on that basis");
             }
-            let objected = status.objections.contains(&purpose.key)
-                || (is_direct_marketing(&purpose.key) && status.objections.iter().any(|o| is_direct_marketing(o)));
+            let objected = status.objections.iter().any(|o| {
+                *o == purpose.key || purpose.key.starts_with(&format!("{o}."))
+                    || (is_direct_marketing(o) && is_direct_marketing(&purpose.key))
+            });
             let consented = purpose.lawful_basis != LawfulBasis::Consent || status.consents.get(&purpose.key) == Some(&true);
             let unrestricted = !status.restricted || status.legal_claims.contains(&purpose.key);
             prop_assert_eq!(allowed, unrestricted && !objected && consented, "and everything else is allowed");
@@ -140,8 +157,18 @@ mod tests {
         person.restricted = true;
         assert_eq!(may_process(&sales, &person, false), Err(Denial::Restricted));
         assert_eq!(may_process(&sales, &person, true), Ok(()), "the DPO's view");
+        assert_eq!(may_process(&email, &person, true), Err(Denial::Objected), "an objection binds the DPO too");
         person.legal_claims.insert("sales".into());
         assert_eq!(may_process(&sales, &person, false), Ok(()), "a legal-claims exception");
         assert_eq!(may_process(&email, &person, false), Err(Denial::Restricted), "for its purpose only");
+    }
+
+    #[test]
+    fn objections_cover_the_purposes_below_them() {
+        assert!(objection_covers("third_party_sharing", "third_party_sharing.legal_obligation"));
+        assert!(objection_covers("sales", "sales"));
+        assert!(!objection_covers("sales", "salesforce"));
+        assert!(objection_covers("marketing.communications.email", "marketing.advertising"), "direct marketing");
+        assert!(!objection_covers("analytics.reporting", "analytics"));
     }
 }

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use kith_core::access::{grant, Grant, Permission};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::purpose::Purpose;
 use kith_core::{EntityKind, ErrorCode};
 use kith_store::{DynStore, TokenRow};
 use rand::RngCore;
@@ -67,6 +68,16 @@ impl Principal {
     /// The role whose default purpose applies to a request naming none.
     pub fn primary_role(&self) -> &str {
         self.roles.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether the caller may process data for a purpose: one of their roles
+    /// is the purpose's. Public capture processes for the purposes of the
+    /// form an admin or the DPO set up.
+    pub fn may_use(&self, purpose: &Purpose) -> bool {
+        match &self.credential {
+            Credential::PublicForm(_) => true,
+            Credential::Token(_) => self.roles.iter().any(|role| purpose.allows_role(role)),
+        }
     }
 
     /// How the audit log names the caller.

@@ -8,8 +8,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use kith_core::access::{Action, FieldClass, Permission, Scope};
 use kith_core::{EntityKind, ErrorCode};
-use std::sync::{Arc, OnceLock};
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 /// The header a request declares its processing purpose in.
 pub const PURPOSE_HEADER: &str = "kith-purpose";
@@ -55,7 +55,10 @@ impl Caller {
     /// The caller of a public capture through `form`: the `capture`
     /// principal (also the owner of the contacts it creates), audited as
     /// `public:form:<key>`.
-    pub fn public_form(form: &str, request_id: Option<String>, client: Option<String>) -> Self {
+    /// The caller's address is left out: the audit log is never erased, and
+    /// a member of the public's address is theirs (it is kept in the sealed
+    /// evidence instead).
+    pub fn public_form(form: &str, request_id: Option<String>) -> Self {
         let principal = Principal {
             credential: Credential::PublicForm(form.to_string()),
             name: CAPTURE_ROLE.into(),
@@ -63,7 +66,7 @@ impl Caller {
             teams: Vec::new(),
             permissions: capture_permissions(),
         };
-        Self { principal, request_id, client, purpose: None }
+        Self { principal, request_id, client: None, purpose: None }
     }
 }
 

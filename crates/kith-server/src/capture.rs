@@ -91,8 +91,15 @@ impl CaptureSettings {
             return Err("capture.confirmation_ttl_seconds: between 60 (a minute) and 2592000 (30 days)".into());
         }
         if let Some(url) = &self.confirm_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) || !url.contains("{token}") {
-                return Err("capture.confirm_url: an http(s) URL with {token} where the token goes".into());
+            // The token is a credential: it travels in clear only to this machine.
+            let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|p| url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
+            if !(url.starts_with("https://") || loopback) || !url.contains("{token}") {
+                return Err(
+                    "capture.confirm_url: an https URL (http only to loopback) with {token} where the token goes"
+                        .into(),
+                );
             }
         }
         self.per_client.check("capture.per_client")?;
@@ -347,9 +354,10 @@ async fn submit(
     let mut fields = vec!["email".to_string()];
     fields.extend(input.given_name.as_ref().map(|_| "given_name".to_string()));
     fields.extend(input.family_name.as_ref().map(|_| "family_name".to_string()));
+    // The audit log, which is never erased, does not keep a member of the
+    // public's address: it is in the sealed evidence, which erasure shreds.
     let received = AuditEvent {
         request_id: request.request_id,
-        client: request.client,
         ..event(format!("public:form:{}", form.key), AuditAction::Create, "pending_confirmations", Some(id), fields)
     };
     state.audit.record(vec![received]).await?;
@@ -385,7 +393,7 @@ async fn confirm(
         Some(pending.id),
         Vec::new(),
     );
-    (taken.request_id, taken.client) = (request.request_id.clone(), request.client.clone());
+    taken.request_id = request.request_id.clone();
     state.audit.record(vec![taken]).await?;
     let (Some(wrapped), true) = (wrapped, pending.expires_at > now) else {
         return Err(expired());
@@ -393,10 +401,10 @@ async fn confirm(
     let form = state.store.form(&pending.form_key).await?.filter(|f| f.disabled_at.is_none()).ok_or_else(expired)?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
     let plaintext = key.open(&pending_context(pending.id, &form.key), &pending.sealed)?;
-    let submitted: Submitted = serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("capture", e))?;
+    let submitted: Submitted = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("capture"))?;
     drop(key);
 
-    let who = Caller::public_form(&form.key, request.request_id.clone(), request.client.clone());
+    let who = Caller::public_form(&form.key, request.request_id.clone());
     let contact = match state.records.find_contact_by_email(&who, &submitted.email).await? {
         Some(id) => id,
         None => {
@@ -477,7 +485,7 @@ async fn claim_outbox(State(state): State<AppState>, who: Caller) -> ApiResult<J
         let Some(wrapped) = wrapped else { continue };
         let key = state.keys.unwrap(&to_crypto(&wrapped))?;
         let plaintext = key.open(&outbox_context(row.id, row.pending_id), &row.sealed)?;
-        let note: Message = serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("outbox", e))?;
+        let note: Message = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("outbox"))?;
         events.push(AuditEvent {
             request_id: who.request_id.clone(),
             client: who.client.clone(),
@@ -646,10 +654,15 @@ mod tests {
             CaptureSettings { confirmation_ttl_seconds: 1, ..Default::default() },
             CaptureSettings { confirm_url: Some("https://example.org/confirm".into()), ..Default::default() },
             CaptureSettings { confirm_url: Some("javascript:{token}".into()), ..Default::default() },
+            CaptureSettings { confirm_url: Some("http://example.org/c#{token}".into()), ..Default::default() },
+            CaptureSettings { confirm_url: Some("http://localhost.example.org/{token}".into()), ..Default::default() },
             CaptureSettings { per_form: Rate { per_minute: 0, burst: 1 }, ..Default::default() },
         ] {
             assert!(bad.check().is_err(), "{bad:?}");
         }
+        let local =
+            CaptureSettings { confirm_url: Some("http://127.0.0.1:8080/c#{token}".into()), ..Default::default() };
+        assert!(local.check().is_ok(), "plain HTTP to this machine is fine");
         assert!(
             toml::from_str::<crate::datadir::FileSettings>("[capture]\nttl = 1\n").is_err(),
             "unknown keys refused"

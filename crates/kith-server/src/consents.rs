@@ -135,7 +135,7 @@ fn method_from(text: &str) -> ApiResult<ConsentMethod> {
 
 fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<ConsentEntry> {
     let plaintext = key.open(&seal_context(row.id, row.contact_id), &row.sealed)?;
-    let sealed: Value = serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("consent", e))?;
+    let sealed: Value = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("consent"))?;
     Ok(ConsentEntry {
         id: row.id,
         purpose: row.purpose.clone(),
@@ -255,10 +255,14 @@ async fn restrict(State(state): State<AppState>, who: Caller, Path(id): Path<Str
 async fn lift(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let contact = parse_contact(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
+    // Lifting drops the legal-claims exceptions with it; the event says so.
+    let dropped: Vec<String> =
+        state.store.legal_claims(contact).await?.into_iter().map(|c| format!("legal_claim:{}", c.purpose)).collect();
     if !state.store.lift_restriction(contact).await? {
         return Err(ApiError::new(ErrorCode::NotFound, "this person's processing is not restricted"));
     }
-    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await?;
+    let fields = std::iter::once("restriction".to_string()).chain(dropped).collect();
+    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, fields)]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -221,11 +221,27 @@ impl DataDir {
     }
 }
 
-/// A new catalogue starts with Kith's default purposes.
+/// A new catalogue starts with Kith's default purposes. A catalogue from
+/// before purposes named their roles gets the default roles of the default
+/// purposes (without them only the DPO could use any purpose); a purpose
+/// whose document names roles is left as the admins made it.
 async fn seed_purposes(store: &DynStore) -> Result<()> {
-    if store.purposes().await?.is_empty() {
+    let stored = store.purposes().await?;
+    if stored.is_empty() {
         for purpose in kith_core::purpose::defaults() {
             store.put_purpose(&purpose.key, &serde_json::to_string(&purpose)?, crate::now_millis(), false).await?;
+        }
+        return Ok(());
+    }
+    for document in stored {
+        let mut value: serde_json::Value = serde_json::from_str(&document)?;
+        if value.get("roles").is_some() {
+            continue;
+        }
+        let key = value["key"].as_str().unwrap_or_default().to_string();
+        if let Some(default) = kith_core::purpose::defaults().into_iter().find(|p| p.key == key) {
+            value["roles"] = serde_json::json!(default.roles);
+            store.put_purpose(&key, &value.to_string(), crate::now_millis(), true).await?;
         }
     }
     Ok(())

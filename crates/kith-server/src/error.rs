@@ -31,6 +31,12 @@ impl ApiError {
             "the server could not complete the request; the request id is in the x-request-id header",
         )
     }
+
+    /// Opened data that does not decode. The decoder's message may quote
+    /// the opened (personal) value, so only its kind is logged.
+    pub fn undecodable(context: &str) -> Self {
+        Self::internal(context, "opened data does not decode")
+    }
 }
 
 impl From<ValidationError> for ApiError {

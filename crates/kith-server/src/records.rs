@@ -9,9 +9,9 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::from_value;
 use crate::listing::{self, ListParams, Page};
+use kith_core::access::{field_class, Grant, Scope};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::model::Contact;
-use kith_core::access::{field_class, Grant, Scope};
 use kith_core::policy::may_process;
 use kith_core::purpose::Purpose;
 use kith_core::values::email_lookup_key;
@@ -100,7 +100,7 @@ pub fn seal_record<B: EntityBody>(
 /// Opens a record sealed by [`seal_record`].
 pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResult<B> {
     let plaintext = key.open(&seal_context(B::KIND, row.id, row.subject_id), &row.sealed)?;
-    kith_core::document::decode(&plaintext).map_err(|e| ApiError::internal("open", e))
+    kith_core::document::decode(&plaintext).map_err(|_| ApiError::undecodable("open"))
 }
 
 use kith_core::access::META_FIELDS;
@@ -175,7 +175,7 @@ pub async fn request_purpose(store: &DynStore, who: &Caller) -> ApiResult<Purpos
         ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue"))
     })?;
     let purpose: Purpose = serde_json::from_str(&document).map_err(|e| ApiError::internal("purposes", e))?;
-    if !who.principal.roles.iter().any(|role| purpose.allows_role(role)) {
+    if !who.principal.may_use(&purpose) {
         return Err(ApiError::new(
             ErrorCode::PurposeNotAllowed,
             format!("the {} role may not process data for {key}", who.principal.role_names()),
@@ -186,11 +186,16 @@ pub async fn request_purpose(store: &DynStore, who: &Caller) -> ApiResult<Purpos
 
 impl Records {
     /// The request's purpose ([`request_purpose`]); a refusal is audited.
-    async fn purpose_for<B: EntityBody>(&self, who: &Caller, record: Option<Uuid>) -> ApiResult<Purpose> {
+    async fn purpose_for<B: EntityBody>(
+        &self,
+        who: &Caller,
+        record: Option<Uuid>,
+        action: AuditAction,
+    ) -> ApiResult<Purpose> {
         let purpose = request_purpose(&self.store, who).await;
         if matches!(&purpose, Err(e) if e.code == ErrorCode::PurposeNotAllowed) {
             let subject = self.subject_of::<B>(record).await?;
-            let refused = Self::event::<B>(who, AuditAction::Read, record, subject, Vec::new(), AuditOutcome::Denied);
+            let refused = Self::event::<B>(who, action, record, subject, Vec::new(), AuditOutcome::Denied);
             self.audit.record(vec![refused]).await?;
         }
         purpose
@@ -331,10 +336,8 @@ impl Records {
             people.into_iter().filter(|p| *p != record || action != AuditAction::Create).collect();
         people.sort();
         people.dedup();
-        if people.is_empty() {
-            return Ok(());
-        }
-        let purpose = self.purpose_for::<B>(who, Some(record)).await?;
+        // The purpose must be the caller's to use even when no person is involved.
+        let purpose = self.purpose_for::<B>(who, Some(record), action).await?;
         for person in people {
             self.may_process::<B>(who, &purpose, action, Some(record), person).await?;
         }
@@ -445,7 +448,7 @@ impl Records {
 
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {
         let grant = self.authorize::<B>(who, Action::Read, Some(id)).await?;
-        let purpose = self.purpose_for::<B>(who, Some(id)).await?;
+        let purpose = self.purpose_for::<B>(who, Some(id), AuditAction::Read).await?;
         let row = self.visible_row::<B>(who, &grant, Action::Read, id).await?;
         let body: B = self.open(&row, &mut HashMap::new())?;
         if let Some(person) = body.person(id) {
@@ -521,10 +524,10 @@ impl Records {
     /// A write's answer, as the caller may read it: without a read grant
     /// only the id and times.
     fn shown<B: EntityBody>(&self, who: &Caller, rendered: Value) -> ApiResult<Value> {
-        let grant = self.authorizer.authorize(&who.principal, Action::Read, B::KIND).unwrap_or(Grant {
-            fields: Default::default(),
-            scope: Scope::Own,
-        });
+        let grant = self
+            .authorizer
+            .authorize(&who.principal, Action::Read, B::KIND)
+            .unwrap_or(Grant { fields: Default::default(), scope: Scope::Own });
         Ok(redact(B::KIND, &grant, rendered))
     }
 
@@ -656,7 +659,7 @@ impl Records {
             opened.push((row, body));
         }
         // Only the people the purpose allows are listed.
-        let purpose = self.purpose_for::<B>(who, None).await?;
+        let purpose = self.purpose_for::<B>(who, None, AuditAction::Read).await?;
         let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
         let statuses = self.store.statuses(&persons).await?;
         let dpo_view = who.is_dpo();

@@ -14,12 +14,12 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
-use kith_core::normalize::tag_key;
-use kith_core::policy::{may_process, PersonStatus};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use kith_core::access::Grant;
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::normalize::tag_key;
+use kith_core::policy::{may_process, PersonStatus};
 use kith_core::purpose::Purpose;
 use kith_core::segment::{ConsentState, PurchaseBounds, SegmentFilter, SegmentInput};
 use kith_core::{ClearValue, EntityKind, ErrorCode, IndexField};
@@ -86,7 +86,7 @@ async fn open(state: &AppState, row: SegmentRow) -> ApiResult<Segment> {
     let wrapped = state.store.data_key(row.id).await?.ok_or_else(|| ApiError::not_found("segments"))?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
     let plaintext = key.open(&seal_context(row.id), &row.sealed)?;
-    let input = serde_json::from_slice(&plaintext).map_err(|e| ApiError::internal("segment", e))?;
+    let input = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("segment"))?;
     Ok(Segment { row, input })
 }
 
@@ -224,8 +224,13 @@ async fn view(state: &AppState, who: &Caller, id: Uuid, filter: &SegmentFilter) 
     let checked = async {
         let grant = state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
         let contact_fields = [(!filter.tags.is_empty(), "tags"), (filter.company_id.is_some(), "company_id")];
-        if let Some((_, field)) = contact_fields.iter().find(|(used, f)| *used && !grant.allows_field(EntityKind::Contacts, f)) {
-            return Err(ApiError::new(ErrorCode::FieldForbidden, format!("{field}: your role may not filter by this field")));
+        if let Some((_, field)) =
+            contact_fields.iter().find(|(used, f)| *used && !grant.allows_field(EntityKind::Contacts, f))
+        {
+            return Err(ApiError::new(
+                ErrorCode::FieldForbidden,
+                format!("{field}: your role may not filter by this field"),
+            ));
         }
         if filter.deal_stage.is_some() {
             state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Deals)?;
@@ -345,8 +350,11 @@ async fn members(
     let evaluation = evaluate(&state, &segment.input.filter, &view).await?;
     // Members come in (created_at, id) order; the cursor is the last one
     // shown, so a member leaving between pages shifts nothing.
-    let rest: Vec<&StoredRecord> =
-        evaluation.members.iter().filter(|r| after.is_none_or(|(at, last)| (r.created_at, r.id) > (at, last))).collect();
+    let rest: Vec<&StoredRecord> = evaluation
+        .members
+        .iter()
+        .filter(|r| after.is_none_or(|(at, last)| (r.created_at, r.id) > (at, last)))
+        .collect();
     let page: Vec<StoredRecord> = rest.iter().take(limit as usize).map(|r| (*r).clone()).collect();
     let next_cursor = match page.last() {
         Some(last) if rest.len() > page.len() => Some(cursor_after(last)),

@@ -453,7 +453,7 @@ macro_rules! impl_store {
                         delete_rows(&mut tx, E::Deals, "subject_id", id).await?;
                         // The ledger's evidence is sealed under the key deleted below;
                         // restriction and objections go with the person too.
-                        for table in ["consents", "restrictions", "objections"] {
+                        for table in ["consents", "restrictions", "objections", "legal_claims"] {
                             sqlx::query::<$db>(&format!("DELETE FROM {table} WHERE contact_id = $1"))
                                 .bind(id.to_string())
                                 .execute(&mut *tx)

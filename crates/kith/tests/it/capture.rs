@@ -384,7 +384,7 @@ async fn bad_submissions_store_nothing_on_every_backend() {
         let email = address("bad");
         for (body, code) in [
             (json!({"email": email, "phone": "+380441234567"}), "unknown_field"),
-            (json!({"email": "not an address"}), "invalid_email"),
+            (json!({"email": format!("not an address {email}")}), "invalid_email"),
             (json!({"given_name": "No address"}), "missing_field"),
             (json!({"email": email, "purposes": ["essential.service"]}), "invalid_value"),
             (json!({"email": email, "purposes": []}), "invalid_value"),

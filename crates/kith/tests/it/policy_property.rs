@@ -59,12 +59,10 @@ impl Model {
         self.ledger.iter().rev().find(|(p, _)| *p == purpose).map(|(_, g)| *g)
     }
 
-    /// The rules of Art. 6, 18 and 21 as this test states them.
+    /// The rules of Art. 6, 18 and 21 as this test states them. The DPO's
+    /// view is not stopped by restriction, and by nothing else.
     fn allows(&self, purpose: &str, consent_basis: bool, dpo: bool) -> bool {
-        if dpo {
-            return true;
-        }
-        if self.restricted && !self.claims.contains(purpose) {
+        if self.restricted && !dpo && !self.claims.contains(purpose) {
             return false;
         }
         let objected =

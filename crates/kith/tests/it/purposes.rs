@@ -110,3 +110,33 @@ async fn the_catalogue_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+/// A catalogue written before purposes named their roles gets the default
+/// roles when the data directory is opened again; an edited purpose keeps its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_catalogue_gets_default_roles_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let mut sales: Value = serde_json::from_str(&s.store.purpose("sales").await.unwrap().unwrap()).unwrap();
+        sales.as_object_mut().unwrap().remove("roles");
+        s.store.put_purpose("sales", &sales.to_string(), kith_server::now_millis(), true).await.unwrap();
+        let mut email: Value =
+            serde_json::from_str(&s.store.purpose("marketing.communications.email").await.unwrap().unwrap()).unwrap();
+        email["roles"] = json!(["marketing", "sales"]);
+        s.store.put_purpose("marketing.communications.email", &email.to_string(), 0, true).await.unwrap();
+        assert_problem(&s.get("/api/v1/contacts").await, 403, "purpose_not_allowed");
+        s.stop().await;
+
+        let s = Server::start(&db).await;
+        assert_eq!(s.get("/api/v1/contacts").await.0, StatusCode::OK, "sales may use its purpose again");
+        let stored = |key: &'static str| {
+            let store = s.store.clone();
+            async move { serde_json::from_str::<Value>(&store.purpose(key).await.unwrap().unwrap()).unwrap() }
+        };
+        assert_eq!(stored("sales").await["roles"], json!(["sales"]));
+        assert_eq!(stored("marketing.communications.email").await["roles"], json!(["marketing", "sales"]));
+        s.stop().await;
+        db.cleanup().await;
+    }
+}

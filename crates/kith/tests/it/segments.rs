@@ -145,16 +145,14 @@ async fn segments_return_only_whom_the_purpose_allows_on_every_backend() {
         assert_eq!(status, StatusCode::CREATED, "{recorded}");
         assert_eq!(ids(&members(&tagged, &s.token, None).await), sorted(vip.clone()));
         assert_eq!(s.get(&format!("/api/v1/contacts/{}", vip[2])).await.0, StatusCode::OK);
-        let (status, _) = send_for(
-            &s,
-            &dpo,
-            Method::GET,
-            &format!("/api/v1/contacts/{}", vip[2]),
-            Some("marketing.communications.email"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "the DPO may use any purpose");
+        let as_dpo_for_marketing = |who: &str| {
+            let path = format!("/api/v1/contacts/{who}");
+            let (s, dpo) = (&s, dpo.clone());
+            async move { send_for(s, &dpo, Method::GET, &path, Some("marketing.communications.email"), None).await }
+        };
+        assert_eq!(as_dpo_for_marketing(&vip[0]).await.0, StatusCode::OK, "the DPO may use any purpose");
+        assert_problem(&as_dpo_for_marketing(&vip[1]).await, 403, "objected_purpose");
+        assert_problem(&as_dpo_for_marketing(&vip[2]).await, 403, "no_consent");
         let (_, state) = send_as(&s, &dpo, Method::GET, &restrict, None).await;
         assert_eq!(state["restricted"], true);
         assert_eq!(state["legal_claims"][0]["note"], claim["note"]);
@@ -170,8 +168,13 @@ async fn segments_return_only_whom_the_purpose_allows_on_every_backend() {
         let (status, _) =
             send_as(&s, &dpo, Method::PATCH, &format!("/api/v1/contacts/{}", vip[2]), Some(&rename)).await;
         assert_eq!(status, StatusCode::OK);
-        let (status, _) = send_as(&s, &marketing, Method::POST, "/api/v1/interactions", Some(&note)).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "marketing may not write about someone without consent either");
+        // Marketing may add a person, but not change one whose consent it lacks.
+        let (status, lead) =
+            send_as(&s, &marketing, Method::POST, "/api/v1/contacts", Some(&json!({"given_name": "Lead"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{lead}");
+        let lead_path = format!("/api/v1/contacts/{}", lead["id"].as_str().unwrap());
+        let change = json!({"family_name": "Later"});
+        assert_problem(&send_as(&s, &marketing, Method::PATCH, &lead_path, Some(&change)).await, 403, "no_consent");
 
         // Paging over members.
         let first =
@@ -210,6 +213,14 @@ async fn segments_return_only_whom_the_purpose_allows_on_every_backend() {
             .filter(|e| e["outcome"] == "denied" && e["purpose"] == "sales")
             .count();
         assert_eq!(refusals, 1, "{log}");
+        let (_, log) = send_as(&s, &dpo, Method::GET, "/api/v1/audit?action=read&limit=1000", None).await;
+        let refused_segments = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["entity"] == "segments" && e["outcome"] == "denied" && e["record_id"] == tagged.as_str())
+            .count();
+        assert_eq!(refused_segments, 1, "the refused segment evaluation is audited");
 
         // Bad input writes nothing.
         for (body, code) in [
