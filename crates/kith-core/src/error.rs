@@ -31,6 +31,7 @@ pub enum ErrorCode {
     UnknownPurpose,
     PurposeNotAllowed,
     FieldForbidden,
+    AddressNotAllowed,
     GuardianRequired,
     ConfirmationExpired,
     RateLimited,
@@ -69,6 +70,7 @@ impl ErrorCode {
             Self::UnknownPurpose => "unknown_purpose",
             Self::PurposeNotAllowed => "purpose_not_allowed",
             Self::FieldForbidden => "field_forbidden",
+            Self::AddressNotAllowed => "address_not_allowed",
             Self::GuardianRequired => "guardian_required",
             Self::ConfirmationExpired => "confirmation_expired",
             Self::RateLimited => "rate_limited",
@@ -105,7 +107,8 @@ impl ErrorCode {
             | Self::NoConsent
             | Self::UnknownPurpose
             | Self::PurposeNotAllowed
-            | Self::FieldForbidden => 403,
+            | Self::FieldForbidden
+            | Self::AddressNotAllowed => 403,
             Self::Conflict | Self::InUse => 409,
             Self::ConfirmationExpired => 410,
             Self::RateLimited => 429,
@@ -143,6 +146,7 @@ impl ErrorCode {
             Self::UnknownPurpose => "The purpose is not in the catalogue",
             Self::PurposeNotAllowed => "This role may not process data for this purpose",
             Self::FieldForbidden => "A field the caller may not see or change",
+            Self::AddressNotAllowed => "This key may not be used from this address",
             Self::GuardianRequired => "Consent of a child needs a guardian record",
             Self::ConfirmationExpired => "The confirmation link is unknown, used or expired",
             Self::RateLimited => "Too many requests",

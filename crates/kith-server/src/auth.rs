@@ -34,6 +34,8 @@ pub enum Credential {
     Token(Uuid),
     /// Public capture through a form: no credential at all.
     PublicForm(String),
+    /// A third-party API key, limited to its purposes.
+    ApiKey { id: Uuid, purposes: Vec<String> },
 }
 
 /// An authenticated caller.
@@ -77,6 +79,16 @@ impl Principal {
         match &self.credential {
             Credential::PublicForm(_) => true,
             Credential::Token(_) => self.roles.iter().any(|role| purpose.allows_role(role)),
+            Credential::ApiKey { purposes, .. } => purposes.contains(&purpose.key),
+        }
+    }
+
+    /// The purpose of a request that names none: a key's first purpose,
+    /// else the primary role's default.
+    pub fn default_purpose(&self) -> String {
+        match &self.credential {
+            Credential::ApiKey { purposes, .. } => purposes.first().cloned().unwrap_or_default(),
+            _ => crate::records::default_purpose(self.primary_role()).to_string(),
         }
     }
 
@@ -85,6 +97,7 @@ impl Principal {
         match &self.credential {
             Credential::Token(id) => format!("token:{id}"),
             Credential::PublicForm(form) => format!("public:form:{form}"),
+            Credential::ApiKey { id, .. } => format!("key:{id}"),
         }
     }
 
@@ -108,6 +121,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()>;
     /// Recording a legal-claims exception to a restriction.
     fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()>;
+    /// Issuing, listing and revoking third-party API keys.
+    fn authorize_api_keys(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -141,6 +156,14 @@ impl Authorizer for InterimPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only the DPO records a legal-claims exception"))
+        }
+    }
+
+    fn authorize_api_keys(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_any_role(&["admin", "dpo"]) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only admin and the DPO manage API keys"))
         }
     }
 
@@ -183,21 +206,28 @@ pub fn hash_token(token: &str) -> Vec<u8> {
 /// the use of a revoked or expired token is attributed to it.
 pub struct Refused {
     pub error: ApiError,
-    pub token_id: Option<Uuid>,
+    /// How the audit log names the credential used, if it was a known one.
+    pub actor: Option<String>,
+}
+
+impl Refused {
+    /// The one answer for a credential that is unknown, expired or revoked.
+    pub fn unknown(actor: Option<String>) -> Self {
+        Self {
+            error: ApiError::new(ErrorCode::Unauthenticated, "the bearer token is unknown, expired or revoked"),
+            actor,
+        }
+    }
 }
 
 pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Principal, Refused> {
-    let denied = |token_id| Refused {
-        error: ApiError::new(ErrorCode::Unauthenticated, "the bearer token is unknown, expired or revoked"),
-        token_id,
-    };
     if !token.starts_with(TOKEN_PREFIX) {
-        return Err(denied(None));
+        return Err(Refused::unknown(None));
     }
-    let row = store.token_by_hash(&hash_token(token)).await.map_err(|e| Refused { error: e.into(), token_id: None })?;
-    let row = row.ok_or_else(|| denied(None))?;
+    let row = store.token_by_hash(&hash_token(token)).await.map_err(|e| Refused { error: e.into(), actor: None })?;
+    let row = row.ok_or_else(|| Refused::unknown(None))?;
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
-        return Err(denied(Some(row.id)));
+        return Err(Refused::unknown(Some(format!("token:{}", row.id))));
     }
     let roles = vec![row.role];
     let permissions = role_permissions(&roles);
@@ -215,11 +245,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
+    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let now = crate::now_millis();
     let outcome = match token {
-        Some(token) => principal_for(&state.store, token, crate::now_millis()).await,
+        Some(token) if token.starts_with(crate::api_keys::KEY_PREFIX) => {
+            crate::api_keys::principal_for_key(&state.store, token, client, now).await
+        }
+        Some(token) => principal_for(&state.store, token, now).await,
         None => Err(Refused {
             error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"),
-            token_id: None,
+            actor: None,
         }),
     };
     match outcome {
@@ -227,11 +262,13 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             req.extensions_mut().insert(principal);
             Ok(next.run(req).await)
         }
-        Err(Refused { error, token_id }) if error.code == ErrorCode::Unauthenticated => {
+        Err(Refused { error, actor })
+            if matches!(error.code, ErrorCode::Unauthenticated | ErrorCode::AddressNotAllowed) =>
+        {
             let event = AuditEvent {
                 seq: 0,
                 at: crate::now_millis(),
-                actor: token_id.map_or_else(|| "anonymous".to_string(), |id| format!("token:{id}")),
+                actor: actor.unwrap_or_else(|| "anonymous".to_string()),
                 action: AuditAction::Authenticate,
                 entity: None,
                 record_id: None,
@@ -239,7 +276,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 fields: Vec::new(),
                 purpose: None,
                 request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
-                client: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+                client: client.map(|ip| ip.to_string()),
                 outcome: AuditOutcome::Denied,
             };
             state.audit.record(vec![event]).await?;

@@ -3,6 +3,7 @@
 //! tokens, key rotation). Only this crate knows HTTP.
 
 pub mod alerts;
+pub mod api_keys;
 pub mod app;
 pub mod audit;
 pub mod audit_routes;

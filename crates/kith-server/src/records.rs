@@ -170,7 +170,7 @@ pub fn default_purpose(role: &str) -> &'static str {
 /// The purpose a request processes data for: its `Kith-Purpose`, else its
 /// role's default. It must be in the catalogue and open to the caller's role.
 pub async fn request_purpose(store: &DynStore, who: &Caller) -> ApiResult<Purpose> {
-    let key = who.purpose.clone().unwrap_or_else(|| default_purpose(who.principal.primary_role()).to_string());
+    let key = who.purpose.clone().unwrap_or_else(|| who.principal.default_purpose());
     let document = store.purpose(&key).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::UnknownPurpose, format!("the purpose {key} is not in the purposes catalogue"))
     })?;

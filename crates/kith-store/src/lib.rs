@@ -178,6 +178,20 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A third-party API key as stored: its hash, never the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub key_hash: Vec<u8>,
+    /// Recipient, purposes, permissions, allowed addresses (JSON).
+    pub document: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
 /// An audit event as stored, with its hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
@@ -310,6 +324,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         contacts: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, kith_core::policy::PersonStatus>>;
+    async fn insert_api_key(&self, key: &ApiKeyRow) -> Result<()>;
+    async fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRow>>;
+    /// Every key, newest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>>;
+    /// Revokes a key; false if it does not exist or was revoked already.
+    async fn revoke_api_key(&self, id: Uuid, at: i64) -> Result<bool>;
+    /// Records a use, at most once a minute per key (not a write per request).
+    async fn touch_api_key(&self, id: Uuid, at: i64) -> Result<()>;
+
     /// The staff (owner names) who are members of any of these teams.
     /// Without accounts there are no teams.
     async fn team_members(&self, teams: &[String]) -> Result<Vec<String>> {

@@ -106,6 +106,23 @@ macro_rules! impl_store {
             })
         }
 
+        const API_KEY_COLUMNS: &str =
+            "id, key_hash, document, created_by, created_at, expires_at, revoked_at, last_used_at";
+
+        fn api_key_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::ApiKeyRow> {
+            use sqlx::Row;
+            Ok($crate::ApiKeyRow {
+                id: parse_id(row.try_get::<&str, _>("id")?)?,
+                key_hash: row.try_get("key_hash")?,
+                document: row.try_get("document")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+            })
+        }
+
         const AUDIT_COLUMNS: &str =
             "seq, at, actor, action, entity, record_id, subject_id, fields, purpose, request_id, client, outcome";
 
@@ -720,6 +737,58 @@ macro_rules! impl_store {
                     }
                 }
                 Ok(out)
+            }
+
+            async fn insert_api_key(&self, k: &$crate::ApiKeyRow) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO api_keys (id, key_hash, document, created_by, created_at, expires_at, revoked_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(k.id.to_string())
+                .bind(k.key_hash.clone())
+                .bind(k.document.clone())
+                .bind(k.created_by.clone())
+                .bind(k.created_at)
+                .bind(k.expires_at)
+                .bind(k.revoked_at)
+                .bind(k.last_used_at)
+                .execute(&self.pool)
+                .await
+                .map_err(map_unique)?;
+                Ok(())
+            }
+
+            async fn api_key_by_hash(&self, hash: &[u8]) -> $crate::Result<Option<$crate::ApiKeyRow>> {
+                let text = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
+                let row = sqlx::query::<$db>(&text).bind(hash.to_vec()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(api_key_from_row).transpose()
+            }
+
+            async fn api_keys(&self) -> $crate::Result<Vec<$crate::ApiKeyRow>> {
+                let text = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id");
+                let rows = sqlx::query::<$db>(&text).fetch_all(&self.pool).await?;
+                rows.iter().map(api_key_from_row).collect()
+            }
+
+            async fn revoke_api_key(&self, id: uuid::Uuid, at: i64) -> $crate::Result<bool> {
+                let done = sqlx::query::<$db>("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(at)
+                    .bind(id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_api_key(&self, id: uuid::Uuid, at: i64) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+                )
+                .bind(at)
+                .bind(id.to_string())
+                .bind(at - 60_000)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
             }
 
             async fn add_legal_claim(&self, c: &$crate::LegalClaimRow) -> $crate::Result<bool> {
