@@ -172,6 +172,46 @@ fn permission(actions: &[Action], entities: &[EntityKind], fields: &[FieldClass]
     }
 }
 
+/// A role an admin defines beside the built-in ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// Lower-case letters, digits and `_`, starting with a letter; not a built-in role's name.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub permissions: Vec<Permission>,
+}
+
+/// A role name: lower-case letters, digits and `_`, starting with a letter, at most 32.
+pub fn valid_role_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl RoleInput {
+    pub fn validate(&mut self) -> Result<(), ValidationError> {
+        self.name = self.name.trim().to_string();
+        if !valid_role_name(&self.name) {
+            return Err(ValidationError::new(
+                ErrorCode::InvalidValue,
+                "name: lower-case letters, digits and _, starting with a letter, at most 32",
+            ));
+        }
+        if built_in(&self.name).is_some() || self.name == "capture" {
+            return Err(ValidationError::new(ErrorCode::Conflict, "name: a built-in role's name"));
+        }
+        if let Some(d) = &self.description {
+            self.description = Some(crate::values::check_text(d, 2000, true).map_err(|e| e.at("description"))?);
+        }
+        if self.permissions.len() > 50 {
+            return Err(ValidationError::new(ErrorCode::InvalidValue, "permissions: at most 50"));
+        }
+        self.permissions.iter().try_for_each(Permission::validate)
+    }
+}
+
 /// The built-in roles. `admin` manages users, settings and keys and sees
 /// no personal data by default; `auditor` sees the audit log and no
 /// personal values; the DPO sees every person.
@@ -253,5 +293,11 @@ mod tests {
         }
         let bad = Permission { entities: ["people".to_string()].into(), ..sales[0].clone() };
         assert!(bad.validate().is_err());
+        let mut role = RoleInput { name: "analyst".into(), description: None, permissions: sales.clone() };
+        role.validate().unwrap();
+        for name in ["Analyst", "sales", "1st", "a-b", ""] {
+            role.name = name.into();
+            assert!(role.validate().is_err(), "{name}");
+        }
     }
 }

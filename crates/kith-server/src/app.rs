@@ -221,9 +221,18 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
     let capture = crate::capture::public_routes(Api::new());
-    let protected = crate::api_keys::routes(crate::segments::routes(crate::capture::routes(crate::consents::routes(
-        crate::purpose_routes::routes(crate::audit_routes::routes(routes::records(Api::new()))),
-    ))));
+    // Each group adds its routes (and their OpenAPI operations) to the table.
+    let groups: [fn(Api) -> Api; 8] = [
+        routes::records,
+        crate::audit_routes::routes,
+        crate::purpose_routes::routes,
+        crate::consents::routes,
+        crate::capture::routes,
+        crate::segments::routes,
+        crate::api_keys::routes,
+        crate::roles::routes,
+    ];
+    let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     state.openapi = Arc::new(document(&[&public, &capture], &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

@@ -52,11 +52,6 @@ pub struct Principal {
     pub permissions: Arc<Vec<Permission>>,
 }
 
-/// The permissions of a set of built-in roles; an unknown role grants nothing.
-pub fn role_permissions(roles: &[String]) -> Arc<Vec<Permission>> {
-    Arc::new(roles.iter().filter_map(|r| kith_core::access::built_in(r)).flatten().collect())
-}
-
 impl Principal {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
@@ -123,6 +118,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()>;
     /// Issuing, listing and revoking third-party API keys.
     fn authorize_api_keys(&self, principal: &Principal) -> ApiResult<()>;
+    /// Reading (`write` false) or defining custom roles.
+    fn authorize_roles(&self, principal: &Principal, write: bool) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -164,6 +161,18 @@ impl Authorizer for InterimPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only admin and the DPO manage API keys"))
+        }
+    }
+
+    fn authorize_roles(&self, principal: &Principal, write: bool) -> ApiResult<()> {
+        let allowed: &[&str] = if write { &["admin"] } else { &["admin", "dpo", "auditor"] };
+        if principal.has_any_role(allowed) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the {} role may not do this with roles", principal.role_names()),
+            ))
         }
     }
 
@@ -230,7 +239,9 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Pr
         return Err(Refused::unknown(Some(format!("token:{}", row.id))));
     }
     let roles = vec![row.role];
-    let permissions = role_permissions(&roles);
+    let permissions = crate::roles::resolve_permissions(store, &roles)
+        .await
+        .map_err(|error| Refused { error, actor: Some(format!("token:{}", row.id)) })?;
     Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles, teams: Vec::new(), permissions })
 }
 

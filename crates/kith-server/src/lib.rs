@@ -18,6 +18,7 @@ pub mod listing;
 pub mod purpose_routes;
 pub mod ratelimit;
 pub mod records;
+pub mod roles;
 pub mod rotation;
 pub mod routes;
 pub mod segments;

@@ -35,6 +35,11 @@ async fn write(state: &AppState, who: &Caller, mut purpose: Purpose, replace: bo
     let outcome = if allowed.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Denied };
     if allowed.is_ok() {
         purpose.validate()?;
+        for role in &purpose.roles {
+            if !crate::roles::role_exists(&state.store, role).await? {
+                return Err(ApiError::new(ErrorCode::UnknownReference, format!("roles: there is no role {role}")));
+            }
+        }
         let document = serde_json::to_string(&purpose).map_err(|e| ApiError::internal("purposes", e))?;
         if !state.store.put_purpose(&purpose.key, &document, crate::now_millis(), replace).await? {
             return Err(ApiError::new(

@@ -324,6 +324,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         contacts: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, kith_core::policy::PersonStatus>>;
+    /// Stores a custom role (JSON document); with `replace` false, false if it exists.
+    async fn put_role(&self, name: &str, document: &str, by: &str, at: i64, replace: bool) -> Result<bool>;
+    /// Custom roles as (name, document), by name.
+    async fn custom_roles(&self) -> Result<Vec<(String, String)>>;
+    async fn custom_role(&self, name: &str) -> Result<Option<String>>;
+    async fn delete_role(&self, name: &str) -> Result<bool>;
+
     async fn insert_api_key(&self, key: &ApiKeyRow) -> Result<()>;
     async fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRow>>;
     /// Every key, newest first.

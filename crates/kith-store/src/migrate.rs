@@ -20,7 +20,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0005_claims_segments.sql"),
     },
     Migration { version: 6, name: "capture", sql: include_str!("../migrations/sqlite/0006_capture.sql") },
-    Migration { version: 7, name: "api_keys", sql: include_str!("../migrations/sqlite/0007_api_keys.sql") },
+    Migration { version: 7, name: "keys_roles", sql: include_str!("../migrations/sqlite/0007_keys_roles.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -56,7 +56,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0008_claims_segments.sql"),
     },
     Migration { version: 9, name: "capture", sql: include_str!("../migrations/postgres/0009_capture.sql") },
-    Migration { version: 10, name: "api_keys", sql: include_str!("../migrations/postgres/0010_api_keys.sql") },
+    Migration { version: 10, name: "keys_roles", sql: include_str!("../migrations/postgres/0010_keys_roles.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

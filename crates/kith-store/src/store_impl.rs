@@ -739,6 +739,48 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn put_role(&self, name: &str, document: &str, by: &str, at: i64, replace: bool) -> $crate::Result<bool> {
+                let text = if replace {
+                    "INSERT INTO custom_roles (name, document, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_by = excluded.updated_by, \
+                     updated_at = excluded.updated_at"
+                } else {
+                    "INSERT INTO custom_roles (name, document, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (name) DO NOTHING"
+                };
+                let done = sqlx::query::<$db>(text)
+                    .bind(name.to_string())
+                    .bind(document.to_string())
+                    .bind(by.to_string())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn custom_roles(&self) -> $crate::Result<Vec<(String, String)>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>("SELECT name, document FROM custom_roles ORDER BY name").fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("document")?))).collect()
+            }
+
+            async fn custom_role(&self, name: &str) -> $crate::Result<Option<String>> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>("SELECT document FROM custom_roles WHERE name = $1")
+                    .bind(name.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("document")).transpose()?)
+            }
+
+            async fn delete_role(&self, name: &str) -> $crate::Result<bool> {
+                let done = sqlx::query::<$db>("DELETE FROM custom_roles WHERE name = $1")
+                    .bind(name.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn insert_api_key(&self, k: &$crate::ApiKeyRow) -> $crate::Result<()> {
                 sqlx::query::<$db>(
                     "INSERT INTO api_keys (id, key_hash, document, created_by, created_at, expires_at, revoked_at, last_used_at) \

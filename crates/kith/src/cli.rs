@@ -264,13 +264,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
 }
 
 async fn token_create(args: TokenCreateArgs) -> Result<()> {
-    if !ROLES.contains(&args.role.as_str()) {
-        bail!("--role {} is not a role; use one of {}", args.role, ROLES.join(", "));
-    }
     let name = kith_core::values::parse_staff_id(&args.name).map_err(|e| anyhow::anyhow!("--name: {}", e.detail))?;
     let name = name.as_str();
     let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
     let opened = dir.open(args.common.database_url.as_deref()).await?;
+    if !kith_server::roles::role_exists(&opened.store, &args.role).await.map_err(|e| anyhow::anyhow!("{}", e.detail))? {
+        bail!("--role {} is not a role; use one of {} or a custom role", args.role, ROLES.join(", "));
+    }
     let now = kith_server::now_millis();
     let expires_at = args.expires.map(|days| now + i64::from(days) * 86_400_000);
     let (token, row) = new_token(name, &args.role, now, expires_at);

@@ -92,6 +92,10 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("issue_api_key", "admin dpo"),
         ("list_api_keys", "admin dpo"),
         ("revoke_api_key", "admin dpo"),
+        ("list_roles", "admin dpo auditor"),
+        ("create_role", "admin"),
+        ("replace_role", "admin"),
+        ("delete_role", "admin"),
     ])
 }
 
@@ -110,6 +114,7 @@ const UNUSED_PURPOSES: [&str; 7] = [
 struct Fixture<'a> {
     s: &'a Server,
     dpo: &'a str,
+    admin: &'a str,
     /// Purpose keys a create may still use (the catalogue takes each once).
     unused_purposes: std::sync::Mutex<Vec<&'static str>>,
 }
@@ -181,9 +186,15 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         ("api-keys", true) => f.make("/api/v1/api-keys", key_grant()).await,
         ("purposes", true) => "sales".to_string(),
+        ("roles", true) => {
+            let role = fresh_role();
+            let (status, made) = send_as(f.s, f.admin, Method::POST, "/api/v1/roles", Some(&role)).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            made["name"].as_str().unwrap().to_string()
+        }
         other => panic!("no fixture for the path {template} ({other:?})"),
     };
-    let path = template.replace("{id}", &id).replace("{key}", &id);
+    let path = template.replace("{id}", &id).replace("{key}", &id).replace("{name}", &id);
     let body = match operation {
         "create_contacts" => Some(json!({"given_name": "New", "emails": ["new@example.org"]})),
         "update_contacts" => Some(json!({"job_title": "Head buyer"})),
@@ -214,9 +225,17 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
             Some(json!({"name": "New form", "purposes": ["marketing.communications.email"], "notice_version": "1"}))
         }
         "issue_api_key" => Some(key_grant()),
+        "create_role" => Some(fresh_role()),
+        "replace_role" => Some(json!({"name": id, "permissions": []})),
         _ => None,
     };
     (path, body)
+}
+
+/// A custom role of a name not used before.
+fn fresh_role() -> Value {
+    let name = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    json!({"name": name, "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}]})
 }
 
 /// What the test's third party may do: read names and contact details of
@@ -242,7 +261,12 @@ async fn every_route_for_every_role_and_a_key_on_every_backend() {
         let (status, key) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&key_grant())).await;
         assert_eq!(status, StatusCode::CREATED, "{key}");
         tokens.insert("key", key["key"].as_str().unwrap().to_string());
-        let f = Fixture { s: &s, dpo: &dpo, unused_purposes: std::sync::Mutex::new(UNUSED_PURPOSES.to_vec()) };
+        let f = Fixture {
+            s: &s,
+            dpo: &dpo,
+            admin: &tokens["admin"],
+            unused_purposes: std::sync::Mutex::new(UNUSED_PURPOSES.to_vec()),
+        };
 
         let (_, document) = s.get("/api/v1/openapi.json").await;
         let rules = rules();
@@ -292,7 +316,8 @@ async fn field_rules_and_scope_on_every_backend() {
         let (dpo, marketing) = (token_for(&s, "dpo").await, token_for(&s, "marketing").await);
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-        let f = Fixture { s: &s, dpo: &dpo, unused_purposes: std::sync::Mutex::new(UNUSED_PURPOSES.to_vec()) };
+        let admin = token_for(&s, "admin").await;
+        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
         let id = f.contact().await;
         let (status, seen) = send_as(&s, &marketing, Method::GET, &format!("/api/v1/contacts/{id}"), None).await;
         assert_eq!(status, StatusCode::OK, "{seen}");
@@ -381,7 +406,7 @@ async fn third_party_keys_on_every_backend() {
         let (dpo, admin) = (token_for(&s, "dpo").await, token_for(&s, "admin").await);
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-        let f = Fixture { s: &s, dpo: &dpo, unused_purposes: Default::default() };
+        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
         let person = f.contact().await;
         let issue = |grant: Value| {
             let (s, admin) = (&s, admin.clone());
@@ -466,6 +491,68 @@ async fn third_party_keys_on_every_backend() {
             StatusCode::FORBIDDEN
         );
         assert_eq!(s.store.api_keys().await.unwrap().len(), before);
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
+
+/// A custom role: defined by an admin, usable once a purpose names it,
+/// changed or deleted with effect from the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_roles_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let (dpo, admin) = (token_for(&s, "dpo").await, token_for(&s, "admin").await);
+        let notice = json!({"version": "1", "text": "Notice"});
+        assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
+        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
+        let person = f.contact().await;
+        let mut role = json!({"name": "analyst", "description": "Reads names for reports",
+            "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}]});
+        assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/roles", Some(&role)).await.0, StatusCode::FORBIDDEN);
+        let (status, made) = send_as(&s, &admin, Method::POST, "/api/v1/roles", Some(&role)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        for (bad, code) in [
+            (json!({"name": "sales", "permissions": []}), "conflict"),
+            (json!({"name": "Bad Name", "permissions": []}), "invalid_value"),
+        ] {
+            let (status, answer) = send_as(&s, &admin, Method::POST, "/api/v1/roles", Some(&bad)).await;
+            assert_eq!(answer["code"], code, "{status} {answer}");
+        }
+        let analyst = token_for(&s, "analyst").await;
+        let read = format!("/api/v1/contacts/{person}");
+        let as_analyst =
+            || crate::segments::send_for(&s, &analyst, Method::GET, &read, Some("analytics.reporting"), None);
+        assert_eq!(as_analyst().await.1["code"], "purpose_not_allowed", "no purpose names the role yet");
+
+        // The DPO lets analysts use analytics; a role that does not exist cannot be named.
+        let (_, purposes) = send_as(&s, &dpo, Method::GET, "/api/v1/purposes", None).await;
+        let mut analytics =
+            purposes["items"].as_array().unwrap().iter().find(|p| p["key"] == "analytics.reporting").unwrap().clone();
+        analytics["roles"] = json!(["analyst", "ghost"]);
+        let path = "/api/v1/purposes/analytics.reporting";
+        let (status, answer) = send_as(&s, &dpo, Method::PUT, path, Some(&analytics)).await;
+        assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("unknown_reference")));
+        analytics["roles"] = json!(["analyst", "marketing", "sales"]);
+        assert_eq!(send_as(&s, &dpo, Method::PUT, path, Some(&analytics)).await.0, StatusCode::OK);
+        let (status, seen) = as_analyst().await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        assert!(seen.get("given_name").is_some() && seen.get("emails").is_none(), "{seen}");
+
+        // Changed: contact details too, from the next request.
+        role["permissions"][0]["fields"] = json!(["identity", "contact_details"]);
+        assert_eq!(send_as(&s, &admin, Method::PUT, "/api/v1/roles/analyst", Some(&role)).await.0, StatusCode::OK);
+        assert!(as_analyst().await.1.get("emails").is_some());
+        let (_, roles) = send_as(&s, &dpo, Method::GET, "/api/v1/roles", None).await;
+        let names: Vec<&str> = roles["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"analyst") && names.contains(&"sales"), "{names:?}");
+        // Deleted: whoever holds it has nothing.
+        assert_eq!(send_as(&s, &admin, Method::DELETE, "/api/v1/roles/analyst", None).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(as_analyst().await.0, StatusCode::FORBIDDEN);
+        let (_, log) = send_as(&s, &dpo, Method::GET, "/api/v1/audit?action=config_change", None).await;
+        let changes = log["items"].as_array().unwrap().iter().filter(|e| e["entity"] == "roles").count();
+        assert_eq!(changes, 3, "defined, changed, deleted: {log}");
         s.stop().await;
         db.cleanup().await;
     }

@@ -66,8 +66,8 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 59,
-        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 capture operations, 2 public capture operations, gpc.json, health and this document"
+        operations, 63,
+        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, health and this document"
     );
     server.stop().await;
 }

@@ -10,3 +10,11 @@ CREATE TABLE api_keys (
     revoked_at INTEGER,
     last_used_at INTEGER
 );
+
+-- Roles admins define beside the built-in ones: a name and its permissions.
+CREATE TABLE custom_roles (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);

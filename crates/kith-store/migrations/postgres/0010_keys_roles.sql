@@ -10,3 +10,11 @@ CREATE TABLE api_keys (
     revoked_at BIGINT,
     last_used_at BIGINT
 );
+
+-- Roles admins define beside the built-in ones: a name and its permissions.
+CREATE TABLE custom_roles (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
