@@ -67,21 +67,7 @@ pub async fn run(args: AuditArgs) -> Result<()> {
     let audited = kith_server::build_app(make_state(AuditLog::start(opened.store.clone(), Default::default())));
     let unaudited = kith_server::build_app(make_state(AuditLog::unaudited_for_benchmarks()));
 
-    eprintln!("creating {} contacts", args.contacts);
-    let mut ids = Vec::with_capacity(args.contacts);
-    for i in 0..args.contacts {
-        let body = serde_json::json!({"given_name": format!("Reader{i}"), "emails": [format!("r{i}@example.org")]});
-        let req = Request::post("/api/v1/contacts")
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))?;
-        let resp = unaudited.clone().oneshot(req).await?;
-        anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-        ids.push(v["id"].as_str().context("id")?.to_string());
-    }
-    let ids = Arc::new(ids);
+    let ids = create_contacts(&unaudited, &token, args.contacts).await?;
 
     println!("| clients | unaudited reads/s | audited reads/s | ratio |");
     println!("| ---: | ---: | ---: | ---: |");
@@ -96,8 +82,28 @@ pub async fn run(args: AuditArgs) -> Result<()> {
     Ok(())
 }
 
+/// Creates `n` contacts through the router; their ids.
+pub async fn create_contacts(app: &axum::Router, token: &str, n: usize) -> Result<Arc<Vec<String>>> {
+    eprintln!("creating {n} contacts");
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let body = serde_json::json!({"given_name": format!("Reader{i}"), "emails": [format!("r{i}@example.org")],
+                                      "notes": "a note", "birthday": "1990-01-01"});
+        let req = Request::post("/api/v1/contacts")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))?;
+        let resp = app.clone().oneshot(req).await?;
+        anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+        ids.push(v["id"].as_str().context("id")?.to_string());
+    }
+    Ok(Arc::new(ids))
+}
+
 /// Reads of random contacts by `clients` concurrent tasks for `seconds`.
-async fn reads_per_second(
+pub async fn reads_per_second(
     app: &axum::Router,
     token: &str,
     ids: &Arc<Vec<String>>,

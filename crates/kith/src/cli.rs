@@ -151,6 +151,8 @@ enum BenchCommand {
     Import(crate::bench::ImportArgs),
     /// Read throughput with and without auditing (1 and 32 clients), and audit verification speed.
     Audit(crate::bench_audit::AuditArgs),
+    /// The access check per request: the real policy against a permissive one.
+    Policy(crate::bench_policy::PolicyArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -170,6 +172,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCommand::Checkpoint(args)) => audit_checkpoint(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
         Command::Bench(BenchCommand::Audit(args)) => crate::bench_audit::run(args).await,
+        Command::Bench(BenchCommand::Policy(args)) => crate::bench_policy::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_audit;
+mod bench_policy;
 mod cli;
 
 use clap::Parser;
