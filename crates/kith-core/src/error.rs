@@ -38,6 +38,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Unavailable,
     Internal,
+    InvalidCredentials,
+    CsrfFailed,
+    WeakPassword,
+    TotpInvalid,
 }
 
 impl ErrorCode {
@@ -75,6 +79,10 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal_error",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::CsrfFailed => "csrf_failed",
+            Self::WeakPassword => "weak_password",
+            Self::TotpInvalid => "totp_invalid",
         }
     }
 
@@ -92,17 +100,20 @@ impl ErrorCode {
             | Self::InvalidAmount
             | Self::InvalidCurrency
             | Self::UnknownReference
-            | Self::GuardianRequired => 422,
+            | Self::GuardianRequired
+            | Self::WeakPassword
+            | Self::TotpInvalid => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound => 404,
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden
             | Self::ProcessingRestricted
             | Self::ObjectedPurpose
             | Self::NoConsent
             | Self::UnknownPurpose
-            | Self::PurposeNotAllowed => 403,
+            | Self::PurposeNotAllowed
+            | Self::CsrfFailed => 403,
             Self::Conflict | Self::InUse => 409,
             Self::ConfirmationExpired => 410,
             Self::RateLimited => 429,
@@ -147,6 +158,10 @@ impl ErrorCode {
             Self::MethodNotAllowed => "Method not allowed",
             Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal error",
+            Self::InvalidCredentials => "The sign-in details are not valid",
+            Self::CsrfFailed => "The request lacks the session's CSRF token",
+            Self::WeakPassword => "The password does not meet the password policy",
+            Self::TotpInvalid => "The one-time code is not valid",
         }
     }
 }

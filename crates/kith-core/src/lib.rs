@@ -2,6 +2,7 @@
 //! types that cannot hold an invalid value, and the stable error codes every
 //! interface (API, CLI, tests) shares. Pure logic: no I/O lives here.
 
+pub mod account;
 pub mod audit;
 pub mod capture;
 pub mod consent;

@@ -1,6 +1,7 @@
 //! Who is calling, and whether they may. Authentication turns a bearer
-//! token into a [`Principal`]; authorisation is one replaceable
-//! [`Authorizer`] that every record operation asks before it touches data.
+//! token or a session cookie (`sessions.rs`) into a [`Principal`];
+//! authorisation is one replaceable [`Authorizer`] that every record
+//! operation asks before it touches data.
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -31,12 +32,16 @@ pub enum Credential {
     Token(Uuid),
     /// Public capture through a form: no credential at all.
     PublicForm(String),
+    /// A staff account's browser session.
+    User { user: Uuid, session: Uuid },
 }
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub credential: Credential,
+    /// The token's name, or a user's id: it becomes records' `owner` and
+    /// ledger entries' `recorded_by`, so no personal value is stored in clear.
     pub name: String,
     /// A token carries one role; an account may hold several.
     pub roles: Vec<String>,
@@ -64,6 +69,7 @@ impl Principal {
         match &self.credential {
             Credential::Token(id) => format!("token:{id}"),
             Credential::PublicForm(form) => format!("public:form:{form}"),
+            Credential::User { user, .. } => format!("user:{user}"),
         }
     }
 
@@ -92,6 +98,9 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()>;
     /// Recording a legal-claims exception to a restriction.
     fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()>;
+    /// Managing staff accounts: listing, creating, changing, resetting
+    /// passwords, revoking sessions.
+    fn authorize_accounts(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Until roles have field-level rules: every staff role works with CRM
@@ -126,6 +135,14 @@ impl Authorizer for InterimPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only the DPO records a legal-claims exception"))
+        }
+    }
+
+    fn authorize_accounts(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_role("admin") {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only an admin manages staff accounts"))
         }
     }
 
@@ -164,22 +181,23 @@ pub fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Why a token was refused, and which known token it was (if any), so that
-/// the use of a revoked or expired token is attributed to it.
+/// Why a credential was refused, and whose it was (if known: `token:<id>`
+/// or `user:<id>`), so that the use of a revoked or expired one is
+/// attributed to it.
 pub struct Refused {
     pub error: ApiError,
-    pub token_id: Option<Uuid>,
+    pub actor: Option<String>,
 }
 
 pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Principal, Refused> {
-    let denied = |token_id| Refused {
+    let denied = |token_id: Option<Uuid>| Refused {
         error: ApiError::new(ErrorCode::Unauthenticated, "the bearer token is unknown, expired or revoked"),
-        token_id,
+        actor: token_id.map(|id| format!("token:{id}")),
     };
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(denied(None));
     }
-    let row = store.token_by_hash(&hash_token(token)).await.map_err(|e| Refused { error: e.into(), token_id: None })?;
+    let row = store.token_by_hash(&hash_token(token)).await.map_err(|e| Refused { error: e.into(), actor: None })?;
     let row = row.ok_or_else(|| denied(None))?;
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Err(denied(Some(row.id)));
@@ -187,10 +205,12 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Pr
     Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles: vec![row.role], teams: Vec::new() })
 }
 
-/// Middleware: requires a valid bearer token and records the principal.
-/// A refused authentication is audited (actor `anonymous`, or the token's id
-/// when a revoked or expired token was used, with the client address and
-/// request id), so repeated guessing shows in the log and its alerts.
+/// Middleware: requires a valid bearer token or session cookie (see
+/// `sessions.rs`; a bearer token wins when both are sent) and records the
+/// principal. A refused authentication is audited (actor `anonymous`, or
+/// the token or user when a revoked or expired credential was used, with
+/// the client address and request id), so repeated guessing shows in the
+/// log and its alerts.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let token = req
         .headers()
@@ -198,11 +218,17 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    let outcome = match token {
-        Some(token) => principal_for(&state.store, token, crate::now_millis()).await,
-        None => Err(Refused {
-            error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"),
-            token_id: None,
+    let now = crate::now_millis();
+    let outcome = match (token, crate::sessions::cookie_secret(req.headers())) {
+        (Some(token), _) => principal_for(&state.store, token, now).await,
+        (None, Some(secret)) => {
+            let settings = &state.config.accounts;
+            crate::sessions::principal_for_session(&state.store, settings, &secret, req.method(), req.headers(), now)
+                .await
+        }
+        (None, None) => Err(Refused {
+            error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>, or log in"),
+            actor: None,
         }),
     };
     match outcome {
@@ -210,11 +236,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             req.extensions_mut().insert(principal);
             Ok(next.run(req).await)
         }
-        Err(Refused { error, token_id }) if error.code == ErrorCode::Unauthenticated => {
+        Err(Refused { error, actor }) if matches!(error.code, ErrorCode::Unauthenticated | ErrorCode::CsrfFailed) => {
             let event = AuditEvent {
                 seq: 0,
                 at: crate::now_millis(),
-                actor: token_id.map_or_else(|| "anonymous".to_string(), |id| format!("token:{id}")),
+                actor: actor.unwrap_or_else(|| "anonymous".to_string()),
                 action: AuditAction::Authenticate,
                 entity: None,
                 record_id: None,

@@ -20,6 +20,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0005_claims_segments.sql"),
     },
     Migration { version: 6, name: "capture", sql: include_str!("../migrations/sqlite/0006_capture.sql") },
+    Migration { version: 8, name: "accounts", sql: include_str!("../migrations/sqlite/0008_accounts.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -55,6 +56,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0008_claims_segments.sql"),
     },
     Migration { version: 9, name: "capture", sql: include_str!("../migrations/postgres/0009_capture.sql") },
+    Migration { version: 11, name: "accounts", sql: include_str!("../migrations/postgres/0011_accounts.sql") },
 ];
 
 pub(crate) const LEDGER: &str =
