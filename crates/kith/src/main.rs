@@ -4,6 +4,7 @@
 mod bench;
 mod bench_audit;
 mod cli;
+mod users;
 
 use clap::Parser;
 use std::process::ExitCode;
