@@ -2,6 +2,7 @@
 //! Every story runs on SQLite, and on PostgreSQL when
 //! `KITH_TEST_POSTGRES_URL` is set (CI sets it and fails without it).
 
+mod accounts;
 mod audit;
 mod canary;
 mod capture;
