@@ -146,7 +146,8 @@ fn document(public: &[&Api], protected: &Api) -> String {
     let mut paths = protected.paths.clone();
     let mut schemas = protected.schemas.clone();
     for api in public {
-        paths.paths.extend(api.paths.paths.clone());
+        // Merged per path: login shares `/api/v1/session` with routes behind authentication.
+        paths.merge(api.paths.clone());
         schemas.extend(api.schemas.clone());
     }
     let components = ComponentsBuilder::new()
