@@ -40,6 +40,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Unavailable,
     Internal,
+    InvalidCredentials,
+    CsrfFailed,
+    WeakPassword,
+    TotpInvalid,
 }
 
 impl ErrorCode {
@@ -79,6 +83,10 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal_error",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::CsrfFailed => "csrf_failed",
+            Self::WeakPassword => "weak_password",
+            Self::TotpInvalid => "totp_invalid",
         }
     }
 
@@ -96,11 +104,13 @@ impl ErrorCode {
             | Self::InvalidAmount
             | Self::InvalidCurrency
             | Self::UnknownReference
-            | Self::GuardianRequired => 422,
+            | Self::GuardianRequired
+            | Self::WeakPassword
+            | Self::TotpInvalid => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound => 404,
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden
             | Self::ProcessingRestricted
             | Self::ObjectedPurpose
@@ -108,7 +118,8 @@ impl ErrorCode {
             | Self::UnknownPurpose
             | Self::PurposeNotAllowed
             | Self::FieldForbidden
-            | Self::AddressNotAllowed => 403,
+            | Self::AddressNotAllowed
+            | Self::CsrfFailed => 403,
             Self::Conflict | Self::InUse => 409,
             Self::ConfirmationExpired => 410,
             Self::RateLimited => 429,
@@ -155,6 +166,10 @@ impl ErrorCode {
             Self::MethodNotAllowed => "Method not allowed",
             Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal error",
+            Self::InvalidCredentials => "The sign-in details are not valid",
+            Self::CsrfFailed => "The request lacks the session's CSRF token",
+            Self::WeakPassword => "The password does not meet the password policy",
+            Self::TotpInvalid => "The one-time code is not valid",
         }
     }
 }

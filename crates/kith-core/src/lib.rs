@@ -3,6 +3,7 @@
 //! interface (API, CLI, tests) shares. Pure logic: no I/O lives here.
 
 pub mod access;
+pub mod account;
 pub mod api_key;
 pub mod audit;
 pub mod capture;

@@ -14,12 +14,16 @@ pub mod audit_key;
 pub mod data_key;
 pub mod keyfile;
 pub mod keyring;
+pub mod password;
 pub mod private_file;
+pub mod secrets;
 pub mod signed_note;
+pub mod totp;
 
 pub use data_key::DataKey;
 pub use keyfile::{KeyFile, KeyFileError};
 pub use keyring::{BlindTerm, Keyring, KeyringHandle, WrappedKey};
+pub use password::PasswordParams;
 
 /// Why a cryptographic operation failed. Never carries key or plaintext bytes.
 #[derive(Debug, thiserror::Error)]

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub digital_consent_age: u8,
     /// Public capture: confirmation lifetime, link, rate limits.
     pub capture: crate::capture::CaptureSettings,
+    /// Staff accounts: lockout, session lifetimes, login rate, hash cost.
+    pub accounts: crate::accounts::AccountSettings,
 }
 
 /// Art. 8(1)'s default; member states may lower it to 13.
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             alerts: Default::default(),
             digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
             capture: Default::default(),
+            accounts: Default::default(),
         }
     }
 }
@@ -66,6 +69,11 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Rate limits of the public endpoints (this server's own).
     pub limits: Arc<PublicLimits>,
+    /// Login attempts per client address (this server's own).
+    pub login_limit: Arc<crate::ratelimit::Limiter>,
+    /// A hash for logins of unknown addresses to verify against, so they
+    /// take as long as those of known ones.
+    pub dummy_hash: Arc<tokio::sync::OnceCell<String>>,
     openapi: Arc<String>,
 }
 
@@ -138,7 +146,8 @@ fn document(public: &[&Api], protected: &Api) -> String {
     let mut paths = protected.paths.clone();
     let mut schemas = protected.schemas.clone();
     for api in public {
-        paths.paths.extend(api.paths.paths.clone());
+        // Merged per path: login shares `/api/v1/session` with routes behind authentication.
+        paths.merge(api.paths.clone());
         schemas.extend(api.schemas.clone());
     }
     let components = ComponentsBuilder::new()
@@ -182,6 +191,7 @@ impl AppState {
     ) -> Self {
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
         let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
+        let login_limit = Arc::new(crate::ratelimit::Limiter::new(config.accounts.login_per_client));
         Self {
             store,
             keys,
@@ -191,6 +201,8 @@ impl AppState {
             authorizer,
             config: Arc::new(config),
             limits,
+            login_limit,
+            dummy_hash: Arc::default(),
             openapi: Arc::default(),
         }
     }
@@ -221,8 +233,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
     let capture = crate::capture::public_routes(Api::new());
+    let login = crate::account_routes::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 8] = [
+    let groups: [fn(Api) -> Api; 9] = [
         routes::records,
         crate::audit_routes::routes,
         crate::purpose_routes::routes,
@@ -231,9 +244,10 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::segments::routes,
         crate::api_keys::routes,
         crate::roles::routes,
+        crate::account_routes::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
-    state.openapi = Arc::new(document(&[&public, &capture], &protected));
+    state.openapi = Arc::new(document(&[&public, &capture, &login], &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let capture =
@@ -241,6 +255,7 @@ pub fn build_app(mut state: AppState) -> Router {
     let mut app = public
         .router
         .merge(capture)
+        .merge(login.router)
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,6 +1,7 @@
 //! Who is calling, and whether they may. Authentication turns a bearer
-//! token into a [`Principal`]; authorisation is one replaceable
-//! [`Authorizer`] that every record operation asks before it touches data.
+//! token or a session cookie (`sessions.rs`) into a [`Principal`];
+//! authorisation is one replaceable [`Authorizer`] that every record
+//! operation asks before it touches data.
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -36,12 +37,16 @@ pub enum Credential {
     PublicForm(String),
     /// A third-party API key, limited to its purposes.
     ApiKey { id: Uuid, purposes: Vec<String> },
+    /// A staff account's browser session.
+    User { user: Uuid, session: Uuid },
 }
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub credential: Credential,
+    /// The token's name, or a user's id: it becomes records' `owner` and
+    /// ledger entries' `recorded_by`, so no personal value is stored in clear.
     pub name: String,
     /// A token carries one role; an account may hold several.
     pub roles: Vec<String>,
@@ -73,7 +78,7 @@ impl Principal {
     pub fn may_use(&self, purpose: &Purpose) -> bool {
         match &self.credential {
             Credential::PublicForm(_) => true,
-            Credential::Token(_) => self.roles.iter().any(|role| purpose.allows_role(role)),
+            Credential::Token(_) | Credential::User { .. } => self.roles.iter().any(|role| purpose.allows_role(role)),
             Credential::ApiKey { purposes, .. } => purposes.contains(&purpose.key),
         }
     }
@@ -93,6 +98,7 @@ impl Principal {
             Credential::Token(id) => format!("token:{id}"),
             Credential::PublicForm(form) => format!("public:form:{form}"),
             Credential::ApiKey { id, .. } => format!("key:{id}"),
+            Credential::User { user, .. } => format!("user:{user}"),
         }
     }
 
@@ -120,6 +126,9 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_api_keys(&self, principal: &Principal) -> ApiResult<()>;
     /// Reading (`write` false) or defining custom roles.
     fn authorize_roles(&self, principal: &Principal, write: bool) -> ApiResult<()>;
+    /// Managing staff accounts: listing, creating, changing, resetting
+    /// passwords, revoking sessions.
+    fn authorize_accounts(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -176,6 +185,14 @@ impl Authorizer for InterimPolicy {
         }
     }
 
+    fn authorize_accounts(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_role("admin") {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only an admin manages staff accounts"))
+        }
+    }
+
     fn authorize_audit(&self, principal: &Principal) -> ApiResult<()> {
         if principal.has_any_role(&["admin", "dpo", "auditor"]) {
             Ok(())
@@ -211,8 +228,9 @@ pub fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Why a token was refused, and which known token it was (if any), so that
-/// the use of a revoked or expired token is attributed to it.
+/// Why a credential was refused, and whose it was (if known: `token:<id>`
+/// or `user:<id>`), so that the use of a revoked or expired one is
+/// attributed to it.
 pub struct Refused {
     pub error: ApiError,
     /// How the audit log names the credential used, if it was a known one.
@@ -245,10 +263,12 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Pr
     Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles, teams: Vec::new(), permissions })
 }
 
-/// Middleware: requires a valid bearer token and records the principal.
-/// A refused authentication is audited (actor `anonymous`, or the token's id
-/// when a revoked or expired token was used, with the client address and
-/// request id), so repeated guessing shows in the log and its alerts.
+/// Middleware: requires a valid bearer token or session cookie (see
+/// `sessions.rs`; a bearer token wins when both are sent) and records the
+/// principal. A refused authentication is audited (actor `anonymous`, or
+/// the token or user when a revoked or expired credential was used, with
+/// the client address and request id), so repeated guessing shows in the
+/// log and its alerts.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let token = req
         .headers()
@@ -258,13 +278,18 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .map(str::trim);
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let now = crate::now_millis();
-    let outcome = match token {
-        Some(token) if token.starts_with(crate::api_keys::KEY_PREFIX) => {
+    let outcome = match (token, crate::sessions::cookie_secret(req.headers())) {
+        (Some(token), _) if token.starts_with(crate::api_keys::KEY_PREFIX) => {
             crate::api_keys::principal_for_key(&state.store, token, client, now).await
         }
-        Some(token) => principal_for(&state.store, token, now).await,
-        None => Err(Refused {
-            error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"),
+        (Some(token), _) => principal_for(&state.store, token, now).await,
+        (None, Some(secret)) => {
+            let settings = &state.config.accounts;
+            crate::sessions::principal_for_session(&state.store, settings, &secret, req.method(), req.headers(), now)
+                .await
+        }
+        (None, None) => Err(Refused {
+            error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>, or log in"),
             actor: None,
         }),
     };
@@ -274,7 +299,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             Ok(next.run(req).await)
         }
         Err(Refused { error, actor })
-            if matches!(error.code, ErrorCode::Unauthenticated | ErrorCode::AddressNotAllowed) =>
+            if matches!(
+                error.code,
+                ErrorCode::Unauthenticated | ErrorCode::AddressNotAllowed | ErrorCode::CsrfFailed
+            ) =>
         {
             let event = AuditEvent {
                 seq: 0,

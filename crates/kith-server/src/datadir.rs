@@ -25,6 +25,8 @@ pub struct FileSettings {
     pub digital_consent_age: Option<u8>,
     /// Public capture: confirmation lifetime and link, rate limits.
     pub capture: Option<crate::capture::CaptureSettings>,
+    /// Staff accounts: lockout, session lifetimes, login rate.
+    pub accounts: Option<crate::accounts::AccountSettings>,
 }
 
 #[derive(Debug, Clone)]

@@ -2,6 +2,8 @@
 //! service, and the operations the command line runs (initialisation,
 //! tokens, key rotation). Only this crate knows HTTP.
 
+pub mod account_routes;
+pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
 pub mod app;
@@ -23,6 +25,7 @@ pub mod rotation;
 pub mod routes;
 pub mod segments;
 pub mod serve;
+pub mod sessions;
 pub mod tls;
 
 pub use app::{build_app, AppState};

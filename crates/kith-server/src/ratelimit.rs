@@ -94,7 +94,7 @@ impl PublicLimits {
 
 /// The bucket of a client address. An IPv6 client usually holds a whole
 /// /64, so that is what is counted; IPv4 counts per address.
-fn client_key(ip: Option<IpAddr>) -> String {
+pub fn client_key(ip: Option<IpAddr>) -> String {
     match ip {
         Some(IpAddr::V4(v4)) => v4.to_string(),
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
@@ -108,15 +108,17 @@ fn client_key(ip: Option<IpAddr>) -> String {
     }
 }
 
-fn limited(wait: Duration) -> Response {
+/// 429 `rate_limited` with `Retry-After`.
+pub fn limited(wait: Duration, detail: &str) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut response =
-        ApiError::new(ErrorCode::RateLimited, "too many requests from here or to this form; try later").into_response();
+    let mut response = ApiError::new(ErrorCode::RateLimited, detail).into_response();
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
+
+const CAPTURE_LIMITED: &str = "too many requests from here or to this form; try later";
 
 /// Middleware for the public capture routes: the client's bucket, then the
 /// form's (when the path names one). Refusals are not audited: the log
@@ -125,11 +127,11 @@ pub async fn limit(State(state): State<AppState>, params: RawPathParams, req: Re
     let now = Instant::now();
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if let Err(wait) = state.limits.client.take(&client_key(ip), now) {
-        return limited(wait);
+        return limited(wait, CAPTURE_LIMITED);
     }
     if let Some((_, form)) = params.iter().find(|(name, _)| *name == "form_key") {
         if let Err(wait) = state.limits.form.take(form, now) {
-            return limited(wait);
+            return limited(wait, CAPTURE_LIMITED);
         }
     }
     next.run(req).await

@@ -47,6 +47,16 @@ pub fn to_store(w: WrappedKey) -> KeyRow {
     KeyRow { subject_id: w.subject_id, kek_id: w.kek_id, wrapped: w.wrapped }
 }
 
+/// Wraps a new data key under the KEK the database names as active (the
+/// key file is re-read if a rotation installed a KEK this process lacks).
+pub async fn wrap_new_key(store: &DynStore, keys: &KeyringHandle, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
+    let wrapped = match store.setting(ACTIVE_KEK).await? {
+        Some(active) => keys.holding(&active)?.wrap_with(&active, subject, key)?,
+        None => keys.current().wrap(subject, key),
+    };
+    Ok(to_store(wrapped))
+}
+
 pub fn to_crypto(k: &KeyRow) -> WrappedKey {
     WrappedKey { subject_id: k.subject_id, kek_id: k.kek_id.clone(), wrapped: k.wrapped.clone() }
 }
@@ -211,11 +221,7 @@ impl Records {
     /// KEK than the database while a rotation starts, and then the
     /// database's choice still holds.
     pub async fn wrap_new_key(&self, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
-        let wrapped = match self.store.setting(ACTIVE_KEK).await? {
-            Some(active) => self.keys.holding(&active)?.wrap_with(&active, subject, key)?,
-            None => self.keys.current().wrap(subject, key),
-        };
-        Ok(to_store(wrapped))
+        wrap_new_key(&self.store, &self.keys, subject, key).await
     }
 
     /// The data key that seals a record, and a new wrapped key to store if

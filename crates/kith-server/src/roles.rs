@@ -45,6 +45,19 @@ pub async fn role_exists(store: &DynStore, role: &str) -> ApiResult<bool> {
     Ok(built_in(role).is_some() || store.custom_role(role).await?.is_some())
 }
 
+/// Refuses a list naming a role that does not exist.
+pub async fn check_exist(store: &DynStore, roles: &[String]) -> ApiResult<()> {
+    for role in roles {
+        if !role_exists(store, role).await? {
+            return Err(ApiError::new(
+                ErrorCode::InvalidValue,
+                format!("roles: {role} is not one of {} nor a custom role", ROLES.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn event(who: &Caller, role: &str) -> AuditEvent {
     AuditEvent {
         seq: 0,

@@ -113,7 +113,7 @@ async fn create<B: EntityBody>(
     Ok((StatusCode::CREATED, Json(state.records.create::<B>(&who, body).await?)))
 }
 
-fn parse_id(raw: &str) -> ApiResult<Uuid> {
+pub(crate) fn parse_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
 }
 

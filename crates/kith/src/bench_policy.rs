@@ -51,6 +51,9 @@ impl Authorizer for Permissive {
     fn authorize_roles(&self, _: &Principal, _: bool) -> ApiResult<()> {
         Ok(())
     }
+    fn authorize_accounts(&self, _: &Principal) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 pub async fn run(args: PolicyArgs) -> Result<()> {

@@ -29,6 +29,9 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(crate::users::UserCommand),
     /// Key-encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -41,16 +44,16 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// Data directory: SQLite database, key file, TLS certificate, kith.toml.
     #[arg(long, env = "KITH_DATA_DIR", default_value = "./kith-data")]
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// Database to use instead of the embedded SQLite file, e.g. postgres://user@host/db. Remembered in kith.toml at initialisation.
     #[arg(long, env = "KITH_DATABASE_URL")]
-    database_url: Option<String>,
+    pub database_url: Option<String>,
     /// Key file holding the key-encryption keys (default DATA_DIR/kith.key). Keep it off the database's disk and its backups.
     #[arg(long, env = "KITH_KEY_FILE")]
-    key_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +170,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::Create(args)) => token_create(args).await,
         Command::Token(TokenCommand::List(args)) => token_list(args).await,
         Command::Token(TokenCommand::Revoke(args)) => token_revoke(args).await,
+        Command::User(command) => crate::users::run(command).await,
         Command::Keys(KeysCommand::Rotate(args)) => keys_rotate(args).await,
         Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
         Command::Audit(AuditCommand::Checkpoint(args)) => audit_checkpoint(args).await,
@@ -231,6 +235,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let capture = dir.settings.capture.clone().unwrap_or_default();
             capture.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
             capture
+        },
+        accounts: {
+            let accounts = dir.settings.accounts.clone().unwrap_or_default();
+            accounts.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
+            accounts
         },
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());

@@ -5,6 +5,7 @@ mod bench;
 mod bench_audit;
 mod bench_policy;
 mod cli;
+mod users;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -96,6 +96,18 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("create_role", "admin"),
         ("replace_role", "admin"),
         ("delete_role", "admin"),
+        // A session's own routes: no token reaches them, only its cookie.
+        ("get_session", ""),
+        ("logout", ""),
+        ("begin_totp", ""),
+        ("confirm_totp", ""),
+        ("change_password", ""),
+        ("list_users", "admin"),
+        ("add_user", "admin"),
+        ("get_user", "admin"),
+        ("update_user", "admin"),
+        ("reset_password", "admin"),
+        ("revoke_sessions", "admin"),
     ])
 }
 
@@ -186,6 +198,11 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         ("api-keys", true) => f.make("/api/v1/api-keys", key_grant()).await,
         ("purposes", true) => "sales".to_string(),
+        ("users", true) => {
+            let (status, made) = send_as(f.s, f.admin, Method::POST, "/api/v1/users", Some(&fresh_user())).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            made["id"].as_str().unwrap().to_string()
+        }
         ("roles", true) => {
             let role = fresh_role();
             let (status, made) = send_as(f.s, f.admin, Method::POST, "/api/v1/roles", Some(&role)).await;
@@ -226,10 +243,23 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         "issue_api_key" => Some(key_grant()),
         "create_role" => Some(fresh_role()),
+        "add_user" => Some(fresh_user()),
+        "update_user" => Some(json!({"display_name": "Renamed"})),
+        "reset_password" => Some(json!({"password": "a much longer passphrase 7"})),
+        "change_password" => {
+            Some(json!({"current_password": "whatever it was", "new_password": "a much longer passphrase 8"}))
+        }
+        "confirm_totp" => Some(json!({"code": "123456"})),
         "replace_role" => Some(json!({"name": id, "permissions": []})),
         _ => None,
     };
     (path, body)
+}
+
+/// A staff account of an address not used before.
+fn fresh_user() -> Value {
+    let email = format!("staff.{}@example.org", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    json!({"email": email, "roles": ["sales"], "password": "correct horse battery staple 42"})
 }
 
 /// A custom role of a name not used before.

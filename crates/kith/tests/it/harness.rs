@@ -113,7 +113,10 @@ impl Server {
         Self::start_with(db, ServerConfig::default()).await
     }
 
-    pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
+    /// Password hashes made through the API are cheap in tests (the only
+    /// place the Argon2id cost is lowered); the CLI keeps the real cost.
+    pub async fn start_with(db: &TestDb, mut config: ServerConfig) -> Self {
+        config.accounts.password = kith_crypto::PasswordParams { m_kib: 64, t: 1, p: 1 };
         let data_dir = db.data_dir();
         let mut dir = DataDir::new(&data_dir, None).expect("data dir");
         let opened = dir.initialise(db.url.as_deref()).await.expect("initialise");

@@ -3,6 +3,7 @@
 //! `KITH_TEST_POSTGRES_URL` is set (CI sets it and fails without it).
 
 mod access;
+mod accounts;
 mod audit;
 mod canary;
 mod capture;

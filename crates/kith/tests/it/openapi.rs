@@ -44,6 +44,7 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
     let public_status = |id: &str| match id {
         "healthz" | "openapi" | "gpc" => 200,
         "submit_form" => 404,
+        "login" => 422,
         "confirm_submission" => 410,
         other => panic!("{other} has no security requirement but is not a known public operation"),
     };
@@ -66,8 +67,8 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 63,
-        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, health and this document"
+        operations, 75,
+        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, login, health and this document"
     );
     server.stop().await;
 }

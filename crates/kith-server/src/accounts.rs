@@ -1,0 +1,264 @@
+//! Staff accounts: creating them, sealing and opening their personal
+//! values, passwords, and how an account is shown. The HTTP routes
+//! (`account_routes.rs`) and the command line (`kith user ...`) both go
+//! through here.
+//!
+//! Staff are data subjects too. An account's e-mail address and display
+//! name are sealed under a data key of the account's own (kept in
+//! `data_keys` with the user id as subject, so key rotation rewraps it);
+//! login finds the account through the blind-index term of the
+//! lower-cased address. The TOTP secret is sealed under the same key.
+//! Roles, teams, status, times and the Argon2id hash are clear columns.
+
+use crate::error::{ApiError, ApiResult};
+use crate::ratelimit::Rate;
+use crate::records::{rfc3339_millis, to_crypto, wrap_new_key};
+use kith_core::account::{check_display_name, check_password, check_roles, check_teams, AccountStatus, NewUserInput};
+use kith_core::values::{email_lookup_key, parse_email};
+use kith_core::ErrorCode;
+use kith_crypto::{DataKey, KeyringHandle, PasswordParams};
+use kith_store::{DynStore, LockoutRule, StoreError, UserRow};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// The blind-index field of account e-mail addresses: unrelated to the
+/// terms of contacts' addresses, so a staff member's address does not
+/// match a contact's in the index.
+pub const EMAIL_FIELD: &str = "user_email";
+
+/// Attempts at storing an account whose new key lost a race with a key rotation.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// `[accounts]` in `kith.toml`: lockout, session lifetimes, login rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    /// Failed logins that lock an account (default 5)...
+    pub max_failures: u32,
+    /// ...within this many seconds of the first (default 900).
+    pub failure_window_seconds: u64,
+    /// How long the lock lasts (default 900).
+    pub lockout_seconds: u64,
+    /// A session unused this long ends (default 1800).
+    pub session_idle_seconds: u64,
+    /// A session ends this long after login whatever its use (default 43200).
+    pub session_absolute_seconds: u64,
+    /// Login attempts per client address (IPv6: per /64).
+    pub login_per_client: Rate,
+    /// The cost of new password hashes; not in `kith.toml` (only tests lower it).
+    #[serde(skip)]
+    pub password: PasswordParams,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            failure_window_seconds: 15 * 60,
+            lockout_seconds: 15 * 60,
+            session_idle_seconds: 30 * 60,
+            session_absolute_seconds: 12 * 3600,
+            login_per_client: Rate { per_minute: 20, burst: 40 },
+            password: PasswordParams::default(),
+        }
+    }
+}
+
+impl AccountSettings {
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=100).contains(&self.max_failures) {
+            return Err("accounts.max_failures: between 1 and 100".into());
+        }
+        for (name, value) in [
+            ("failure_window_seconds", self.failure_window_seconds),
+            ("lockout_seconds", self.lockout_seconds),
+            ("session_idle_seconds", self.session_idle_seconds),
+            ("session_absolute_seconds", self.session_absolute_seconds),
+        ] {
+            if !(1..=30 * 86_400).contains(&value) {
+                return Err(format!("accounts.{name}: between 1 and 2592000 (30 days)"));
+            }
+        }
+        if self.session_idle_seconds > self.session_absolute_seconds {
+            return Err("accounts.session_idle_seconds: at most session_absolute_seconds".into());
+        }
+        self.login_per_client.check("accounts.login_per_client")
+    }
+
+    pub fn lockout(&self) -> LockoutRule {
+        LockoutRule {
+            max_failures: i64::from(self.max_failures),
+            window_ms: millis(self.failure_window_seconds),
+            lock_ms: millis(self.lockout_seconds),
+        }
+    }
+}
+
+pub fn millis(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// What is sealed about an account.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Profile {
+    pub email: String,
+    pub display_name: Option<String>,
+}
+
+fn profile_context(id: Uuid) -> Vec<u8> {
+    format!("kith/users/profile/v1/{id}").into_bytes()
+}
+
+/// Sealing contexts of the enrolled and the pending TOTP secret differ, so
+/// a pending secret cannot be copied into the enrolled column unconfirmed.
+pub fn totp_context(id: Uuid, pending: bool) -> Vec<u8> {
+    let which = if pending { "pending" } else { "enrolled" };
+    format!("kith/users/totp/{which}/v1/{id}").into_bytes()
+}
+
+/// The blind-index term an address is found by.
+pub fn email_term(keys: &KeyringHandle, email: &str) -> Vec<u8> {
+    keys.current().blind_term(EMAIL_FIELD, &email_lookup_key(email)).to_vec()
+}
+
+/// Hashes a password off the async runtime (Argon2id is slow on purpose).
+pub async fn hash_password(params: PasswordParams, password: &str) -> ApiResult<String> {
+    let password = Zeroizing::new(password.to_string());
+    tokio::task::spawn_blocking(move || kith_crypto::password::hash_password(params, &password))
+        .await
+        .map_err(|e| ApiError::internal("password hashing", e))?
+        .map_err(ApiError::from)
+}
+
+/// Checks a password against a PHC string off the async runtime.
+pub async fn verify_password(hash: String, password: &str) -> bool {
+    let password = Zeroizing::new(password.to_string());
+    tokio::task::spawn_blocking(move || kith_crypto::password::verify_password(&hash, &password)).await.unwrap_or(false)
+}
+
+/// The account's data key.
+pub async fn user_key(store: &DynStore, keys: &KeyringHandle, id: Uuid) -> ApiResult<DataKey> {
+    let row = store.data_key(id).await?.ok_or_else(|| ApiError::internal("accounts", "an account has no data key"))?;
+    Ok(keys.unwrap(&to_crypto(&row))?)
+}
+
+pub fn open_profile(key: &DataKey, user: &UserRow) -> ApiResult<Profile> {
+    let plain = key.open(&profile_context(user.id), &user.sealed)?;
+    serde_json::from_slice(&plain).map_err(|e| ApiError::internal("accounts", e))
+}
+
+pub fn seal_profile(key: &DataKey, id: Uuid, profile: &Profile) -> ApiResult<Vec<u8>> {
+    let plain = Zeroizing::new(serde_json::to_vec(profile).map_err(|e| ApiError::internal("accounts", e))?);
+    Ok(key.seal(&profile_context(id), &plain))
+}
+
+/// Whether a lockout after failed logins lasts at `now`.
+pub fn is_locked(user: &UserRow, now: i64) -> bool {
+    user.locked_until.is_some_and(|until| until > now)
+}
+
+/// The status shown: `disabled`, `locked` while a lockout lasts, else `active`.
+pub fn shown_status(user: &UserRow, now: i64) -> &'static str {
+    match AccountStatus::parse(&user.status) {
+        Some(AccountStatus::Disabled) => "disabled",
+        _ if is_locked(user, now) => "locked",
+        _ => "active",
+    }
+}
+
+/// An account as the API shows it (never the hash or TOTP material).
+pub fn render_user(user: &UserRow, profile: &Profile, now: i64) -> Value {
+    json!({
+        "id": user.id,
+        "email": profile.email,
+        "display_name": profile.display_name,
+        "roles": user.roles,
+        "teams": user.teams,
+        "status": shown_status(user, now),
+        "locked_until": user.locked_until.filter(|until| *until > now).map(rfc3339_millis),
+        "totp_enrolled": user.totp.is_some(),
+        "created_at": rfc3339_millis(user.created_at),
+        "updated_at": rfc3339_millis(user.updated_at),
+        "password_changed_at": rfc3339_millis(user.password_changed_at),
+    })
+}
+
+/// Validates a new account, hashes its password and stores it sealed.
+/// `Conflict` when the address has an account already.
+pub async fn create_user(
+    store: &DynStore,
+    keys: &KeyringHandle,
+    params: PasswordParams,
+    input: NewUserInput,
+    now: i64,
+) -> ApiResult<(UserRow, Profile)> {
+    let email = parse_email(&input.email).map_err(|e| ApiError::from(e.at("email")))?;
+    let display_name = match &input.display_name {
+        Some(name) => Some(check_display_name(name)?).filter(|n| !n.is_empty()),
+        None => None,
+    };
+    let roles = check_roles(&input.roles)?;
+    crate::roles::check_exist(store, &roles).await?;
+    let teams = check_teams(&input.teams)?;
+    check_password(&input.password, &email, display_name.as_deref())?;
+    let password_hash = hash_password(params, &input.password).await?;
+    let id = Uuid::new_v4();
+    let key = DataKey::generate();
+    let profile = Profile { email, display_name };
+    let user = UserRow {
+        id,
+        email_term: email_term(keys, &profile.email),
+        sealed: seal_profile(&key, id, &profile)?,
+        roles,
+        teams,
+        status: AccountStatus::Active.as_str().into(),
+        password_hash,
+        password_changed_at: now,
+        totp: None,
+        totp_pending: None,
+        totp_last_step: None,
+        failed_logins: 0,
+        first_failed_at: None,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+    };
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let wrapped = wrap_new_key(store, keys, id, &key).await?;
+        match store.insert_user(&user, &wrapped).await {
+            Err(StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
+            Err(StoreError::Duplicate) => {
+                return Err(ApiError::new(ErrorCode::Conflict, "email: an account with this address exists"))
+            }
+            result => result?,
+        }
+        break;
+    }
+    Ok((user, profile))
+}
+
+/// The account an address names, with its opened profile.
+pub async fn find_by_email(store: &DynStore, keys: &KeyringHandle, email: &str) -> ApiResult<Option<UserRow>> {
+    Ok(store.user_by_email_term(&email_term(keys, email)).await?)
+}
+
+/// Checks a new password against the policy for this account, and
+/// stores its hash; the account's lockout is lifted.
+pub async fn change_password(
+    store: &DynStore,
+    keys: &KeyringHandle,
+    params: PasswordParams,
+    user: &UserRow,
+    password: &str,
+    now: i64,
+) -> ApiResult<()> {
+    let profile = open_profile(&user_key(store, keys, user.id).await?, user)?;
+    check_password(password, &profile.email, profile.display_name.as_deref())?;
+    let hash = hash_password(params, password).await?;
+    if !store.set_password(user.id, &hash, now).await? {
+        return Err(ApiError::not_found("account"));
+    }
+    Ok(())
+}
