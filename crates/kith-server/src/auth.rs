@@ -134,9 +134,9 @@ pub trait Authorizer: Send + Sync + 'static {
 /// Deny by default: records by the permissions the caller's roles (or key)
 /// carry; the audit log for `admin`, `dpo` and `auditor`; purposes and
 /// notices edited by `admin` and `dpo`; legal claims by the DPO.
-pub struct InterimPolicy;
+pub struct AccessPolicy;
 
-impl Authorizer for InterimPolicy {
+impl Authorizer for AccessPolicy {
     fn authorize(&self, principal: &Principal, action: Action, entity: EntityKind) -> ApiResult<Grant> {
         grant(&principal.permissions, action, entity).ok_or_else(|| {
             ApiError::new(

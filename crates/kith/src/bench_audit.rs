@@ -17,7 +17,7 @@ use clap::Args;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_server::app::ServerConfig;
 use kith_server::audit::{hash_event, AuditLog};
-use kith_server::auth::{new_token, InterimPolicy};
+use kith_server::auth::{new_token, AccessPolicy};
 use kith_server::datadir::DataDir;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,7 +59,7 @@ pub async fn run(args: AuditArgs) -> Result<()> {
             opened.store.clone(),
             opened.keys.clone(),
             opened.notary.clone(),
-            Arc::new(InterimPolicy),
+            Arc::new(AccessPolicy),
             ServerConfig { tls: false, ..ServerConfig::default() },
             audit,
         )

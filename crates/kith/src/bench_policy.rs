@@ -11,7 +11,7 @@ use kith_core::access::{Action, Grant, Scope};
 use kith_core::EntityKind;
 use kith_server::app::ServerConfig;
 use kith_server::audit::AuditLog;
-use kith_server::auth::{new_token, Authorizer, InterimPolicy, Principal};
+use kith_server::auth::{new_token, Authorizer, AccessPolicy, Principal};
 use kith_server::datadir::DataDir;
 use kith_server::error::ApiResult;
 use std::sync::Arc;
@@ -79,7 +79,7 @@ pub async fn run(args: PolicyArgs) -> Result<()> {
             AuditLog::unaudited_for_benchmarks(),
         ))
     };
-    let checked = app(Arc::new(InterimPolicy));
+    let checked = app(Arc::new(AccessPolicy));
     let permissive = app(Arc::new(Permissive));
     let ids = crate::bench_audit::create_contacts(&checked, &token, args.contacts).await?;
 

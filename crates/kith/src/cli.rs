@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use kith_core::audit::AuditAction;
 use kith_server::app::ServerConfig;
 use kith_server::audit::record_command;
-use kith_server::auth::{new_token, InterimPolicy, ROLES};
+use kith_server::auth::{new_token, AccessPolicy, ROLES};
 use kith_server::datadir::DataDir;
 use kith_server::records::rfc3339_millis;
 use kith_server::tls::{ensure_self_signed, rustls_config, TlsFiles};
@@ -243,7 +243,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
-    let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);
+    let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
     let audit = state.audit.clone();
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -4,7 +4,7 @@
 //! certificate.
 
 use kith_server::app::ServerConfig;
-use kith_server::auth::{new_token, InterimPolicy};
+use kith_server::auth::{new_token, AccessPolicy};
 use kith_server::datadir::DataDir;
 use kith_store::DynStore;
 use reqwest::StatusCode;
@@ -126,7 +126,7 @@ impl Server {
         let tls = kith_server::tls::rustls_config(&tls_files).await.expect("TLS config");
         let store = opened.store.clone();
         let state =
-            kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(InterimPolicy), config);
+            kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
