@@ -114,6 +114,22 @@ pub(crate) fn consent_needs_guardian(state: &AppState, person: &Contact, granted
     needs_guardian(birthday, granted, state.config.digital_consent_age, today)
 }
 
+/// The person, when the caller may `action` contacts and this one is in
+/// their scope; one outside it answers 404 like a missing person.
+async fn person_in_scope(
+    state: &AppState,
+    who: &Caller,
+    action: Action,
+    contact: Uuid,
+) -> ApiResult<(DataKey, Contact)> {
+    let grant = state.authorizer.authorize(&who.principal, action, EntityKind::Contacts)?;
+    let (key, person) = person(state, contact).await?;
+    if !state.records.within_scope(who, grant.scope, person.owner.as_deref()).await? {
+        return Err(ApiError::not_found("contacts"));
+    }
+    Ok((key, person))
+}
+
 /// Refuses a consent given for a person known to be a child unless a
 /// guardian is recorded with it (Art. 8).
 fn check_guardian(state: &AppState, person: &Contact, input: &ConsentInput) -> ApiResult<()> {
@@ -164,8 +180,7 @@ fn parse_contact(id: &str) -> ApiResult<Uuid> {
 
 async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact = parse_contact(&id)?;
-    state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
-    let key = person_key(&state, contact).await?;
+    let (key, _) = person_in_scope(&state, &who, Action::Read, contact).await?;
     let entries: Vec<ConsentEntry> =
         state.store.consents(contact).await?.iter().map(|row| open_entry(&key, row)).collect::<ApiResult<_>>()?;
     let current: Map<String, Value> = current_state(&entries)
@@ -185,7 +200,7 @@ async fn append(
     ApiJson(mut input): ApiJson<ConsentInput>,
 ) -> ApiResult<(StatusCode, Json<ConsentEntry>)> {
     let contact = parse_contact(&id)?;
-    state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts)?;
+    let (key, person) = person_in_scope(&state, &who, Action::Update, contact).await?;
     input.validate()?;
     if state.store.purpose(&input.purpose).await?.is_none() {
         return Err(ApiError::new(ErrorCode::UnknownReference, "purpose: not in the purposes catalogue"));
@@ -193,7 +208,6 @@ async fn append(
     if !state.store.notices().await?.iter().any(|n| n.version == input.notice_version) {
         return Err(ApiError::new(ErrorCode::UnknownReference, "notice_version: no such privacy notice version"));
     }
-    let (key, person) = person(&state, contact).await?;
     check_guardian(&state, &person, &input)?;
     let row = record_consent(&state, &who, contact, &key, &input).await?;
     Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?)))
@@ -273,7 +287,7 @@ async fn object(
     ApiJson(input): ApiJson<ObjectionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let contact = parse_contact(&id)?;
-    state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts)?;
+    person_in_scope(&state, &who, Action::Update, contact).await?;
     let purpose = input.purpose.trim().to_string();
     if !kith_core::purpose::data_uses().contains(&purpose) {
         return Err(ApiError::new(

@@ -390,7 +390,7 @@ impl Records {
         if body.owner().is_none() {
             body.set_owner(who.principal.name.clone());
         }
-        if !self.in_scope(who, grant.scope, body.owner()).await? {
+        if !self.within_scope(who, grant.scope, body.owner()).await? {
             return self.refuse::<B, _>(who, Action::Create, None, out_of_scope()).await;
         }
         let id = Uuid::new_v4();
@@ -475,7 +475,7 @@ impl Records {
         id: Uuid,
     ) -> ApiResult<StoredRecord> {
         let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
-        if !self.in_scope(who, grant.scope, row.owner.as_deref()).await? {
+        if !self.within_scope(who, grant.scope, row.owner.as_deref()).await? {
             return self.refuse::<B, _>(who, action, Some(id), ApiError::not_found(B::KIND.as_str())).await;
         }
         Ok(row)
@@ -495,7 +495,8 @@ impl Records {
         })
     }
 
-    async fn in_scope(&self, who: &Caller, scope: Scope, owner: Option<&str>) -> ApiResult<bool> {
+    /// Whether a record owned by `owner` is within the caller's scope.
+    pub async fn within_scope(&self, who: &Caller, scope: Scope, owner: Option<&str>) -> ApiResult<bool> {
         Ok(match self.scope_owners(who, scope).await? {
             None => true,
             Some(owners) => owner.is_some_and(|o| owners.iter().any(|x| x == o)),
@@ -573,7 +574,7 @@ impl Records {
             if body.owner().is_none() {
                 body.set_owner(who.principal.name.clone());
             }
-            if !self.in_scope(who, grant.scope, body.owner()).await? {
+            if !self.within_scope(who, grant.scope, body.owner()).await? {
                 return self.refuse::<B, _>(who, Action::Update, Some(id), out_of_scope()).await;
             }
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;

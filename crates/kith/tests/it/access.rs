@@ -73,8 +73,8 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("list_notices", "admin dpo sales support marketing auditor key"),
         ("add_notice", "admin dpo"),
         ("contact_consents", people_readers),
-        ("append_consent", "dpo sales support marketing"),
-        ("object_to_purpose", "dpo sales support marketing"),
+        ("append_consent", "dpo sales support"),
+        ("object_to_purpose", "dpo sales support"),
         ("restriction_state", "admin dpo"),
         ("restrict_processing", "admin dpo"),
         ("lift_restriction", "admin dpo"),
@@ -396,6 +396,9 @@ async fn field_rules_and_scope_on_every_backend() {
             send_as(&s, &marketing, Method::POST, &format!("/api/v1/contacts/{lead_id}/consents"), Some(&consent))
                 .await;
         assert_eq!(status, StatusCode::CREATED);
+        let (status, _) =
+            send_as(&s, &marketing, Method::POST, &format!("/api/v1/contacts/{id}/consents"), Some(&consent)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the ledger of a person outside the scope is not theirs to write");
         let rename = json!({"family_name": "Renamed"});
         let (status, answer) =
             send_as(&s, &marketing, Method::PATCH, &format!("/api/v1/contacts/{lead_id}"), Some(&rename)).await;
