@@ -12,6 +12,7 @@ use crate::accounts::{
     change_password, create_user, find_by_email, is_locked, open_profile, render_user, seal_profile, totp_context,
     user_key, verify_password, Profile,
 };
+use crate::audit_event::{self, About};
 use crate::auth::Credential;
 use crate::caller::Caller;
 use crate::capture::PublicRequest;
@@ -65,20 +66,7 @@ fn event(
     subject: Option<Uuid>,
     fields: Vec<String>,
 ) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor,
-        action,
-        entity: Some(entity.into()),
-        record_id: record,
-        subject_id: subject,
-        fields,
-        purpose: None,
-        request_id: None,
-        client: None,
-        outcome: AuditOutcome::Ok,
-    }
+    audit_event::event(actor, action, About { entity, record, subject }, fields)
 }
 
 /// An event of a staff request, with its request id and client.

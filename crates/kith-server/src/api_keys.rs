@@ -3,6 +3,7 @@
 //! request with it gets exactly the key's permissions and purposes, from
 //! the key's addresses only, until it expires or is revoked.
 
+use crate::audit_event::{self, About};
 use crate::auth::{hash_token, Credential, Principal, Refused};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -16,7 +17,7 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use kith_core::api_key::{address_allowed, ApiKeyInput};
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::ErrorCode;
 use kith_store::{ApiKeyRow, DynStore};
 use rand::RngCore;
@@ -68,20 +69,7 @@ pub async fn principal_for_key(
 }
 
 fn event(who: &Caller, action: AuditAction, key: Uuid) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action,
-        entity: Some("api_keys".into()),
-        record_id: Some(key),
-        subject_id: None,
-        fields: Vec::new(),
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome: AuditOutcome::Ok,
-    }
+    audit_event::by(who, action, About::record("api_keys", key), Vec::new())
 }
 
 fn render(row: &ApiKeyRow) -> ApiResult<Value> {

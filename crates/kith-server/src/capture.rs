@@ -12,6 +12,7 @@
 //! (`Sec-GPC: 1`) on either request is an objection to sale or sharing and
 //! to direct marketing, and recorded as such.
 
+use crate::audit_event::{self, About};
 use crate::auth::hash_token;
 use crate::caller::Caller;
 use crate::consents::{self, consent_needs_guardian, record_consent, record_objection};
@@ -27,7 +28,7 @@ use axum::http::{header, StatusCode};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::capture::{gpc_objects_to, gpc_signal, FormInput, SubmissionInput, GPC_HEADER, GPC_OBJECTIONS};
 use kith_core::consent::{ConsentInput, ConsentMethod};
 use kith_core::model::Contact;
@@ -162,20 +163,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PublicRequest {
 }
 
 fn event(actor: String, action: AuditAction, entity: &str, record: Option<Uuid>, fields: Vec<String>) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor,
-        action,
-        entity: Some(entity.into()),
-        record_id: record,
-        subject_id: None,
-        fields,
-        purpose: None,
-        request_id: None,
-        client: None,
-        outcome: AuditOutcome::Ok,
-    }
+    audit_event::event(actor, action, About { entity, record, subject: None }, fields)
 }
 
 /// Deletes expired confirmations with their keys and messages, a batch at

@@ -3,6 +3,7 @@
 //! evidence are sealed under the person's data key, so erasing the person
 //! shreds them with the rest; reads and appends are audited.
 
+use crate::audit_event::{self, About};
 use crate::auth::Action;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -13,7 +14,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::consent::{current_state, needs_guardian, ConsentEntry, ConsentInput, ConsentMethod, NoticeInput};
 use kith_core::model::{parse_date, Contact};
 use kith_core::values::check_text;
@@ -33,20 +34,7 @@ fn seal_context(entry: Uuid, contact: Uuid) -> Vec<u8> {
 }
 
 fn event(who: &Caller, action: AuditAction, contact: Uuid, fields: Vec<String>) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action,
-        entity: Some("consents".into()),
-        record_id: None,
-        subject_id: Some(contact),
-        fields,
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome: AuditOutcome::Ok,
-    }
+    audit_event::by(who, action, About::person("consents", contact), fields)
 }
 
 /// Seals an entry's source and evidence under the person's key, appends

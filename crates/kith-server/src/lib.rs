@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod app;
 pub mod audit;
+pub mod audit_event;
 pub mod audit_routes;
 pub mod auth;
 pub mod caller;

@@ -2,6 +2,7 @@
 //! built-in roles are defined in code (`kith_core::access::built_in`),
 //! custom roles by admins in the database. Every change is audited.
 
+use crate::audit_event::{self, About};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -11,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kith_core::access::{built_in, Permission, RoleInput};
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::{ErrorCode, ROLES};
 use kith_store::DynStore;
 use serde_json::{json, Value};
@@ -59,20 +60,7 @@ pub async fn check_exist(store: &DynStore, roles: &[String]) -> ApiResult<()> {
 }
 
 fn event(who: &Caller, role: &str) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action: AuditAction::ConfigChange,
-        entity: Some("roles".into()),
-        record_id: None,
-        subject_id: None,
-        fields: vec![role.to_string()],
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome: AuditOutcome::Ok,
-    }
+    audit_event::by(who, AuditAction::ConfigChange, About::entity("roles"), vec![role.to_string()])
 }
 
 async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {

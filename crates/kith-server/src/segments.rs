@@ -3,6 +3,7 @@
 //! others are counted by the reason they were left out, never named.
 //! Definitions (names, tags) are sealed under a data key of the segment's own.
 
+use crate::audit_event::{self, About};
 use crate::auth::Action;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -47,20 +48,7 @@ fn parse_segment_id(raw: &str) -> ApiResult<Uuid> {
 }
 
 fn event(who: &Caller, action: AuditAction, record: Option<Uuid>, fields: Vec<String>) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action,
-        entity: Some("segments".into()),
-        record_id: record,
-        subject_id: None,
-        fields,
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome: AuditOutcome::Ok,
-    }
+    audit_event::by(who, action, About { entity: "segments", record, subject: None }, fields)
 }
 
 /// A stored segment, opened.

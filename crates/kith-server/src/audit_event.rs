@@ -1,0 +1,58 @@
+//! How an audit event is made: who did what to which record, and, for a
+//! caller, the request's purpose, id and client address. One place, so
+//! every route records the same shape.
+
+use crate::caller::Caller;
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use uuid::Uuid;
+
+/// What an event is about: the kind of record, which one, whose.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    pub entity: &'a str,
+    pub record: Option<Uuid>,
+    pub subject: Option<Uuid>,
+}
+
+impl<'a> About<'a> {
+    pub fn entity(entity: &'a str) -> Self {
+        Self { entity, record: None, subject: None }
+    }
+
+    pub fn record(entity: &'a str, record: Uuid) -> Self {
+        Self { entity, record: Some(record), subject: None }
+    }
+
+    pub fn person(entity: &'a str, subject: Uuid) -> Self {
+        Self { entity, record: None, subject: Some(subject) }
+    }
+}
+
+/// A successful event by `actor` without request context (system work,
+/// public capture, the command line).
+pub fn event(actor: String, action: AuditAction, about: About<'_>, fields: Vec<String>) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        at: crate::now_millis(),
+        actor,
+        action,
+        entity: Some(about.entity.to_string()),
+        record_id: about.record,
+        subject_id: about.subject,
+        fields,
+        purpose: None,
+        request_id: None,
+        client: None,
+        outcome: AuditOutcome::Ok,
+    }
+}
+
+/// A successful event of a caller, with their request's purpose, id and address.
+pub fn by(who: &Caller, action: AuditAction, about: About<'_>, fields: Vec<String>) -> AuditEvent {
+    AuditEvent {
+        purpose: who.purpose.clone(),
+        request_id: who.request_id.clone(),
+        client: who.client.clone(),
+        ..event(who.actor(), action, about, fields)
+    }
+}
