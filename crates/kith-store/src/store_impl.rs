@@ -10,6 +10,9 @@ pub(crate) struct Dialect {
     pub share_lock: &'static str,
     /// Appended to reads of rows this transaction is about to change or delete.
     pub update_lock: &'static str,
+    /// Appended to reads that claim work from a queue: rows another
+    /// transaction holds are skipped, not waited for.
+    pub claim_lock: &'static str,
     /// `$n` rather than `?` placeholders in generated multi-row inserts
     /// (see `query::multi_insert_sql`).
     pub numbered_params: bool,
@@ -21,10 +24,15 @@ pub(crate) struct Dialect {
 /// front, so a transaction that read first cannot fail to upgrade, and no
 /// row locks are needed.
 pub(crate) const SQLITE: Dialect =
-    Dialect { share_lock: "", update_lock: "", numbered_params: false, begin_write: "BEGIN IMMEDIATE" };
+    Dialect { share_lock: "", update_lock: "", claim_lock: "", numbered_params: false, begin_write: "BEGIN IMMEDIATE" };
 
-pub(crate) const POSTGRES: Dialect =
-    Dialect { share_lock: " FOR SHARE", update_lock: " FOR UPDATE", numbered_params: true, begin_write: "BEGIN" };
+pub(crate) const POSTGRES: Dialect = Dialect {
+    share_lock: " FOR SHARE",
+    update_lock: " FOR UPDATE",
+    claim_lock: " FOR UPDATE SKIP LOCKED",
+    numbered_params: true,
+    begin_write: "BEGIN",
+};
 
 /// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`
 /// (and `self.audit_pool` for the audit log, which may be the same pool),
@@ -1351,7 +1359,7 @@ macro_rules! impl_store {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
                 let text = format!(
                     "SELECT id, pending_id, created_at, sealed FROM outbox ORDER BY created_at, id LIMIT $1{}",
-                    $d.update_lock
+                    $d.claim_lock
                 );
                 let rows = sqlx::query::<$db>(&text).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
                 let mut claimed = Vec::with_capacity(rows.len());
