@@ -7,7 +7,7 @@
 use crate::error::{ErrorCode, ValidationError};
 use crate::EntityKind;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
@@ -54,10 +54,13 @@ pub enum FieldClass {
     Deals,
     /// Art. 9 data; no field holds it yet, a custom role may still name it.
     SpecialCategory,
+    /// The source, evidence and guardian of consent-ledger entries (client
+    /// addresses, user agents, a child's guardian): the proof, for the DPO.
+    ConsentEvidence,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 9] = [
+    pub const ALL: [FieldClass; 10] = [
         Self::Identity,
         Self::ContactDetails,
         Self::Address,
@@ -67,6 +70,7 @@ impl FieldClass {
         Self::Purchases,
         Self::Deals,
         Self::SpecialCategory,
+        Self::ConsentEvidence,
     ];
 }
 
@@ -104,7 +108,8 @@ pub fn field_class(entity: EntityKind, field: &str) -> Option<FieldClass> {
 }
 
 /// Fields of every response that are not the person's data: ids and times.
-pub const META_FIELDS: [&str; 4] = ["id", "created_at", "updated_at", "total"];
+/// (A purchase's computed total is a purchase field, not one of these.)
+pub const META_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
 
 /// One thing a role or key may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -138,27 +143,48 @@ impl Permission {
 }
 
 /// What a set of permissions grants for one action on one kind of record:
-/// the union of the field classes and the widest scope. `None` when nothing.
+/// each field class with the widest scope any permission gives *that
+/// class* (notes for one's own records and names for all stay that way).
+/// `None` when nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
-    pub fields: BTreeSet<FieldClass>,
-    pub scope: Scope,
+    pub fields: BTreeMap<FieldClass, Scope>,
 }
 
 impl Grant {
-    /// Whether a field (by name) may be seen or written under this grant.
-    /// Meta fields (id, times, computed totals) go with any grant.
+    /// Every class, everywhere.
+    pub fn everything() -> Self {
+        Self { fields: FieldClass::ALL.iter().map(|c| (*c, Scope::All)).collect() }
+    }
+
+    /// The widest reach of any class: which records the action touches at all.
+    pub fn scope(&self) -> Scope {
+        self.fields.values().copied().max().unwrap_or(Scope::Own)
+    }
+
+    /// How far a field (by name) may be seen or written. Meta fields (id,
+    /// times) go with any record the grant reaches.
+    pub fn field_scope(&self, entity: EntityKind, field: &str) -> Option<Scope> {
+        if META_FIELDS.contains(&field) {
+            return Some(self.scope());
+        }
+        field_class(entity, field).and_then(|c| self.fields.get(&c).copied())
+    }
+
+    /// Whether a field may be seen or written on at least some records.
     pub fn allows_field(&self, entity: EntityKind, field: &str) -> bool {
-        META_FIELDS.contains(&field) || field_class(entity, field).is_some_and(|c| self.fields.contains(&c))
+        self.field_scope(entity, field).is_some()
     }
 }
 
 pub fn grant(permissions: &[Permission], action: Action, entity: EntityKind) -> Option<Grant> {
     let mut out: Option<Grant> = None;
     for p in permissions.iter().filter(|p| p.covers(action, entity)) {
-        let g = out.get_or_insert(Grant { fields: BTreeSet::new(), scope: p.scope });
-        g.fields.extend(p.fields.iter().copied());
-        g.scope = g.scope.max(p.scope);
+        let g = out.get_or_insert(Grant { fields: BTreeMap::new() });
+        for class in &p.fields {
+            let scope = g.fields.entry(*class).or_insert(p.scope);
+            *scope = (*scope).max(p.scope);
+        }
     }
     out
 }
@@ -278,14 +304,24 @@ mod tests {
         let sales = built_in("sales").unwrap();
         let read = grant(&sales, Action::Read, EntityKind::Contacts).unwrap();
         assert!(read.allows_field(EntityKind::Contacts, "birthday"));
-        assert_eq!(read.scope, Scope::All);
+        assert_eq!(read.scope(), Scope::All);
         let marketing = built_in("marketing").unwrap();
         let read = grant(&marketing, Action::Read, EntityKind::Contacts).unwrap();
         assert!(read.allows_field(EntityKind::Contacts, "emails") && read.allows_field(EntityKind::Contacts, "id"));
         assert!(
             !read.allows_field(EntityKind::Contacts, "notes") && !read.allows_field(EntityKind::Contacts, "birthday")
         );
-        assert_eq!(grant(&marketing, Action::Update, EntityKind::Contacts).unwrap().scope, Scope::Own);
+        assert_eq!(grant(&marketing, Action::Update, EntityKind::Contacts).unwrap().scope(), Scope::Own);
+        // Two permissions of one role: each class keeps its own reach.
+        let mixed = vec![
+            permission(&[Action::Read], &[EntityKind::Contacts], &[FieldClass::Identity], Scope::All),
+            permission(&[Action::Read], &[EntityKind::Contacts], &[FieldClass::Notes], Scope::Own),
+        ];
+        let read = grant(&mixed, Action::Read, EntityKind::Contacts).unwrap();
+        assert_eq!(read.field_scope(EntityKind::Contacts, "given_name"), Some(Scope::All));
+        assert_eq!(read.field_scope(EntityKind::Contacts, "notes"), Some(Scope::Own), "not widened by the other");
+        assert_eq!(read.field_scope(EntityKind::Contacts, "id"), Some(Scope::All));
+        assert_eq!(read.field_scope(EntityKind::Purchases, "total"), None);
         assert!(grant(&marketing, Action::Delete, EntityKind::Contacts).is_none());
         assert!(grant(&built_in("admin").unwrap(), Action::Read, EntityKind::Contacts).is_none());
         for role in crate::ROLES {

@@ -5,6 +5,7 @@
 
 use crate::audit_event::{self, About};
 use crate::auth::Action;
+use crate::auth::Credential;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -14,6 +15,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use kith_core::access::{FieldClass, Grant};
 use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::consent::{current_state, needs_guardian, ConsentEntry, ConsentInput, ConsentMethod, NoticeInput};
 use kith_core::model::{parse_date, Contact};
@@ -109,13 +111,27 @@ async fn person_in_scope(
     who: &Caller,
     action: Action,
     contact: Uuid,
-) -> ApiResult<(DataKey, Contact)> {
+) -> ApiResult<(DataKey, Contact, Grant)> {
     let grant = state.authorizer.authorize(&who.principal, action, EntityKind::Contacts)?;
     let (key, person) = person(state, contact).await?;
-    if !state.records.within_scope(who, grant.scope, person.owner.as_deref()).await? {
+    if !state.records.within_scope(who, &grant, person.owner.as_deref()).await? {
         return Err(ApiError::not_found("contacts"));
     }
-    Ok((key, person))
+    Ok((key, person, grant))
+}
+
+/// A ledger entry as a caller may see it: the proof (source, evidence,
+/// guardian) only with the `consent_evidence` class.
+fn entry_for(entry: &ConsentEntry, grant: &Grant) -> ApiResult<Value> {
+    let mut value = serde_json::to_value(entry).map_err(|e| ApiError::internal("consent", e))?;
+    if !grant.fields.contains_key(&FieldClass::ConsentEvidence) {
+        if let Value::Object(fields) = &mut value {
+            for proof in ["source", "evidence", "guardian"] {
+                fields.remove(proof);
+            }
+        }
+    }
+    Ok(value)
 }
 
 /// Refuses a consent given for a person known to be a child unless a
@@ -168,9 +184,10 @@ fn parse_contact(id: &str) -> ApiResult<Uuid> {
 
 async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact = parse_contact(&id)?;
-    let (key, _) = person_in_scope(&state, &who, Action::Read, contact).await?;
+    let (key, _, grant) = person_in_scope(&state, &who, Action::Read, contact).await?;
     let entries: Vec<ConsentEntry> =
         state.store.consents(contact).await?.iter().map(|row| open_entry(&key, row)).collect::<ApiResult<_>>()?;
+    let shown: Vec<Value> = entries.iter().map(|e| entry_for(e, &grant)).collect::<ApiResult<_>>()?;
     let current: Map<String, Value> = current_state(&entries)
         .into_iter()
         .map(|(purpose, e)| {
@@ -178,7 +195,7 @@ async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<Strin
         })
         .collect();
     state.audit.record(vec![event(&who, AuditAction::Read, contact, vec!["consents".into()])]).await?;
-    Ok(Json(json!({ "ledger": entries, "current": current })))
+    Ok(Json(json!({ "ledger": shown, "current": current })))
 }
 
 async fn append(
@@ -188,8 +205,14 @@ async fn append(
     ApiJson(mut input): ApiJson<ConsentInput>,
 ) -> ApiResult<(StatusCode, Json<ConsentEntry>)> {
     let contact = parse_contact(&id)?;
-    let (key, person) = person_in_scope(&state, &who, Action::Update, contact).await?;
+    let (key, person, _) = person_in_scope(&state, &who, Action::Update, contact).await?;
     input.validate()?;
+    // A third party records consent only for the purposes its key is for.
+    if let Credential::ApiKey { purposes, .. } = &who.principal.credential {
+        if !purposes.contains(&input.purpose) {
+            return Err(ApiError::new(ErrorCode::PurposeNotAllowed, "purpose: not one of this key's purposes"));
+        }
+    }
     if state.store.purpose(&input.purpose).await?.is_none() {
         return Err(ApiError::new(ErrorCode::UnknownReference, "purpose: not in the purposes catalogue"));
     }

@@ -115,11 +115,55 @@ pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResul
 
 use kith_core::access::META_FIELDS;
 
-/// A record as a caller may see it: the fields their grant hides are absent.
-fn redact(entity: EntityKind, grant: &Grant, rendered: Value) -> Value {
+/// Whose records each scope reaches for one caller, resolved once per
+/// request: their own name (an account's id, a token's name) and, when a
+/// class reaches a team, the accounts sharing one of their teams.
+pub struct Reach {
+    own: String,
+    team: Vec<String>,
+}
+
+impl Reach {
+    pub fn covers(&self, scope: Scope, owner: Option<&str>) -> bool {
+        match scope {
+            Scope::All => true,
+            Scope::Own => owner == Some(self.own.as_str()),
+            Scope::Team => owner.is_some_and(|o| o == self.own || self.team.iter().any(|m| m == o)),
+        }
+    }
+
+    /// The owners a scope reaches; `None` for everyone's.
+    pub fn owners(&self, scope: Scope) -> Option<Vec<String>> {
+        match scope {
+            Scope::All => None,
+            Scope::Own => Some(vec![self.own.clone()]),
+            Scope::Team => Some(std::iter::once(self.own.clone()).chain(self.team.iter().cloned()).collect()),
+        }
+    }
+
+    /// Whether a field of a record owned by `owner` is within the grant.
+    fn field(&self, grant: &Grant, entity: EntityKind, field: &str, owner: Option<&str>) -> bool {
+        grant.field_scope(entity, field).is_some_and(|scope| self.covers(scope, owner))
+    }
+}
+
+/// A record as a caller may see it: the fields their grant hides (for
+/// this record's owner) are absent.
+fn redact(entity: EntityKind, grant: &Grant, reach: &Reach, owner: Option<&str>, rendered: Value) -> Value {
     match rendered {
         Value::Object(mut fields) => {
-            fields.retain(|name, _| grant.allows_field(entity, name));
+            fields.retain(|name, _| reach.field(grant, entity, name, owner));
+            Value::Object(fields)
+        }
+        other => other,
+    }
+}
+
+/// Only the id and times of a record.
+fn only_meta(rendered: Value) -> Value {
+    match rendered {
+        Value::Object(mut fields) => {
+            fields.retain(|name, _| META_FIELDS.contains(&name.as_str()));
             Value::Object(fields)
         }
         other => other,
@@ -383,14 +427,17 @@ impl Records {
     pub async fn create<B: EntityBody>(&self, who: &Caller, mut body: B) -> ApiResult<Value> {
         let grant = self.authorize::<B>(who, Action::Create, None).await?;
         body.validate()?;
+        let reach = self.reach(who, &grant).await?;
         let written = serde_json::to_value(&body).map_err(|e| ApiError::internal("create", e))?;
-        if let Some(field) = present_fields(&written).into_iter().find(|f| !grant.allows_field(B::KIND, f)) {
+        let owner = body.owner().map(str::to_string).unwrap_or_else(|| who.principal.name.clone());
+        let hidden = |f: &String| !reach.field(&grant, B::KIND, f, Some(&owner));
+        if let Some(field) = present_fields(&written).into_iter().find(hidden) {
             return self.refuse::<B, _>(who, Action::Create, None, hidden_field(&field, "write")).await;
         }
         if body.owner().is_none() {
             body.set_owner(who.principal.name.clone());
         }
-        if !self.within_scope(who, grant.scope, body.owner()).await? {
+        if !reach.covers(grant.scope(), body.owner()) {
             return self.refuse::<B, _>(who, Action::Create, None, out_of_scope()).await;
         }
         let id = Uuid::new_v4();
@@ -415,7 +462,7 @@ impl Records {
             AuditOutcome::Ok,
         );
         self.audit.record(vec![event]).await?;
-        self.shown::<B>(who, rendered)
+        self.shown::<B>(who, body.owner(), rendered).await
     }
 
     /// The contact holding `email` among its addresses (the oldest, if
@@ -455,12 +502,12 @@ impl Records {
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {
         let grant = self.authorize::<B>(who, Action::Read, Some(id)).await?;
         let purpose = self.purpose_for::<B>(who, Some(id), AuditAction::Read).await?;
-        let row = self.visible_row::<B>(who, &grant, Action::Read, id).await?;
+        let (row, reach) = self.visible_row::<B>(who, &grant, Action::Read, id).await?;
         let body: B = self.open(&row, &mut HashMap::new())?;
         if let Some(person) = body.person(id) {
             self.may_process::<B>(who, &purpose, AuditAction::Read, Some(id), person).await?;
         }
-        let (items, events) = Self::present(who, &grant, vec![(&row, body)])?;
+        let (items, events) = Self::present(who, &grant, &reach, vec![(&row, body)])?;
         self.audit.record(events).await?;
         items.into_iter().next().ok_or_else(|| ApiError::internal("get", "nothing rendered"))
     }
@@ -473,34 +520,24 @@ impl Records {
         grant: &Grant,
         action: Action,
         id: Uuid,
-    ) -> ApiResult<StoredRecord> {
+    ) -> ApiResult<(StoredRecord, Reach)> {
         let row = self.store.get(B::KIND, id).await?.ok_or_else(|| ApiError::not_found(B::KIND.as_str()))?;
-        if !self.within_scope(who, grant.scope, row.owner.as_deref()).await? {
+        let reach = self.reach(who, grant).await?;
+        if !reach.covers(grant.scope(), row.owner.as_deref()) {
             return self.refuse::<B, _>(who, action, Some(id), ApiError::not_found(B::KIND.as_str())).await;
         }
-        Ok(row)
+        Ok((row, reach))
     }
 
-    /// The owners whose records a scope reaches; `None` for everyone's.
-    async fn scope_owners(&self, who: &Caller, scope: Scope) -> ApiResult<Option<Vec<String>>> {
-        let own = who.principal.name.clone();
-        Ok(match scope {
-            Scope::All => None,
-            Scope::Own => Some(vec![own]),
-            Scope::Team => {
-                let mut owners = self.store.team_members(&who.principal.teams).await?;
-                owners.push(own);
-                Some(owners)
-            }
-        })
-    }
-
-    /// Whether a record owned by `owner` is within the caller's scope.
-    pub async fn within_scope(&self, who: &Caller, scope: Scope, owner: Option<&str>) -> ApiResult<bool> {
-        Ok(match self.scope_owners(who, scope).await? {
-            None => true,
-            Some(owners) => owner.is_some_and(|o| owners.iter().any(|x| x == o)),
-        })
+    /// Whose records a grant's scopes reach for this caller; the team's
+    /// members are looked up only when some class reaches a team.
+    pub async fn reach(&self, who: &Caller, grant: &Grant) -> ApiResult<Reach> {
+        let team = if grant.fields.values().any(|s| *s == Scope::Team) {
+            self.store.team_members(&who.principal.teams).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Reach { own: who.principal.name.clone(), team })
     }
 
     /// Renders records as this caller may see them (fields their grant
@@ -508,12 +545,14 @@ impl Records {
     fn present<B: EntityBody>(
         who: &Caller,
         grant: &Grant,
+        reach: &Reach,
         records: Vec<(&StoredRecord, B)>,
     ) -> ApiResult<(Vec<Value>, Vec<AuditEvent>)> {
         let mut items = Vec::with_capacity(records.len());
         let mut events = Vec::with_capacity(records.len());
         for (row, body) in records {
-            let rendered = redact(B::KIND, grant, render(row.id, row.created_at, row.updated_at, &body)?);
+            let rendered = render(row.id, row.created_at, row.updated_at, &body)?;
+            let rendered = redact(B::KIND, grant, reach, row.owner.as_deref(), rendered);
             let fields = present_fields(&rendered);
             events.push(Self::event::<B>(
                 who,
@@ -529,13 +568,16 @@ impl Records {
     }
 
     /// A write's answer, as the caller may read it: without a read grant
-    /// only the id and times.
-    fn shown<B: EntityBody>(&self, who: &Caller, rendered: Value) -> ApiResult<Value> {
-        let grant = self
-            .authorizer
-            .authorize(&who.principal, Action::Read, B::KIND)
-            .unwrap_or(Grant { fields: Default::default(), scope: Scope::Own });
-        Ok(redact(B::KIND, &grant, rendered))
+    /// reaching the record, only the id and times.
+    async fn shown<B: EntityBody>(&self, who: &Caller, owner: Option<&str>, rendered: Value) -> ApiResult<Value> {
+        let Ok(grant) = self.authorizer.authorize(&who.principal, Action::Read, B::KIND) else {
+            return Ok(only_meta(rendered));
+        };
+        let reach = self.reach(who, &grant).await?;
+        if !reach.covers(grant.scope(), owner) {
+            return Ok(only_meta(rendered));
+        }
+        Ok(redact(B::KIND, &grant, &reach, owner, rendered))
     }
 
     /// Applies a partial document: the fields given replace the stored ones
@@ -547,7 +589,12 @@ impl Records {
             return self.refuse::<B, _>(who, Action::Update, Some(id), hidden_field(field, "write")).await;
         }
         for attempt in 1..=WRITE_ATTEMPTS {
-            let row = self.visible_row::<B>(who, &grant, Action::Update, id).await?;
+            let (row, reach) = self.visible_row::<B>(who, &grant, Action::Update, id).await?;
+            // Each field written must reach this record, before and after an owner change.
+            let unreachable = |f: &&String| known(f) && !reach.field(&grant, B::KIND, f, row.owner.as_deref());
+            if let Some(field) = patch.keys().find(unreachable) {
+                return self.refuse::<B, _>(who, Action::Update, Some(id), hidden_field(field, "write")).await;
+            }
             let current: B = self.open(&row, &mut HashMap::new())?;
             let before = match serde_json::to_value(&current).map_err(|e| ApiError::internal("patch", e))? {
                 Value::Object(map) => map,
@@ -574,7 +621,7 @@ impl Records {
             if body.owner().is_none() {
                 body.set_owner(who.principal.name.clone());
             }
-            if !self.within_scope(who, grant.scope, body.owner()).await? {
+            if !reach.covers(grant.scope(), body.owner()) {
                 return self.refuse::<B, _>(who, Action::Update, Some(id), out_of_scope()).await;
             }
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;
@@ -588,7 +635,7 @@ impl Records {
             let rendered = render(id, row.created_at, now, &body)?;
             let changed = changed_fields(&before, &rendered);
             // The answer shows the record: that is a read as well.
-            let rendered = self.shown::<B>(who, rendered)?;
+            let rendered = self.shown::<B>(who, body.owner(), rendered).await?;
             let shown = present_fields(&rendered);
             let events = vec![
                 Self::event::<B>(who, AuditAction::Update, Some(id), Some(subject), changed, AuditOutcome::Ok),
@@ -602,7 +649,7 @@ impl Records {
 
     pub async fn delete<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<()> {
         let grant = self.authorize::<B>(who, Action::Delete, Some(id)).await?;
-        let row = self.visible_row::<B>(who, &grant, Action::Delete, id).await?;
+        let (row, _) = self.visible_row::<B>(who, &grant, Action::Delete, id).await?;
         // A restricted person's data is kept, not deleted (Art. 18): only
         // the DPO (handling an erasure request) may.
         let body: B = self.open(&row, &mut HashMap::new())?;
@@ -623,24 +670,34 @@ impl Records {
         for row in rows {
             opened.push((row, self.open::<Contact>(row, &mut keys)?));
         }
-        let (items, events) = Self::present(who, grant, opened)?;
+        let reach = self.reach(who, grant).await?;
+        let (items, events) = Self::present(who, grant, &reach, opened)?;
         if !events.is_empty() {
             self.audit.record(events).await?;
         }
         Ok(items)
     }
 
-    /// The owners a caller's read scope over contacts reaches (`None`: all),
-    /// for paths that select contacts themselves.
-    pub async fn contact_owners(&self, who: &Caller, grant: &Grant) -> ApiResult<Option<Vec<String>>> {
-        self.scope_owners(who, grant.scope).await
+    /// The owners a grant reaches (`None`: all), for paths that select
+    /// records themselves (segments).
+    pub async fn grant_owners(&self, who: &Caller, grant: &Grant) -> ApiResult<Option<Vec<String>>> {
+        Ok(self.reach(who, grant).await?.owners(grant.scope()))
+    }
+
+    /// Whether a record owned by `owner` is within the grant's reach.
+    pub async fn within_scope(&self, who: &Caller, grant: &Grant, owner: Option<&str>) -> ApiResult<bool> {
+        Ok(self.reach(who, grant).await?.covers(grant.scope(), owner))
     }
 
     /// Lists records; every record whose fields are returned is audited as read.
     pub async fn list<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
         let grant = self.authorize::<B>(who, Action::Read, None).await?;
         // A filter the kind does not have is the planner's to refuse.
-        let hidden = |f: &&'static str| field_class(B::KIND, f).is_some() && !grant.allows_field(B::KIND, f);
+        // A filter over a field that reaches fewer records than the list
+        // would tell about the others: it is refused too.
+        let hidden = |f: &&'static str| {
+            field_class(B::KIND, f).is_some() && grant.field_scope(B::KIND, f).is_none_or(|s| s < grant.scope())
+        };
         if let Some(field) = params.fields_touched(B::KIND).into_iter().find(hidden) {
             return self.refuse::<B, _>(who, Action::Read, None, hidden_field(field, "filter or sort by")).await;
         }
@@ -649,7 +706,8 @@ impl Records {
         let plan = listing::plan(B::KIND, params, &ring)?;
         let mut query = plan.query.clone();
         query.limit = plan.limit + 1;
-        query.owners = self.scope_owners(who, grant.scope).await?;
+        let reach = self.reach(who, &grant).await?;
+        query.owners = reach.owners(grant.scope());
         let mut rows = self.store.list(&query).await?;
         let more = rows.len() > plan.limit as usize;
         rows.truncate(plan.limit as usize);
@@ -679,7 +737,7 @@ impl Records {
                 None => true,
             })
             .collect();
-        let (items, mut events) = Self::present(who, &grant, allowed)?;
+        let (items, mut events) = Self::present(who, &grant, &reach, allowed)?;
         if events.is_empty() {
             // A search that finds nobody still tells the caller something
             // (that nobody matches): it is recorded with the filters it used.

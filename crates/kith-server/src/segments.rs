@@ -113,16 +113,22 @@ fn query(entity: EntityKind, sort: &'static str) -> ListQuery {
 }
 
 /// The people with at least one deal in `stage`.
-async fn people_with_deal_in(state: &AppState, stage: &str) -> ApiResult<HashSet<Uuid>> {
+async fn people_with_deal_in(state: &AppState, stage: &str, owners: Option<Vec<String>>) -> ApiResult<HashSet<Uuid>> {
     let mut q = query(EntityKind::Deals, "created_at");
+    q.owners = owners;
     q.equals.push(("stage", ClearValue::Text(stage.into())));
     Ok(scan(state, q).await?.into_iter().map(|r| r.subject_id).collect())
 }
 
 /// The people whose purchases in the window add up to within the bounds.
 /// The total is the sort column, so the rows carry it without being opened.
-async fn people_by_purchases(state: &AppState, bounds: &PurchaseBounds) -> ApiResult<HashSet<Uuid>> {
+async fn people_by_purchases(
+    state: &AppState,
+    bounds: &PurchaseBounds,
+    owners: Option<Vec<String>>,
+) -> ApiResult<HashSet<Uuid>> {
     let mut q = query(EntityKind::Purchases, "total");
+    q.owners = owners;
     q.equals.push(("currency", ClearValue::Text(bounds.currency.clone())));
     if bounds.from_millis.is_some() || bounds.to_millis.is_some() {
         q.ranges.push(("purchased_at", Range { from: bounds.from_millis, to: bounds.to_millis }));
@@ -160,11 +166,11 @@ async fn evaluate(state: &AppState, filter: &SegmentFilter, view: &View) -> ApiR
         contacts.equals.push(("company_id", ClearValue::Text(company.to_string())));
     }
     let with_deal = match filter.deal_stage {
-        Some(stage) => Some(people_with_deal_in(state, stage.as_str()).await?),
+        Some(stage) => Some(people_with_deal_in(state, stage.as_str(), view.deal_owners.clone()).await?),
         None => None,
     };
     let by_purchases = match &filter.purchases {
-        Some(p) => Some(people_by_purchases(state, &p.bounds()).await?),
+        Some(p) => Some(people_by_purchases(state, &p.bounds(), view.purchase_owners.clone()).await?),
         None => None,
     };
     let candidates: Vec<StoredRecord> = scan(state, contacts)
@@ -200,6 +206,10 @@ async fn evaluate(state: &AppState, filter: &SegmentFilter, view: &View) -> ApiR
 struct View {
     purpose: Purpose,
     grant: Grant,
+    /// Whose deals and purchases a filter on them may look at (the caller's
+    /// read scope over those records); `None` for all.
+    deal_owners: Option<Vec<String>>,
+    purchase_owners: Option<Vec<String>>,
     /// The owners the caller's scope reaches; `None` for all.
     owners: Option<Vec<String>>,
     dpo: bool,
@@ -220,15 +230,19 @@ async fn view(state: &AppState, who: &Caller, id: Uuid, filter: &SegmentFilter) 
                 format!("{field}: your role may not filter by this field"),
             ));
         }
-        if filter.deal_stage.is_some() {
-            state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Deals)?;
-        }
-        if filter.purchases.is_some() {
-            state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Purchases)?;
-        }
+        // A filter on deals or purchases looks only at those the caller may read.
+        let records_owners = |entity: EntityKind, used: bool| async move {
+            if !used {
+                return Ok(None);
+            }
+            let grant = state.authorizer.authorize(&who.principal, Action::Read, entity)?;
+            state.records.grant_owners(who, &grant).await
+        };
+        let deal_owners = records_owners(EntityKind::Deals, filter.deal_stage.is_some()).await?;
+        let purchase_owners = records_owners(EntityKind::Purchases, filter.purchases.is_some()).await?;
         let purpose = request_purpose(&state.store, who).await?;
-        let owners = state.records.contact_owners(who, &grant).await?;
-        Ok(View { purpose, grant, owners, dpo: who.is_dpo() })
+        let owners = state.records.grant_owners(who, &grant).await?;
+        Ok(View { purpose, grant, deal_owners, purchase_owners, owners, dpo: who.is_dpo() })
     }
     .await;
     if let Err(e) = &checked {

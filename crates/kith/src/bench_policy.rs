@@ -7,7 +7,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use kith_core::access::{Action, Grant, Scope};
+use kith_core::access::{Action, Grant};
 use kith_core::EntityKind;
 use kith_server::app::ServerConfig;
 use kith_server::audit::AuditLog;
@@ -34,7 +34,7 @@ struct Permissive;
 
 impl Authorizer for Permissive {
     fn authorize(&self, _: &Principal, _: Action, _: EntityKind) -> ApiResult<Grant> {
-        Ok(Grant { fields: kith_core::access::FieldClass::ALL.into(), scope: Scope::All })
+        Ok(Grant::everything())
     }
     fn authorize_audit(&self, _: &Principal) -> ApiResult<()> {
         Ok(())

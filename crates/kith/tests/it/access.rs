@@ -20,16 +20,18 @@ const CUSTOM: &str = "CustomMarkerK9";
 const SUBJECT: &str = "SubjectMarkerW2";
 const SKU: &str = "SkuMarkerP4";
 const DEAL: &str = "DealMarkerV8";
+const EVIDENCE: &str = "EvidenceMarkerE5";
 
 /// The markers a caller must never see in any answer.
 fn hidden_from(caller: &str) -> Vec<&'static str> {
     match caller {
-        "dpo" | "sales" => vec![],
-        "support" => vec![BIRTHDAY, DEAL],
+        "dpo" => vec![],
+        "sales" => vec![EVIDENCE],
+        "support" => vec![BIRTHDAY, DEAL, EVIDENCE],
         // Marketing and the key: names and contact details only (and, for
         // marketing, purchases).
-        "marketing" => vec![BIRTHDAY, NOTE, STREET, CUSTOM, SUBJECT, DEAL],
-        _ => vec![BIRTHDAY, NOTE, STREET, CUSTOM, SUBJECT, SKU, DEAL],
+        "marketing" => vec![BIRTHDAY, NOTE, STREET, CUSTOM, SUBJECT, DEAL, EVIDENCE],
+        _ => vec![BIRTHDAY, NOTE, STREET, CUSTOM, SUBJECT, SKU, DEAL, EVIDENCE],
     }
 }
 
@@ -151,7 +153,8 @@ impl Fixture<'_> {
             )
             .await;
         for purpose in ["marketing.communications.email", "personalize.content.profiling"] {
-            let consent = json!({"purpose": purpose, "granted": true, "notice_version": "1", "method": "api"});
+            let consent = json!({"purpose": purpose, "granted": true, "notice_version": "1", "method": "web_form",
+                                 "evidence": {"user_agent": EVIDENCE}});
             let path = format!("/api/v1/contacts/{id}/consents");
             assert_eq!(send_as(self.s, self.dpo, Method::POST, &path, Some(&consent)).await.0, StatusCode::CREATED);
         }

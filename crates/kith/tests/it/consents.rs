@@ -43,7 +43,13 @@ async fn the_consent_ledger_on_every_backend() {
         let (_, state) = s.get(&path).await;
         assert_eq!(state["ledger"].as_array().unwrap().len(), 2, "the ledger keeps both");
         assert_eq!(state["current"]["marketing.communications.email"]["granted"], false);
-        assert_eq!(state["ledger"][0]["source"], "newsletter form");
+        assert!(
+            state["ledger"][0].get("evidence").is_none() && !state.to_string().contains(&marker),
+            "sales sees no proof"
+        );
+        let (_, state) = send_as(&s, &dpo, Method::GET, &path, None).await;
+        assert_eq!(state["ledger"][0]["source"], "newsletter form", "the DPO sees the proof");
+        assert_eq!(state["ledger"][0]["evidence"]["user_agent"], marker.as_str());
 
         for (body, status, code) in [
             (
