@@ -393,6 +393,12 @@ async fn update_user(
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
     let mut user = current_user(&state, parse_id(&id)?).await?;
+    // An admin gives roles to others, never to themselves: no one widens
+    // their own access (an admin holds no personal data by default).
+    let own = matches!(who.principal.credential, Credential::User { user: me, .. } if me == user.id);
+    if own && (patch.roles.is_some() || patch.status.is_some()) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "an account may not change its own roles or status"));
+    }
     let key = user_key(&state.store, &state.keys, user.id).await?;
     let mut profile = open_profile(&key, &user)?;
     let mut changed: Vec<&str> = Vec::new();
@@ -420,7 +426,8 @@ async fn update_user(
         changed.push("status");
     }
     user.updated_at = now;
-    if !state.store.update_user(&user).await? {
+    let lift_lockout = patch.status == Some(AccountStatus::Active);
+    if !state.store.update_user(&user, lift_lockout).await? {
         return Err(ApiError::not_found("account"));
     }
     let mut events = vec![caller_event(&who, AuditAction::ConfigChange, "users", user.id, &changed)];

@@ -123,9 +123,19 @@ pub fn email_term(keys: &KeyringHandle, email: &str) -> Vec<u8> {
     keys.current().blind_term(EMAIL_FIELD, &email_lookup_key(email)).to_vec()
 }
 
+/// Argon2id jobs running at once. Each holds 19 MiB and a core for a
+/// while: without a bound, a burst of logins from many addresses would
+/// queue hundreds of them on the blocking pool. The others wait here.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+}
+
 /// Hashes a password off the async runtime (Argon2id is slow on purpose).
 pub async fn hash_password(params: PasswordParams, password: &str) -> ApiResult<String> {
     let password = Zeroizing::new(password.to_string());
+    let _slot = hashing_slots().acquire().await.map_err(|e| ApiError::internal("password hashing", e))?;
     tokio::task::spawn_blocking(move || kith_crypto::password::hash_password(params, &password))
         .await
         .map_err(|e| ApiError::internal("password hashing", e))?
@@ -135,6 +145,7 @@ pub async fn hash_password(params: PasswordParams, password: &str) -> ApiResult<
 /// Checks a password against a PHC string off the async runtime.
 pub async fn verify_password(hash: String, password: &str) -> bool {
     let password = Zeroizing::new(password.to_string());
+    let Ok(_slot) = hashing_slots().acquire().await else { return false };
     tokio::task::spawn_blocking(move || kith_crypto::password::verify_password(&hash, &password)).await.unwrap_or(false)
 }
 

@@ -93,7 +93,7 @@ async fn issue(
     who: Caller,
     ApiJson(mut input): ApiJson<ApiKeyInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    state.authorizer.authorize_api_keys(&who.principal)?;
+    state.authorizer.authorize_api_keys(&who.principal, true)?;
     input.validate()?;
     for purpose in &input.purposes {
         if state.store.purpose(purpose).await?.is_none() {
@@ -125,13 +125,13 @@ async fn issue(
 }
 
 async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
-    state.authorizer.authorize_api_keys(&who.principal)?;
+    state.authorizer.authorize_api_keys(&who.principal, false)?;
     let items: Vec<Value> = state.store.api_keys().await?.iter().map(render).collect::<ApiResult<_>>()?;
     Ok(Json(json!({ "items": items, "next_cursor": null })))
 }
 
 async fn revoke(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    state.authorizer.authorize_api_keys(&who.principal)?;
+    state.authorizer.authorize_api_keys(&who.principal, false)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))?;
     if !state.store.revoke_api_key(id, crate::now_millis()).await? {
         return Err(ApiError::new(ErrorCode::NotFound, "no such key, or revoked already"));
@@ -155,7 +155,7 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Post,
         "/api/v1/api-keys",
         issue,
-        operation("issue_api_key", "api_keys", "Issue a key to a third party (admin, dpo); the key is shown once")
+        operation("issue_api_key", "api_keys", "Issue a key to a third party (dpo); the key is shown once")
             .request_body(Some(body))
             .response("201", ok("issued, with the key"))
             .response("422", problem_response("an invalid grant"))

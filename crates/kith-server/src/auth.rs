@@ -122,8 +122,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_purposes(&self, principal: &Principal, write: bool) -> ApiResult<()>;
     /// Recording a legal-claims exception to a restriction.
     fn authorize_legal_claims(&self, principal: &Principal) -> ApiResult<()>;
-    /// Issuing, listing and revoking third-party API keys.
-    fn authorize_api_keys(&self, principal: &Principal) -> ApiResult<()>;
+    /// Issuing (`issue` true) third-party API keys, or listing and revoking them.
+    fn authorize_api_keys(&self, principal: &Principal, issue: bool) -> ApiResult<()>;
     /// Reading (`write` false) or defining custom roles.
     fn authorize_roles(&self, principal: &Principal, write: bool) -> ApiResult<()>;
     /// Managing staff accounts: listing, creating, changing, resetting
@@ -165,9 +165,14 @@ impl Authorizer for AccessPolicy {
         }
     }
 
-    fn authorize_api_keys(&self, principal: &Principal) -> ApiResult<()> {
-        if principal.has_any_role(&["admin", "dpo"]) {
+    /// A key hands personal data to a third party: only the DPO issues one;
+    /// admin and the DPO may list and revoke.
+    fn authorize_api_keys(&self, principal: &Principal, issue: bool) -> ApiResult<()> {
+        let allowed: &[&str] = if issue { &["dpo"] } else { &["admin", "dpo"] };
+        if principal.has_any_role(allowed) {
             Ok(())
+        } else if issue {
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO issues API keys"))
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only admin and the DPO manage API keys"))
         }

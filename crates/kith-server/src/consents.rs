@@ -326,15 +326,19 @@ fn claim_context(claim: Uuid, contact: Uuid) -> Vec<u8> {
     format!("kith/legal-claim/v1/{claim}/{contact}").into_bytes()
 }
 
-fn render_claim(key: &DataKey, row: &LegalClaimRow) -> ApiResult<Value> {
-    let note = key.open(&claim_context(row.id, row.contact_id), &row.sealed)?;
-    Ok(json!({
+/// A legal claim as shown; its note (the claim itself) only to the DPO.
+fn render_claim(key: &DataKey, row: &LegalClaimRow, with_note: bool) -> ApiResult<Value> {
+    let mut claim = json!({
         "id": row.id,
         "purpose": row.purpose,
         "at": rfc3339_millis(row.at),
         "recorded_by": row.recorded_by,
-        "note": String::from_utf8_lossy(&note),
-    }))
+    });
+    if with_note {
+        let note = key.open(&claim_context(row.id, row.contact_id), &row.sealed)?;
+        claim["note"] = json!(String::from_utf8_lossy(&note));
+    }
+    Ok(claim)
 }
 
 /// The DPO allows one purpose for a restricted person: the establishment,
@@ -372,7 +376,7 @@ async fn add_legal_claim(
         .audit
         .record(vec![event(&who, AuditAction::ConsentChange, contact, vec![format!("legal_claim:{purpose}")])])
         .await?;
-    Ok((StatusCode::CREATED, Json(render_claim(&key, &row)?)))
+    Ok((StatusCode::CREATED, Json(render_claim(&key, &row, true)?)))
 }
 
 /// Whether a person is restricted, and the legal-claims exceptions.
@@ -385,8 +389,13 @@ async fn restriction_state(
     state.authorizer.authorize_purposes(&who.principal, true)?;
     let key = person_key(&state, contact).await?;
     let status = state.store.statuses(&[contact]).await?.remove(&contact).unwrap_or_default();
-    let claims: Vec<Value> =
-        state.store.legal_claims(contact).await?.iter().map(|c| render_claim(&key, c)).collect::<ApiResult<_>>()?;
+    let claims: Vec<Value> = state
+        .store
+        .legal_claims(contact)
+        .await?
+        .iter()
+        .map(|c| render_claim(&key, c, who.is_dpo()))
+        .collect::<ApiResult<_>>()?;
     state.audit.record(vec![event(&who, AuditAction::Read, contact, vec!["restriction".into()])]).await?;
     Ok(Json(json!({"restricted": status.restricted, "objections": status.objections, "legal_claims": claims})))
 }

@@ -464,8 +464,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every account, oldest first.
     async fn users(&self) -> Result<Vec<UserRow>>;
     /// Writes the profile columns (sealed, roles, teams, status, updated_at);
-    /// `active` also lifts a lockout. False if there is no such account.
-    async fn update_user(&self, user: &UserRow) -> Result<bool>;
+    /// `lift_lockout` (an admin setting the status to active) also clears
+    /// the failure count and any lockout. False if there is no such account.
+    async fn update_user(&self, user: &UserRow, lift_lockout: bool) -> Result<bool>;
     /// Replaces the password hash and lifts a lockout.
     async fn set_password(&self, id: Uuid, hash: &str, at: i64) -> Result<bool>;
     /// Sets or clears the TOTP secret waiting for confirmation.

@@ -1434,12 +1434,12 @@ macro_rules! impl_store {
                 rows.iter().map(user_from_row).collect()
             }
 
-            async fn update_user(&self, u: &$crate::UserRow) -> $crate::Result<bool> {
+            async fn update_user(&self, u: &$crate::UserRow, lift_lockout: bool) -> $crate::Result<bool> {
                 let done = sqlx::query::<$db>(
                     "UPDATE users SET sealed = $1, roles = $2, teams = $3, status = $4, updated_at = $5, \
-                     failed_logins = CASE WHEN $4 = 'active' THEN 0 ELSE failed_logins END, \
-                     first_failed_at = CASE WHEN $4 = 'active' THEN NULL ELSE first_failed_at END, \
-                     locked_until = CASE WHEN $4 = 'active' THEN NULL ELSE locked_until END \
+                     failed_logins = CASE WHEN $7 = 1 THEN 0 ELSE failed_logins END, \
+                     first_failed_at = CASE WHEN $7 = 1 THEN NULL ELSE first_failed_at END, \
+                     locked_until = CASE WHEN $7 = 1 THEN NULL ELSE locked_until END \
                      WHERE id = $6",
                 )
                 .bind(u.sealed.clone())
@@ -1448,6 +1448,7 @@ macro_rules! impl_store {
                 .bind(u.status.clone())
                 .bind(u.updated_at)
                 .bind(u.id.to_string())
+                .bind(i64::from(lift_lockout))
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)

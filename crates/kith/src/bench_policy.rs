@@ -45,7 +45,7 @@ impl Authorizer for Permissive {
     fn authorize_legal_claims(&self, _: &Principal) -> ApiResult<()> {
         Ok(())
     }
-    fn authorize_api_keys(&self, _: &Principal) -> ApiResult<()> {
+    fn authorize_api_keys(&self, _: &Principal, _: bool) -> ApiResult<()> {
         Ok(())
     }
     fn authorize_roles(&self, _: &Principal, _: bool) -> ApiResult<()> {

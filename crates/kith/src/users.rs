@@ -143,7 +143,7 @@ async fn disable(args: UserEmailArgs) -> Result<()> {
     let now = kith_server::now_millis();
     user.status = AccountStatus::Disabled.as_str().into();
     user.updated_at = now;
-    opened.store.update_user(&user).await?;
+    opened.store.update_user(&user, false).await?;
     let ended = opened.store.revoke_user_sessions(user.id, now, None).await?;
     record_command(&opened.store, AuditAction::ConfigChange, "users", Some(user.id), &["status"]).await?;
     record_command(&opened.store, AuditAction::TokenRevoke, "sessions", Some(user.id), &[&format!("revoked:{ended}")])

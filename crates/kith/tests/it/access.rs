@@ -91,7 +91,7 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("list_forms", "admin dpo sales support marketing auditor key"),
         ("disable_form", "admin dpo"),
         ("claim_outbox", "admin dpo"),
-        ("issue_api_key", "admin dpo"),
+        ("issue_api_key", "dpo"),
         ("list_api_keys", "admin dpo"),
         ("revoke_api_key", "admin dpo"),
         ("list_roles", "admin dpo auditor"),
@@ -445,9 +445,9 @@ async fn third_party_keys_on_every_backend() {
         let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
         let person = f.contact().await;
         let issue = |grant: Value| {
-            let (s, admin) = (&s, admin.clone());
+            let (s, dpo) = (&s, dpo.clone());
             async move {
-                let (status, issued) = send_as(s, &admin, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
+                let (status, issued) = send_as(s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
                 assert_eq!(status, StatusCode::CREATED, "{issued}");
                 (issued["id"].as_str().unwrap().to_string(), issued["key"].as_str().unwrap().to_string())
             }
@@ -518,7 +518,7 @@ async fn third_party_keys_on_every_backend() {
         ] {
             let mut grant = key_grant();
             grant.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
-            let (status, answer) = send_as(&s, &admin, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
+            let (status, answer) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
             assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some(code)), "{grant}");
         }
         let sales = token_for(&s, "sales").await;

@@ -366,6 +366,11 @@ async fn accounts_lockout_and_indistinguishable_failures_on_every_backend() {
             try_login(&s, json!({"email": email, "password": "wrong-password-1"})).await;
         }
         assert_eq!(try_login(&s, json!({"email": email, "password": PASSWORD})).await.0, StatusCode::UNAUTHORIZED);
+        // Any other change leaves the lockout as it is.
+        let rename = json!({"display_name": "Renamed Person"});
+        let (status, _) = send_as(&s, &admin, Method::PATCH, &format!("/api/v1/users/{id}"), Some(&rename)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(try_login(&s, json!({"email": email, "password": PASSWORD})).await.0, StatusCode::UNAUTHORIZED);
         let body = json!({"status": "active"});
         let (status, _) = send_as(&s, &admin, Method::PATCH, &format!("/api/v1/users/{id}"), Some(&body)).await;
         assert_eq!(status, StatusCode::OK);
@@ -642,6 +647,30 @@ async fn team_scope_through_sessions_on_every_backend() {
         let notes = json!({"notes": "hidden class"});
         let (status, answer) = as_browser(&s, bo, Some(&bo.csrf), Method::PATCH, &path, Some(&notes)).await;
         assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some("field_forbidden")));
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
+
+/// No account widens its own access: an admin may not give themselves a
+/// role (the DPO's, say) nor change their own status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_account_changes_its_own_roles_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start_with(&db, settings(|_| {})).await;
+        let admin = token_for(&s, "admin").await;
+        let id = add_user(&s, &admin, "root@example.org", &["admin"]).await;
+        let me = login(&s, "root@example.org", PASSWORD).await;
+        let path = format!("/api/v1/users/{id}");
+        let (status, answer) =
+            as_browser(&s, &me, Some(&me.csrf), Method::PATCH, &path, Some(&json!({"roles": ["admin", "dpo"]}))).await;
+        assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{answer}");
+        let (status, _) =
+            as_browser(&s, &me, Some(&me.csrf), Method::PATCH, &path, Some(&json!({"display_name": "Root"}))).await;
+        assert_eq!(status, StatusCode::OK, "the rest of one's own profile is fine");
+        let (_, user) = send_as(&s, &admin, Method::GET, &path, None).await;
+        assert_eq!(user["roles"], json!(["admin"]));
         s.stop().await;
         db.cleanup().await;
     }
