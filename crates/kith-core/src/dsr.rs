@@ -130,14 +130,14 @@ impl RequestStatus {
     /// pending is allowed (the old one stops working).
     pub fn may_become(self, to: Self) -> bool {
         use RequestStatus::*;
-        match (self, to) {
-            (Received | IdentityVerification, IdentityVerification | InProgress) => true,
-            (IdentityVerification, Locked) => true,
-            (Locked, Received) => true,
-            (InProgress, Completed) => true,
-            (Received | IdentityVerification | Locked | InProgress, Refused | Withdrawn) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Received | IdentityVerification, IdentityVerification | InProgress)
+                | (IdentityVerification, Locked)
+                | (Locked, Received)
+                | (InProgress, Completed)
+                | (Received | IdentityVerification | Locked | InProgress, Refused | Withdrawn)
+        )
     }
 
     /// The refusal of a move `may_become` does not allow, with the code

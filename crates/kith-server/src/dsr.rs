@@ -239,9 +239,8 @@ impl Request {
     }
 
     fn seal(&mut self) -> ApiResult<()> {
-        let plaintext = zeroize::Zeroizing::new(
-            serde_json::to_vec(&self.private).map_err(|e| ApiError::internal("dsr", e))?,
-        );
+        let plaintext =
+            zeroize::Zeroizing::new(serde_json::to_vec(&self.private).map_err(|e| ApiError::internal("dsr", e))?);
         self.row.sealed = self.key.seal(&seal_context(self.row.id), &plaintext);
         Ok(())
     }
@@ -267,7 +266,13 @@ fn event(who: &Caller, action: AuditAction, row: &DsrRow, fields: Vec<String>) -
     about(who, action, Some(row.id), row.contact_id, fields)
 }
 
-fn about(who: &Caller, action: AuditAction, record: Option<Uuid>, subject: Option<Uuid>, fields: Vec<String>) -> AuditEvent {
+fn about(
+    who: &Caller,
+    action: AuditAction,
+    record: Option<Uuid>,
+    subject: Option<Uuid>,
+    fields: Vec<String>,
+) -> AuditEvent {
     AuditEvent {
         seq: 0,
         at: crate::now_millis(),
@@ -305,7 +310,12 @@ fn past_time(field: &str, raw: &str, now: i64) -> ApiResult<OffsetDateTime> {
 /// Finds the person a new request is about: the contact named (which must
 /// exist), or the contact holding the e-mail address or phone number
 /// given (through the blind index; none is a valid outcome).
-async fn match_person(state: &AppState, who: &Caller, input: &DsrInput, private: &mut Private) -> ApiResult<Option<Uuid>> {
+async fn match_person(
+    state: &AppState,
+    who: &Caller,
+    input: &DsrInput,
+    private: &mut Private,
+) -> ApiResult<Option<Uuid>> {
     let given = [input.contact_id.is_some(), input.email.is_some(), input.phone.is_some()];
     match given.iter().filter(|g| **g).count() {
         0 => return Err(ApiError::new(ErrorCode::MissingField, "contact_id: give contact_id, email or phone")),
@@ -436,9 +446,8 @@ async fn list(
     }
     let now = crate::now_millis();
     let mut statuses: Vec<RequestStatus> = match &params.status {
-        Some(raw) => vec![RequestStatus::parse(raw).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidQuery, "status: one of the statuses a request can have")
-        })?],
+        Some(raw) => vec![RequestStatus::parse(raw)
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "status: one of the statuses a request can have"))?],
         None => RequestStatus::ALL.to_vec(),
     };
     let mut query = DsrQuery { limit: limit + 1, ..Default::default() };
@@ -802,9 +811,11 @@ async fn fulfil(
             fields.push(format!("fulfilment:objection:{purpose}"));
         }
         (Some(contact), RequestKind::Rectification) => {
-            let changes = input.changes.clone().filter(|c| !c.is_empty()).ok_or_else(|| {
-                ApiError::new(ErrorCode::MissingField, "changes: the contact fields to correct")
-            })?;
+            let changes = input
+                .changes
+                .clone()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "changes: the contact fields to correct"))?;
             state.records.update::<Contact>(&on_behalf, contact, changes).await?;
             fields.push("fulfilment:rectification".into());
         }

@@ -436,7 +436,7 @@ impl Records {
     pub async fn find_contact_by_phone(&self, who: &Caller, phone: &str) -> ApiResult<Option<Uuid>> {
         let wanted = parse_phone(phone).map_err(|e| ApiError::from(e.at("phone")))?;
         let params = ListParams { phone: Some(wanted.clone()), ..Default::default() };
-        self.find_contact(who, params, "phones", |c| c.phones.iter().any(|p| *p == wanted)).await
+        self.find_contact(who, params, "phones", |c| c.phones.contains(&wanted)).await
     }
 
     /// The oldest contact the blind-index lookup in `params` finds that

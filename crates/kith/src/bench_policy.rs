@@ -11,7 +11,7 @@ use kith_core::access::{Action, Grant, Scope};
 use kith_core::EntityKind;
 use kith_server::app::ServerConfig;
 use kith_server::audit::AuditLog;
-use kith_server::auth::{new_token, Authorizer, AccessPolicy, Principal};
+use kith_server::auth::{new_token, AccessPolicy, Authorizer, Principal};
 use kith_server::datadir::DataDir;
 use kith_server::error::ApiResult;
 use std::sync::Arc;
