@@ -370,7 +370,7 @@ async fn create(
     };
     let mut private = Private::default();
     if let Some(note) = &input.note {
-        private.note = Some(required_text("note", note, "empty")?);
+        private.note = Some(required_text("note", note, "empty: leave it out instead")?);
     }
     let contact = match_person(&state, &who, &input, &mut private).await?;
     let id = Uuid::new_v4();
