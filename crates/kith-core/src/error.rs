@@ -44,6 +44,12 @@ pub enum ErrorCode {
     CsrfFailed,
     WeakPassword,
     TotpInvalid,
+    InvalidTransition,
+    NotVerified,
+    RequestLocked,
+    VerificationFailed,
+    AlreadyExtended,
+    FulfilmentPending,
 }
 
 impl ErrorCode {
@@ -87,6 +93,12 @@ impl ErrorCode {
             Self::CsrfFailed => "csrf_failed",
             Self::WeakPassword => "weak_password",
             Self::TotpInvalid => "totp_invalid",
+            Self::InvalidTransition => "invalid_transition",
+            Self::NotVerified => "not_verified",
+            Self::RequestLocked => "request_locked",
+            Self::VerificationFailed => "verification_failed",
+            Self::AlreadyExtended => "already_extended",
+            Self::FulfilmentPending => "fulfilment_pending",
         }
     }
 
@@ -106,7 +118,8 @@ impl ErrorCode {
             | Self::UnknownReference
             | Self::GuardianRequired
             | Self::WeakPassword
-            | Self::TotpInvalid => 422,
+            | Self::TotpInvalid
+            | Self::VerificationFailed => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound => 404,
@@ -120,7 +133,13 @@ impl ErrorCode {
             | Self::FieldForbidden
             | Self::AddressNotAllowed
             | Self::CsrfFailed => 403,
-            Self::Conflict | Self::InUse => 409,
+            Self::Conflict
+            | Self::InUse
+            | Self::InvalidTransition
+            | Self::NotVerified
+            | Self::RequestLocked
+            | Self::AlreadyExtended
+            | Self::FulfilmentPending => 409,
             Self::ConfirmationExpired => 410,
             Self::RateLimited => 429,
             Self::MethodNotAllowed => 405,
@@ -170,6 +189,12 @@ impl ErrorCode {
             Self::CsrfFailed => "The request lacks the session's CSRF token",
             Self::WeakPassword => "The password does not meet the password policy",
             Self::TotpInvalid => "The one-time code is not valid",
+            Self::InvalidTransition => "The request cannot move to this state from its current one",
+            Self::NotVerified => "The person's identity is not verified yet",
+            Self::RequestLocked => "Too many failed verifications: the DPO must unlock the request",
+            Self::VerificationFailed => "The verification token is unknown, used or expired",
+            Self::AlreadyExtended => "The deadline was extended already",
+            Self::FulfilmentPending => "Kith cannot carry out this kind of request yet",
         }
     }
 }

@@ -235,7 +235,7 @@ pub fn build_app(mut state: AppState) -> Router {
     let capture = crate::capture::public_routes(Api::new());
     let login = crate::account_routes::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 9] = [
+    let groups: [fn(Api) -> Api; 10] = [
         routes::records,
         crate::audit_routes::routes,
         crate::purpose_routes::routes,
@@ -245,6 +245,7 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::api_keys::routes,
         crate::roles::routes,
         crate::account_routes::routes,
+        crate::dsr::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     state.openapi = Arc::new(document(&[&public, &capture, &login], &protected));

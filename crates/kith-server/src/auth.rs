@@ -129,11 +129,17 @@ pub trait Authorizer: Send + Sync + 'static {
     /// Managing staff accounts: listing, creating, changing, resetting
     /// passwords, revoking sessions.
     fn authorize_accounts(&self, principal: &Principal) -> ApiResult<()>;
+    /// Data-subject requests: registering and reading them (`manage`
+    /// false), or every other step (verifying, extending, refusing,
+    /// withdrawing, carrying out, unlocking).
+    fn authorize_requests(&self, principal: &Principal, manage: bool) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
 /// carry; the audit log for `admin`, `dpo` and `auditor`; purposes and
-/// notices edited by `admin` and `dpo`; legal claims by the DPO.
+/// notices edited by `admin` and `dpo`; legal claims by the DPO;
+/// data-subject requests registered and read by `dpo` and `support` (the
+/// front desk that takes a request in) and handled by the DPO alone.
 pub struct AccessPolicy;
 
 impl Authorizer for AccessPolicy {
@@ -195,6 +201,19 @@ impl Authorizer for AccessPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only an admin manages staff accounts"))
+        }
+    }
+
+    fn authorize_requests(&self, principal: &Principal, manage: bool) -> ApiResult<()> {
+        if principal.has_role("dpo") || (!manage && principal.has_role("support")) {
+            Ok(())
+        } else if manage {
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO handles a data-subject request"))
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the {} role may not register or read data-subject requests", principal.role_names()),
+            ))
         }
     }
 

@@ -83,6 +83,13 @@ pub(crate) async fn record_objection(state: &AppState, who: &Caller, contact: Uu
         .await
 }
 
+/// Restricts processing of a person (Art. 18) and audits it; restricting
+/// a restricted person changes nothing but is audited again.
+pub(crate) async fn record_restriction(state: &AppState, who: &Caller, contact: Uuid) -> ApiResult<()> {
+    state.store.restrict(contact, crate::now_millis(), &who.principal.name).await.map_err(person_missing)?;
+    state.audit.record(vec![event(who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await
+}
+
 /// The person's data key, or 404 when there is no such person.
 async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
     Ok(person(state, contact).await?.0)
@@ -272,8 +279,7 @@ pub struct ObjectionInput {
 async fn restrict(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact = parse_contact(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
-    state.store.restrict(contact, crate::now_millis(), &who.principal.name).await.map_err(person_missing)?;
-    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await?;
+    record_restriction(&state, &who, contact).await?;
     Ok(Json(json!({"restricted": true})))
 }
 

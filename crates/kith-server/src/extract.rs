@@ -40,6 +40,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out (a `POST` that usually carries nothing):
+/// no body at all is `T::default()`; a body must be JSON like for [`ApiJson`].
+pub struct MaybeJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            return ApiJson::<T>::from_request(req, state).await.map(|ApiJson(value)| MaybeJson(value));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::MalformedJson, "the body could not be read"))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(MaybeJson(T::default()))
+        } else {
+            Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"))
+        }
+    }
+}
+
 /// Parses JSON into `T`, classifying the failure.
 /// Every body Kith takes is a JSON object; derived deserialisers would also
 /// take an array of the fields in order, which no client means to send.

@@ -15,6 +15,7 @@ pub mod caller;
 pub mod capture;
 pub mod consents;
 pub mod datadir;
+pub mod dsr;
 pub mod error;
 pub mod extract;
 pub mod listing;

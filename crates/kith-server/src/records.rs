@@ -14,7 +14,7 @@ use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::model::Contact;
 use kith_core::policy::may_process;
 use kith_core::purpose::Purpose;
-use kith_core::values::email_lookup_key;
+use kith_core::values::{email_lookup_key, parse_phone};
 use kith_core::{EntityBody, EntityKind, ErrorCode};
 use kith_crypto::{DataKey, Keyring, KeyringHandle, WrappedKey};
 use kith_store::{DynStore, KeyRow, NewRecord, RecordUpdate, StoreError, StoredRecord, ACTIVE_KEK};
@@ -467,17 +467,38 @@ impl Records {
 
     /// The contact holding `email` among its addresses (the oldest, if
     /// several do), for a system path that must not create a duplicate
-    /// (public capture). Found through the e-mail blind index and checked
-    /// after opening, as truncated terms may collide. Unlike a list, no
-    /// purpose filter applies (a restricted person is still the same
-    /// person) and only the id comes back; each person opened is audited
-    /// as read.
+    /// (public capture) or must find the person a request is about. Found
+    /// through the e-mail blind index and checked after opening, as
+    /// truncated terms may collide. Unlike a list, no purpose filter
+    /// applies (a restricted person is still the same person) and only the
+    /// id comes back; each person opened is audited as read.
     pub async fn find_contact_by_email(&self, who: &Caller, email: &str) -> ApiResult<Option<Uuid>> {
-        let params =
-            ListParams { email: Some(email.to_string()), limit: Some(listing::MAX_LIMIT), ..Default::default() };
+        let wanted = email_lookup_key(email);
+        let params = ListParams { email: Some(email.to_string()), ..Default::default() };
+        self.find_contact(who, params, "emails", |c| c.emails.iter().any(|e| email_lookup_key(e) == wanted)).await
+    }
+
+    /// Like [`Self::find_contact_by_email`], by an exact phone number (E.164
+    /// after parsing, as stored and indexed).
+    pub async fn find_contact_by_phone(&self, who: &Caller, phone: &str) -> ApiResult<Option<Uuid>> {
+        let wanted = parse_phone(phone).map_err(|e| ApiError::from(e.at("phone")))?;
+        let params = ListParams { phone: Some(wanted.clone()), ..Default::default() };
+        self.find_contact(who, params, "phones", |c| c.phones.contains(&wanted)).await
+    }
+
+    /// The oldest contact the blind-index lookup in `params` finds that
+    /// `holds` confirms once opened; every one opened is audited as a read
+    /// of `field`.
+    async fn find_contact(
+        &self,
+        who: &Caller,
+        mut params: ListParams,
+        field: &str,
+        holds: impl Fn(&Contact) -> bool,
+    ) -> ApiResult<Option<Uuid>> {
+        params.limit = Some(listing::MAX_LIMIT);
         let plan = listing::plan(EntityKind::Contacts, params, &self.keys.current())?;
         let rows = self.store.list(&plan.query).await?;
-        let wanted = email_lookup_key(email);
         let mut keys = HashMap::new();
         let mut found = None;
         let mut events = Vec::new();
@@ -488,10 +509,10 @@ impl Records {
                 AuditAction::Read,
                 Some(row.id),
                 Some(row.subject_id),
-                vec!["emails".into()],
+                vec![field.to_string()],
                 AuditOutcome::Ok,
             ));
-            if found.is_none() && contact.emails.iter().any(|e| email_lookup_key(e) == wanted) {
+            if found.is_none() && holds(&contact) {
                 found = Some(row.id);
             }
         }

@@ -371,10 +371,17 @@ async fn members(
 }
 
 fn cursor_after(last: &StoredRecord) -> String {
-    B64URL.encode(format!("{}:{}", last.created_at, last.id))
+    encode_cursor(last.created_at, last.id)
 }
 
-fn parse_cursor(raw: &str) -> ApiResult<(i64, Uuid)> {
+/// A cursor naming the last item shown by a time and an id; lists ordered
+/// by (time, id) continue after it.
+pub(crate) fn encode_cursor(at: i64, id: Uuid) -> String {
+    B64URL.encode(format!("{at}:{id}"))
+}
+
+/// The (time, id) of a cursor [`encode_cursor`] gave out.
+pub(crate) fn parse_cursor(raw: &str) -> ApiResult<(i64, Uuid)> {
     let invalid = || ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out");
     let text = B64URL.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
     let (at, id) = text.split_once(':').ok_or_else(invalid)?;

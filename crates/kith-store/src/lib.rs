@@ -153,6 +153,55 @@ pub struct LockoutRule {
     pub lock_ms: i64,
 }
 
+/// A data-subject request as stored. `sealed` (what the person gave and
+/// what staff wrote about the request) is under the data key whose subject
+/// is `id`; everything else is clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsrRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub channel: String,
+    /// The matched person, if any.
+    pub contact_id: Option<Uuid>,
+    /// The purpose key an objection is about.
+    pub purpose: Option<String>,
+    pub received_at: i64,
+    pub due_at: i64,
+    pub extended_months: i64,
+    /// When the person was told of an extension.
+    pub person_told_at: Option<i64>,
+    pub verified_at: Option<i64>,
+    /// `staff_attestation` or `token`.
+    pub verification_method: Option<String>,
+    pub failed_attempts: i64,
+    /// SHA-256 of the pending verification token.
+    pub token_hash: Option<Vec<u8>>,
+    pub token_expires_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    /// When the request was completed, refused or withdrawn.
+    pub closed_at: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Bumped by every update; an update names the version it read.
+    pub version: i64,
+    pub sealed: Vec<u8>,
+}
+
+/// Which requests a register listing wants, in (due_at, id) order after `after`.
+#[derive(Debug, Clone, Default)]
+pub struct DsrQuery {
+    /// Any of these statuses; all when empty.
+    pub statuses: Vec<String>,
+    /// Due at or after, in milliseconds.
+    pub due_from: Option<i64>,
+    /// Due before, in milliseconds.
+    pub due_to: Option<i64>,
+    pub after: Option<(i64, Uuid)>,
+    pub limit: u32,
+}
+
 /// A blind-index term as stored.
 pub type Term = [u8; 16];
 
@@ -491,6 +540,15 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_session(&self, id: Uuid, at: i64) -> Result<bool>;
     /// Revokes every active session of a user but `except`; returns how many.
     async fn revoke_user_sessions(&self, user: Uuid, at: i64, except: Option<Uuid>) -> Result<u64>;
+
+    /// Registers a data-subject request with its data key (checked against
+    /// the active KEK like every new key).
+    async fn insert_dsr(&self, request: &DsrRow, key: &KeyRow) -> Result<()>;
+    async fn dsr(&self, id: Uuid) -> Result<Option<DsrRow>>;
+    async fn dsrs(&self, query: &DsrQuery) -> Result<Vec<DsrRow>>;
+    /// Writes every changing column of a request if its version is still
+    /// `request.version` (bumping it); false when someone changed it first.
+    async fn update_dsr(&self, request: &DsrRow) -> Result<bool>;
 }
 
 pub type DynStore = Arc<dyn Store>;

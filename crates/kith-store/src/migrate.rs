@@ -22,6 +22,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 6, name: "capture", sql: include_str!("../migrations/sqlite/0006_capture.sql") },
     Migration { version: 7, name: "keys_roles", sql: include_str!("../migrations/sqlite/0007_keys_roles.sql") },
     Migration { version: 8, name: "accounts", sql: include_str!("../migrations/sqlite/0008_accounts.sql") },
+    Migration { version: 9, name: "dsr", sql: include_str!("../migrations/sqlite/0009_dsr.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -59,6 +60,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 9, name: "capture", sql: include_str!("../migrations/postgres/0009_capture.sql") },
     Migration { version: 10, name: "keys_roles", sql: include_str!("../migrations/postgres/0010_keys_roles.sql") },
     Migration { version: 11, name: "accounts", sql: include_str!("../migrations/postgres/0011_accounts.sql") },
+    Migration { version: 12, name: "dsr", sql: include_str!("../migrations/postgres/0012_dsr.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -393,6 +393,38 @@ macro_rules! impl_store {
             })
         }
 
+        const DSR_COLUMNS: &str = "id, kind, status, channel, contact_id, purpose, received_at, due_at, extended_months, \
+             person_told_at, verified_at, verification_method, failed_attempts, token_hash, token_expires_at, \
+             completed_at, closed_at, created_by, created_at, updated_at, version, sealed";
+
+        fn dsr_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::DsrRow> {
+            use sqlx::Row;
+            Ok($crate::DsrRow {
+                id: parse_id(row.try_get::<&str, _>("id")?)?,
+                kind: row.try_get("kind")?,
+                status: row.try_get("status")?,
+                channel: row.try_get("channel")?,
+                contact_id: row.try_get::<Option<String>, _>("contact_id")?.as_deref().map(parse_id).transpose()?,
+                purpose: row.try_get("purpose")?,
+                received_at: row.try_get("received_at")?,
+                due_at: row.try_get("due_at")?,
+                extended_months: row.try_get("extended_months")?,
+                person_told_at: row.try_get("person_told_at")?,
+                verified_at: row.try_get("verified_at")?,
+                verification_method: row.try_get("verification_method")?,
+                failed_attempts: row.try_get("failed_attempts")?,
+                token_hash: row.try_get("token_hash")?,
+                token_expires_at: row.try_get("token_expires_at")?,
+                completed_at: row.try_get("completed_at")?,
+                closed_at: row.try_get("closed_at")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                version: row.try_get("version")?,
+                sealed: row.try_get("sealed")?,
+            })
+        }
+
         #[async_trait::async_trait]
         impl $crate::Store for $store {
             fn backend(&self) -> $crate::Backend {
@@ -1645,6 +1677,115 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn insert_dsr(&self, r: &$crate::DsrRow, key: &$crate::KeyRow) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                insert_keys(&mut tx, &[key], r.created_at).await?;
+                sqlx::query::<$db>(&format!(
+                    "INSERT INTO dsr_requests ({DSR_COLUMNS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+                ))
+                .bind(r.id.to_string())
+                .bind(r.kind.clone())
+                .bind(r.status.clone())
+                .bind(r.channel.clone())
+                .bind(r.contact_id.map(|c| c.to_string()))
+                .bind(r.purpose.clone())
+                .bind(r.received_at)
+                .bind(r.due_at)
+                .bind(r.extended_months)
+                .bind(r.person_told_at)
+                .bind(r.verified_at)
+                .bind(r.verification_method.clone())
+                .bind(r.failed_attempts)
+                .bind(r.token_hash.clone())
+                .bind(r.token_expires_at)
+                .bind(r.completed_at)
+                .bind(r.closed_at)
+                .bind(r.created_by.clone())
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .bind(r.version)
+                .bind(r.sealed.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_unique)?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn dsr(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::DsrRow>> {
+                let row = sqlx::query::<$db>(&format!("SELECT {DSR_COLUMNS} FROM dsr_requests WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(dsr_from_row).transpose()
+            }
+
+            async fn dsrs(&self, query: &$crate::DsrQuery) -> $crate::Result<Vec<$crate::DsrRow>> {
+                let mut args: Vec<$crate::query::Arg> = Vec::new();
+                let mut next = |arg: $crate::query::Arg| {
+                    args.push(arg);
+                    format!("${}", args.len())
+                };
+                let mut conditions: Vec<String> = Vec::new();
+                if !query.statuses.is_empty() {
+                    let list: Vec<String> =
+                        query.statuses.iter().map(|s| next($crate::query::Arg::Text(s.clone()))).collect();
+                    conditions.push(format!("status IN ({})", list.join(", ")));
+                }
+                if let Some(from) = query.due_from {
+                    conditions.push(format!("due_at >= {}", next($crate::query::Arg::Int(from))));
+                }
+                if let Some(to) = query.due_to {
+                    conditions.push(format!("due_at < {}", next($crate::query::Arg::Int(to))));
+                }
+                if let Some((due, id)) = &query.after {
+                    let (a, b, c) = (
+                        next($crate::query::Arg::Int(*due)),
+                        next($crate::query::Arg::Int(*due)),
+                        next($crate::query::Arg::Text(id.to_string())),
+                    );
+                    conditions.push(format!("(due_at > {a} OR (due_at = {b} AND id > {c}))"));
+                }
+                let limit = next($crate::query::Arg::Int(i64::from(query.limit)));
+                let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+                let text = format!("SELECT {DSR_COLUMNS} FROM dsr_requests{filter} ORDER BY due_at, id LIMIT {limit}");
+                let mut q = sqlx::query::<$db>(&text);
+                for arg in args {
+                    q = bind_arg(q, arg);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter().map(dsr_from_row).collect()
+            }
+
+            async fn update_dsr(&self, r: &$crate::DsrRow) -> $crate::Result<bool> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE dsr_requests SET status = $1, contact_id = $2, due_at = $3, extended_months = $4, \
+                     person_told_at = $5, verified_at = $6, verification_method = $7, failed_attempts = $8, \
+                     token_hash = $9, token_expires_at = $10, completed_at = $11, closed_at = $12, updated_at = $13, \
+                     sealed = $14, version = version + 1 WHERE id = $15 AND version = $16",
+                )
+                .bind(r.status.clone())
+                .bind(r.contact_id.map(|c| c.to_string()))
+                .bind(r.due_at)
+                .bind(r.extended_months)
+                .bind(r.person_told_at)
+                .bind(r.verified_at)
+                .bind(r.verification_method.clone())
+                .bind(r.failed_attempts)
+                .bind(r.token_hash.clone())
+                .bind(r.token_expires_at)
+                .bind(r.completed_at)
+                .bind(r.closed_at)
+                .bind(r.updated_at)
+                .bind(r.sealed.clone())
+                .bind(r.id.to_string())
+                .bind(r.version)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
         }
     };

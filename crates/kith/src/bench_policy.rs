@@ -54,6 +54,9 @@ impl Authorizer for Permissive {
     fn authorize_accounts(&self, _: &Principal) -> ApiResult<()> {
         Ok(())
     }
+    fn authorize_requests(&self, _: &Principal, _: bool) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 pub async fn run(args: PolicyArgs) -> Result<()> {

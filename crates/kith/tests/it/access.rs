@@ -110,6 +110,17 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("update_user", "admin"),
         ("reset_password", "admin"),
         ("revoke_sessions", "admin"),
+        // Support takes data-subject requests in; the DPO handles them.
+        ("create_dsr", "dpo support"),
+        ("list_dsr", "dpo support"),
+        ("get_dsr", "dpo support"),
+        ("issue_dsr_token", "dpo"),
+        ("verify_dsr", "dpo"),
+        ("unlock_dsr", "dpo"),
+        ("extend_dsr", "dpo"),
+        ("refuse_dsr", "dpo"),
+        ("withdraw_dsr", "dpo"),
+        ("fulfil_dsr", "dpo"),
     ])
 }
 
@@ -161,6 +172,31 @@ impl Fixture<'_> {
         id
     }
 
+    /// A fresh data-subject request in the state `operation` acts on: a
+    /// verified restriction to fulfil, a locked one to unlock, else a new one.
+    async fn request(&self, operation: &str, contact: &str) -> String {
+        let kind = if operation == "fulfil_dsr" { "restriction" } else { "access" };
+        let id = self.make("/api/v1/dsr", json!({"kind": kind, "contact_id": contact})).await;
+        let verify = format!("/api/v1/dsr/{id}/verify");
+        match operation {
+            "fulfil_dsr" => {
+                let attestation = json!({"method": "staff_attestation", "note": "called back"});
+                assert_eq!(
+                    send_as(self.s, self.dpo, Method::POST, &verify, Some(&attestation)).await.0,
+                    StatusCode::OK
+                );
+            }
+            "unlock_dsr" => {
+                for _ in 0..5 {
+                    let guess = json!({"token": "kith_dsr_guess"});
+                    assert!(send_as(self.s, self.dpo, Method::POST, &verify, Some(&guess)).await.0.is_client_error());
+                }
+            }
+            _ => {}
+        }
+        id
+    }
+
     async fn record(&self, kind: &str, contact: &str) -> String {
         let body = match kind {
             "contacts" => return self.contact().await,
@@ -200,6 +236,7 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
             .await
         }
         ("api-keys", true) => f.make("/api/v1/api-keys", key_grant()).await,
+        ("dsr", true) => f.request(operation, &contact).await,
         ("purposes", true) => "sales".to_string(),
         ("users", true) => {
             let (status, made) = send_as(f.s, f.admin, Method::POST, "/api/v1/users", Some(&fresh_user())).await;
@@ -254,6 +291,11 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         "confirm_totp" => Some(json!({"code": "123456"})),
         "replace_role" => Some(json!({"name": id, "permissions": []})),
+        "create_dsr" => Some(json!({"kind": "access", "contact_id": contact})),
+        "verify_dsr" => Some(json!({"method": "staff_attestation", "note": "called back"})),
+        "extend_dsr" => Some(json!({"months": 1, "reason": "many systems"})),
+        "refuse_dsr" => Some(json!({"grounds": "manifestly unfounded"})),
+        "fulfil_dsr" => Some(json!({})),
         _ => None,
     };
     (path, body)

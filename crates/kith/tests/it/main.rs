@@ -9,6 +9,7 @@ mod canary;
 mod capture;
 mod cli;
 mod consents;
+mod dsr;
 mod harness;
 mod multi;
 mod openapi;
