@@ -50,6 +50,7 @@ pub enum ErrorCode {
     VerificationFailed,
     AlreadyExtended,
     FulfilmentPending,
+    LinkExpired,
 }
 
 impl ErrorCode {
@@ -99,6 +100,7 @@ impl ErrorCode {
             Self::VerificationFailed => "verification_failed",
             Self::AlreadyExtended => "already_extended",
             Self::FulfilmentPending => "fulfilment_pending",
+            Self::LinkExpired => "link_expired",
         }
     }
 
@@ -140,7 +142,7 @@ impl ErrorCode {
             | Self::RequestLocked
             | Self::AlreadyExtended
             | Self::FulfilmentPending => 409,
-            Self::ConfirmationExpired => 410,
+            Self::ConfirmationExpired | Self::LinkExpired => 410,
             Self::RateLimited => 429,
             Self::MethodNotAllowed => 405,
             Self::Unavailable => 503,
@@ -195,6 +197,7 @@ impl ErrorCode {
             Self::VerificationFailed => "The verification token is unknown, used or expired",
             Self::AlreadyExtended => "The deadline was extended already",
             Self::FulfilmentPending => "Kith cannot carry out this kind of request yet",
+            Self::LinkExpired => "The download link is unknown, used or expired",
         }
     }
 }

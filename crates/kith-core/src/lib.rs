@@ -12,6 +12,7 @@ pub mod document;
 pub mod dsr;
 pub mod entity;
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod normalize;
 pub mod policy;

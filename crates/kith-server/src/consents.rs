@@ -177,6 +177,16 @@ fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<ConsentEntry> {
     })
 }
 
+/// The person's whole ledger, proof included, for their archive; audited
+/// as an `export` read of the consents.
+pub(crate) async fn ledger_for_export(state: &AppState, who: &Caller, contact: Uuid) -> ApiResult<Vec<ConsentEntry>> {
+    let key = person_key(state, contact).await?;
+    let entries: Vec<ConsentEntry> =
+        state.store.consents(contact).await?.iter().map(|row| open_entry(&key, row)).collect::<ApiResult<_>>()?;
+    state.audit.record(vec![event(who, AuditAction::Read, contact, vec!["export".into(), "consents".into()])]).await?;
+    Ok(entries)
+}
+
 /// A write about a person who does not exist answers 404.
 fn person_missing(e: kith_store::StoreError) -> ApiError {
     match e {

@@ -44,7 +44,7 @@ use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 /// A `received_at` may lie this far ahead of the server's clock (clients' clocks drift).
 const CLOCK_SKEW_MS: i64 = 60_000;
 const TOKEN_PREFIX: &str = "kith_dsr_";
@@ -164,8 +164,8 @@ impl Private {
 }
 
 /// A stored request, opened.
-struct Request {
-    row: DsrRow,
+pub(crate) struct Request {
+    pub(crate) row: DsrRow,
     key: DataKey,
     private: Private,
 }
@@ -174,11 +174,11 @@ fn time_of(millis: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn status_of(row: &DsrRow) -> ApiResult<RequestStatus> {
+pub(crate) fn status_of(row: &DsrRow) -> ApiResult<RequestStatus> {
     RequestStatus::parse(&row.status).ok_or_else(|| ApiError::internal("dsr", "a stored status is unknown"))
 }
 
-fn kind_of(row: &DsrRow) -> ApiResult<RequestKind> {
+pub(crate) fn kind_of(row: &DsrRow) -> ApiResult<RequestKind> {
     RequestKind::parse(&row.kind).ok_or_else(|| ApiError::internal("dsr", "a stored kind is unknown"))
 }
 
@@ -246,7 +246,7 @@ impl Request {
     }
 }
 
-async fn load(state: &AppState, id: Uuid) -> ApiResult<Request> {
+pub(crate) async fn load(state: &AppState, id: Uuid) -> ApiResult<Request> {
     let row = state.store.dsr(id).await?.ok_or_else(|| ApiError::not_found("request"))?;
     let wrapped = state.store.data_key(id).await?.ok_or_else(|| ApiError::not_found("request"))?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
@@ -255,14 +255,14 @@ async fn load(state: &AppState, id: Uuid) -> ApiResult<Request> {
     Ok(Request { row, key, private })
 }
 
-fn parse_request_id(raw: &str) -> ApiResult<Uuid> {
+pub(crate) fn parse_request_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
 }
 
 /// An audit event about a request: the request is the record, the matched
 /// person the subject; fields name what happened (`status:in_progress`),
 /// never a value.
-fn event(who: &Caller, action: AuditAction, row: &DsrRow, fields: Vec<String>) -> AuditEvent {
+pub(crate) fn event(who: &Caller, action: AuditAction, row: &DsrRow, fields: Vec<String>) -> AuditEvent {
     about(who, action, Some(row.id), row.contact_id, fields)
 }
 
@@ -748,19 +748,16 @@ async fn withdraw(State(state): State<AppState>, who: Caller, Path(id): Path<Str
 }
 
 /// What the next slices build, for the answer to a request Kith cannot carry out yet.
-fn pending_detail(kind: RequestKind) -> &'static str {
-    match kind {
-        RequestKind::Access => "the access archive (Art. 15) is not built yet: nothing was sent",
-        RequestKind::Portability => "the portability archive (Art. 20) is not built yet: nothing was sent",
-        _ => "erasure with crypto-shredding (Art. 17) is not built yet: nothing was erased",
-    }
-}
+const ERASURE_PENDING: &str = "erasure with crypto-shredding (Art. 17) is not built yet: nothing was erased";
+/// Why an access or portability request cannot complete yet.
+const ARCHIVE_PENDING: &str =
+    "the archive was not downloaded yet: get a link (POST export-link) and download it (GET export) first";
 
 /// Carries a verified request out: restriction and objection set the
 /// states the policy enforces, rectification applies the changes to the
-/// contact; a request whose person did not match completes with
-/// `outcome: no_data`. Access, portability and erasure wait for their
-/// slices (`fulfilment_pending`).
+/// contact; access and portability complete once the archive was
+/// downloaded; a request whose person did not match completes with
+/// `outcome: no_data`. Erasure waits for its slice (`fulfilment_pending`).
 async fn fulfil(
     State(state): State<AppState>,
     who: Caller,
@@ -798,9 +795,12 @@ async fn fulfil(
                 "no person matched this request: complete it with outcome no_data, or refuse it",
             ))
         }
-        (Some(_), RequestKind::Access | RequestKind::Portability | RequestKind::Erasure) => {
-            return Err(ApiError::new(ErrorCode::FulfilmentPending, pending_detail(kind)))
-        }
+        (Some(_), RequestKind::Erasure) => return Err(ApiError::new(ErrorCode::FulfilmentPending, ERASURE_PENDING)),
+        // The archive is the answer: complete once it was downloaded.
+        (Some(_), RequestKind::Access | RequestKind::Portability) => match state.store.last_export(id).await? {
+            Some(_) => fields.push(format!("fulfilment:{}", kind.as_str())),
+            None => return Err(ApiError::new(ErrorCode::FulfilmentPending, ARCHIVE_PENDING)),
+        },
         (Some(contact), RequestKind::Restriction) => {
             crate::consents::record_restriction(&state, &on_behalf, contact).await?;
             fields.push("fulfilment:restriction".into());

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
 pub mod app;
+pub mod archive;
 pub mod audit;
 pub mod audit_event;
 pub mod audit_routes;

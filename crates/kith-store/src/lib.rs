@@ -189,6 +189,15 @@ pub struct DsrRow {
     pub sealed: Vec<u8>,
 }
 
+/// A download link of a request's archive, as stored (the token only as its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportLinkRow {
+    pub request_id: Uuid,
+    pub expires_at: i64,
+    /// When the archive was downloaded with it.
+    pub used_at: Option<i64>,
+}
+
 /// Which requests a register listing wants, in (due_at, id) order after `after`.
 #[derive(Debug, Clone, Default)]
 pub struct DsrQuery {
@@ -549,6 +558,14 @@ pub trait Store: Send + Sync + 'static {
     /// Writes every changing column of a request if its version is still
     /// `request.version` (bumping it); false when someone changed it first.
     async fn update_dsr(&self, request: &DsrRow) -> Result<bool>;
+    /// Stores a download link of a request's archive (by the token's hash).
+    async fn insert_export_link(&self, request: Uuid, hash: &[u8], created_at: i64, expires_at: i64) -> Result<()>;
+    async fn export_link(&self, hash: &[u8]) -> Result<Option<ExportLinkRow>>;
+    /// Uses a link of this request once, atomically: false if it is
+    /// unknown, used or expired (so it works once even when two servers race).
+    async fn use_export_link(&self, request: Uuid, hash: &[u8], now: i64) -> Result<bool>;
+    /// When the request's archive was last downloaded, if ever.
+    async fn last_export(&self, request: Uuid) -> Result<Option<i64>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

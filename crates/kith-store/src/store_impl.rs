@@ -1787,6 +1787,67 @@ macro_rules! impl_store {
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
+
+            async fn insert_export_link(
+                &self,
+                request: uuid::Uuid,
+                hash: &[u8],
+                created_at: i64,
+                expires_at: i64,
+            ) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO dsr_export_links (token_hash, request_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash.to_vec())
+                .bind(request.to_string())
+                .bind(created_at)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(map_unique)?;
+                Ok(())
+            }
+
+            async fn export_link(&self, hash: &[u8]) -> $crate::Result<Option<$crate::ExportLinkRow>> {
+                let row = sqlx::query::<$db>(
+                    "SELECT request_id, expires_at, used_at FROM dsr_export_links WHERE token_hash = $1",
+                )
+                .bind(hash.to_vec())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|row| {
+                    use sqlx::Row;
+                    Ok($crate::ExportLinkRow {
+                        request_id: parse_id(row.try_get::<&str, _>("request_id")?)?,
+                        expires_at: row.try_get("expires_at")?,
+                        used_at: row.try_get("used_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn use_export_link(&self, request: uuid::Uuid, hash: &[u8], now: i64) -> $crate::Result<bool> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE dsr_export_links SET used_at = $1 \
+                     WHERE token_hash = $2 AND request_id = $3 AND used_at IS NULL AND expires_at > $4",
+                )
+                .bind(now)
+                .bind(hash.to_vec())
+                .bind(request.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn last_export(&self, request: uuid::Uuid) -> $crate::Result<Option<i64>> {
+                let at: Option<i64> =
+                    sqlx::query_scalar::<$db, Option<i64>>("SELECT MAX(used_at) FROM dsr_export_links WHERE request_id = $1")
+                        .bind(request.to_string())
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(at)
+            }
         }
     };
 }

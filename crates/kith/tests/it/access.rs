@@ -121,6 +121,8 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("refuse_dsr", "dpo"),
         ("withdraw_dsr", "dpo"),
         ("fulfil_dsr", "dpo"),
+        ("issue_dsr_export_link", "dpo"),
+        ("export_dsr", "dpo"),
     ])
 }
 
@@ -173,13 +175,14 @@ impl Fixture<'_> {
     }
 
     /// A fresh data-subject request in the state `operation` acts on: a
-    /// verified restriction to fulfil, a locked one to unlock, else a new one.
+    /// verified restriction to fulfil, a verified access request to export,
+    /// a locked one to unlock, else a new one.
     async fn request(&self, operation: &str, contact: &str) -> String {
         let kind = if operation == "fulfil_dsr" { "restriction" } else { "access" };
         let id = self.make("/api/v1/dsr", json!({"kind": kind, "contact_id": contact})).await;
         let verify = format!("/api/v1/dsr/{id}/verify");
         match operation {
-            "fulfil_dsr" => {
+            "fulfil_dsr" | "issue_dsr_export_link" | "export_dsr" => {
                 let attestation = json!({"method": "staff_attestation", "note": "called back"});
                 assert_eq!(
                     send_as(self.s, self.dpo, Method::POST, &verify, Some(&attestation)).await.0,
@@ -251,7 +254,13 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         other => panic!("no fixture for the path {template} ({other:?})"),
     };
-    let path = template.replace("{id}", &id).replace("{key}", &id).replace("{name}", &id);
+    let mut path = template.replace("{id}", &id).replace("{key}", &id).replace("{name}", &id);
+    if operation == "export_dsr" {
+        // A download needs a fresh link of its own.
+        let (status, link) = send_as(f.s, f.dpo, Method::POST, &format!("/api/v1/dsr/{id}/export-link"), None).await;
+        assert_eq!(status, StatusCode::CREATED, "{link}");
+        path = format!("{path}?token={}", link["token"].as_str().unwrap());
+    }
     let body = match operation {
         "create_contacts" => Some(json!({"given_name": "New", "emails": ["new@example.org"]})),
         "update_contacts" => Some(json!({"job_title": "Head buyer"})),

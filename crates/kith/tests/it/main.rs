@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod archive;
 mod audit;
 mod canary;
 mod capture;

@@ -42,7 +42,7 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
     // Public operations answer without a token: each with what an empty
     // request gets (no such form, no such confirmation).
     let public_status = |id: &str| match id {
-        "healthz" | "openapi" | "gpc" => 200,
+        "healthz" | "openapi" | "gpc" | "subject_export_schema" => 200,
         "submit_form" => 404,
         "login" => 422,
         "confirm_submission" => 410,
@@ -67,8 +67,8 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 85,
-        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, 10 data-subject request operations, login, health and this document"
+        operations, 88,
+        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, 12 data-subject request operations, login, health, this document and the archive schema"
     );
     server.stop().await;
 }

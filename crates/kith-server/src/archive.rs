@@ -1,0 +1,300 @@
+//! The access and portability archive (Art. 15, 20) over HTTP: the DPO
+//! gets a single-use link for a verified access or portability request,
+//! and the archive is built in memory when it is downloaded (never a file
+//! on disk) and sent as `application/zip`.
+//!
+//! The archive is the person's, complete: their records are opened
+//! directly, without the DPO's field grant, scope or purposes, and every
+//! read is audited as an `export` read with the person as subject.
+
+use crate::caller::Caller;
+use crate::dsr::{event, kind_of, load, parse_request_id, status_of, Request, DAY_MS};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::records::rfc3339_millis;
+use crate::routes::{id_parameter, operation, problem_response, Api};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kith_core::audit::{AuditAction, AuditOutcome};
+use kith_core::dsr::{RequestKind, RequestStatus};
+use kith_core::export::{self, AccessEntry, Recipient, Subject};
+use kith_core::model::{Deal, Interaction, Purchase};
+use kith_core::ErrorCode;
+use kith_crypto::secrets::{hash_secret, random_token};
+use kith_store::AuditQuery;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::io::Write as _;
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+use uuid::Uuid;
+
+/// How long a download link works, in days.
+pub const LINK_TTL_DAYS: i64 = 1;
+const LINK_PREFIX: &str = "kith_export_";
+/// Audit events read per query for the access log.
+const AUDIT_PAGE: u32 = 1000;
+
+/// The request's person, if the request may have an archive now: an
+/// access or portability request, verified and open, matched to a person.
+fn archive_person(request: &Request) -> ApiResult<Uuid> {
+    let kind = kind_of(&request.row)?;
+    if !matches!(kind, RequestKind::Access | RequestKind::Portability) {
+        return Err(ApiError::new(ErrorCode::InvalidValue, "only an access or portability request has an archive"));
+    }
+    match status_of(&request.row)? {
+        RequestStatus::InProgress => {}
+        status if status.is_closed() => {
+            return Err(ApiError::new(ErrorCode::InvalidTransition, "the request is closed"));
+        }
+        _ => return Err(ApiError::new(ErrorCode::NotVerified, "verify the person's identity first")),
+    }
+    request
+        .row
+        .contact_id
+        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "no person matched this request: there is nothing to export"))
+}
+
+/// Issues a download link: a single-use token, shown once in this answer,
+/// stored as its SHA-256, valid for a day.
+async fn issue_link(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state.authorizer.authorize_requests(&who.principal, true)?;
+    let id = parse_request_id(&id)?;
+    let request = load(&state, id).await?;
+    archive_person(&request)?;
+    let token = format!("{LINK_PREFIX}{}", *random_token(32));
+    let now = crate::now_millis();
+    let expires_at = now + LINK_TTL_DAYS * DAY_MS;
+    state.store.insert_export_link(id, &hash_secret(&token), now, expires_at).await?;
+    state.audit.record(vec![event(&who, AuditAction::Update, &request.row, vec!["export_link".into()])]).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "url": format!("/api/v1/dsr/{id}/export?token={token}"),
+            "token": token,
+            "expires_at": rfc3339_millis(expires_at),
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportParams {
+    token: Option<String>,
+}
+
+fn link_expired() -> ApiError {
+    ApiError::new(ErrorCode::LinkExpired, "token: unknown, used or expired; get a new link")
+}
+
+/// Downloads the archive with a link: checked, built in memory, the link
+/// used up (atomically), then sent.
+async fn download(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> ApiResult<Response> {
+    state.authorizer.authorize_requests(&who.principal, true)?;
+    let id = parse_request_id(&id)?;
+    let token =
+        params.token.ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "token: the download link's token"))?;
+    let request = load(&state, id).await?;
+    let person = archive_person(&request)?;
+    let hash = hash_secret(token.trim());
+    let now = crate::now_millis();
+    let usable = state
+        .store
+        .export_link(&hash)
+        .await?
+        .is_some_and(|link| link.request_id == id && link.used_at.is_none() && link.expires_at > now);
+    if !usable {
+        return refuse(&state, &who, &request).await;
+    }
+    let archive = build(&state, &who, person).await?;
+    if !state.store.use_export_link(id, &hash, crate::now_millis()).await? {
+        return refuse(&state, &who, &request).await;
+    }
+    let kind = request.row.kind.clone();
+    state
+        .audit
+        .record(vec![event(&who, AuditAction::Read, &request.row, vec!["export".into(), format!("kind:{kind}")])])
+        .await?;
+    let disposition = format!("attachment; filename=\"kith-{kind}-{id}.zip\"");
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        archive,
+    )
+        .into_response())
+}
+
+/// A refused link is audited as denied against the request, then answered 410.
+async fn refuse(state: &AppState, who: &Caller, request: &Request) -> ApiResult<Response> {
+    let mut refused = event(who, AuditAction::Read, &request.row, vec!["export".into(), "link:refused".into()]);
+    refused.outcome = AuditOutcome::Denied;
+    state.audit.record(vec![refused]).await?;
+    Err(link_expired())
+}
+
+/// Opens everything held about the person and packs the archive in memory.
+async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
+    let records = &state.records;
+    let (contact, company_name) = records.person_for_export(who, person).await?;
+    let interactions = records.of_person::<Interaction>(who, person).await?;
+    let deals = records.of_person::<Deal>(who, person).await?;
+    let purchases = records.of_person::<Purchase>(who, person).await?;
+    let consents = crate::consents::ledger_for_export(state, who, person).await?;
+    let status = state.store.statuses(&[person]).await?.remove(&person).unwrap_or_default();
+    let subject = Subject {
+        generated_at: rfc3339_millis(crate::now_millis()),
+        contact,
+        company_name,
+        interactions,
+        deals,
+        purchases,
+        consents,
+        restricted: status.restricted,
+        objections: status.objections.into_iter().collect(),
+        // Read last, so the reads for this archive are in it.
+        access_log: access_log(state, person).await?,
+        purposes: crate::purpose_routes::catalogue(state).await?,
+        recipients: recipients(state).await?,
+    };
+    pack(&export::files(&subject))
+}
+
+/// Who read or changed the person's data: every audit event about them.
+async fn access_log(state: &AppState, person: Uuid) -> ApiResult<Vec<AccessEntry>> {
+    let mut entries = Vec::new();
+    let mut after = None;
+    loop {
+        let query = AuditQuery { subject_id: Some(person), after, limit: AUDIT_PAGE, ..AuditQuery::default() };
+        let events = state.store.audit_query(&query).await?;
+        let name = |v: Result<Value, _>| v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        for e in &events {
+            entries.push(AccessEntry {
+                at: rfc3339_millis(e.at),
+                actor: e.actor.clone(),
+                action: name(serde_json::to_value(e.action)),
+                entity: e.entity.clone(),
+                fields: e.fields.clone(),
+                purpose: e.purpose.clone(),
+                outcome: name(serde_json::to_value(e.outcome)),
+            });
+        }
+        match events.last() {
+            Some(last) if events.len() == AUDIT_PAGE as usize => after = Some(last.seq),
+            _ => break,
+        }
+    }
+    Ok(entries)
+}
+
+/// The third parties whose live API keys may read contacts, by name.
+async fn recipients(state: &AppState) -> ApiResult<Vec<Recipient>> {
+    let now = crate::now_millis();
+    let mut out: Vec<Recipient> = Vec::new();
+    for key in state.store.api_keys().await? {
+        if key.revoked_at.is_some() || key.expires_at <= now {
+            continue;
+        }
+        let doc: Value = serde_json::from_str(&key.document).map_err(|e| ApiError::internal("api key", e))?;
+        let has = |v: &Value, what: &str| v.as_array().is_some_and(|a| a.iter().any(|x| x == what));
+        let reads_contacts = doc["permissions"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| has(&p["actions"], "read") && has(&p["entities"], "contacts")));
+        let Some(name) = doc["recipient"].as_str().filter(|_| reads_contacts) else { continue };
+        let purposes: Vec<String> =
+            doc["purposes"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_string)).collect();
+        match out.iter_mut().find(|r| r.name == name) {
+            Some(known) => {
+                known.purposes.extend(purposes);
+                known.purposes.sort();
+                known.purposes.dedup();
+            }
+            None => out.push(Recipient { name: name.to_string(), purposes }),
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Zips the files in memory (deflate).
+fn pack(files: &[(&str, Vec<u8>)]) -> ApiResult<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let fail = |e: &dyn std::fmt::Display| ApiError::internal("archive", e.to_string());
+    for (name, bytes) in files {
+        zip.start_file(*name, options).map_err(|e| fail(&e))?;
+        zip.write_all(bytes).map_err(|e| fail(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
+}
+
+/// The published schema of `data.json`.
+async fn schema() -> Response {
+    ([(header::CONTENT_TYPE, "application/schema+json")], export::SCHEMA).into_response()
+}
+
+/// The public schema route, added to `api`.
+pub fn public_routes(api: Api) -> Api {
+    let doc = utoipa::openapi::path::OperationBuilder::new()
+        .operation_id(Some("subject_export_schema"))
+        .tag("service")
+        .summary(Some("The JSON Schema of data.json in the access and portability archive"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("the schema")
+                .content("application/schema+json", ContentBuilder::new().build())
+                .build(),
+        )
+        .build();
+    api.route(HttpMethod::Get, "/schemas/subject-export-v1.json", schema, doc)
+}
+
+/// The archive routes, added to `api`.
+pub fn routes(api: Api) -> Api {
+    let ok = |what: &str| ResponseBuilder::new().description(what).build();
+    let zip = ResponseBuilder::new()
+        .description("the archive")
+        .content("application/zip", ContentBuilder::new().build())
+        .build();
+    api.route(
+        HttpMethod::Post,
+        "/api/v1/dsr/{id}/export-link",
+        issue_link,
+        operation("issue_dsr_export_link", "dsr", "A single-use download link of the archive, valid a day (dpo)")
+            .parameter(id_parameter())
+            .response("201", ok("the link, its token (shown once) and expiry"))
+            .response("404", problem_response("no such request"))
+            .response("409", problem_response("the request is not verified, closed or matched no person"))
+            .response("422", problem_response("not an access or portability request"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/dsr/{id}/export",
+        download,
+        operation("export_dsr", "dsr", "The access/portability archive (application/zip) with a link's token (dpo)")
+            .parameter(id_parameter())
+            .response("200", zip)
+            .response("404", problem_response("no such request"))
+            .response("409", problem_response("the request is not verified, closed or matched no person"))
+            .response("410", problem_response("the link is unknown, used or expired"))
+            .response("422", problem_response("not an access or portability request"))
+            .build(),
+    )
+}
