@@ -130,10 +130,11 @@ pub fn csv_of(rows: &[Value]) -> Vec<u8> {
         }
     }
     columns.sort_by_key(|c| (c != "id", c.clone()));
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     if columns.is_empty() {
+        // No records of the kind: an empty file.
         return Vec::new();
     }
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let _ = writer.write_record(&columns);
     for row in rows {
         let cells = columns.iter().map(|c| match &row[c.as_str()] {

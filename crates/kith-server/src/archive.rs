@@ -28,8 +28,9 @@ use kith_store::AuditQuery;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::Write as _;
-use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::path::{HttpMethod, ParameterIn};
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 /// How long a download link works, in days.
@@ -84,9 +85,12 @@ async fn issue_link(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// The download link's query.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ExportParams {
+    /// The token `export-link` answered (single use, valid a day).
     token: Option<String>,
 }
 
@@ -290,6 +294,7 @@ pub fn routes(api: Api) -> Api {
         download,
         operation("export_dsr", "dsr", "The access/portability archive (application/zip) with a link's token (dpo)")
             .parameter(id_parameter())
+            .parameters(Some(ExportParams::into_params(|| Some(ParameterIn::Query))))
             .response("200", zip)
             .response("404", problem_response("no such request"))
             .response("409", problem_response("the request is not verified, closed or matched no person"))
