@@ -98,8 +98,10 @@ fn link_expired() -> ApiError {
     ApiError::new(ErrorCode::LinkExpired, "token: unknown, used or expired; get a new link")
 }
 
-/// Downloads the archive with a link: checked, built in memory, the link
-/// used up (atomically), then sent.
+/// Downloads the archive: built in memory and sent. The DPO's own
+/// authenticated call needs nothing more (the contract's path); a call with
+/// a link's token must present a live one, which is used up atomically —
+/// the link is what a portal hands on, so it expires and works once.
 async fn download(
     State(state): State<AppState>,
     who: Caller,
@@ -108,23 +110,33 @@ async fn download(
 ) -> ApiResult<Response> {
     state.authorizer.authorize_requests(&who.principal, true)?;
     let id = parse_request_id(&id)?;
-    let token =
-        params.token.ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "token: the download link's token"))?;
     let request = load(&state, id).await?;
     let person = archive_person(&request)?;
-    let hash = hash_secret(token.trim());
-    let now = crate::now_millis();
-    let usable = state
-        .store
-        .export_link(&hash)
-        .await?
-        .is_some_and(|link| link.request_id == id && link.used_at.is_none() && link.expires_at > now);
-    if !usable {
-        return refuse(&state, &who, &request).await;
+    let hash = params.token.as_deref().map(|t| hash_secret(t.trim()));
+    if let Some(hash) = &hash {
+        let now = crate::now_millis();
+        let usable = state
+            .store
+            .export_link(hash)
+            .await?
+            .is_some_and(|link| link.request_id == id && link.used_at.is_none() && link.expires_at > now);
+        if !usable {
+            return refuse(&state, &who, &request).await;
+        }
     }
     let archive = build(&state, &who, person).await?;
-    if !state.store.use_export_link(id, &hash, crate::now_millis()).await? {
-        return refuse(&state, &who, &request).await;
+    match &hash {
+        Some(hash) if !state.store.use_export_link(id, hash, crate::now_millis()).await? => {
+            return refuse(&state, &who, &request).await;
+        }
+        Some(_) => {}
+        None => {
+            // The DPO's own download is recorded as a link used at once, so
+            // fulfilment sees one download however it happened.
+            let (hash, now) = (hash_secret(&random_token(32)), crate::now_millis());
+            state.store.insert_export_link(id, &hash, now, now + 1).await?;
+            state.store.use_export_link(id, &hash, now).await?;
+        }
     }
     let kind = request.row.kind.clone();
     state
@@ -292,14 +304,18 @@ pub fn routes(api: Api) -> Api {
         HttpMethod::Get,
         "/api/v1/dsr/{id}/export",
         download,
-        operation("export_dsr", "dsr", "The access/portability archive (application/zip) with a link's token (dpo)")
-            .parameter(id_parameter())
-            .parameters(Some(ExportParams::into_params(|| Some(ParameterIn::Query))))
-            .response("200", zip)
-            .response("404", problem_response("no such request"))
-            .response("409", problem_response("the request is not verified, closed or matched no person"))
-            .response("410", problem_response("the link is unknown, used or expired"))
-            .response("422", problem_response("not an access or portability request"))
-            .build(),
+        operation(
+            "export_dsr",
+            "dsr",
+            "The access/portability archive (application/zip): the DPO's call, or a link's token (single use)",
+        )
+        .parameter(id_parameter())
+        .parameters(Some(ExportParams::into_params(|| Some(ParameterIn::Query))))
+        .response("200", zip)
+        .response("404", problem_response("no such request"))
+        .response("409", problem_response("the request is not verified, closed or matched no person"))
+        .response("410", problem_response("the link is unknown, used or expired"))
+        .response("422", problem_response("not an access or portability request"))
+        .build(),
     )
 }

@@ -142,6 +142,15 @@ async fn the_archive_is_complete_valid_and_single_use_on_every_backend() {
         let (again, _, problem) = download(&s, &dpo, &id, &token).await;
         assert_eq!(again, StatusCode::GONE);
         assert_eq!(serde_json::from_slice::<Value>(&problem).unwrap()["code"], "link_expired");
+        // The contract's path: the DPO's own authenticated call needs no link.
+        let direct = |token: String| {
+            let (s, path) = (&s, format!("/api/v1/dsr/{id}/export"));
+            async move { s.client.get(s.url(&path)).bearer_auth(token).send().await.unwrap() }
+        };
+        let resp = direct(dpo.clone()).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "application/zip");
+        assert_eq!(direct(support.clone()).await.status(), StatusCode::FORBIDDEN);
 
         let files = unzip(&body);
         for name in [
