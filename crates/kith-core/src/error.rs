@@ -50,6 +50,8 @@ pub enum ErrorCode {
     VerificationFailed,
     AlreadyExtended,
     FulfilmentPending,
+    ErasureException,
+    SuppressedAfterErasure,
 }
 
 impl ErrorCode {
@@ -99,6 +101,8 @@ impl ErrorCode {
             Self::VerificationFailed => "verification_failed",
             Self::AlreadyExtended => "already_extended",
             Self::FulfilmentPending => "fulfilment_pending",
+            Self::ErasureException => "erasure_exception",
+            Self::SuppressedAfterErasure => "suppressed_after_erasure",
         }
     }
 
@@ -139,7 +143,9 @@ impl ErrorCode {
             | Self::NotVerified
             | Self::RequestLocked
             | Self::AlreadyExtended
-            | Self::FulfilmentPending => 409,
+            | Self::FulfilmentPending
+            | Self::ErasureException
+            | Self::SuppressedAfterErasure => 409,
             Self::ConfirmationExpired => 410,
             Self::RateLimited => 429,
             Self::MethodNotAllowed => 405,
@@ -195,6 +201,8 @@ impl ErrorCode {
             Self::VerificationFailed => "The verification token is unknown, used or expired",
             Self::AlreadyExtended => "The deadline was extended already",
             Self::FulfilmentPending => "Kith cannot carry out this kind of request yet",
+            Self::ErasureException => "An exception to erasure is recorded for this person",
+            Self::SuppressedAfterErasure => "This person was erased and may not be created again",
         }
     }
 }
