@@ -752,15 +752,16 @@ fn pending_detail(kind: RequestKind) -> &'static str {
     match kind {
         RequestKind::Access => "the access archive (Art. 15) is not built yet: nothing was sent",
         RequestKind::Portability => "the portability archive (Art. 20) is not built yet: nothing was sent",
-        _ => "erasure with crypto-shredding (Art. 17) is not built yet: nothing was erased",
+        _ => "this kind of request is carried out by its own route",
     }
 }
 
-/// Carries a verified request out: restriction and objection set the
-/// states the policy enforces, rectification applies the changes to the
-/// contact; a request whose person did not match completes with
-/// `outcome: no_data`. Access, portability and erasure wait for their
-/// slices (`fulfilment_pending`).
+/// Carries a verified request out: erasure erases the person (unless an
+/// exception holds) and answers the signed receipt, restriction and
+/// objection set the states the policy enforces, rectification applies
+/// the changes to the contact; a request whose person did not match
+/// completes with `outcome: no_data`. Access and portability wait for
+/// their slices (`fulfilment_pending`).
 async fn fulfil(
     State(state): State<AppState>,
     who: Caller,
@@ -790,6 +791,7 @@ async fn fulfil(
     // events of the changes carry `dsr:<id>` as their request id.
     let on_behalf = Caller { request_id: Some(format!("dsr:{id}")), ..who.clone() };
     let mut fields = vec!["status:completed".to_string()];
+    let mut receipt = None;
     match (request.row.contact_id, kind) {
         (None, _) if no_data => fields.push("outcome:no_data".into()),
         (None, _) => {
@@ -798,8 +800,13 @@ async fn fulfil(
                 "no person matched this request: complete it with outcome no_data, or refuse it",
             ))
         }
-        (Some(_), RequestKind::Access | RequestKind::Portability | RequestKind::Erasure) => {
+        (Some(_), RequestKind::Access | RequestKind::Portability) => {
             return Err(ApiError::new(ErrorCode::FulfilmentPending, pending_detail(kind)))
+        }
+        (Some(contact), RequestKind::Erasure) => {
+            receipt = Some(crate::erasure::erase(&state, &on_behalf, id, contact).await?);
+            forget_given(&state, &who, id, contact).await?;
+            fields.push("fulfilment:erasure".into());
         }
         (Some(contact), RequestKind::Restriction) => {
             crate::consents::record_restriction(&state, &on_behalf, contact).await?;
@@ -825,10 +832,35 @@ async fn fulfil(
         request.row.completed_at = Some(now);
         request.private.changes = input.changes.clone();
         request.private.outcome = no_data.then(|| "no_data".to_string());
+        if receipt.is_some() {
+            // The person's address or number is theirs: it goes with them.
+            (request.private.email, request.private.phone) = (None, None);
+        }
         Ok(Step { fields: fields.clone(), refusal: None })
     })
     .await?;
-    Ok(Json(request.render()))
+    let mut answer = request.render();
+    if let Some(receipt) = receipt {
+        answer["receipt"] = receipt;
+    }
+    Ok(Json(answer))
+}
+
+/// Drops the e-mail address or phone number the person gave from their
+/// other requests (the register keeps the requests, not the values).
+async fn forget_given(state: &AppState, who: &Caller, except: Uuid, contact: Uuid) -> ApiResult<()> {
+    let query = DsrQuery { contact: Some(contact), limit: u32::MAX, ..Default::default() };
+    for row in state.store.dsrs(&query).await? {
+        if row.id == except {
+            continue;
+        }
+        step(state, who, row.id, |request, _| {
+            (request.private.email, request.private.phone) = (None, None);
+            Ok(Step::done(&["erasure:details_dropped"]))
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// The data-subject request routes, added to `api`.
@@ -939,7 +971,7 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Post,
         "/api/v1/dsr/{id}/fulfil",
         fulfil,
-        step_op("fulfil_dsr", "Carry a verified request out (restriction, objection, rectification; dpo)")
+        step_op("fulfil_dsr", "Carry a verified request out (erasure, restriction, objection, rectification; dpo)")
             .request_body(Some(body("DsrFulfilInput", false)))
             .build(),
     )

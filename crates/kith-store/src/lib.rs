@@ -192,6 +192,8 @@ pub struct DsrRow {
 /// Which requests a register listing wants, in (due_at, id) order after `after`.
 #[derive(Debug, Clone, Default)]
 pub struct DsrQuery {
+    /// Only the requests matched to this person.
+    pub contact: Option<Uuid>,
     /// Any of these statuses; all when empty.
     pub statuses: Vec<String>,
     /// Due at or after, in milliseconds.
@@ -605,8 +607,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records an exception to erasure; the contact must exist.
     async fn add_erasure_exception(&self, exception: &ErasureExceptionRow) -> Result<()>;
     async fn erasure_exceptions(&self, contact: Uuid) -> Result<Vec<ErasureExceptionRow>>;
-    /// Lifts an exception of a person; false if there was none.
-    async fn lift_erasure_exception(&self, contact: Uuid, id: Uuid) -> Result<bool>;
+    /// Lifts every exception to a person's erasure; returns how many.
+    async fn lift_erasure_exceptions(&self, contact: Uuid) -> Result<u64>;
     /// Erases a person in one transaction, unless an exception holds: the
     /// contact with every record sealed under its key and their index
     /// entries, ledger, restriction, objections, legal claims, exceptions,

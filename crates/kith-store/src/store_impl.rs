@@ -1757,6 +1757,9 @@ macro_rules! impl_store {
                     format!("${}", args.len())
                 };
                 let mut conditions: Vec<String> = Vec::new();
+                if let Some(contact) = query.contact {
+                    conditions.push(format!("contact_id = {}", next($crate::query::Arg::Text(contact.to_string()))));
+                }
                 if !query.statuses.is_empty() {
                     let list: Vec<String> =
                         query.statuses.iter().map(|s| next($crate::query::Arg::Text(s.clone()))).collect();
@@ -1856,13 +1859,12 @@ macro_rules! impl_store {
                     .collect()
             }
 
-            async fn lift_erasure_exception(&self, contact: uuid::Uuid, id: uuid::Uuid) -> $crate::Result<bool> {
-                let done = sqlx::query::<$db>("DELETE FROM erasure_exceptions WHERE id = $1 AND contact_id = $2")
-                    .bind(id.to_string())
+            async fn lift_erasure_exceptions(&self, contact: uuid::Uuid) -> $crate::Result<u64> {
+                let done = sqlx::query::<$db>("DELETE FROM erasure_exceptions WHERE contact_id = $1")
                     .bind(contact.to_string())
                     .execute(&self.pool)
                     .await?;
-                Ok(done.rows_affected() > 0)
+                Ok(done.rows_affected())
             }
 
             async fn erase_person(&self, order: &$crate::ErasureOrder, sign: &$crate::ReceiptSigner) -> $crate::Result<$crate::Erased> {
