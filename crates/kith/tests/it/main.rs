@@ -10,6 +10,7 @@ mod capture;
 mod cli;
 mod consents;
 mod dsr;
+mod erasure;
 mod harness;
 mod multi;
 mod openapi;
