@@ -157,9 +157,10 @@ fn recipients(keys: &[kith_store::ApiKeyRow], request: Uuid, at: i64) -> ApiResu
     let mut out = Vec::new();
     for key in keys.iter().filter(|k| k.last_used_at.is_some()) {
         let grant: ApiKeyInput = serde_json::from_str(&key.document).map_err(|e| ApiError::internal("api key", e))?;
-        let reads_contacts = grant.permissions.iter().any(|p| {
-            p.actions.contains(&Action::Read) && p.entities.contains(EntityKind::Contacts.as_str())
-        });
+        let reads_contacts = grant
+            .permissions
+            .iter()
+            .any(|p| p.actions.contains(&Action::Read) && p.entities.contains(EntityKind::Contacts.as_str()));
         if reads_contacts {
             out.push(NotificationRow {
                 request_id: request,
