@@ -126,16 +126,36 @@ async fn add_exception(
     let fields = vec![format!("erasure_exception:{}", row.ground)];
     let about = About { entity: "contacts", record: Some(contact), subject: Some(contact) };
     state.audit.record(vec![audit_event::by(&who, AuditAction::ConsentChange, about, fields)]).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": row.id,
-            "ground": row.ground,
-            "note": note,
-            "at": rfc3339_millis(row.at),
-            "recorded_by": row.recorded_by,
-        })),
-    ))
+    Ok((StatusCode::CREATED, Json(render_exception(&key, &row)?)))
+}
+
+fn render_exception(key: &kith_crypto::DataKey, row: &ErasureExceptionRow) -> ApiResult<Value> {
+    let note = key.open(&exception_context(row.id, row.contact_id), &row.sealed)?;
+    Ok(json!({
+        "id": row.id,
+        "ground": row.ground,
+        "note": String::from_utf8_lossy(&note),
+        "at": rfc3339_millis(row.at),
+        "recorded_by": row.recorded_by,
+    }))
+}
+
+/// The exceptions recorded for a person, with the DPO's notes.
+async fn list_exceptions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let contact = parse_id(&id)?;
+    state.authorizer.authorize_erasure(&who.principal)?;
+    let (key, _) = crate::consents::person(&state, contact).await?;
+    let items: Vec<Value> = state
+        .store
+        .erasure_exceptions(contact)
+        .await?
+        .iter()
+        .map(|row| render_exception(&key, row))
+        .collect::<ApiResult<_>>()?;
+    let about = About { entity: "contacts", record: Some(contact), subject: Some(contact) };
+    let fields = vec!["erasure_exceptions".to_string()];
+    state.audit.record(vec![audit_event::by(&who, AuditAction::Read, about, fields)]).await?;
+    Ok(Json(json!({"items": items, "next_cursor": null})))
 }
 
 /// The DPO lifts every exception to the person's erasure.
@@ -292,6 +312,16 @@ pub fn routes(mut api: Api) -> Api {
                     .build(),
             ))
             .response("201", ok("the exception"))
+            .response("404", problem_response("no such contact"))
+            .build(),
+    )
+    .route(
+        HttpMethod::Get,
+        "/api/v1/contacts/{id}/erasure-exceptions",
+        list_exceptions,
+        operation("list_erasure_exceptions", "dsr", "The exceptions to a person's erasure, with their notes (dpo)")
+            .parameter(id_parameter())
+            .response("200", ok("the exceptions"))
             .response("404", problem_response("no such contact"))
             .build(),
     )

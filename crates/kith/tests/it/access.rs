@@ -123,6 +123,7 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("fulfil_dsr", "dpo"),
         // Erasure: exceptions, receipts and recipients are the DPO's.
         ("add_erasure_exception", "dpo"),
+        ("list_erasure_exceptions", "dpo"),
         ("lift_erasure_exceptions", "dpo"),
         ("get_erasure_receipt", "dpo"),
         ("list_erasure_notifications", "dpo"),

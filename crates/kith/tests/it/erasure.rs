@@ -158,6 +158,13 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
         assert_eq!(call(&s, &dpo, Method::POST, &holds, Some(bad)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
         let (status, held) = call(&s, &dpo, Method::POST, &holds, Some(hold)).await;
         assert_eq!(status, StatusCode::CREATED, "{held}");
+        let (status, listed) = call(&s, &dpo, Method::GET, &holds, None).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        assert_eq!(
+            (listed["items"][0]["ground"].clone(), listed["items"][0]["note"].clone()),
+            (json!("legal_claims"), json!(m[17]))
+        );
+        assert_eq!(call(&s, &s.token, Method::GET, &holds, None).await.0, StatusCode::FORBIDDEN);
         let fulfil = format!("/api/v1/dsr/{id}/fulfil");
         assert_problem(&call(&s, &dpo, Method::POST, &fulfil, None).await, 409, "erasure_exception");
         let (status, seen) = call(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{contact}"), None).await;
