@@ -51,6 +51,8 @@ pub enum ErrorCode {
     AlreadyExtended,
     FulfilmentPending,
     LinkExpired,
+    ErasureException,
+    SuppressedAfterErasure,
 }
 
 impl ErrorCode {
@@ -101,6 +103,8 @@ impl ErrorCode {
             Self::AlreadyExtended => "already_extended",
             Self::FulfilmentPending => "fulfilment_pending",
             Self::LinkExpired => "link_expired",
+            Self::ErasureException => "erasure_exception",
+            Self::SuppressedAfterErasure => "suppressed_after_erasure",
         }
     }
 
@@ -141,7 +145,9 @@ impl ErrorCode {
             | Self::NotVerified
             | Self::RequestLocked
             | Self::AlreadyExtended
-            | Self::FulfilmentPending => 409,
+            | Self::FulfilmentPending
+            | Self::ErasureException
+            | Self::SuppressedAfterErasure => 409,
             Self::ConfirmationExpired | Self::LinkExpired => 410,
             Self::RateLimited => 429,
             Self::MethodNotAllowed => 405,
@@ -198,6 +204,8 @@ impl ErrorCode {
             Self::AlreadyExtended => "The deadline was extended already",
             Self::FulfilmentPending => "Kith cannot carry out this kind of request yet",
             Self::LinkExpired => "The download link is unknown, used or expired",
+            Self::ErasureException => "An exception to erasure is recorded for this person",
+            Self::SuppressedAfterErasure => "This person was erased and may not be created again",
         }
     }
 }

@@ -235,7 +235,7 @@ pub fn build_app(mut state: AppState) -> Router {
     let capture = crate::capture::public_routes(Api::new());
     let login = crate::account_routes::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 11] = [
+    let groups: [fn(Api) -> Api; 12] = [
         routes::records,
         crate::audit_routes::routes,
         crate::purpose_routes::routes,
@@ -247,6 +247,7 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::account_routes::routes,
         crate::dsr::routes,
         crate::archive::routes,
+        crate::erasure::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     state.openapi = Arc::new(document(&[&public, &capture, &login], &protected));

@@ -333,6 +333,13 @@ impl Notary {
         self.signer.verifier()
     }
 
+    /// Signs a note that is not a checkpoint (an erasure receipt) with the
+    /// same key, so whoever checks checkpoints can check it too. `body`
+    /// ends with a newline.
+    pub fn sign(&self, body: &str) -> String {
+        self.signer.sign(body)
+    }
+
     /// Signs a checkpoint, keeps it in the database and in the data
     /// directory. Refuses unless the log still matches every checkpoint
     /// signed before: signing over a rewritten log would launder it.

@@ -133,6 +133,9 @@ pub trait Authorizer: Send + Sync + 'static {
     /// false), or every other step (verifying, extending, refusing,
     /// withdrawing, carrying out, unlocking).
     fn authorize_requests(&self, principal: &Principal, manage: bool) -> ApiResult<()>;
+    /// Recording and lifting exceptions to erasure, reading receipts and
+    /// notification tasks, and overriding the suppression list.
+    fn authorize_erasure(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -225,6 +228,14 @@ impl Authorizer for AccessPolicy {
                 ErrorCode::Forbidden,
                 format!("the {} role may not read the audit log", principal.role_names()),
             ))
+        }
+    }
+
+    fn authorize_erasure(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_role("dpo") {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO decides about erasure and its suppression list"))
         }
     }
 }

@@ -14,12 +14,20 @@ use std::sync::{Arc, OnceLock};
 /// The header a request declares its processing purpose in.
 pub const PURPOSE_HEADER: &str = "kith-purpose";
 
+/// The header the DPO gives, with the reason, to create or change a
+/// contact whose e-mail address or phone number was suppressed by an
+/// erasure. The reason is never stored or logged: it may name the person.
+pub const OVERRIDE_SUPPRESSION_HEADER: &str = "kith-override-suppression";
+
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
     pub request_id: Option<String>,
     pub client: Option<String>,
     pub purpose: Option<String>,
+    /// Whether the request carries an override of the erasure suppression
+    /// list (only the DPO's is accepted, see `Records`).
+    pub override_suppression: bool,
 }
 
 /// The role of the principal that public capture acts as. It holds no
@@ -66,7 +74,7 @@ impl Caller {
             teams: Vec::new(),
             permissions: capture_permissions(),
         };
-        Self { principal, request_id, client: None, purpose: None }
+        Self { principal, request_id, client: None, purpose: None, override_suppression: false }
     }
 }
 
@@ -101,8 +109,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 )
             })?),
         };
+        let override_suppression = match header(OVERRIDE_SUPPRESSION_HEADER) {
+            None => false,
+            Some(Ok(reason)) if !reason.trim().is_empty() && reason.len() <= 1000 => true,
+            Some(_) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidHeader,
+                    "Kith-Override-Suppression: the reason for the override, up to 1000 characters",
+                ))
+            }
+        };
         let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(Self { principal, request_id, client, purpose })
+        Ok(Self { principal, request_id, client, purpose, override_suppression })
     }
 }
 

@@ -403,7 +403,14 @@ async fn confirm(
                 purposes: None,
             }
             .as_contact(None);
-            let created = state.records.create::<Contact>(&who, person).await?;
+            let created = match state.records.create::<Contact>(&who, person).await {
+                // An erased person's address: nothing is recorded (the refusal
+                // is audited), and the answer is the one anybody gets.
+                Err(e) if e.code == ErrorCode::SuppressedAfterErasure => {
+                    return Ok(Json(json!({"status": "confirmed"})));
+                }
+                result => result?,
+            };
             created["id"]
                 .as_str()
                 .and_then(|id| Uuid::parse_str(id).ok())

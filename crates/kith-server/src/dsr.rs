@@ -748,16 +748,16 @@ async fn withdraw(State(state): State<AppState>, who: Caller, Path(id): Path<Str
 }
 
 /// What the next slices build, for the answer to a request Kith cannot carry out yet.
-const ERASURE_PENDING: &str = "erasure with crypto-shredding (Art. 17) is not built yet: nothing was erased";
 /// Why an access or portability request cannot complete yet.
 const ARCHIVE_PENDING: &str =
     "the archive was not downloaded yet: get a link (POST export-link) and download it (GET export) first";
 
-/// Carries a verified request out: restriction and objection set the
-/// states the policy enforces, rectification applies the changes to the
-/// contact; access and portability complete once the archive was
-/// downloaded; a request whose person did not match completes with
-/// `outcome: no_data`. Erasure waits for its slice (`fulfilment_pending`).
+/// Carries a verified request out: erasure erases the person (unless an
+/// exception holds) and answers the signed receipt, restriction and
+/// objection set the states the policy enforces, rectification applies
+/// the changes to the contact; access and portability complete once the
+/// archive was downloaded; a request whose person did not match completes
+/// with `outcome: no_data`.
 async fn fulfil(
     State(state): State<AppState>,
     who: Caller,
@@ -787,6 +787,7 @@ async fn fulfil(
     // events of the changes carry `dsr:<id>` as their request id.
     let on_behalf = Caller { request_id: Some(format!("dsr:{id}")), ..who.clone() };
     let mut fields = vec!["status:completed".to_string()];
+    let mut receipt = None;
     match (request.row.contact_id, kind) {
         (None, _) if no_data => fields.push("outcome:no_data".into()),
         (None, _) => {
@@ -795,12 +796,16 @@ async fn fulfil(
                 "no person matched this request: complete it with outcome no_data, or refuse it",
             ))
         }
-        (Some(_), RequestKind::Erasure) => return Err(ApiError::new(ErrorCode::FulfilmentPending, ERASURE_PENDING)),
         // The archive is the answer: complete once it was downloaded.
         (Some(_), RequestKind::Access | RequestKind::Portability) => match state.store.last_export(id).await? {
             Some(_) => fields.push(format!("fulfilment:{}", kind.as_str())),
             None => return Err(ApiError::new(ErrorCode::FulfilmentPending, ARCHIVE_PENDING)),
         },
+        (Some(contact), RequestKind::Erasure) => {
+            receipt = Some(crate::erasure::erase(&state, &on_behalf, id, contact).await?);
+            forget_given(&state, &who, id, contact).await?;
+            fields.push("fulfilment:erasure".into());
+        }
         (Some(contact), RequestKind::Restriction) => {
             crate::consents::record_restriction(&state, &on_behalf, contact).await?;
             fields.push("fulfilment:restriction".into());
@@ -825,10 +830,35 @@ async fn fulfil(
         request.row.completed_at = Some(now);
         request.private.changes = input.changes.clone();
         request.private.outcome = no_data.then(|| "no_data".to_string());
+        if receipt.is_some() {
+            // The person's address or number is theirs: it goes with them.
+            (request.private.email, request.private.phone) = (None, None);
+        }
         Ok(Step { fields: fields.clone(), refusal: None })
     })
     .await?;
-    Ok(Json(request.render()))
+    let mut answer = request.render();
+    if let Some(receipt) = receipt {
+        answer["receipt"] = receipt;
+    }
+    Ok(Json(answer))
+}
+
+/// Drops the e-mail address or phone number the person gave from their
+/// other requests (the register keeps the requests, not the values).
+async fn forget_given(state: &AppState, who: &Caller, except: Uuid, contact: Uuid) -> ApiResult<()> {
+    let query = DsrQuery { contact: Some(contact), limit: u32::MAX, ..Default::default() };
+    for row in state.store.dsrs(&query).await? {
+        if row.id == except {
+            continue;
+        }
+        step(state, who, row.id, |request, _| {
+            (request.private.email, request.private.phone) = (None, None);
+            Ok(Step::done(&["erasure:details_dropped"]))
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// The data-subject request routes, added to `api`.
@@ -939,7 +969,7 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Post,
         "/api/v1/dsr/{id}/fulfil",
         fulfil,
-        step_op("fulfil_dsr", "Carry a verified request out (restriction, objection, rectification; dpo)")
+        step_op("fulfil_dsr", "Carry a verified request out (erasure, restriction, objection, rectification; dpo)")
             .request_body(Some(body("DsrFulfilInput", false)))
             .build(),
     )

@@ -17,6 +17,7 @@ pub mod capture;
 pub mod consents;
 pub mod datadir;
 pub mod dsr;
+pub mod erasure;
 pub mod error;
 pub mod extract;
 pub mod listing;

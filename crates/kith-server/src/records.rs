@@ -27,6 +27,10 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+/// The audit field naming a DPO's override of the erasure suppression list
+/// (the reason given is never recorded: it may name the person).
+const OVERRIDE_FIELD: &str = "override:suppression";
+
 /// Attempts at a write that lost a race (a concurrent update, a key rotation).
 pub const WRITE_ATTEMPTS: usize = 5;
 /// Records read per query when one person's records are gathered for their archive.
@@ -427,6 +431,45 @@ impl Records {
         Err(refusal)
     }
 
+    /// Refuses a contact whose e-mail addresses or phone numbers (those not
+    /// in `before`, for a change) are on the erasure suppression list,
+    /// unless the DPO overrides it; true when an override was used. An
+    /// override header from anyone else is refused outright.
+    async fn check_suppression<B: EntityBody>(
+        &self,
+        who: &Caller,
+        action: Action,
+        record: Option<Uuid>,
+        body: &B,
+        before: Option<&B>,
+    ) -> ApiResult<bool> {
+        if who.override_suppression {
+            if let Err(refusal) = self.authorizer.authorize_erasure(&who.principal) {
+                return self.refuse::<B, _>(who, action, record, refusal).await;
+            }
+        }
+        if B::KIND != EntityKind::Contacts {
+            return Ok(false);
+        }
+        let ring = self.keys.current();
+        let mut terms = crate::erasure::suppression_terms(&ring, &body.index_terms());
+        if let Some(before) = before {
+            let old = crate::erasure::suppression_terms(&ring, &before.index_terms());
+            terms.retain(|t| !old.contains(t));
+        }
+        if terms.is_empty() || !self.store.suppressed(&terms).await? {
+            return Ok(false);
+        }
+        if who.override_suppression {
+            return Ok(true);
+        }
+        let refusal = ApiError::new(
+            ErrorCode::SuppressedAfterErasure,
+            "emails, phones: an address or number of an erased person; the DPO may override with Kith-Override-Suppression",
+        );
+        self.refuse::<B, _>(who, action, record, refusal).await
+    }
+
     pub async fn create<B: EntityBody>(&self, who: &Caller, mut body: B) -> ApiResult<Value> {
         let grant = self.authorize::<B>(who, Action::Create, None).await?;
         body.validate()?;
@@ -443,6 +486,7 @@ impl Records {
         if !reach.covers(grant.scope(), body.owner()) {
             return self.refuse::<B, _>(who, Action::Create, None, out_of_scope()).await;
         }
+        let overridden = self.check_suppression(who, Action::Create, None, &body, None).await?;
         let id = Uuid::new_v4();
         self.may_write_about::<B>(who, AuditAction::Create, id, body.person(id)).await?;
         let now = crate::now_millis();
@@ -456,14 +500,11 @@ impl Records {
         }
         let subject = body.subject().unwrap_or(id);
         let rendered = render(id, now, now, &body)?;
-        let event = Self::event::<B>(
-            who,
-            AuditAction::Create,
-            Some(id),
-            Some(subject),
-            present_fields(&rendered),
-            AuditOutcome::Ok,
-        );
+        let mut fields = present_fields(&rendered);
+        if overridden {
+            fields.push(OVERRIDE_FIELD.into());
+        }
+        let event = Self::event::<B>(who, AuditAction::Create, Some(id), Some(subject), fields, AuditOutcome::Ok);
         self.audit.record(vec![event]).await?;
         self.shown::<B>(who, body.owner(), rendered).await
     }
@@ -612,6 +653,7 @@ impl Records {
         if let Some(field) = patch.keys().find(|f| known(f) && !grant.allows_field(B::KIND, f)) {
             return self.refuse::<B, _>(who, Action::Update, Some(id), hidden_field(field, "write")).await;
         }
+        let mut overridden = false;
         for attempt in 1..=WRITE_ATTEMPTS {
             let (row, reach) = self.visible_row::<B>(who, &grant, Action::Update, id).await?;
             // Each field written must reach this record, before and after an owner change.
@@ -640,6 +682,7 @@ impl Records {
             if attempt == 1 {
                 let people = current.person(id).into_iter().chain(body.person(id));
                 self.may_write_about::<B>(who, AuditAction::Update, id, people).await?;
+                overridden = self.check_suppression(who, Action::Update, Some(id), &body, Some(&current)).await?;
             }
             // An owner reset with null falls back to the caller, as on create.
             if body.owner().is_none() {
@@ -657,7 +700,10 @@ impl Records {
                 result => result?,
             }
             let rendered = render(id, row.created_at, now, &body)?;
-            let changed = changed_fields(&before, &rendered);
+            let mut changed = changed_fields(&before, &rendered);
+            if overridden {
+                changed.push(OVERRIDE_FIELD.into());
+            }
             // The answer shows the record: that is a read as well.
             let rendered = self.shown::<B>(who, body.owner(), rendered).await?;
             let shown = present_fields(&rendered);

@@ -23,6 +23,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 7, name: "keys_roles", sql: include_str!("../migrations/sqlite/0007_keys_roles.sql") },
     Migration { version: 8, name: "accounts", sql: include_str!("../migrations/sqlite/0008_accounts.sql") },
     Migration { version: 9, name: "dsr", sql: include_str!("../migrations/sqlite/0009_dsr.sql") },
+    Migration { version: 10, name: "erasure", sql: include_str!("../migrations/sqlite/0010_erasure.sql") },
     Migration { version: 11, name: "archive", sql: include_str!("../migrations/sqlite/0011_archive.sql") },
 ];
 
@@ -62,6 +63,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 10, name: "keys_roles", sql: include_str!("../migrations/postgres/0010_keys_roles.sql") },
     Migration { version: 11, name: "accounts", sql: include_str!("../migrations/postgres/0011_accounts.sql") },
     Migration { version: 12, name: "dsr", sql: include_str!("../migrations/postgres/0012_dsr.sql") },
+    Migration { version: 13, name: "erasure", sql: include_str!("../migrations/postgres/0013_erasure.sql") },
     Migration { version: 14, name: "archive", sql: include_str!("../migrations/postgres/0014_archive.sql") },
 ];
 

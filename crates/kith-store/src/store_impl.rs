@@ -18,13 +18,25 @@ pub(crate) struct Dialect {
     pub numbered_params: bool,
     /// Starts a writing transaction.
     pub begin_write: &'static str,
+    /// Run after an erasure commits, outside any transaction, so what was
+    /// deleted leaves the files too (see `Store::erase_person`).
+    pub after_erasure: &'static str,
 }
 
 /// SQLite serialises writers: `BEGIN IMMEDIATE` takes the write lock up
 /// front, so a transaction that read first cannot fail to upgrade, and no
 /// row locks are needed.
-pub(crate) const SQLITE: Dialect =
-    Dialect { share_lock: "", update_lock: "", claim_lock: "", numbered_params: false, begin_write: "BEGIN IMMEDIATE" };
+///
+/// After an erasure the WAL is checkpointed into the main file (where
+/// `secure_delete` has zeroed the freed cells) and truncated to nothing.
+pub(crate) const SQLITE: Dialect = Dialect {
+    share_lock: "",
+    update_lock: "",
+    claim_lock: "",
+    numbered_params: false,
+    begin_write: "BEGIN IMMEDIATE",
+    after_erasure: "PRAGMA wal_checkpoint(TRUNCATE)",
+};
 
 pub(crate) const POSTGRES: Dialect = Dialect {
     share_lock: " FOR SHARE",
@@ -32,6 +44,9 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     claim_lock: " FOR UPDATE SKIP LOCKED",
     numbered_params: true,
     begin_write: "BEGIN",
+    // Dead tuples keep deleted rows in the table files until vacuumed.
+    after_erasure: "VACUUM contacts, interactions, purchases, deals, blind_index, data_keys, consents, \
+                    restrictions, objections, legal_claims, erasure_exceptions",
 };
 
 /// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`
@@ -302,6 +317,30 @@ macro_rules! impl_store {
             Ok(sqlx::query::<$db>(&rows).bind(id.to_string()).execute(&mut **tx).await?.rows_affected())
         }
 
+        /// Deletes what belongs to a person besides their contact row, with
+        /// the index entries; returns how many rows of each kind went.
+        async fn delete_person_rows(tx: &mut Tx<'_>, id: uuid::Uuid) -> $crate::Result<Vec<(&'static str, u64)>> {
+            use kith_core::EntityKind as E;
+            // Interactions and purchases always belong to their contact;
+            // deals are sealed under their contact's key when they have one
+            // (a company's deal naming the person too).
+            let mut counts = vec![
+                ("interactions", delete_rows(tx, E::Interactions, "contact_id", id).await?),
+                ("purchases", delete_rows(tx, E::Purchases, "contact_id", id).await?),
+                ("deals", delete_rows(tx, E::Deals, "subject_id", id).await?),
+            ];
+            // The ledger's evidence, claims and exceptions are sealed under the
+            // person's key; restriction and objections go with the person too.
+            for table in ["consents", "restrictions", "objections", "legal_claims", "erasure_exceptions"] {
+                let done = sqlx::query::<$db>(&format!("DELETE FROM {table} WHERE contact_id = $1"))
+                    .bind(id.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                counts.push((table, done.rows_affected()));
+            }
+            Ok(counts)
+        }
+
         fn segment_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::SegmentRow> {
             use sqlx::Row;
             Ok($crate::SegmentRow {
@@ -546,19 +585,7 @@ macro_rules! impl_store {
                 let subject = parse_id(sqlx::Row::try_get::<&str, _>(&row, "subject_id")?)?;
                 match entity {
                     E::Contacts => {
-                        // Interactions and purchases always belong to their contact;
-                        // deals are sealed under their contact's key when they have one.
-                        delete_rows(&mut tx, E::Interactions, "contact_id", id).await?;
-                        delete_rows(&mut tx, E::Purchases, "contact_id", id).await?;
-                        delete_rows(&mut tx, E::Deals, "subject_id", id).await?;
-                        // The ledger's evidence is sealed under the key deleted below;
-                        // restriction and objections go with the person too.
-                        for table in ["consents", "restrictions", "objections", "legal_claims"] {
-                            sqlx::query::<$db>(&format!("DELETE FROM {table} WHERE contact_id = $1"))
-                                .bind(id.to_string())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
+                        delete_person_rows(&mut tx, id).await?;
                     }
                     E::Companies => {
                         for referrer in [E::Contacts, E::Interactions, E::Deals, E::Purchases] {
@@ -1730,6 +1757,9 @@ macro_rules! impl_store {
                     format!("${}", args.len())
                 };
                 let mut conditions: Vec<String> = Vec::new();
+                if let Some(contact) = query.contact {
+                    conditions.push(format!("contact_id = {}", next($crate::query::Arg::Text(contact.to_string()))));
+                }
                 if !query.statuses.is_empty() {
                     let list: Vec<String> =
                         query.statuses.iter().map(|s| next($crate::query::Arg::Text(s.clone()))).collect();
@@ -1847,6 +1877,164 @@ macro_rules! impl_store {
                         .fetch_one(&self.pool)
                         .await?;
                 Ok(at)
+            }
+
+            async fn add_erasure_exception(&self, e: &$crate::ErasureExceptionRow) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                check_references(&mut tx, &[(kith_core::EntityKind::Contacts, e.contact_id)]).await?;
+                sqlx::query::<$db>(
+                    "INSERT INTO erasure_exceptions (id, contact_id, ground, at, recorded_by, sealed) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(e.id.to_string())
+                .bind(e.contact_id.to_string())
+                .bind(e.ground.clone())
+                .bind(e.at)
+                .bind(e.recorded_by.clone())
+                .bind(e.sealed.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_unique)?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn erasure_exceptions(&self, contact: uuid::Uuid) -> $crate::Result<Vec<$crate::ErasureExceptionRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>(
+                    "SELECT id, contact_id, ground, at, recorded_by, sealed FROM erasure_exceptions \
+                     WHERE contact_id = $1 ORDER BY at, id",
+                )
+                .bind(contact.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::ErasureExceptionRow {
+                            id: parse_id(r.try_get::<&str, _>("id")?)?,
+                            contact_id: parse_id(r.try_get::<&str, _>("contact_id")?)?,
+                            ground: r.try_get("ground")?,
+                            at: r.try_get("at")?,
+                            recorded_by: r.try_get("recorded_by")?,
+                            sealed: r.try_get("sealed")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn lift_erasure_exceptions(&self, contact: uuid::Uuid) -> $crate::Result<u64> {
+                let done = sqlx::query::<$db>("DELETE FROM erasure_exceptions WHERE contact_id = $1")
+                    .bind(contact.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn erase_person(&self, order: &$crate::ErasureOrder, sign: &$crate::ReceiptSigner) -> $crate::Result<$crate::Erased> {
+                let id = order.contact_id;
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                // Locked first, as in `delete`: writers about the person finish
+                // before, or fail after, the erasure; an exception being
+                // recorded (which holds the contact FOR SHARE) too.
+                let select = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
+                if sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await?.is_none() {
+                    return Ok($crate::Erased::Missing);
+                }
+                let held = sqlx::query::<$db>("SELECT id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if held.is_some() {
+                    return Ok($crate::Erased::Held);
+                }
+                let mut counts = $crate::ErasureCounts::new();
+                for (name, n) in delete_person_rows(&mut tx, id).await? {
+                    counts.insert(name.to_string(), n);
+                }
+                counts.insert("contacts".into(), delete_rows(&mut tx, kith_core::EntityKind::Contacts, "id", id).await?);
+                delete_key(&mut tx, id).await?;
+                for term in &order.suppressions {
+                    sqlx::query::<$db>(
+                        "INSERT INTO suppressions (term, request_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (term) DO NOTHING",
+                    )
+                    .bind(term.to_vec())
+                    .bind(order.request_id.to_string())
+                    .bind(order.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for n in &order.notifications {
+                    sqlx::query::<$db>(
+                        "INSERT INTO erasure_notifications (request_id, api_key_id, recipient, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, api_key_id) DO NOTHING",
+                    )
+                    .bind(n.request_id.to_string())
+                    .bind(n.api_key_id.to_string())
+                    .bind(n.recipient.clone())
+                    .bind(n.status.clone())
+                    .bind(n.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let receipt = sign(&counts);
+                sqlx::query::<$db>("INSERT INTO erasure_receipts (request_id, note, created_at) VALUES ($1, $2, $3)")
+                    .bind(order.request_id.to_string())
+                    .bind(receipt.clone())
+                    .bind(order.at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_unique)?;
+                tx.commit().await?;
+                // The erasure stands either way; a sweep that could not run
+                // (a long reader on SQLite, a lock on PostgreSQL) is logged and
+                // the next one, or autovacuum, catches up.
+                if let Err(e) = sqlx::raw_sql($d.after_erasure).execute(&self.pool).await {
+                    tracing::warn!(error = %e, "the sweep after an erasure did not run");
+                }
+                Ok($crate::Erased::Done { counts, receipt })
+            }
+
+            async fn suppressed(&self, terms: &[$crate::Term]) -> $crate::Result<bool> {
+                if terms.is_empty() {
+                    return Ok(false);
+                }
+                let placeholders: Vec<String> = (1..=terms.len()).map(|i| format!("${i}")).collect();
+                let text = format!("SELECT term FROM suppressions WHERE term IN ({}) LIMIT 1", placeholders.join(", "));
+                let mut q = sqlx::query::<$db>(&text);
+                for term in terms {
+                    q = q.bind(term.to_vec());
+                }
+                Ok(q.fetch_optional(&self.pool).await?.is_some())
+            }
+
+            async fn erasure_receipt(&self, request: uuid::Uuid) -> $crate::Result<Option<String>> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>("SELECT note FROM erasure_receipts WHERE request_id = $1")
+                    .bind(request.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("note")).transpose()?)
+            }
+
+            async fn erasure_notifications(&self, request: uuid::Uuid) -> $crate::Result<Vec<$crate::NotificationRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>(
+                    "SELECT request_id, api_key_id, recipient, status, created_at FROM erasure_notifications \
+                     WHERE request_id = $1 ORDER BY created_at, api_key_id",
+                )
+                .bind(request.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::NotificationRow {
+                            request_id: parse_id(r.try_get::<&str, _>("request_id")?)?,
+                            api_key_id: parse_id(r.try_get::<&str, _>("api_key_id")?)?,
+                            recipient: r.try_get("recipient")?,
+                            status: r.try_get("status")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
             }
         }
     };

@@ -57,6 +57,9 @@ impl Authorizer for Permissive {
     fn authorize_requests(&self, _: &Principal, _: bool) -> ApiResult<()> {
         Ok(())
     }
+    fn authorize_erasure(&self, _: &Principal) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 pub async fn run(args: PolicyArgs) -> Result<()> {

@@ -123,6 +123,12 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("fulfil_dsr", "dpo"),
         ("issue_dsr_export_link", "dpo"),
         ("export_dsr", "dpo"),
+        // Erasure: exceptions, receipts and recipients are the DPO's.
+        ("add_erasure_exception", "dpo"),
+        ("list_erasure_exceptions", "dpo"),
+        ("lift_erasure_exceptions", "dpo"),
+        ("get_erasure_receipt", "dpo"),
+        ("list_erasure_notifications", "dpo"),
     ])
 }
 
@@ -178,6 +184,9 @@ impl Fixture<'_> {
     /// verified restriction to fulfil, a verified access request to export,
     /// a locked one to unlock, else a new one.
     async fn request(&self, operation: &str, contact: &str) -> String {
+        if matches!(operation, "get_erasure_receipt" | "list_erasure_notifications") {
+            return self.erased().await;
+        }
         let kind = if operation == "fulfil_dsr" { "restriction" } else { "access" };
         let id = self.make("/api/v1/dsr", json!({"kind": kind, "contact_id": contact})).await;
         let verify = format!("/api/v1/dsr/{id}/verify");
@@ -197,6 +206,21 @@ impl Fixture<'_> {
             }
             _ => {}
         }
+        id
+    }
+
+    /// A completed erasure request about a person of their own (an erased
+    /// address is suppressed, so not the shared fixture person's).
+    async fn erased(&self) -> String {
+        let email = format!("erased.{}@example.org", uuid::Uuid::new_v4().simple());
+        let person = self.make("/api/v1/contacts", json!({"given_name": "Erased", "emails": [email]})).await;
+        let id = self.make("/api/v1/dsr", json!({"kind": "erasure", "contact_id": person})).await;
+        let attestation = json!({"method": "staff_attestation", "note": "called back"});
+        let verify = format!("/api/v1/dsr/{id}/verify");
+        assert_eq!(send_as(self.s, self.dpo, Method::POST, &verify, Some(&attestation)).await.0, StatusCode::OK);
+        let fulfil = format!("/api/v1/dsr/{id}/fulfil");
+        let (status, done) = send_as(self.s, self.dpo, Method::POST, &fulfil, None).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
         id
     }
 
@@ -222,6 +246,12 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
     let kind = template.trim_start_matches("/api/v1/").split('/').next().unwrap().to_string();
     let id = match (kind.as_str(), template.contains('{')) {
         (_, false) => String::new(),
+        ("contacts", true) if operation == "lift_erasure_exceptions" => {
+            let path = format!("/api/v1/contacts/{contact}/erasure-exceptions");
+            let hold = json!({"ground": "legal_claims", "note": "hold"});
+            assert_eq!(send_as(f.s, f.dpo, Method::POST, &path, Some(&hold)).await.0, StatusCode::CREATED);
+            contact.clone()
+        }
         ("contacts", true) if operation == "lift_restriction" || operation == "add_legal_claim" => {
             let path = format!("/api/v1/contacts/{contact}/restriction");
             assert_eq!(send_as(f.s, f.dpo, Method::POST, &path, None).await.0, StatusCode::OK);
@@ -286,6 +316,7 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         "append_consent" => Some(json!({"purpose": "sales", "granted": true, "notice_version": "1", "method": "api"})),
         "object_to_purpose" => Some(json!({"purpose": "analytics.reporting"})),
         "add_legal_claim" => Some(json!({"purpose": "sales", "note": "claim"})),
+        "add_erasure_exception" => Some(json!({"ground": "legal_obligation", "note": "tax records"})),
         "create_segment" => Some(json!({"name": "New", "filter": {"tags": ["fixture"]}})),
         "add_form" => {
             Some(json!({"name": "New form", "purposes": ["marketing.communications.email"], "notice_version": "1"}))

@@ -1,7 +1,8 @@
 //! Privacy at rest: personal values planted as unique markers never appear
 //! in clear in any file of the data directory (database, WAL, shared
 //! memory, anything else), in PostgreSQL's tables, in the server's log
-//! output at debug level, or in error responses.
+//! output at debug level, or in error responses, before or after the
+//! person is erased.
 
 use crate::harness::{backends, client_trusting, run_kith, Backend, ServeProcess, TestDb};
 use rand::seq::SliceRandom;
@@ -157,6 +158,30 @@ async fn canary(backend: Backend) {
             assert!(!contains(p.to_string().as_bytes(), needle), "{name} echoed in {p}");
         }
     }
+
+    // The person is erased through a data-subject request: the erasure
+    // itself leaves no value in any file, table or log line either.
+    let mut dpo_args = vec!["token", "create", "--data-dir", data.to_str().unwrap(), "--name", "dpo", "--role", "dpo"];
+    dpo_args.extend(url_args.iter().map(String::as_str));
+    let (ok, dpo, err) = run_kith(&dpo_args);
+    assert!(ok, "{err}");
+    let dpo = dpo.trim().to_string();
+    let as_dpo = |path: String, body: Value| {
+        let req = client.post(format!("{}{path}", server.base)).bearer_auth(&dpo).json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, request) = as_dpo("/api/v1/dsr".into(), json!({"kind": "erasure", "contact_id": id})).await;
+    assert!(status.is_success(), "{request}");
+    let request = request["id"].as_str().unwrap();
+    let attest = json!({"method": "staff_attestation", "note": "called back"});
+    let (status, v) = as_dpo(format!("/api/v1/dsr/{request}/verify"), attest).await;
+    assert!(status.is_success(), "{v}");
+    let (status, done) = as_dpo(format!("/api/v1/dsr/{request}/fulfil"), json!({})).await;
+    assert!(status.is_success(), "{done}");
+    assert_eq!(done["receipt"]["categories"]["contacts"], 1, "{done}");
 
     // While the server runs (WAL and shared memory present), then after it stopped.
     let mut found = Vec::new();

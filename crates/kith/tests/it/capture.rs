@@ -475,3 +475,37 @@ async fn a_form_records_no_consent_for_a_known_child_on_every_backend() {
         c.stop().await;
     }
 }
+
+/// An erased person's address confirming a form: nothing is recorded, and
+/// the answers are the ones anybody gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_address_is_not_captured_again_on_every_backend() {
+    for backend in backends() {
+        let c = Capture::start(backend, settings()).await;
+        let s = &c.s;
+        let erased = address("erased");
+        let person = s.create("contacts", json!({"given_name": "Gone", "emails": [erased]})).await;
+        let (status, request) =
+            send_as(s, &c.dpo, Method::POST, "/api/v1/dsr", Some(&json!({"kind": "erasure", "contact_id": person})))
+                .await;
+        assert_eq!(status, StatusCode::CREATED, "{request}");
+        let id = request["id"].as_str().unwrap();
+        let attest = json!({"method": "staff_attestation", "note": "called back"});
+        let verify = format!("/api/v1/dsr/{id}/verify");
+        assert_eq!(send_as(s, &c.dpo, Method::POST, &verify, Some(&attest)).await.0, StatusCode::OK);
+        let fulfil = format!("/api/v1/dsr/{id}/fulfil");
+        assert_eq!(send_as(s, &c.dpo, Method::POST, &fulfil, None).await.0, StatusCode::OK);
+
+        let fresh = address("fresh");
+        let submitted = c.submit(&json!({"email": erased, "purposes": [EMAIL]}), &[]).await;
+        assert_eq!(submitted, c.submit(&json!({"email": fresh, "purposes": [EMAIL]}), &[]).await);
+        let messages = c.claim().await;
+        let token = |to: &str| messages.iter().find(|m| m["to"] == to).unwrap()["token"].as_str().unwrap().to_string();
+        let confirmed = c.confirm(&token(&erased), &[]).await;
+        assert_eq!(confirmed, c.confirm(&token(&fresh), &[]).await, "the same answer");
+        assert_eq!(confirmed, (StatusCode::OK, json!({"status": "confirmed"})));
+        assert_eq!(c.contact_by_email(&erased).await.len(), 0, "the erased person is not created again");
+        assert_eq!(c.contact_by_email(&fresh).await.len(), 1);
+        c.stop().await;
+    }
+}

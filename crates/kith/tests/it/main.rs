@@ -11,6 +11,7 @@ mod capture;
 mod cli;
 mod consents;
 mod dsr;
+mod erasure;
 mod harness;
 mod multi;
 mod openapi;
