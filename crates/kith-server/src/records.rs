@@ -724,6 +724,17 @@ impl Records {
         // the DPO (handling an erasure request) may.
         let body: B = self.open(&row, &mut HashMap::new())?;
         self.may_write_about::<B>(who, AuditAction::Delete, id, body.person(id)).await?;
+        // A legal hold (an exception to erasure the DPO recorded) keeps
+        // the person's data from every deletion, the DPO's too.
+        if let Some(person) = body.person(id) {
+            if !self.store.erasure_exceptions(person).await?.is_empty() {
+                let held = ApiError::new(
+                    ErrorCode::ErasureException,
+                    "an exception to erasure is recorded for this person: their data is kept",
+                );
+                return self.refuse::<B, _>(who, Action::Delete, Some(id), held).await;
+            }
+        }
         if !self.store.delete(B::KIND, id).await? {
             return Err(ApiError::not_found(B::KIND.as_str()));
         }
