@@ -9,7 +9,8 @@
 //! DPO's; its protocol status is read from the register's state. An
 //! opt-out of sale is recorded at once as objections. The identity an
 //! agent sends lives only in the sealed data-subject request; the tables
-//! here hold ids, statuses and the agent's callback address.
+//! here hold ids, statuses and the agent's callback address. Status
+//! changes are posted to that address in the background.
 
 use crate::audit_event::{self, About};
 use crate::auth::{Credential, Principal};
@@ -398,6 +399,12 @@ async fn revoke_request(
         }
         None if row.status == "open" || row.status == "in_progress" => {
             state.store.set_drp_request_status(row.id, "revoked", None).await?;
+            let (state, id) = (state.clone(), row.id);
+            tokio::spawn(async move {
+                if let Ok(Some(row)) = state.store.drp_request(id).await {
+                    send_callback(&state, &row).await;
+                }
+            });
         }
         None => return Ok(drp_error(StatusCode::BAD_REQUEST, "invalid_transition", "the request is closed", true)),
     }
@@ -405,6 +412,52 @@ async fn revoke_request(
     state.audit.record(vec![drp_event(&who, AuditAction::Update, &row, subject, fields)]).await?;
     let row = state.store.drp_request(row.id).await?.ok_or_else(|| ApiError::not_found("request"))?;
     Ok(Json(status_object(&state, &row).await?).into_response())
+}
+
+/// How long a status callback may take.
+const CALLBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn callback_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(CALLBACK_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+/// A register request moved: tells the agent that filed it, if any.
+pub(crate) fn register_moved(state: &AppState, dsr: Uuid) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        match state.store.drp_request_by_dsr(dsr).await {
+            Ok(Some(row)) => send_callback(&state, &row).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot look up the agent request of a register request"),
+        }
+    });
+}
+
+/// Posts the status object to the agent's `status_callback`, in the
+/// background of the change (fire and forget: the agent can always ask),
+/// and records the attempt. No redirect is followed.
+async fn send_callback(state: &AppState, row: &DrpRequestRow) {
+    let Some(url) = &row.status_callback else { return };
+    let status = match status_object(state, row).await {
+        Ok(status) => status,
+        Err(e) => return tracing::warn!(code = e.code.as_str(), "cannot build a status callback"),
+    };
+    let outcome = match callback_client().post(url).json(&status).send().await {
+        Ok(resp) if resp.status().is_success() => "delivered".to_string(),
+        Ok(resp) => format!("http_{}", resp.status().as_u16()),
+        Err(_) => "failed".to_string(),
+    };
+    let sent = status["status"].as_str().unwrap_or_default();
+    if let Err(e) = state.store.record_drp_callback(row.id, sent, crate::now_millis(), &outcome).await {
+        tracing::warn!(error = %e, "cannot record a status callback");
+    }
 }
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {

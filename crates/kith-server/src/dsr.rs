@@ -537,6 +537,9 @@ async fn step(
             audited.outcome = AuditOutcome::Denied;
         }
         state.audit.record(vec![audited]).await?;
+        if refusal.is_none() && request.row.channel == Channel::Agent.as_str() {
+            crate::drp::register_moved(state, id);
+        }
         return match refusal {
             Some(refusal) => Err(refusal),
             None => Ok(request),

@@ -682,6 +682,12 @@ pub trait Store: Send + Sync + 'static {
     async fn drp_request(&self, id: Uuid) -> Result<Option<DrpRequestRow>>;
     /// Sets an agent request's own status and reason; false if there is none.
     async fn set_drp_request_status(&self, id: Uuid, status: &str, reason: Option<&str>) -> Result<bool>;
+    /// The agent request a register request carries, if any.
+    async fn drp_request_by_dsr(&self, dsr: Uuid) -> Result<Option<DrpRequestRow>>;
+    /// Records one attempt to send a status callback.
+    async fn record_drp_callback(&self, request: Uuid, status: &str, at: i64, outcome: &str) -> Result<()>;
+    /// The callbacks sent for a request, oldest first: (status, outcome).
+    async fn drp_callbacks(&self, request: Uuid) -> Result<Vec<(String, String)>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

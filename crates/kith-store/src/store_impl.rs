@@ -436,6 +436,25 @@ macro_rules! impl_store {
              person_told_at, verified_at, verification_method, failed_attempts, token_hash, token_expires_at, \
              completed_at, closed_at, created_by, created_at, updated_at, version, sealed";
 
+        const DRP_REQUEST_COLUMNS: &str = "id, agent_id, agent_request_id, exercise, dsr_id, status, reason, \
+             status_callback, received_at, expected_by";
+
+        fn drp_request_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::DrpRequestRow> {
+            use sqlx::Row;
+            Ok($crate::DrpRequestRow {
+                id: parse_id(r.try_get::<&str, _>("id")?)?,
+                agent_id: r.try_get("agent_id")?,
+                agent_request_id: r.try_get("agent_request_id")?,
+                exercise: r.try_get("exercise")?,
+                dsr_id: r.try_get::<Option<&str>, _>("dsr_id")?.map(parse_id).transpose()?,
+                status: r.try_get("status")?,
+                reason: r.try_get("reason")?,
+                status_callback: r.try_get("status_callback")?,
+                received_at: r.try_get("received_at")?,
+                expected_by: r.try_get("expected_by")?,
+            })
+        }
+
         fn drp_agent_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::DrpAgentRow> {
             use sqlx::Row;
             Ok($crate::DrpAgentRow {
@@ -2137,29 +2156,49 @@ macro_rules! impl_store {
             }
 
             async fn drp_request(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::DrpRequestRow>> {
-                let row = sqlx::query::<$db>(
-                    "SELECT id, agent_id, agent_request_id, exercise, dsr_id, status, reason, status_callback, \
-                     received_at, expected_by FROM drp_requests WHERE id = $1",
+                let row = sqlx::query::<$db>(&format!("SELECT {DRP_REQUEST_COLUMNS} FROM drp_requests WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(drp_request_from_row).transpose()
+            }
+
+            async fn drp_request_by_dsr(&self, dsr: uuid::Uuid) -> $crate::Result<Option<$crate::DrpRequestRow>> {
+                let row =
+                    sqlx::query::<$db>(&format!("SELECT {DRP_REQUEST_COLUMNS} FROM drp_requests WHERE dsr_id = $1"))
+                        .bind(dsr.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.as_ref().map(drp_request_from_row).transpose()
+            }
+
+            async fn record_drp_callback(
+                &self,
+                request: uuid::Uuid,
+                status: &str,
+                at: i64,
+                outcome: &str,
+            ) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO drp_callbacks (request_id, status, attempted_at, outcome) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
+                .bind(request.to_string())
+                .bind(status.to_string())
+                .bind(at)
+                .bind(outcome.to_string())
+                .execute(&self.pool)
                 .await?;
-                row.map(|r| {
-                    use sqlx::Row;
-                    Ok($crate::DrpRequestRow {
-                        id: parse_id(r.try_get::<&str, _>("id")?)?,
-                        agent_id: r.try_get("agent_id")?,
-                        agent_request_id: r.try_get("agent_request_id")?,
-                        exercise: r.try_get("exercise")?,
-                        dsr_id: r.try_get::<Option<&str>, _>("dsr_id")?.map(parse_id).transpose()?,
-                        status: r.try_get("status")?,
-                        reason: r.try_get("reason")?,
-                        status_callback: r.try_get("status_callback")?,
-                        received_at: r.try_get("received_at")?,
-                        expected_by: r.try_get("expected_by")?,
-                    })
-                })
-                .transpose()
+                Ok(())
+            }
+
+            async fn drp_callbacks(&self, request: uuid::Uuid) -> $crate::Result<Vec<(String, String)>> {
+                let rows = sqlx::query_as::<$db, (String, String)>(
+                    "SELECT status, outcome FROM drp_callbacks WHERE request_id = $1 ORDER BY attempted_at",
+                )
+                .bind(request.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows)
             }
 
             async fn set_drp_request_status(

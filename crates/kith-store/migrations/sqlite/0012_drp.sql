@@ -29,3 +29,12 @@ CREATE TABLE drp_requests (
     expected_by INTEGER NOT NULL
 );
 CREATE INDEX drp_requests_dsr ON drp_requests (dsr_id);
+-- Each status callback sent to an agent: when, which status, and how it
+-- went (`delivered`, `http_<code>` or `failed`).
+CREATE TABLE drp_callbacks (
+    request_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempted_at INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX drp_callbacks_request ON drp_callbacks (request_id);

@@ -93,6 +93,26 @@ impl<'a> Agent<'a> {
     }
 }
 
+/// An agent's callback endpoint on a loopback port: what it received.
+async fn callback_endpoint() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
 async fn post_text(s: &Server, path: &str, token: Option<&str>, body: String) -> (StatusCode, String) {
     let mut req = s.client.post(s.url(path)).header("content-type", "text/plain").body(body);
     if let Some(token) = token {
@@ -163,11 +183,12 @@ async fn drp_deletion_access_and_revocation_on_every_backend() {
         let contact = made["id"].clone();
         let a = Agent::new(&s, &dpo, "agent-a").await;
         let b = Agent::new(&s, &dpo, "agent-b").await;
+        let (callback, received) = callback_endpoint().await;
 
         // A deletion becomes an erasure request of the register, channel agent.
         let (status, deletion) = a
             .file(json!({"exercise": "deletion", "agent-request-id": "r-1", "email": "ada@example.org",
-                         "email_verified": true, "name": "Ada", "status_callback": "https://agent.example/cb"}))
+                         "email_verified": true, "name": "Ada", "status_callback": callback}))
             .await;
         assert_eq!(status, StatusCode::OK, "{deletion}");
         assert_eq!(deletion["status"], "in_progress", "{deletion}");
@@ -194,6 +215,23 @@ async fn drp_deletion_access_and_revocation_on_every_backend() {
             send_as(&s, &dpo, Method::GET, &format!("/api/v1/dsr/{}", dsr.as_str().unwrap()), None).await;
         assert_eq!(withdrawn["status"], "withdrawn");
         assert_eq!(a.status(&deletion["request_id"]).await.1["status"], "revoked");
+        // The change reaches the agent's callback, and the attempt is recorded.
+        let request_id = uuid::Uuid::parse_str(deletion["request_id"].as_str().unwrap()).unwrap();
+        let mut attempts = Vec::new();
+        for _ in 0..100 {
+            attempts = s.store.drp_callbacks(request_id).await.unwrap();
+            if !attempts.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(attempts, vec![("revoked".to_string(), "delivered".to_string())]);
+        let posted = received.lock().unwrap().clone();
+        assert_eq!(posted.len(), 1);
+        assert_eq!(
+            (posted[0]["status"].as_str(), posted[0]["request_id"].as_str()),
+            (Some("revoked"), deletion["request_id"].as_str())
+        );
 
         // An access request's status follows identity verification.
         let (status, access) =
