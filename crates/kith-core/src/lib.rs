@@ -9,6 +9,7 @@ pub mod audit;
 pub mod capture;
 pub mod consent;
 pub mod document;
+pub mod drp;
 pub mod dsr;
 pub mod entity;
 pub mod error;

@@ -133,6 +133,20 @@ impl NoteVerifier {
     }
 }
 
+/// Whether `key` is an Ed25519 public key (32 bytes, a valid point).
+pub fn is_verify_key(key: &[u8]) -> bool {
+    <[u8; 32]>::try_from(key).is_ok_and(|k| VerifyingKey::from_bytes(&k).is_ok())
+}
+
+/// Whether `signature` (64 bytes) is `key`'s Ed25519 signature of `message`
+/// (a detached signature, as the Data Rights Protocol frames its bodies).
+pub fn verify_detached(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let Ok(key) = <[u8; 32]>::try_from(key) else { return false };
+    let Ok(key) = VerifyingKey::from_bytes(&key) else { return false };
+    let Ok(signature) = Signature::from_slice(signature) else { return false };
+    key.verify_strict(message, &signature).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,13 @@ pub struct ServerConfig {
     pub capture: crate::capture::CaptureSettings,
     /// Staff accounts: lockout, session lifetimes, login rate, hash cost.
     pub accounts: crate::accounts::AccountSettings,
+    /// The business id Data Rights Protocol agents put in their signed
+    /// claims: a claim for another business is refused.
+    pub drp_business_id: String,
 }
+
+/// The Data Rights Protocol business id when `kith.toml` names none.
+pub const DEFAULT_DRP_BUSINESS_ID: &str = "kith";
 
 /// Art. 8(1)'s default; member states may lower it to 13.
 pub const DEFAULT_DIGITAL_CONSENT_AGE: u8 = 16;
@@ -54,6 +60,7 @@ impl Default for ServerConfig {
             digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
             capture: Default::default(),
             accounts: Default::default(),
+            drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
         }
     }
 }
@@ -234,8 +241,10 @@ pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
     let capture = crate::capture::public_routes(Api::new());
     let login = crate::account_routes::public_routes(Api::new());
+    // Agents authenticate with their own signed claims and pairwise tokens.
+    let agents = crate::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 12] = [
+    let groups: [fn(Api) -> Api; 13] = [
         routes::records,
         crate::audit_routes::routes,
         crate::purpose_routes::routes,
@@ -248,9 +257,10 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::dsr::routes,
         crate::archive::routes,
         crate::erasure::routes,
+        crate::drp::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
-    state.openapi = Arc::new(document(&[&public, &capture, &login], &protected));
+    state.openapi = Arc::new(document(&[&public, &capture, &login, &agents], &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let capture =
@@ -259,6 +269,7 @@ pub fn build_app(mut state: AppState) -> Router {
         .router
         .merge(capture)
         .merge(login.router)
+        .merge(agents.router)
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

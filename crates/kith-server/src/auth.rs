@@ -39,6 +39,8 @@ pub enum Credential {
     ApiKey { id: Uuid, purposes: Vec<String> },
     /// A staff account's browser session.
     User { user: Uuid, session: Uuid },
+    /// A Data Rights Protocol agent's pairwise token (by the agent's id).
+    Agent(String),
 }
 
 /// An authenticated caller.
@@ -80,6 +82,7 @@ impl Principal {
             Credential::PublicForm(_) => true,
             Credential::Token(_) | Credential::User { .. } => self.roles.iter().any(|role| purpose.allows_role(role)),
             Credential::ApiKey { purposes, .. } => purposes.contains(&purpose.key),
+            Credential::Agent(_) => false,
         }
     }
 
@@ -99,6 +102,7 @@ impl Principal {
             Credential::PublicForm(form) => format!("public:form:{form}"),
             Credential::ApiKey { id, .. } => format!("key:{id}"),
             Credential::User { user, .. } => format!("user:{user}"),
+            Credential::Agent(agent) => format!("agent:{agent}"),
         }
     }
 
@@ -136,6 +140,8 @@ pub trait Authorizer: Send + Sync + 'static {
     /// Recording and lifting exceptions to erasure, reading receipts and
     /// notification tasks, and overriding the suppression list.
     fn authorize_erasure(&self, principal: &Principal) -> ApiResult<()>;
+    /// Configuring the Data Rights Protocol agents whose requests are accepted.
+    fn authorize_agents(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -236,6 +242,14 @@ impl Authorizer for AccessPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only the DPO decides about erasure and its suppression list"))
+        }
+    }
+
+    fn authorize_agents(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_role("dpo") {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO configures Data Rights Protocol agents"))
         }
     }
 }

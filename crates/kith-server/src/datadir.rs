@@ -27,6 +27,8 @@ pub struct FileSettings {
     pub capture: Option<crate::capture::CaptureSettings>,
     /// Staff accounts: lockout, session lifetimes, login rate.
     pub accounts: Option<crate::accounts::AccountSettings>,
+    /// The business id Data Rights Protocol agents address (default `kith`).
+    pub drp_business_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

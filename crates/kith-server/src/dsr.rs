@@ -347,6 +347,14 @@ async fn create(
     ApiJson(input): ApiJson<DsrInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_requests(&who.principal, false)?;
+    let request = register(&state, &who, &input).await?;
+    Ok((StatusCode::CREATED, Json(request.render())))
+}
+
+/// Registers a new request with its deadline, matches the person, and
+/// audits it. The caller was authorised: staff through the authoriser,
+/// an agent through its signed claims (`drp.rs`).
+pub(crate) async fn register(state: &AppState, who: &Caller, input: &DsrInput) -> ApiResult<Request> {
     let now = crate::now_millis();
     let received = match &input.received_at {
         Some(raw) => past_time("received_at", raw, now)?,
@@ -372,7 +380,7 @@ async fn create(
     if let Some(note) = &input.note {
         private.note = Some(required_text("note", note, "empty: leave it out instead")?);
     }
-    let contact = match_person(&state, &who, &input, &mut private).await?;
+    let contact = match_person(state, who, input, &mut private).await?;
     let id = Uuid::new_v4();
     let received_at = unix_millis(received);
     let mut request = Request {
@@ -418,8 +426,8 @@ async fn create(
         format!("kind:{}", input.kind.as_str()),
         if contact.is_some() { "person:matched" } else { "person:unmatched" }.to_string(),
     ];
-    state.audit.record(vec![event(&who, AuditAction::Create, &request.row, fields)]).await?;
-    Ok((StatusCode::CREATED, Json(request.render())))
+    state.audit.record(vec![event(who, AuditAction::Create, &request.row, fields)]).await?;
+    Ok(request)
 }
 
 #[derive(Debug, Deserialize)]
@@ -529,6 +537,9 @@ async fn step(
             audited.outcome = AuditOutcome::Denied;
         }
         state.audit.record(vec![audited]).await?;
+        if refusal.is_none() && request.row.channel == Channel::Agent.as_str() {
+            crate::drp::register_moved(state, id);
+        }
         return match refusal {
             Some(refusal) => Err(refusal),
             None => Ok(request),
@@ -738,13 +749,17 @@ async fn refuse(
 
 async fn withdraw(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
-    let request = step(&state, &who, id, |request, now| {
+    let request = withdrawn(&state, &who, parse_request_id(&id)?).await?;
+    Ok(Json(request.render()))
+}
+
+/// Withdraws a request, for the DPO or the agent that filed it.
+pub(crate) async fn withdrawn(state: &AppState, who: &Caller, id: Uuid) -> ApiResult<Request> {
+    step(state, who, id, |request, now| {
         move_to(request, RequestStatus::Withdrawn, now)?;
         Ok(Step::done(&["status:withdrawn"]))
     })
-    .await?;
-    Ok(Json(request.render()))
+    .await
 }
 
 /// What the next slices build, for the answer to a request Kith cannot carry out yet.

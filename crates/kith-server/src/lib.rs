@@ -16,6 +16,7 @@ pub mod caller;
 pub mod capture;
 pub mod consents;
 pub mod datadir;
+pub mod drp;
 pub mod dsr;
 pub mod erasure;
 pub mod error;

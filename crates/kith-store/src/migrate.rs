@@ -25,6 +25,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 9, name: "dsr", sql: include_str!("../migrations/sqlite/0009_dsr.sql") },
     Migration { version: 10, name: "erasure", sql: include_str!("../migrations/sqlite/0010_erasure.sql") },
     Migration { version: 11, name: "archive", sql: include_str!("../migrations/sqlite/0011_archive.sql") },
+    Migration { version: 12, name: "drp", sql: include_str!("../migrations/sqlite/0012_drp.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -65,6 +66,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 12, name: "dsr", sql: include_str!("../migrations/postgres/0012_dsr.sql") },
     Migration { version: 13, name: "erasure", sql: include_str!("../migrations/postgres/0013_erasure.sql") },
     Migration { version: 14, name: "archive", sql: include_str!("../migrations/postgres/0014_archive.sql") },
+    Migration { version: 15, name: "drp", sql: include_str!("../migrations/postgres/0015_drp.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -436,6 +436,36 @@ macro_rules! impl_store {
              person_told_at, verified_at, verification_method, failed_attempts, token_hash, token_expires_at, \
              completed_at, closed_at, created_by, created_at, updated_at, version, sealed";
 
+        const DRP_REQUEST_COLUMNS: &str = "id, agent_id, agent_request_id, exercise, dsr_id, status, reason, \
+             status_callback, received_at, expected_by";
+
+        fn drp_request_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::DrpRequestRow> {
+            use sqlx::Row;
+            Ok($crate::DrpRequestRow {
+                id: parse_id(r.try_get::<&str, _>("id")?)?,
+                agent_id: r.try_get("agent_id")?,
+                agent_request_id: r.try_get("agent_request_id")?,
+                exercise: r.try_get("exercise")?,
+                dsr_id: r.try_get::<Option<&str>, _>("dsr_id")?.map(parse_id).transpose()?,
+                status: r.try_get("status")?,
+                reason: r.try_get("reason")?,
+                status_callback: r.try_get("status_callback")?,
+                received_at: r.try_get("received_at")?,
+                expected_by: r.try_get("expected_by")?,
+            })
+        }
+
+        fn drp_agent_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::DrpAgentRow> {
+            use sqlx::Row;
+            Ok($crate::DrpAgentRow {
+                agent_id: row.try_get("agent_id")?,
+                name: row.try_get("name")?,
+                verify_key: row.try_get("verify_key")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
         fn dsr_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::DsrRow> {
             use sqlx::Row;
             Ok($crate::DsrRow {
@@ -2035,6 +2065,155 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn insert_drp_agent(&self, a: &$crate::DrpAgentRow) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO drp_agents (agent_id, name, verify_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(a.agent_id.clone())
+                .bind(a.name.clone())
+                .bind(a.verify_key.clone())
+                .bind(a.created_by.clone())
+                .bind(a.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(map_unique)?;
+                Ok(())
+            }
+
+            async fn drp_agent(&self, agent_id: &str) -> $crate::Result<Option<$crate::DrpAgentRow>> {
+                let row = sqlx::query::<$db>(
+                    "SELECT agent_id, name, verify_key, created_by, created_at FROM drp_agents WHERE agent_id = $1",
+                )
+                .bind(agent_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(drp_agent_from_row).transpose()
+            }
+
+            async fn drp_agents(&self) -> $crate::Result<Vec<$crate::DrpAgentRow>> {
+                let rows = sqlx::query::<$db>(
+                    "SELECT agent_id, name, verify_key, created_by, created_at FROM drp_agents ORDER BY agent_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(drp_agent_from_row).collect()
+            }
+
+            async fn delete_drp_agent(&self, agent_id: &str) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                sqlx::query::<$db>("DELETE FROM drp_tokens WHERE agent_id = $1")
+                    .bind(agent_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query::<$db>("DELETE FROM drp_agents WHERE agent_id = $1")
+                    .bind(agent_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_drp_token(&self, hash: &[u8], agent_id: &str, at: i64) -> $crate::Result<()> {
+                sqlx::query::<$db>("INSERT INTO drp_tokens (token_hash, agent_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(hash.to_vec())
+                    .bind(agent_id.to_string())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_unique)?;
+                Ok(())
+            }
+
+            async fn drp_token_agent(&self, hash: &[u8]) -> $crate::Result<Option<String>> {
+                let agent = sqlx::query_scalar::<$db, String>("SELECT agent_id FROM drp_tokens WHERE token_hash = $1")
+                    .bind(hash.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(agent)
+            }
+
+            async fn insert_drp_request(&self, r: &$crate::DrpRequestRow) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO drp_requests (id, agent_id, agent_request_id, exercise, dsr_id, status, reason, \
+                     status_callback, received_at, expected_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(r.id.to_string())
+                .bind(r.agent_id.clone())
+                .bind(r.agent_request_id.clone())
+                .bind(r.exercise.clone())
+                .bind(r.dsr_id.map(|d| d.to_string()))
+                .bind(r.status.clone())
+                .bind(r.reason.clone())
+                .bind(r.status_callback.clone())
+                .bind(r.received_at)
+                .bind(r.expected_by)
+                .execute(&self.pool)
+                .await
+                .map_err(map_unique)?;
+                Ok(())
+            }
+
+            async fn drp_request(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::DrpRequestRow>> {
+                let row = sqlx::query::<$db>(&format!("SELECT {DRP_REQUEST_COLUMNS} FROM drp_requests WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(drp_request_from_row).transpose()
+            }
+
+            async fn drp_request_by_dsr(&self, dsr: uuid::Uuid) -> $crate::Result<Option<$crate::DrpRequestRow>> {
+                let row =
+                    sqlx::query::<$db>(&format!("SELECT {DRP_REQUEST_COLUMNS} FROM drp_requests WHERE dsr_id = $1"))
+                        .bind(dsr.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.as_ref().map(drp_request_from_row).transpose()
+            }
+
+            async fn record_drp_callback(
+                &self,
+                request: uuid::Uuid,
+                status: &str,
+                at: i64,
+                outcome: &str,
+            ) -> $crate::Result<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO drp_callbacks (request_id, status, attempted_at, outcome) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(request.to_string())
+                .bind(status.to_string())
+                .bind(at)
+                .bind(outcome.to_string())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn drp_callbacks(&self, request: uuid::Uuid) -> $crate::Result<Vec<(String, String)>> {
+                let rows = sqlx::query_as::<$db, (String, String)>(
+                    "SELECT status, outcome FROM drp_callbacks WHERE request_id = $1 ORDER BY attempted_at",
+                )
+                .bind(request.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows)
+            }
+
+            async fn set_drp_request_status(
+                &self,
+                id: uuid::Uuid,
+                status: &str,
+                reason: Option<&str>,
+            ) -> $crate::Result<bool> {
+                let done = sqlx::query::<$db>("UPDATE drp_requests SET status = $1, reason = $2 WHERE id = $3")
+                    .bind(status.to_string())
+                    .bind(reason.map(str::to_string))
+                    .bind(id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
             }
         }
     };

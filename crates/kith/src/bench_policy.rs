@@ -60,6 +60,9 @@ impl Authorizer for Permissive {
     fn authorize_erasure(&self, _: &Principal) -> ApiResult<()> {
         Ok(())
     }
+    fn authorize_agents(&self, _: &Principal) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 pub async fn run(args: PolicyArgs) -> Result<()> {

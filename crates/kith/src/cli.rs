@@ -241,6 +241,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             accounts.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
             accounts
         },
+        drp_business_id: dir
+            .settings
+            .drp_business_id
+            .clone()
+            .unwrap_or_else(|| kith_server::app::DEFAULT_DRP_BUSINESS_ID.to_string()),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);

@@ -129,6 +129,10 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("lift_erasure_exceptions", "dpo"),
         ("get_erasure_receipt", "dpo"),
         ("list_erasure_notifications", "dpo"),
+        // The DPO decides which Data Rights Protocol agents are trusted.
+        ("add_drp_agent", "dpo"),
+        ("list_drp_agents", "dpo"),
+        ("remove_drp_agent", "dpo"),
     ])
 }
 
@@ -270,6 +274,12 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         ("api-keys", true) => f.make("/api/v1/api-keys", key_grant()).await,
         ("dsr", true) => f.request(operation, &contact).await,
+        ("drp", true) => {
+            let agent = crate::drp::agent_input(&format!("agent-{}", uuid::Uuid::new_v4().simple())).0;
+            let (status, made) = send_as(f.s, f.dpo, Method::POST, "/api/v1/drp/agents", Some(&agent)).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            made["agent_id"].as_str().unwrap().to_string()
+        }
         ("purposes", true) => "sales".to_string(),
         ("users", true) => {
             let (status, made) = send_as(f.s, f.admin, Method::POST, "/api/v1/users", Some(&fresh_user())).await;
@@ -336,6 +346,7 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         "extend_dsr" => Some(json!({"months": 1, "reason": "many systems"})),
         "refuse_dsr" => Some(json!({"grounds": "manifestly unfounded"})),
         "fulfil_dsr" => Some(json!({})),
+        "add_drp_agent" => Some(crate::drp::agent_input(&format!("agent-{}", uuid::Uuid::new_v4().simple())).0),
         _ => None,
     };
     (path, body)

@@ -10,6 +10,7 @@ mod canary;
 mod capture;
 mod cli;
 mod consents;
+mod drp;
 mod dsr;
 mod erasure;
 mod harness;

@@ -46,6 +46,13 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         "submit_form" => 404,
         "login" => 422,
         "confirm_submission" => 410,
+        // Data Rights Protocol agents: no claims, no pairwise token.
+        "drp_register_agent"
+        | "drp_agent_information"
+        | "drp_create_request"
+        | "drp_create_request_slash"
+        | "drp_request_status"
+        | "drp_revoke_request" => 403,
         other => panic!("{other} has no security requirement but is not a known public operation"),
     };
     let mut operations = 0;
@@ -67,8 +74,8 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 93,
-        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, 12 data-subject request operations, 5 erasure operations, login, health, this document and the archive schema"
+        operations, 102,
+        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, 12 data-subject request operations, 5 erasure operations, 3 agent operations, 6 Data Rights Protocol operations, login, health, this document and the archive schema"
     );
     server.stop().await;
 }
