@@ -824,6 +824,7 @@ async fn fulfil(
         (Some(contact), RequestKind::Restriction) => {
             crate::consents::record_restriction(&state, &on_behalf, contact).await?;
             fields.push("fulfilment:restriction".into());
+            fields.push(crate::erasure::record_recipients(&state, id).await?);
         }
         (Some(contact), RequestKind::Objection) => {
             let purpose = request.row.purpose.as_deref().ok_or_else(|| ApiError::internal("dsr", "no purpose"))?;
@@ -838,6 +839,7 @@ async fn fulfil(
                 .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "changes: the contact fields to correct"))?;
             state.records.update::<Contact>(&on_behalf, contact, changes).await?;
             fields.push("fulfilment:rectification".into());
+            fields.push(crate::erasure::record_recipients(&state, id).await?);
         }
     }
     let request = step(&state, &who, id, |request, now| {

@@ -194,6 +194,15 @@ fn recipients(keys: &[kith_store::ApiKeyRow], request: Uuid, at: i64) -> ApiResu
     Ok(out)
 }
 
+/// Records a task to tell each recipient of the person's data about a
+/// rectification or restriction (Art. 19), as erasure does; the audit
+/// field it returns names how many.
+pub(crate) async fn record_recipients(state: &AppState, request: Uuid) -> ApiResult<String> {
+    let tasks = recipients(&state.store.api_keys().await?, request, crate::now_millis())?;
+    state.store.add_notifications(&tasks).await?;
+    Ok(format!("notifications:{}", tasks.len()))
+}
+
 /// The receipt's body: a header line, then one line of JSON with no value
 /// in it (ids, time, categories and counts).
 fn receipt_body(receipt: &Value) -> String {
@@ -349,9 +358,13 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Get,
         "/api/v1/dsr/{id}/notifications",
         notifications,
-        operation("list_erasure_notifications", "dsr", "Recipients to tell of an erasure (Art. 19; dpo)")
-            .parameter(id_parameter())
-            .response("200", ok("the notification tasks"))
-            .build(),
+        operation(
+            "list_erasure_notifications",
+            "dsr",
+            "Recipients to tell of an erasure, rectification or restriction (Art. 19; dpo)",
+        )
+        .parameter(id_parameter())
+        .response("200", ok("the notification tasks"))
+        .build(),
     )
 }

@@ -666,6 +666,8 @@ pub trait Store: Send + Sync + 'static {
     /// The signed receipt of an erasure request, if it was carried out.
     async fn erasure_receipt(&self, request: Uuid) -> Result<Option<String>>;
     async fn erasure_notifications(&self, request: Uuid) -> Result<Vec<NotificationRow>>;
+    /// Records notification tasks (Art. 19) for a rectification or restriction; repeats are ignored.
+    async fn add_notifications(&self, tasks: &[NotificationRow]) -> Result<()>;
 
     /// Adds a Data Rights Protocol agent (`Duplicate` if the id is taken).
     async fn insert_drp_agent(&self, agent: &DrpAgentRow) -> Result<()>;

@@ -351,6 +351,24 @@ macro_rules! impl_store {
             })
         }
 
+        /// Notification tasks (Art. 19); a task already recorded is left as it is.
+        async fn insert_notifications(tx: &mut Tx<'_>, tasks: &[$crate::NotificationRow]) -> $crate::Result<()> {
+            for n in tasks {
+                sqlx::query::<$db>(
+                    "INSERT INTO erasure_notifications (request_id, api_key_id, recipient, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, api_key_id) DO NOTHING",
+                )
+                .bind(n.request_id.to_string())
+                .bind(n.api_key_id.to_string())
+                .bind(n.recipient.clone())
+                .bind(n.status.clone())
+                .bind(n.created_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
         async fn delete_key(tx: &mut Tx<'_>, subject: uuid::Uuid) -> $crate::Result<()> {
             sqlx::query::<$db>("DELETE FROM data_keys WHERE subject_id = $1")
                 .bind(subject.to_string())
@@ -1992,19 +2010,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                for n in &order.notifications {
-                    sqlx::query::<$db>(
-                        "INSERT INTO erasure_notifications (request_id, api_key_id, recipient, status, created_at) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, api_key_id) DO NOTHING",
-                    )
-                    .bind(n.request_id.to_string())
-                    .bind(n.api_key_id.to_string())
-                    .bind(n.recipient.clone())
-                    .bind(n.status.clone())
-                    .bind(n.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                insert_notifications(&mut tx, &order.notifications).await?;
                 let receipt = sign(&counts);
                 sqlx::query::<$db>("INSERT INTO erasure_receipts (request_id, note, created_at) VALUES ($1, $2, $3)")
                     .bind(order.request_id.to_string())
@@ -2043,6 +2049,13 @@ macro_rules! impl_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map(|r| r.try_get("note")).transpose()?)
+            }
+
+            async fn add_notifications(&self, tasks: &[$crate::NotificationRow]) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                insert_notifications(&mut tx, tasks).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn erasure_notifications(&self, request: uuid::Uuid) -> $crate::Result<Vec<$crate::NotificationRow>> {
