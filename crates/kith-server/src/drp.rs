@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use kith_core::audit::{AuditAction, AuditEvent};
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::drp::{split_signed, status_of, timestamp, Envelope, Exercise, EXPECTED_DAYS, OPT_OUT_PURPOSES};
 use kith_core::dsr::{Channel, RequestStatus};
 use kith_core::ErrorCode;
@@ -195,6 +195,14 @@ async fn register_agent(
 ) -> ApiResult<Response> {
     let Some(agent) = state.store.drp_agent(&agent_id).await? else { return Ok(forbidden()) };
     if open_signed(&state, &body, &agent).is_none() {
+        // A refused registration of a configured agent is audited (an
+        // unknown agent id is the caller's string, not worth a line), so
+        // repeated forgeries show in the log and its alerts.
+        let who = agent_caller(&agent.agent_id, &headers);
+        let mut refused =
+            audit_event::by(&who, AuditAction::Authenticate, About::entity("drp_agent"), vec!["registration".into()]);
+        refused.outcome = AuditOutcome::Denied;
+        state.audit.record(vec![refused]).await?;
         return Ok(forbidden());
     }
     let token = format!("{TOKEN_PREFIX}{}", *random_token(32));
