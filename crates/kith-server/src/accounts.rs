@@ -157,7 +157,7 @@ pub async fn user_key(store: &DynStore, keys: &KeyringHandle, id: Uuid) -> ApiRe
 
 pub fn open_profile(key: &DataKey, user: &UserRow) -> ApiResult<Profile> {
     let plain = key.open(&profile_context(user.id), &user.sealed)?;
-    serde_json::from_slice(&plain).map_err(|e| ApiError::internal("accounts", e))
+    serde_json::from_slice(&plain).map_err(|_| ApiError::undecodable("accounts"))
 }
 
 pub fn seal_profile(key: &DataKey, id: Uuid, profile: &Profile) -> ApiResult<Vec<u8>> {

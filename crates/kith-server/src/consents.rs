@@ -22,7 +22,7 @@ use kith_core::model::{parse_date, Contact};
 use kith_core::values::check_text;
 use kith_core::{EntityKind, ErrorCode};
 use kith_crypto::DataKey;
-use kith_store::{ConsentRow, LegalClaimRow, NoticeRow};
+use kith_store::{ConsentRow, LegalClaimRow, NoticeRow, StoredRecord};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use utoipa::openapi::path::HttpMethod;
@@ -92,14 +92,21 @@ pub(crate) async fn record_restriction(state: &AppState, who: &Caller, contact: 
 
 /// The person's data key, or 404 when there is no such person.
 async fn person_key(state: &AppState, contact: Uuid) -> ApiResult<DataKey> {
-    Ok(person(state, contact).await?.0)
+    Ok(person_row(state, contact).await?.0)
+}
+
+/// The person's data key and stored (sealed) contact, or 404 when there is
+/// no such person. Opening the contact is left to who needs its fields.
+async fn person_row(state: &AppState, contact: Uuid) -> ApiResult<(DataKey, StoredRecord)> {
+    let row = state.store.get(EntityKind::Contacts, contact).await?.ok_or_else(|| ApiError::not_found("contacts"))?;
+    let wrapped = row.key.as_ref().ok_or_else(|| ApiError::not_found("contacts"))?;
+    let key = state.keys.unwrap(&to_crypto(wrapped))?;
+    Ok((key, row))
 }
 
 /// The person's data key and contact record, or 404 when there is no such person.
 pub(crate) async fn person(state: &AppState, contact: Uuid) -> ApiResult<(DataKey, Contact)> {
-    let row = state.store.get(EntityKind::Contacts, contact).await?.ok_or_else(|| ApiError::not_found("contacts"))?;
-    let wrapped = row.key.as_ref().ok_or_else(|| ApiError::not_found("contacts"))?;
-    let key = state.keys.unwrap(&to_crypto(wrapped))?;
+    let (key, row) = person_row(state, contact).await?;
     let body = open_record::<Contact>(&key, &row)?;
     Ok((key, body))
 }
@@ -118,13 +125,14 @@ async fn person_in_scope(
     who: &Caller,
     action: Action,
     contact: Uuid,
-) -> ApiResult<(DataKey, Contact, Grant)> {
+) -> ApiResult<(DataKey, StoredRecord, Grant)> {
     let grant = state.authorizer.authorize(&who.principal, action, EntityKind::Contacts)?;
-    let (key, person) = person(state, contact).await?;
-    if !state.records.within_scope(who, &grant, person.owner.as_deref()).await? {
+    // The owner is a clear column: the scope needs no decryption.
+    let (key, row) = person_row(state, contact).await?;
+    if !state.records.within_scope(who, &grant, row.owner.as_deref()).await? {
         return Err(ApiError::not_found("contacts"));
     }
-    Ok((key, person, grant))
+    Ok((key, row, grant))
 }
 
 /// A ledger entry as a caller may see it: the proof (source, evidence,
@@ -222,7 +230,7 @@ async fn append(
     ApiJson(mut input): ApiJson<ConsentInput>,
 ) -> ApiResult<(StatusCode, Json<ConsentEntry>)> {
     let contact = parse_contact(&id)?;
-    let (key, person, _) = person_in_scope(&state, &who, Action::Update, contact).await?;
+    let (key, row, _) = person_in_scope(&state, &who, Action::Update, contact).await?;
     input.validate()?;
     // A third party records consent only for the purposes its key is for.
     if let Credential::ApiKey { purposes, .. } = &who.principal.credential {
@@ -236,6 +244,7 @@ async fn append(
     if !state.store.notices().await?.iter().any(|n| n.version == input.notice_version) {
         return Err(ApiError::new(ErrorCode::UnknownReference, "notice_version: no such privacy notice version"));
     }
+    let person = open_record::<Contact>(&key, &row)?;
     check_guardian(&state, &person, &input)?;
     let row = record_consent(&state, &who, contact, &key, &input).await?;
     Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?)))
