@@ -29,8 +29,9 @@ use kith_core::dsr::{
     deadline, Channel, RequestKind, RequestStatus, COMPLAINT_STATEMENT, DUE_SOON_DAYS, MAX_EXTENSION_MONTHS,
     MAX_FAILED_ATTEMPTS, TOKEN_TTL_DAYS,
 };
+use kith_core::entity::{IndexField, IndexTerm};
 use kith_core::model::{parse_timestamp, unix_millis, Contact};
-use kith_core::values::{check_text, parse_email, parse_phone};
+use kith_core::values::{check_text, email_lookup_key, parse_email, parse_phone};
 use kith_core::{EntityKind, ErrorCode};
 use kith_crypto::secrets::{constant_time_eq, hash_secret, random_token};
 use kith_crypto::DataKey;
@@ -148,6 +149,10 @@ struct Private {
 }
 
 impl Private {
+    fn is_empty(&self) -> bool {
+        self.held().is_empty() && self.complaint.is_none() && self.outcome.is_none()
+    }
+
     /// Names of what is held, for audit events.
     fn held(&self) -> Vec<String> {
         let present = [
@@ -166,7 +171,10 @@ impl Private {
 /// A stored request, opened.
 pub(crate) struct Request {
     pub(crate) row: DsrRow,
-    key: DataKey,
+    /// `None` once erasure destroyed the request's key with its details.
+    key: Option<DataKey>,
+    /// A key made for an erased request that has something new to seal.
+    new_key: Option<DataKey>,
     private: Private,
 }
 
@@ -205,6 +213,7 @@ fn summary(row: &DsrRow, now: i64) -> Value {
         "created_by": row.created_by,
         "created_at": rfc3339_millis(row.created_at),
         "updated_at": rfc3339_millis(row.updated_at),
+        "details_erased_at": at(row.erased_at),
     })
 }
 
@@ -238,21 +247,45 @@ impl Request {
         out
     }
 
+    /// Seals the details. An erased request stays without key and details
+    /// until staff write something new on it, which gets a new key.
     fn seal(&mut self) -> ApiResult<()> {
+        if self.key.is_none() && self.private.is_empty() {
+            self.row.sealed = Vec::new();
+            return Ok(());
+        }
         let plaintext =
             zeroize::Zeroizing::new(serde_json::to_vec(&self.private).map_err(|e| ApiError::internal("dsr", e))?);
-        self.row.sealed = self.key.seal(&seal_context(self.row.id), &plaintext);
+        let key = match &self.key {
+            Some(key) => key,
+            None => self.new_key.get_or_insert_with(DataKey::generate),
+        };
+        self.row.sealed = key.seal(&seal_context(self.row.id), &plaintext);
         Ok(())
     }
 }
 
 pub(crate) async fn load(state: &AppState, id: Uuid) -> ApiResult<Request> {
     let row = state.store.dsr(id).await?.ok_or_else(|| ApiError::not_found("request"))?;
+    if row.erased_at.is_some() && row.sealed.is_empty() {
+        return Ok(Request { row, key: None, new_key: None, private: Private::default() });
+    }
     let wrapped = state.store.data_key(id).await?.ok_or_else(|| ApiError::not_found("request"))?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
     let plaintext = key.open(&seal_context(id), &row.sealed)?;
     let private = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("dsr"))?;
-    Ok(Request { row, key, private })
+    Ok(Request { row, key: Some(key), new_key: None, private })
+}
+
+/// The suppression-list term of the e-mail address or phone number a
+/// request gave, so that erasing that person later finds the request.
+fn given_term(state: &AppState, private: &Private) -> Option<Vec<u8>> {
+    let term = match (&private.email, &private.phone) {
+        (Some(email), _) => IndexTerm { field: IndexField::Email, value: email_lookup_key(email) },
+        (None, Some(phone)) => IndexTerm { field: IndexField::Phone, value: phone.clone() },
+        (None, None) => return None,
+    };
+    crate::erasure::suppression_term(&state.keys.current(), &term).map(|t| t.to_vec())
 }
 
 pub(crate) fn parse_request_id(raw: &str) -> ApiResult<Uuid> {
@@ -407,14 +440,18 @@ pub(crate) async fn register(state: &AppState, who: &Caller, input: &DsrInput) -
             updated_at: now,
             version: 1,
             sealed: Vec::new(),
+            given_term: given_term(state, &private),
+            erased_at: None,
         },
-        key: DataKey::generate(),
+        key: Some(DataKey::generate()),
+        new_key: None,
         private,
     };
     request.seal()?;
+    let key = request.key.as_ref().ok_or_else(|| ApiError::internal("dsr", "a new request without a key"))?;
     // A key rotation switching the active KEK meanwhile means wrapping again.
     for attempt in 1..=WRITE_ATTEMPTS {
-        let wrapped = state.records.wrap_new_key(id, &request.key).await?;
+        let wrapped = state.records.wrap_new_key(id, key).await?;
         match state.store.insert_dsr(&request.row, &wrapped).await {
             Err(kith_store::StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
             result => result?,
@@ -528,8 +565,15 @@ async fn step(
         let Step { fields, refusal } = change(&mut request, now)?;
         request.row.updated_at = now.max(request.row.updated_at);
         request.seal()?;
-        if !state.store.update_dsr(&request.row).await? {
+        let new_key = match &request.new_key {
+            Some(key) => Some(state.records.wrap_new_key(id, key).await?),
+            None => None,
+        };
+        if !state.store.update_dsr(&request.row, new_key.as_ref()).await? {
             continue;
+        }
+        if let Some(key) = request.new_key.take() {
+            request.key = Some(key);
         }
         request.row.version += 1;
         let mut audited = event(who, AuditAction::Update, &request.row, fields);
@@ -817,8 +861,9 @@ async fn fulfil(
             None => return Err(ApiError::new(ErrorCode::FulfilmentPending, ARCHIVE_PENDING)),
         },
         (Some(contact), RequestKind::Erasure) => {
+            // The store's erasure also destroyed the details of every
+            // request about the person, this one included.
             receipt = Some(crate::erasure::erase(&state, &on_behalf, id, contact).await?);
-            forget_given(&state, &who, id, contact).await?;
             fields.push("fulfilment:erasure".into());
         }
         (Some(contact), RequestKind::Restriction) => {
@@ -847,10 +892,6 @@ async fn fulfil(
         request.row.completed_at = Some(now);
         request.private.changes = input.changes.clone();
         request.private.outcome = no_data.then(|| "no_data".to_string());
-        if receipt.is_some() {
-            // The person's address or number is theirs: it goes with them.
-            (request.private.email, request.private.phone) = (None, None);
-        }
         Ok(Step { fields: fields.clone(), refusal: None })
     })
     .await?;
@@ -859,23 +900,6 @@ async fn fulfil(
         answer["receipt"] = receipt;
     }
     Ok(Json(answer))
-}
-
-/// Drops the e-mail address or phone number the person gave from their
-/// other requests (the register keeps the requests, not the values).
-async fn forget_given(state: &AppState, who: &Caller, except: Uuid, contact: Uuid) -> ApiResult<()> {
-    let query = DsrQuery { contact: Some(contact), limit: u32::MAX, ..Default::default() };
-    for row in state.store.dsrs(&query).await? {
-        if row.id == except {
-            continue;
-        }
-        step(state, who, row.id, |request, _| {
-            (request.private.email, request.private.phone) = (None, None);
-            Ok(Step::done(&["erasure:details_dropped"]))
-        })
-        .await?;
-    }
-    Ok(())
 }
 
 /// The data-subject request routes, added to `api`.

@@ -41,17 +41,20 @@ const RECEIPT_HEADER: &str = "kith erasure receipt v1";
 /// blind-index terms under fields of their own, so a suppression entry
 /// does not match (or reveal) a live index entry.
 pub fn suppression_terms(ring: &Keyring, terms: &[IndexTerm]) -> Vec<Term> {
-    let mut out: Vec<Term> = terms
-        .iter()
-        .filter_map(|t| match t.field {
-            IndexField::Email => Some(ring.blind_term("suppressed_email", &t.value)),
-            IndexField::Phone => Some(ring.blind_term("suppressed_phone", &t.value)),
-            _ => None,
-        })
-        .collect();
+    let mut out: Vec<Term> = terms.iter().filter_map(|t| suppression_term(ring, t)).collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// The suppression term of one e-mail address or phone number (its index
+/// term's normal form); `None` for other fields.
+pub fn suppression_term(ring: &Keyring, term: &IndexTerm) -> Option<Term> {
+    match term.field {
+        IndexField::Email => Some(ring.blind_term("suppressed_email", &term.value)),
+        IndexField::Phone => Some(ring.blind_term("suppressed_phone", &term.value)),
+        _ => None,
+    }
 }
 
 /// Why the person's data must be kept despite a request (Art. 17(3)), or a

@@ -186,7 +186,13 @@ pub struct DsrRow {
     pub updated_at: i64,
     /// Bumped by every update; an update names the version it read.
     pub version: i64,
+    /// Empty once erasure destroyed the request's details (`erased_at`).
     pub sealed: Vec<u8>,
+    /// The suppression-list term of the e-mail address or phone number the
+    /// request gave, so erasing that person finds it even unmatched.
+    pub given_term: Option<Vec<u8>>,
+    /// When erasing the person destroyed this request's key and details.
+    pub erased_at: Option<i64>,
 }
 
 /// A download link of a request's archive, as stored (the token only as its SHA-256).
@@ -638,7 +644,9 @@ pub trait Store: Send + Sync + 'static {
     async fn dsrs(&self, query: &DsrQuery) -> Result<Vec<DsrRow>>;
     /// Writes every changing column of a request if its version is still
     /// `request.version` (bumping it); false when someone changed it first.
-    async fn update_dsr(&self, request: &DsrRow) -> Result<bool>;
+    /// `new_key` re-keys a request whose key erasure destroyed (staff wrote
+    /// something new on it), in the same transaction.
+    async fn update_dsr(&self, request: &DsrRow, new_key: Option<&KeyRow>) -> Result<bool>;
     /// Stores a download link of a request's archive (by the token's hash).
     async fn insert_export_link(&self, request: Uuid, hash: &[u8], created_at: i64, expires_at: i64) -> Result<()>;
     async fn export_link(&self, hash: &[u8]) -> Result<Option<ExportLinkRow>>;

@@ -26,6 +26,11 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 10, name: "erasure", sql: include_str!("../migrations/sqlite/0010_erasure.sql") },
     Migration { version: 11, name: "archive", sql: include_str!("../migrations/sqlite/0011_archive.sql") },
     Migration { version: 12, name: "drp", sql: include_str!("../migrations/sqlite/0012_drp.sql") },
+    Migration {
+        version: 13,
+        name: "key_owner_dsr_terms",
+        sql: include_str!("../migrations/sqlite/0013_key_owner_dsr_terms.sql"),
+    },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -67,6 +72,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 13, name: "erasure", sql: include_str!("../migrations/postgres/0013_erasure.sql") },
     Migration { version: 14, name: "archive", sql: include_str!("../migrations/postgres/0014_archive.sql") },
     Migration { version: 15, name: "drp", sql: include_str!("../migrations/postgres/0015_drp.sql") },
+    Migration {
+        version: 16,
+        name: "key_owner_dsr_terms",
+        sql: include_str!("../migrations/postgres/0016_key_owner_dsr_terms.sql"),
+    },
 ];
 
 pub(crate) const LEDGER: &str =

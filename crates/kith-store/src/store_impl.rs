@@ -46,7 +46,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     begin_write: "BEGIN",
     // Dead tuples keep deleted rows in the table files until vacuumed.
     after_erasure: "VACUUM contacts, interactions, purchases, deals, blind_index, data_keys, consents, \
-                    restrictions, objections, legal_claims, erasure_exceptions",
+                    restrictions, objections, legal_claims, erasure_exceptions, dsr_requests",
 };
 
 /// Expands to `impl Store for $store` over a `sqlx::Pool<$db>` in `self.pool`
@@ -186,25 +186,53 @@ macro_rules! impl_store {
 
         async fn check_references(tx: &mut Tx<'_>, refs: &[(kith_core::EntityKind, uuid::Uuid)]) -> $crate::Result<()> {
             for (entity, id) in refs {
-                let text = format!("SELECT id FROM {} WHERE id = $1{}", entity.as_str(), $d.share_lock);
-                let found = sqlx::query::<$db>(&text).bind(id.to_string()).fetch_optional(&mut **tx).await?;
-                if found.is_none() {
-                    return Err($crate::StoreError::UnknownReference(entity.as_str(), *id));
-                }
+                require_row(tx, entity.as_str(), *id).await?;
             }
             Ok(())
+        }
+
+        /// Fails with `UnknownReference` unless `table` has the row `id`,
+        /// which is then held until the transaction ends: every method that
+        /// writes about a row of another table checks that row this way, so
+        /// an id of the wrong kind changes nothing.
+        async fn require_row(tx: &mut Tx<'_>, table: &'static str, id: uuid::Uuid) -> $crate::Result<()> {
+            require_key(tx, table, "id", &id.to_string())
+                .await
+                .map_err(|_| $crate::StoreError::UnknownReference(table, id))
+        }
+
+        /// `require_row` for a table whose key column is `column` (text).
+        async fn require_key(tx: &mut Tx<'_>, table: &'static str, column: &'static str, value: &str) -> $crate::Result<()> {
+            let text = format!("SELECT {column} FROM {table} WHERE {column} = $1{}", $d.share_lock);
+            match sqlx::query::<$db>(&text).bind(value.to_string()).fetch_optional(&mut **tx).await? {
+                Some(_) => Ok(()),
+                None => Err($crate::StoreError::UnknownReference(table, uuid::Uuid::nil())),
+            }
         }
 
         /// Inserts new data keys, then checks under a lock that a rotation's
         /// switch of the active KEK must wait for, that they are wrapped
         /// under the active KEK: a rotation's sweep can never miss them.
-        async fn insert_keys(tx: &mut Tx<'_>, keys: &[&$crate::KeyRow], now: i64) -> $crate::Result<()> {
+        ///
+        /// Each key names the table of the row it belongs to (`owner`, a
+        /// table name from this file, never from input): see `delete_owned_key`.
+        async fn insert_keys(tx: &mut Tx<'_>, keys: &[(&'static str, &$crate::KeyRow)], now: i64) -> $crate::Result<()> {
             use sqlx::Row;
-            for chunk in keys.chunks($crate::query::rows_per_statement(4)) {
-                let text = $crate::query::multi_insert_sql("data_keys", &["subject_id", "kek_id", "wrapped", "created_at"], chunk.len(), $d.numbered_params);
+            for chunk in keys.chunks($crate::query::rows_per_statement(5)) {
+                let text = $crate::query::multi_insert_sql(
+                    "data_keys",
+                    &["subject_id", "kek_id", "wrapped", "created_at", "owner"],
+                    chunk.len(),
+                    $d.numbered_params,
+                );
                 let mut q = sqlx::query::<$db>(&text);
-                for key in chunk {
-                    q = q.bind(key.subject_id.to_string()).bind(key.kek_id.clone()).bind(key.wrapped.clone()).bind(now);
+                for (owner, key) in chunk {
+                    q = q
+                        .bind(key.subject_id.to_string())
+                        .bind(key.kek_id.clone())
+                        .bind(key.wrapped.clone())
+                        .bind(now)
+                        .bind(*owner);
                 }
                 q.execute(&mut **tx).await.map_err(map_unique)?;
             }
@@ -212,7 +240,7 @@ macro_rules! impl_store {
             let row = sqlx::query::<$db>(&text).bind($crate::ACTIVE_KEK).fetch_optional(&mut **tx).await?;
             let active: Option<String> = row.map(|r| r.try_get("value")).transpose()?;
             match active {
-                Some(active) if keys.iter().any(|k| k.kek_id != active) => Err($crate::StoreError::StaleKek(active)),
+                Some(active) if keys.iter().any(|(_, k)| k.kek_id != active) => Err($crate::StoreError::StaleKek(active)),
                 _ => Ok(()),
             }
         }
@@ -271,7 +299,12 @@ macro_rules! impl_store {
             outside.sort_by_key(|(entity, id)| (entity.as_str(), *id));
             outside.dedup();
             check_references(tx, &outside).await?;
-            let keys: Vec<&$crate::KeyRow> = items.iter().filter_map(|(_, k)| k.as_ref()).collect();
+            let mut keys: Vec<(&'static str, &$crate::KeyRow)> = Vec::new();
+            for (record, key) in items {
+                if let Some(key) = key {
+                    keys.push(own_key(record.entity.as_str(), record.id, key)?);
+                }
+            }
             if !keys.is_empty() {
                 let now = items.iter().map(|(r, _)| r.created_at).max().unwrap_or(0);
                 insert_keys(tx, &keys, now).await?;
@@ -341,6 +374,51 @@ macro_rules! impl_store {
             Ok(counts)
         }
 
+        /// Erasure's part in the request register: every request about the
+        /// person, or giving one of their addresses or numbers (`terms`, as
+        /// the suppression list has them), loses its data key, its sealed
+        /// details and its term; the request itself stays, with `erased_at`.
+        /// Returns how many requests lost details.
+        async fn forget_request_details(
+            tx: &mut Tx<'_>,
+            contact: uuid::Uuid,
+            terms: &[$crate::Term],
+            at: i64,
+        ) -> $crate::Result<u64> {
+            use sqlx::Row;
+            let mut args = vec![$crate::query::Arg::Text(contact.to_string())];
+            args.extend(terms.iter().map(|t| $crate::query::Arg::Bytes(t.to_vec())));
+            let given = if terms.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = (2..=terms.len() + 1).map(|n| format!("${n}")).collect();
+                format!(" OR given_term IN ({})", list.join(", "))
+            };
+            let text = format!(
+                "SELECT id FROM dsr_requests WHERE (contact_id = $1{given}) AND erased_at IS NULL{}",
+                $d.update_lock
+            );
+            let mut q = sqlx::query::<$db>(&text);
+            for arg in args {
+                q = bind_arg(q, arg);
+            }
+            let rows = q.fetch_all(&mut **tx).await?;
+            for row in &rows {
+                let id = parse_id(row.try_get::<&str, _>("id")?)?;
+                delete_owned_key(tx, "dsr_requests", id).await?;
+                sqlx::query::<$db>(
+                    "UPDATE dsr_requests SET sealed = $1, given_term = NULL, erased_at = $2, version = version + 1 \
+                     WHERE id = $3",
+                )
+                .bind(Vec::<u8>::new())
+                .bind(at)
+                .bind(id.to_string())
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(rows.len() as u64)
+        }
+
         fn segment_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::SegmentRow> {
             use sqlx::Row;
             Ok($crate::SegmentRow {
@@ -354,6 +432,8 @@ macro_rules! impl_store {
         /// Notification tasks (Art. 19); a task already recorded is left as it is.
         async fn insert_notifications(tx: &mut Tx<'_>, tasks: &[$crate::NotificationRow]) -> $crate::Result<()> {
             for n in tasks {
+                require_row(tx, "dsr_requests", n.request_id).await?;
+                require_row(tx, "api_keys", n.api_key_id).await?;
                 sqlx::query::<$db>(
                     "INSERT INTO erasure_notifications (request_id, api_key_id, recipient, status, created_at) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, api_key_id) DO NOTHING",
@@ -369,12 +449,39 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        async fn delete_key(tx: &mut Tx<'_>, subject: uuid::Uuid) -> $crate::Result<()> {
-            sqlx::query::<$db>("DELETE FROM data_keys WHERE subject_id = $1")
+        /// A new row's own data key, checked to have the row's id as its subject.
+        fn own_key<'k>(owner: &'static str, row: uuid::Uuid, key: &'k $crate::KeyRow) -> $crate::Result<(&'static str, &'k $crate::KeyRow)> {
+            if key.subject_id != row {
+                return Err($crate::StoreError::Corrupt(format!("a new data key of {owner} must belong to its own row")));
+            }
+            Ok((owner, key))
+        }
+
+        /// Deletes the data key that `owner`'s row `subject` holds. Only
+        /// ever called in the transaction that deleted (or, for a record
+        /// that joined a person, re-keyed) that very row, after checking it
+        /// was there: a key of another table's row never matches `owner`.
+        async fn delete_owned_key(tx: &mut Tx<'_>, owner: &'static str, subject: uuid::Uuid) -> $crate::Result<()> {
+            sqlx::query::<$db>("DELETE FROM data_keys WHERE subject_id = $1 AND owner = $2")
                 .bind(subject.to_string())
+                .bind(owner)
                 .execute(&mut **tx)
                 .await?;
             Ok(())
+        }
+
+        /// Deletes the row `id` of `table` and, only if there was one, the
+        /// data key it owned; tells whether the row existed.
+        async fn delete_row_and_key(tx: &mut Tx<'_>, table: &'static str, id: uuid::Uuid) -> $crate::Result<bool> {
+            let done = sqlx::query::<$db>(&format!("DELETE FROM {table} WHERE id = $1"))
+                .bind(id.to_string())
+                .execute(&mut **tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            delete_owned_key(tx, table, id).await?;
+            Ok(true)
         }
 
         const FORM_COLUMNS: &str = "key, name, purposes, notice_version, source, created_at, created_by, disabled_at";
@@ -397,13 +504,8 @@ macro_rules! impl_store {
 
         /// Deletes a pending confirmation, its outbox messages and its data key.
         async fn delete_pending(tx: &mut Tx<'_>, id: uuid::Uuid) -> $crate::Result<()> {
-            for text in [
-                "DELETE FROM outbox WHERE pending_id = $1",
-                "DELETE FROM pending_confirmations WHERE id = $1",
-                "DELETE FROM data_keys WHERE subject_id = $1",
-            ] {
-                sqlx::query::<$db>(text).bind(id.to_string()).execute(&mut **tx).await?;
-            }
+            sqlx::query::<$db>("DELETE FROM outbox WHERE pending_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+            delete_row_and_key(tx, "pending_confirmations", id).await?;
             Ok(())
         }
 
@@ -452,7 +554,7 @@ macro_rules! impl_store {
 
         const DSR_COLUMNS: &str = "id, kind, status, channel, contact_id, purpose, received_at, due_at, extended_months, \
              person_told_at, verified_at, verification_method, failed_attempts, token_hash, token_expires_at, \
-             completed_at, closed_at, created_by, created_at, updated_at, version, sealed";
+             completed_at, closed_at, created_by, created_at, updated_at, version, sealed, given_term, erased_at";
 
         const DRP_REQUEST_COLUMNS: &str = "id, agent_id, agent_request_id, exercise, dsr_id, status, reason, \
              status_callback, received_at, expected_by";
@@ -509,6 +611,8 @@ macro_rules! impl_store {
                 updated_at: row.try_get("updated_at")?,
                 version: row.try_get("version")?,
                 sealed: row.try_get("sealed")?,
+                given_term: row.try_get("given_term")?,
+                erased_at: row.try_get("erased_at")?,
             })
         }
 
@@ -577,7 +681,7 @@ macro_rules! impl_store {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
                 check_references(&mut tx, &record.references).await?;
                 if let Some(key) = &new_key {
-                    insert_keys(&mut tx, &[key], update.updated_at).await?;
+                    insert_keys(&mut tx, &[own_key(record.entity.as_str(), record.id, key)?], update.updated_at).await?;
                 }
                 let select =
                     format!("SELECT subject_id, terms FROM {} WHERE id = $1{}", record.entity.as_str(), $d.update_lock);
@@ -605,7 +709,7 @@ macro_rules! impl_store {
                 insert_terms(&mut tx, &[record]).await?;
                 // A record that had a key of its own and now belongs to a person drops that key.
                 if old_subject == record.id && record.subject_id != record.id {
-                    delete_key(&mut tx, record.id).await?;
+                    delete_owned_key(&mut tx, record.entity.as_str(), record.id).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -645,9 +749,8 @@ macro_rules! impl_store {
                     }
                     _ => {}
                 }
-                delete_rows(&mut tx, entity, "id", id).await?;
-                if subject == id {
-                    delete_key(&mut tx, id).await?;
+                if delete_rows(&mut tx, entity, "id", id).await? == 1 && subject == id {
+                    delete_owned_key(&mut tx, entity.as_str(), id).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -1054,7 +1157,7 @@ macro_rules! impl_store {
 
             async fn insert_segment(&self, s: &$crate::SegmentRow, key: &$crate::KeyRow) -> $crate::Result<()> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                insert_keys(&mut tx, &[key], s.created_at).await?;
+                insert_keys(&mut tx, &[own_key("segments", s.id, key)?], s.created_at).await?;
                 sqlx::query::<$db>("INSERT INTO segments (id, created_by, created_at, sealed) VALUES ($1, $2, $3, $4)")
                     .bind(s.id.to_string())
                     .bind(s.created_by.clone())
@@ -1084,10 +1187,9 @@ macro_rules! impl_store {
 
             async fn delete_segment(&self, id: uuid::Uuid) -> $crate::Result<bool> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                let done = sqlx::query::<$db>("DELETE FROM segments WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
-                delete_key(&mut tx, id).await?;
+                let existed = delete_row_and_key(&mut tx, "segments", id).await?;
                 tx.commit().await?;
-                Ok(done.rows_affected() > 0)
+                Ok(existed)
             }
 
             async fn insert_token(&self, token: &$crate::TokenRow) -> $crate::Result<()> {
@@ -1375,7 +1477,7 @@ macro_rules! impl_store {
                 message: &$crate::OutboxRow,
             ) -> $crate::Result<()> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                insert_keys(&mut tx, &[&key], pending.submitted_at).await?;
+                insert_keys(&mut tx, &[own_key("pending_confirmations", pending.id, &key)?], pending.submitted_at).await?;
                 sqlx::query::<$db>(
                     "INSERT INTO pending_confirmations (id, form_key, token_hash, submitted_at, expires_at, sealed) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1491,7 +1593,7 @@ macro_rules! impl_store {
 
             async fn insert_user(&self, u: &$crate::UserRow, key: &$crate::KeyRow) -> $crate::Result<()> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                insert_keys(&mut tx, &[key], u.created_at).await?;
+                insert_keys(&mut tx, &[own_key("users", u.id, key)?], u.created_at).await?;
                 sqlx::query::<$db>(&format!(
                     "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                 ))
@@ -1696,6 +1798,8 @@ macro_rules! impl_store {
             }
 
             async fn insert_session(&self, s: &$crate::SessionRow) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                require_row(&mut tx, "users", s.user_id).await?;
                 sqlx::query::<$db>(
                     "INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, expires_at, revoked_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1707,9 +1811,10 @@ macro_rules! impl_store {
                 .bind(s.last_seen_at)
                 .bind(s.expires_at)
                 .bind(s.revoked_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_unique)?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -1756,10 +1861,11 @@ macro_rules! impl_store {
 
             async fn insert_dsr(&self, r: &$crate::DsrRow, key: &$crate::KeyRow) -> $crate::Result<()> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                insert_keys(&mut tx, &[key], r.created_at).await?;
+                insert_keys(&mut tx, &[own_key("dsr_requests", r.id, key)?], r.created_at).await?;
                 sqlx::query::<$db>(&format!(
                     "INSERT INTO dsr_requests ({DSR_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+                      $23, $24)"
                 ))
                 .bind(r.id.to_string())
                 .bind(r.kind.clone())
@@ -1783,6 +1889,8 @@ macro_rules! impl_store {
                 .bind(r.updated_at)
                 .bind(r.version)
                 .bind(r.sealed.clone())
+                .bind(r.given_term.clone())
+                .bind(r.erased_at)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_unique)?;
@@ -1838,7 +1946,17 @@ macro_rules! impl_store {
                 rows.iter().map(dsr_from_row).collect()
             }
 
-            async fn update_dsr(&self, r: &$crate::DsrRow) -> $crate::Result<bool> {
+            async fn update_dsr(&self, r: &$crate::DsrRow, new_key: Option<&$crate::KeyRow>) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                if let Some(key) = new_key {
+                    // Only a request whose key erasure destroyed gets a new one.
+                    let text = format!("SELECT id FROM dsr_requests WHERE id = $1 AND erased_at IS NOT NULL{}", $d.update_lock);
+                    if sqlx::query::<$db>(&text).bind(r.id.to_string()).fetch_optional(&mut *tx).await?.is_none() {
+                        return Ok(false);
+                    }
+                    delete_owned_key(&mut tx, "dsr_requests", r.id).await?;
+                    insert_keys(&mut tx, &[own_key("dsr_requests", r.id, key)?], r.updated_at).await?;
+                }
                 let done = sqlx::query::<$db>(
                     "UPDATE dsr_requests SET status = $1, contact_id = $2, due_at = $3, extended_months = $4, \
                      person_told_at = $5, verified_at = $6, verification_method = $7, failed_attempts = $8, \
@@ -1861,9 +1979,13 @@ macro_rules! impl_store {
                 .bind(r.sealed.clone())
                 .bind(r.id.to_string())
                 .bind(r.version)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn insert_export_link(
@@ -1873,6 +1995,8 @@ macro_rules! impl_store {
                 created_at: i64,
                 expires_at: i64,
             ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                require_row(&mut tx, "dsr_requests", request).await?;
                 sqlx::query::<$db>(
                     "INSERT INTO dsr_export_links (token_hash, request_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
                 )
@@ -1880,9 +2004,10 @@ macro_rules! impl_store {
                 .bind(request.to_string())
                 .bind(created_at)
                 .bind(expires_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_unique)?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -1987,6 +2112,7 @@ macro_rules! impl_store {
                 if sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await?.is_none() {
                     return Ok($crate::Erased::Missing);
                 }
+                require_row(&mut tx, "dsr_requests", order.request_id).await?;
                 let held = sqlx::query::<$db>("SELECT id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1")
                     .bind(id.to_string())
                     .fetch_optional(&mut *tx)
@@ -1999,7 +2125,7 @@ macro_rules! impl_store {
                     counts.insert(name.to_string(), n);
                 }
                 counts.insert("contacts".into(), delete_rows(&mut tx, kith_core::EntityKind::Contacts, "id", id).await?);
-                delete_key(&mut tx, id).await?;
+                delete_owned_key(&mut tx, "contacts", id).await?;
                 for term in &order.suppressions {
                     sqlx::query::<$db>(
                         "INSERT INTO suppressions (term, request_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (term) DO NOTHING",
@@ -2010,6 +2136,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                counts.insert("request_details".into(), forget_request_details(&mut tx, id, &order.suppressions, order.at).await?);
                 insert_notifications(&mut tx, &order.notifications).await?;
                 let receipt = sign(&counts);
                 sqlx::query::<$db>("INSERT INTO erasure_receipts (request_id, note, created_at) VALUES ($1, $2, $3)")
@@ -2129,13 +2256,16 @@ macro_rules! impl_store {
             }
 
             async fn insert_drp_token(&self, hash: &[u8], agent_id: &str, at: i64) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                require_key(&mut tx, "drp_agents", "agent_id", agent_id).await?;
                 sqlx::query::<$db>("INSERT INTO drp_tokens (token_hash, agent_id, created_at) VALUES ($1, $2, $3)")
                     .bind(hash.to_vec())
                     .bind(agent_id.to_string())
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(map_unique)?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -2148,6 +2278,11 @@ macro_rules! impl_store {
             }
 
             async fn insert_drp_request(&self, r: &$crate::DrpRequestRow) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                require_key(&mut tx, "drp_agents", "agent_id", &r.agent_id).await?;
+                if let Some(dsr) = r.dsr_id {
+                    require_row(&mut tx, "dsr_requests", dsr).await?;
+                }
                 sqlx::query::<$db>(
                     "INSERT INTO drp_requests (id, agent_id, agent_request_id, exercise, dsr_id, status, reason, \
                      status_callback, received_at, expected_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -2162,9 +2297,10 @@ macro_rules! impl_store {
                 .bind(r.status_callback.clone())
                 .bind(r.received_at)
                 .bind(r.expected_by)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_unique)?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -2192,6 +2328,8 @@ macro_rules! impl_store {
                 at: i64,
                 outcome: &str,
             ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                require_row(&mut tx, "drp_requests", request).await?;
                 sqlx::query::<$db>(
                     "INSERT INTO drp_callbacks (request_id, status, attempted_at, outcome) VALUES ($1, $2, $3, $4)",
                 )
@@ -2199,8 +2337,9 @@ macro_rules! impl_store {
                 .bind(status.to_string())
                 .bind(at)
                 .bind(outcome.to_string())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 

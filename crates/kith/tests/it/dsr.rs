@@ -328,7 +328,7 @@ async fn identity_verification_on_every_backend() {
         let mut stored = s.store.dsr(id.as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
         assert_eq!(stored.token_hash.as_deref(), Some(&kith_server::auth::hash_token(&token)[..]), "stored as SHA-256");
         stored.token_expires_at = Some(kith_server::now_millis() - 1);
-        assert!(s.store.update_dsr(&stored).await.unwrap());
+        assert!(s.store.update_dsr(&stored, None).await.unwrap());
         assert_problem(&desk.step(id, "verify", Some(json!({"token": token}))).await, 422, "verification_failed");
         assert_eq!(desk.get(id).await["failed_attempts"], 1);
 

@@ -103,6 +103,10 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
         let (status, key) = call(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(grant)).await;
         assert_eq!(status, StatusCode::CREATED, "{key}");
         call(&s, key["key"].as_str().unwrap(), Method::GET, "/api/v1/contacts", None).await;
+        // A request by the address before anyone held it: it matches no one.
+        let unmatched = json!({"kind": "access", "email": email, "note": m[19]});
+        let (status, unmatched) = call(&s, &dpo, Method::POST, "/api/v1/dsr", Some(unmatched)).await;
+        assert_eq!((status, unmatched["contact_id"].clone()), (StatusCode::CREATED, Value::Null), "{unmatched}");
 
         let contact = s
             .create(
@@ -127,6 +131,18 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
                        "lines": [{"sku": "S1", "description": m[12], "quantity": 1, "unit_price": "5"}]}),
             )
             .await;
+        // A rectification carried out: the request keeps the changes.
+        let rectify = json!({"kind": "rectification", "contact_id": contact});
+        let (_, rectification) = call(&s, &dpo, Method::POST, "/api/v1/dsr", Some(rectify)).await;
+        let rectification = rectification["id"].as_str().unwrap().to_string();
+        let attest = json!({"method": "staff_attestation", "note": "seen in person"});
+        let path = format!("/api/v1/dsr/{rectification}/verify");
+        assert_eq!(call(&s, &dpo, Method::POST, &path, Some(attest)).await.0, StatusCode::OK);
+        let changes = json!({"changes": {"job_title": m[18]}});
+        let path = format!("/api/v1/dsr/{rectification}/fulfil");
+        let (status, fixed) = call(&s, &dpo, Method::POST, &path, Some(changes)).await;
+        assert_eq!((status, fixed["changes"]["job_title"].clone()), (StatusCode::OK, json!(m[18])), "{fixed}");
+
         let consent = json!({"purpose": "sales", "granted": true, "notice_version": "1", "method": "api",
                              "evidence": {"note": m[13]}});
         let path = format!("/api/v1/contacts/{contact}/consents");
@@ -216,10 +232,32 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
             (json!("Mailer Ltd"), json!("pending"))
         );
 
-        // The requests stay, without the address the person gave.
-        let (_, kept) =
-            call(&s, &dpo, Method::GET, &format!("/api/v1/dsr/{}", earlier["id"].as_str().unwrap()), None).await;
-        assert_eq!((kept["email"].clone(), kept["contact_id"].clone()), (Value::Null, json!(contact)), "{kept}");
+        // The requests stay, without anything the person gave: every request
+        // about them or by their address lost its key and its details.
+        assert_eq!(categories["request_details"], 4, "{receipt}");
+        let requests = [unmatched["id"].as_str().unwrap(), earlier["id"].as_str().unwrap(), &rectification, &id];
+        for request in requests {
+            let (status, kept) = call(&s, &dpo, Method::GET, &format!("/api/v1/dsr/{request}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{kept}");
+            assert!(kept["details_erased_at"].is_string(), "{kept}");
+            for field in ["email", "phone", "note", "attestation", "changes"] {
+                assert_eq!(kept[field], Value::Null, "{field}: {kept}");
+            }
+            assert_eq!(count(&db, "SELECT COUNT(*) FROM data_keys WHERE subject_id = $1", request).await, 0);
+            let sql = "SELECT COUNT(*) FROM dsr_requests WHERE id = $1 AND given_term IS NULL";
+            assert_eq!(count(&db, sql, request).await, 1, "no term is left");
+        }
+        // Staff may still write on such a request: it gets a new key.
+        let refuse = json!({"grounds": "manifestly unfounded"});
+        let path = format!("/api/v1/dsr/{}/refuse", unmatched["id"].as_str().unwrap());
+        let (status, refused) = call(&s, &dpo, Method::POST, &path, Some(refuse)).await;
+        assert_eq!((status, refused["refusal"]["grounds"].clone()), (StatusCode::OK, json!("manifestly unfounded")));
+        let path = format!("/api/v1/dsr/{}", unmatched["id"].as_str().unwrap());
+        let (_, again) = call(&s, &dpo, Method::GET, &path, None).await;
+        assert_eq!(
+            (again["refusal"]["grounds"].clone(), again["note"].clone()),
+            (json!("manifestly unfounded"), Value::Null)
+        );
 
         // Nothing about the person is left.
         assert_eq!(call(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{contact}"), None).await.0, 404);
@@ -237,6 +275,7 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
             let sql = "SELECT COUNT(*) FROM pg_stat_user_tables \
                        WHERE schemaname = current_schema() AND relname = $1 AND last_vacuum IS NOT NULL";
             assert_eq!(count(&db, sql, "data_keys").await, 1, "data_keys was vacuumed");
+            assert_eq!(count(&db, sql, "dsr_requests").await, 1, "dsr_requests was vacuumed");
         }
 
         // The audit log names the categories, never a value.

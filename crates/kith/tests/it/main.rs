@@ -13,6 +13,7 @@ mod consents;
 mod drp;
 mod dsr;
 mod erasure;
+mod foreign_ids;
 mod harness;
 mod multi;
 mod openapi;
