@@ -35,7 +35,7 @@ use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::ErrorCode;
 use kith_crypto::secrets::hash_secret;
 use kith_crypto::totp;
-use kith_store::UserRow;
+use kith_store::{SessionStart, UserRow};
 use rand::RngCore;
 use serde_json::{json, Value};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
@@ -199,12 +199,21 @@ async fn login(
         return Err(invalid_credentials());
     }
 
-    if user.failed_logins > 0 || user.locked_until.is_some() {
-        state.store.clear_login_failures(user.id).await?;
+    // The account was read before the slow hash: the store decides again,
+    // under the account's lock, together with opening the session.
+    let session = new_session(user.id, now, settings);
+    let refused = match state.store.start_session(&session.row, user.password_changed_at).await? {
+        SessionStart::Started => None,
+        SessionStart::Disabled => Some("disabled"),
+        SessionStart::Locked => Some("locked"),
+        SessionStart::PasswordChanged => Some("password"),
+    };
+    if let Some(reason) = refused {
+        denied.fields.insert(0, reason.into());
+        state.audit.record(vec![denied]).await?;
+        return Err(invalid_credentials());
     }
     let profile = open_profile(&user_key(&state.store, &state.keys, user.id).await?, &user)?;
-    let session = new_session(user.id, now, settings);
-    state.store.insert_session(&session.row).await?;
     let mut ok = event(
         format!("user:{}", user.id),
         AuditAction::Authenticate,

@@ -129,6 +129,16 @@ pub struct UserRow {
     pub updated_at: i64,
 }
 
+/// How an attempt to open a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    Started,
+    Disabled,
+    Locked,
+    /// The password was changed after the attempt read the account.
+    PasswordChanged,
+}
+
 /// A browser session: only the hash of its secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
@@ -628,8 +638,13 @@ pub trait Store: Send + Sync + 'static {
     /// Returns the end of the lock, if the account is now locked.
     async fn record_login_failure(&self, id: Uuid, now: i64, rule: LockoutRule) -> Result<Option<i64>>;
     /// Forgets failed logins after a successful one.
-    async fn clear_login_failures(&self, id: Uuid) -> Result<()>;
-    async fn insert_session(&self, session: &SessionRow) -> Result<()>;
+    /// Opens a session for a login whose password (as hashed at
+    /// `password_changed_at`) and second factor were right: in one
+    /// transaction, under the account's row lock, refuses a disabled or
+    /// locked account or a password changed meanwhile, else clears the
+    /// failure counters and stores the session. A failure recorded by a
+    /// concurrent guess is seen here, so a lock cannot be raced.
+    async fn start_session(&self, session: &SessionRow, password_changed_at: i64) -> Result<SessionStart>;
     async fn session_by_hash(&self, hash: &[u8]) -> Result<Option<SessionRow>>;
     async fn touch_session(&self, id: Uuid, at: i64) -> Result<()>;
     /// Revokes one session; false if it was not active.

@@ -1786,20 +1786,32 @@ macro_rules! impl_store {
                 Ok(until)
             }
 
-            async fn clear_login_failures(&self, id: uuid::Uuid) -> $crate::Result<()> {
+            async fn start_session(&self, s: &$crate::SessionRow, password_changed_at: i64) -> $crate::Result<$crate::SessionStart> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                let text = format!(
+                    "SELECT status, locked_until, password_changed_at FROM users WHERE id = $1{}",
+                    $d.update_lock
+                );
+                let Some(user) = sqlx::query::<$db>(&text).bind(s.user_id.to_string()).fetch_optional(&mut *tx).await? else {
+                    return Err($crate::StoreError::UnknownReference("users", s.user_id));
+                };
+                if user.try_get::<String, _>("status")? != "active" {
+                    return Ok($crate::SessionStart::Disabled);
+                }
+                if user.try_get::<Option<i64>, _>("locked_until")?.is_some_and(|until| until > s.created_at) {
+                    return Ok($crate::SessionStart::Locked);
+                }
+                if user.try_get::<i64, _>("password_changed_at")? != password_changed_at {
+                    return Ok($crate::SessionStart::PasswordChanged);
+                }
                 sqlx::query::<$db>(
                     "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL \
                      WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
                 )
-                .bind(id.to_string())
-                .execute(&self.pool)
+                .bind(s.user_id.to_string())
+                .execute(&mut *tx)
                 .await?;
-                Ok(())
-            }
-
-            async fn insert_session(&self, s: &$crate::SessionRow) -> $crate::Result<()> {
-                let mut tx = self.pool.begin_with($d.begin_write).await?;
-                require_row(&mut tx, "users", s.user_id).await?;
                 sqlx::query::<$db>(
                     "INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, expires_at, revoked_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1815,7 +1827,7 @@ macro_rules! impl_store {
                 .await
                 .map_err(map_unique)?;
                 tx.commit().await?;
-                Ok(())
+                Ok($crate::SessionStart::Started)
             }
 
             async fn session_by_hash(&self, hash: &[u8]) -> $crate::Result<Option<$crate::SessionRow>> {

@@ -675,3 +675,42 @@ async fn no_account_changes_its_own_roles_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_raised_while_a_password_is_checked_stops_that_login_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        // A slow hash, so that the lock lands while the right password is checked.
+        let config = settings(|a| a.password = kith_crypto::PasswordParams { m_kib: 19 * 1024, t: 12, p: 1 });
+        let s = Server::start_with(&db, config).await;
+        let admin = token_for(&s, "admin").await;
+        let id = add_user(&s, &admin, "racer@example.org", &["sales"]).await;
+        let user = uuid::Uuid::parse_str(&id).unwrap();
+        let login = {
+            let (client, url) = (s.client.clone(), s.url("/api/v1/session"));
+            tokio::spawn(async move {
+                let body = json!({"email": "racer@example.org", "password": PASSWORD});
+                client.post(url).json(&body).send().await.unwrap().status()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // A concurrent wrong guess locks the account meanwhile.
+        let rule = kith_store::LockoutRule { max_failures: 1, window_ms: 60_000, lock_ms: 60_000 };
+        let locked = s.store.record_login_failure(user, kith_server::now_millis(), rule).await.unwrap();
+        assert!(locked.is_some(), "the guess locked the account");
+        assert_eq!(login.await.unwrap(), StatusCode::UNAUTHORIZED, "the login in flight met the lock");
+        let (_, users) = send_as(&s, &admin, Method::GET, "/api/v1/users", None).await;
+        let row = users["items"].as_array().unwrap().iter().find(|u| u["id"] == id.as_str()).cloned().unwrap();
+        assert_eq!(row["status"], "locked", "the lock stands: {row}");
+        let dpo = token_for(&s, "dpo").await;
+        let (_, log) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/audit?subject_id={id}"), None).await;
+        let denied = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "authenticate" && e["outcome"] == "denied" && e["fields"][0] == "locked");
+        assert!(denied, "the refusal names the lock: {log}");
+        s.stop().await;
+        db.cleanup().await;
+    }
+}

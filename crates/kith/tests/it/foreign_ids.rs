@@ -272,7 +272,6 @@ async fn call_all(store: &DynStore, kind: &str, id: Uuid, contact: Uuid, request
         let _ = store.use_recovery_code(id, &[2; 32], at).await;
         let rule = LockoutRule { max_failures: 1, window_ms: 1000, lock_ms: 1000 };
         let _ = store.record_login_failure(id, at, rule).await;
-        let _ = store.clear_login_failures(id).await;
         let _ = store.revoke_user_sessions(id, at, None).await;
         let session = SessionRow {
             id: Uuid::new_v4(),
@@ -283,7 +282,7 @@ async fn call_all(store: &DynStore, kind: &str, id: Uuid, contact: Uuid, request
             expires_at: at + 1000,
             revoked_at: None,
         };
-        let _ = store.insert_session(&session).await;
+        let _ = store.start_session(&session, at).await;
     }
     if other("sessions") {
         let _ = store.touch_session(id, at).await;
