@@ -210,6 +210,11 @@ async fn walk(store: &DynStore) -> Result<Walk, kith_store::StoreError> {
                 let reason = format!("event {expected} is missing: the next stored event is {seq}");
                 return Ok(Walk { leaves, head: previous, broken: broken(expected, reason) });
             }
+            if !row.canonical {
+                let reason =
+                    "a stored id or field list is not in the form Kith writes: the event was modified".to_string();
+                return Ok(Walk { leaves, head: previous, broken: broken(seq, reason) });
+            }
             let (leaf, chain) = hash_event(&row.event, &previous);
             if leaf.as_slice() != row.leaf_hash {
                 let reason = "its contents do not match its hash: the event was modified".to_string();

@@ -405,6 +405,11 @@ pub struct AuditRow {
     pub event: AuditEvent,
     pub leaf_hash: Vec<u8>,
     pub chain_hash: Vec<u8>,
+    /// Whether every stored text is exactly what Kith writes for the
+    /// parsed event (hyphenated lower-case ids, the compact JSON field
+    /// list). Another spelling hashes the same but drops out of queries
+    /// by id, so verification refuses it.
+    pub canonical: bool,
 }
 
 /// Unusual access noticed in the audit log.

@@ -175,6 +175,22 @@ macro_rules! impl_store {
             })
         }
 
+        /// Whether the stored ids and field list are spelled exactly as Kith
+        /// writes the parsed event (see `AuditRow::canonical`).
+        fn audit_row_is_canonical(
+            row: &<$db as sqlx::Database>::Row,
+            event: &kith_core::audit::AuditEvent,
+        ) -> $crate::Result<bool> {
+            use sqlx::Row;
+            let same_id = |column: &str, parsed: Option<uuid::Uuid>| -> $crate::Result<bool> {
+                let stored: Option<String> = row.try_get(column)?;
+                Ok(stored == parsed.map(|id| id.to_string()))
+            };
+            let fields: String = row.try_get("fields")?;
+            let written = serde_json::to_string(&event.fields).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+            Ok(same_id("record_id", event.record_id)? && same_id("subject_id", event.subject_id)? && fields == written)
+        }
+
         fn map_unique(e: sqlx::Error) -> $crate::StoreError {
             match &e {
                 sqlx::Error::Database(db) if db.is_unique_violation() => $crate::StoreError::Duplicate,
@@ -1292,8 +1308,10 @@ macro_rules! impl_store {
                 rows.iter()
                     .map(|r| {
                         use sqlx::Row;
+                        let event = audit_event_from_row(r)?;
                         Ok($crate::AuditRow {
-                            event: audit_event_from_row(r)?,
+                            canonical: audit_row_is_canonical(r, &event)?,
+                            event,
                             leaf_hash: r.try_get("leaf_hash")?,
                             chain_hash: r.try_get("chain_hash")?,
                         })

@@ -229,6 +229,24 @@ async fn tampering_with_the_log_is_caught_on_every_backend() {
                 "5",
                 "modified",
             ),
+            (
+                "an id in capitals",
+                vec!["UPDATE audit_events SET subject_id = upper(subject_id) WHERE seq = {last}".into()],
+                "{last}",
+                "not in the form Kith writes",
+            ),
+            (
+                "an id in braces",
+                vec!["UPDATE audit_events SET record_id = '{' || record_id || '}' WHERE seq = {last}".into()],
+                "{last}",
+                "not in the form Kith writes",
+            ),
+            (
+                "the field list spelled with spaces",
+                vec!["UPDATE audit_events SET fields = '[ ' || substr(fields, 2) WHERE seq = {last}".into()],
+                "{last}",
+                "not in the form Kith writes",
+            ),
             ("an event deleted", vec!["DELETE FROM audit_events WHERE seq = 4".into()], "4", "missing"),
             (
                 "two events swapped",
@@ -259,6 +277,7 @@ async fn tampering_with_the_log_is_caught_on_every_backend() {
             assert!(out.contains(&format!("{events} events")), "{out}");
             let fill = |text: &str| {
                 text.replace("{next}", &(events + 1).to_string())
+                    .replace("{last}", &events.to_string())
                     .replace("{keep+1}", &(events - 1).to_string())
                     .replace("{keep}", &(events - 2).to_string())
             };
