@@ -22,6 +22,7 @@ pub enum ErrorCode {
     InvalidQuery,
     InvalidHeader,
     InvalidCursor,
+    InvalidPath,
     NotFound,
     Unauthenticated,
     Forbidden,
@@ -74,6 +75,7 @@ impl ErrorCode {
             Self::InvalidQuery => "invalid_query",
             Self::InvalidHeader => "invalid_header",
             Self::InvalidCursor => "invalid_cursor",
+            Self::InvalidPath => "invalid_path",
             Self::NotFound => "not_found",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
@@ -111,7 +113,11 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::MalformedJson | Self::InvalidQuery | Self::InvalidHeader | Self::InvalidCursor => 400,
+            Self::MalformedJson
+            | Self::InvalidQuery
+            | Self::InvalidHeader
+            | Self::InvalidCursor
+            | Self::InvalidPath => 400,
             Self::UnknownField
             | Self::InvalidType
             | Self::MissingField
@@ -175,6 +181,7 @@ impl ErrorCode {
             Self::InvalidQuery => "A query parameter is invalid",
             Self::InvalidHeader => "A request header is invalid",
             Self::InvalidCursor => "The pagination cursor is invalid",
+            Self::InvalidPath => "The request path is not valid text",
             Self::NotFound => "Not found",
             Self::Unauthenticated => "Authentication required",
             Self::Forbidden => "Not allowed",

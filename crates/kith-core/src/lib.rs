@@ -19,6 +19,7 @@ pub mod normalize;
 pub mod policy;
 pub mod purpose;
 pub mod segment;
+pub mod text;
 pub mod values;
 
 /// The built-in staff roles. Custom roles arrive with the access-control model.

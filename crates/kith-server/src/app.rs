@@ -282,7 +282,8 @@ pub fn build_app(mut state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    app.layer(CatchPanicLayer::custom(panic_response))
+    app.layer(axum::middleware::from_fn(crate::edge::refuse_bad_text))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

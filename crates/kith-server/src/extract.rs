@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::IntoResponse;
+use kith_core::text::{has_refused, TextKind};
 use kith_core::ErrorCode;
 use serde::de::DeserializeOwned;
 
@@ -73,10 +74,107 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         return Err(ApiError::new(ErrorCode::MalformedJson, "the body is not a JSON object"));
     }
+    if let Some(refusal) = scan_text(bytes) {
+        return Err(refusal);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
     de.end().map_err(|_| ApiError::new(ErrorCode::MalformedJson, "there is text after the JSON value"))?;
     Ok(value)
+}
+
+/// Walks a body once before it is parsed into its type: every string may
+/// hold only what free text may (`kith_core::text`), every key no control
+/// character, and no object may name a key twice at any depth (a derived
+/// type would catch that only at its top level). `None` when the body
+/// passes or is not JSON at all (the typed parse then says why).
+fn scan_text(bytes: &[u8]) -> Option<ApiError> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let err = TextScan { path: "body".into() }.deserialize(&mut de).err()?;
+    if err.classify() != serde_json::error::Category::Data {
+        return None;
+    }
+    let message = err.to_string();
+    let detail = message.split(" at line ").next().unwrap_or(&message).to_string();
+    Some(ApiError::new(ErrorCode::InvalidValue, detail))
+}
+
+/// The visitor behind [`scan_text`]; `path` names where it is, for errors.
+struct TextScan {
+    path: String,
+}
+
+impl TextScan {
+    fn at(&self, step: impl std::fmt::Display) -> Self {
+        Self { path: if self.path == "body" { step.to_string() } else { format!("{}.{step}", self.path) } }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TextScan {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TextScan {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
+        if has_refused(text, TextKind::Free) {
+            return Err(E::custom(format!("{}: holds a control character", self.path)));
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        while seq.next_element_seed(self.at(index))?.is_some() {
+            index += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if has_refused(&key, TextKind::Strict) {
+                return Err(A::Error::custom(format!("{}: a key holds a control character", self.path)));
+            }
+            if !seen.insert(key.clone()) {
+                return Err(A::Error::custom(format!("{}: a key appears twice", self.path)));
+            }
+            map.next_value_seed(self.at(&key))?;
+        }
+        Ok(())
+    }
 }
 
 /// Like [`parse_json`] for an already parsed value (merged patches).

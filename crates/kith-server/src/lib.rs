@@ -18,6 +18,7 @@ pub mod consents;
 pub mod datadir;
 pub mod drp;
 pub mod dsr;
+pub mod edge;
 pub mod erasure;
 pub mod error;
 pub mod extract;

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod archive;
 mod audit;
+mod bad_text;
 mod canary;
 mod capture;
 mod cli;
