@@ -238,6 +238,36 @@ impl RoleInput {
     }
 }
 
+/// Whether permissions reach the personal data of everyone at its most
+/// sensitive: scope `all` over special categories or consent evidence. An
+/// account holding such a role (the DPO, or a custom role like it) is
+/// created, changed, reset and disabled only by a DPO or from the command
+/// line on the server, never by an admin (who holds no personal data).
+pub fn is_high_privilege(permissions: &[Permission]) -> bool {
+    permissions.iter().any(|p| {
+        p.scope == Scope::All
+            && (p.fields.contains(&FieldClass::SpecialCategory) || p.fields.contains(&FieldClass::ConsentEvidence))
+    })
+}
+
+/// Whether `held` grants everything `wanted` does: every action on every
+/// kind for every field class, over at least the same scope. No one
+/// defines a role that grants more than they hold themselves.
+pub fn covers(held: &[Permission], wanted: &Permission) -> bool {
+    wanted.actions.iter().all(|action| {
+        wanted.entities.iter().all(|entity| {
+            wanted.fields.iter().all(|field| {
+                held.iter().any(|p| {
+                    p.actions.contains(action)
+                        && p.entities.contains(entity)
+                        && p.fields.contains(field)
+                        && p.scope >= wanted.scope
+                })
+            })
+        })
+    })
+}
+
 /// The built-in roles. `admin` manages users, settings and keys and sees
 /// no personal data by default; `auditor` sees the audit log and no
 /// personal values; the DPO sees every person.
@@ -284,6 +314,25 @@ pub fn built_in(role: &str) -> Option<Vec<Permission>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_dpo_like_roles_are_high_privilege_and_no_one_grants_more_than_they_hold() {
+        let dpo = built_in("dpo").unwrap();
+        let sales = built_in("sales").unwrap();
+        assert!(is_high_privilege(&dpo));
+        for role in ["admin", "auditor", "sales", "support", "marketing"] {
+            assert!(!is_high_privilege(&built_in(role).unwrap()), "{role}");
+        }
+        assert!(sales.iter().all(|p| covers(&dpo, p)), "the DPO holds what sales does");
+        assert!(!dpo.iter().all(|p| covers(&sales, p)), "sales does not hold what the DPO does");
+        assert!(sales.iter().all(|p| !covers(&[], p)), "an admin holds nothing");
+        let mut wider = sales[0].clone();
+        wider.scope = Scope::All;
+        let mut narrower = wider.clone();
+        narrower.scope = Scope::Own;
+        assert!(covers(std::slice::from_ref(&wider), &narrower));
+        assert!(!covers(std::slice::from_ref(&narrower), &wider), "a narrower scope does not cover a wider one");
+    }
 
     #[test]
     fn every_field_of_every_record_has_a_class() {

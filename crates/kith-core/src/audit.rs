@@ -98,7 +98,42 @@ pub struct AuditEvent {
     pub outcome: AuditOutcome,
 }
 
+/// Stands in an event for a field that was not a name (see [`AuditEvent::confine`]).
+pub const UNRECOGNISED: &str = "unrecognised";
+
+/// Whether `text` is a name as Kith writes them into events: field names,
+/// reasons, `kind:count` and `key:value` pairs of closed sets, purpose and
+/// role keys, ids and keys Kith made (form keys are base64url). ASCII
+/// letters, digits and `_ . : + - / = * @`, at most 200 characters: no
+/// space, no other script, nothing long.
+pub fn is_audit_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 200
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:+-/=*@".contains(&b))
+}
+
 impl AuditEvent {
+    /// Keeps in the event only what may be in it: a declared purpose only
+    /// when it is a fideslang data use (a closed set), every field only
+    /// when it is a name ([`is_audit_name`], else [`UNRECOGNISED`]).
+    /// Returns whether a field had to go: fields are built from validated
+    /// values, so that is a defect in the route that built it. (A declared
+    /// purpose is the caller's header, checked against the catalogue only
+    /// later: dropping an unknown one is expected.)
+    pub fn confine(&mut self) -> bool {
+        let mut changed = false;
+        if self.purpose.as_ref().is_some_and(|p| !crate::purpose::data_uses().contains(p)) {
+            self.purpose = None;
+        }
+        for field in &mut self.fields {
+            if !is_audit_name(field) {
+                *field = UNRECOGNISED.to_string();
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// The canonical encoding the hash chain covers: every field in a fixed
     /// order, each as a 4-byte big-endian length and its bytes (absent
     /// values have length `u32::MAX`), so no two events encode alike.

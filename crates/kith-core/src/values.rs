@@ -3,45 +3,76 @@
 
 use crate::error::{ErrorCode, ValidationError};
 use rust_decimal::Decimal;
+use unicode_normalization::UnicodeNormalization;
 
 /// Normalises and checks an e-mail address: one `@`, a local part of at most
 /// 64 characters, a domain of dot-separated labels with a non-numeric top
-/// level. The domain is lower-cased; the local part is kept as written.
+/// level. Invisible characters (zero-width spaces and joiners, soft hyphens,
+/// direction marks, byte-order marks, other format characters) and controls
+/// are refused: they would make one address look like another. The local
+/// part is kept as written in NFC; the domain is mapped by UTS 46 (case,
+/// full-width forms) and kept in its Unicode form.
 pub fn parse_email(raw: &str) -> Result<String, ValidationError> {
     let bad = |why: &str| ValidationError::new(ErrorCode::InvalidEmail, why.to_string());
     let s = raw.trim();
     if s.is_empty() || s.chars().count() > 254 {
         return Err(bad("an e-mail address has 1 to 254 characters"));
     }
+    if s.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Err(bad("an e-mail address may not hold invisible or control characters"));
+    }
     let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("an e-mail address needs an @"))?;
+    let local: String = local.nfc().collect();
     if local.is_empty() || local.chars().count() > 64 {
         return Err(bad("the part before @ has 1 to 64 characters"));
     }
-    let forbidden = |c: char| c.is_whitespace() || c.is_control() || "@\"(),:;<>[\\]".contains(c);
+    let forbidden = |c: char| c.is_whitespace() || "@\"(),:;<>[\\]".contains(c);
     if local.chars().any(forbidden) || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err(bad("the part before @ holds a character or dot placement that is not allowed"));
     }
-    let domain = domain.to_lowercase();
-    let labels: Vec<&str> = domain.split('.').collect();
+    let ascii = idna::domain_to_ascii(domain).map_err(|_| bad("the domain is not a valid domain name"))?;
+    let labels: Vec<&str> = ascii.split('.').collect();
     if labels.len() < 2 {
         return Err(bad("the domain needs at least two labels, like example.org"));
     }
     for label in &labels {
-        let ok_chars = label.chars().all(|c| c.is_alphanumeric() || c == '-');
-        if label.is_empty() || label.chars().count() > 63 || !ok_chars || label.starts_with('-') || label.ends_with('-')
-        {
+        let ok_chars = label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if label.is_empty() || label.len() > 63 || !ok_chars || label.starts_with('-') || label.ends_with('-') {
             return Err(bad("each domain label has 1 to 63 letters, digits or inner hyphens"));
         }
     }
     if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
         return Err(bad("the top-level domain cannot be numeric"));
     }
+    let (domain, _) = idna::domain_to_unicode(&ascii);
     Ok(format!("{local}@{domain}"))
 }
 
-/// The form of an e-mail address used for exact lookup: lower case throughout.
+/// Characters that show as nothing, or as something else, in an address:
+/// Unicode's format characters (Cf), variation selectors, the combining
+/// grapheme joiner and the Hangul fillers.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{0600}'..='\u{0605}'
+        | '\u{06DD}' | '\u{070F}' | '\u{08E2}' | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The form of an e-mail address used for exact lookup, blind indexes and
+/// the suppression list: the local part NFKC-normalised and lower-cased
+/// (compatibility forms such as full-width letters fold; a simple case
+/// fold, not Unicode's full one), the domain as its ASCII (IDNA) form. Two
+/// spellings a person would read as one address give one key.
 pub fn email_lookup_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email.nfkc().flat_map(char::to_lowercase).collect();
+    };
+    let local: String = local.nfkc().flat_map(char::to_lowercase).collect();
+    let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.nfkc().flat_map(char::to_lowercase).collect());
+    format!("{local}@{domain}")
 }
 
 /// Normalises a phone number to E.164 (`+` and 8 to 15 digits). Spaces,
@@ -142,6 +173,54 @@ pub fn check_text(value: &str, max_chars: usize, multiline: bool) -> Result<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Spellings of one erased address that must all find it again.
+    const VARIANTS: &[&str] = &[
+        "Ol\u{e9}na@example.org",        // NFC
+        "Ole\u{301}na@example.org",      // NFD
+        "OL\u{c9}NA@EXAMPLE.ORG",        // upper case
+        "\u{ff2f}l\u{e9}na@example.org", // full-width O
+        "ol\u{e9}na@\u{ff45}xample.org", // full-width domain letter
+        "ol\u{e9}na@example\u{ff0e}org", // full-width dot
+        "  ol\u{e9}na@example.org  ",    // surrounding spaces
+    ];
+
+    #[test]
+    fn spellings_of_one_address_share_one_lookup_key() {
+        let key = email_lookup_key(&parse_email(VARIANTS[0]).unwrap());
+        assert_eq!(key, "ol\u{e9}na@example.org");
+        for variant in VARIANTS {
+            let parsed = parse_email(variant).unwrap_or_else(|e| panic!("{variant:?}: {}", e.detail));
+            assert_eq!(email_lookup_key(&parsed), key, "{variant:?}");
+        }
+        assert_eq!(email_lookup_key(&parse_email("ada@b\u{fc}cher.de").unwrap()), "ada@xn--bcher-kva.de");
+    }
+
+    #[test]
+    fn invisible_and_control_characters_are_refused_in_addresses() {
+        for c in [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{00AD}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{0000}',
+            '\u{001B}',
+            '\u{FE0F}',
+            '\u{E0041}',
+            '\u{3164}',
+        ] {
+            for address in
+                [format!("ol{c}ena@example.org"), format!("olena@exa{c}mple.org"), format!("{c}olena@example.org")]
+            {
+                assert!(parse_email(&address).is_err(), "{address:?}");
+            }
+        }
+    }
 
     #[test]
     fn emails() {

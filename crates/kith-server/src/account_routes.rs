@@ -18,6 +18,7 @@ use crate::caller::Caller;
 use crate::capture::PublicRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, ManageAccounts};
 use crate::ratelimit::{client_key, limited};
 use crate::records::rfc3339_millis;
 use crate::routes::{json_content, operation, parse_id, problem_response, Api};
@@ -27,6 +28,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use kith_core::access::is_high_privilege;
 use kith_core::account::{
     check_display_name, check_roles, check_teams, AccountStatus, LoginInput, NewUserInput, PasswordChange,
     PasswordReset, TotpConfirm, UserPatch,
@@ -371,12 +373,53 @@ async fn list_users(State(state): State<AppState>, who: Caller) -> ApiResult<Jso
     Ok(Json(json!({ "items": items, "next_cursor": null })))
 }
 
+/// What a change to an account's roles means for who may make it: only a
+/// DPO touches an account that reaches everyone's personal data (before or
+/// after the change). Returns whether the roles after it grant personal
+/// data at all, which is then raised as an alert.
+async fn check_privilege(state: &AppState, who: &Caller, before: &[String], after: &[String]) -> ApiResult<bool> {
+    let before = crate::roles::resolve_permissions(&state.store, before).await?;
+    let after = crate::roles::resolve_permissions(&state.store, after).await?;
+    let high = is_high_privilege(&before) || is_high_privilege(&after);
+    if high && !who.principal.has_role("dpo") {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only a DPO manages an account whose roles reach everyone's personal data",
+        ));
+    }
+    Ok(!after.is_empty())
+}
+
+/// Raises the alert that personal-data access was granted to an account.
+async fn alert_grant(state: &AppState, who: &Caller, user: Uuid, roles: &[String]) -> ApiResult<()> {
+    let now = crate::now_millis();
+    let alert = kith_store::AlertRow {
+        id: Uuid::new_v4(),
+        at: now,
+        rule: "access_granted".into(),
+        actor: who.actor(),
+        detail: format!("roles {} given to user:{user}", roles.join(", ")),
+    };
+    if state.store.raise_alert(&alert, now).await? {
+        tracing::warn!(
+            rule = alert.rule,
+            actor = alert.actor,
+            detail = alert.detail,
+            "access to personal data granted"
+        );
+    }
+    Ok(())
+}
+
 async fn add_user(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageAccounts>,
     ApiJson(input): ApiJson<NewUserInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_accounts(&who.principal)?;
+    crate::roles::check_exist(&state.store, &input.roles).await?;
+    let grants = check_privilege(&state, &who, &[], &input.roles).await?;
     let now = crate::now_millis();
     let (user, profile) = create_user(&state.store, &state.keys, state.config.accounts.password, input, now).await?;
     let mut fields = vec!["email", "roles", "teams", "status", "password"];
@@ -384,6 +427,9 @@ async fn add_user(
         fields.insert(1, "display_name");
     }
     state.audit.record(vec![caller_event(&who, AuditAction::ConfigChange, "users", user.id, &fields)]).await?;
+    if grants {
+        alert_grant(&state, &who, user.id, &user.roles).await?;
+    }
     Ok((StatusCode::CREATED, Json(render_user(&user, &profile, now))))
 }
 
@@ -397,6 +443,7 @@ async fn get_user(State(state): State<AppState>, who: Caller, Path(id): Path<Str
 async fn update_user(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageAccounts>,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<Value>> {
@@ -408,6 +455,12 @@ async fn update_user(
     if own && (patch.roles.is_some() || patch.status.is_some()) {
         return Err(ApiError::new(ErrorCode::Forbidden, "an account may not change its own roles or status"));
     }
+    let new_roles = match &patch.roles {
+        Some(roles) => check_roles(roles)?,
+        None => user.roles.clone(),
+    };
+    crate::roles::check_exist(&state.store, &new_roles).await?;
+    let grants = check_privilege(&state, &who, &user.roles, &new_roles).await? && patch.roles.is_some();
     let key = user_key(&state.store, &state.keys, user.id).await?;
     let mut profile = open_profile(&key, &user)?;
     let mut changed: Vec<&str> = Vec::new();
@@ -416,9 +469,8 @@ async fn update_user(
         user.sealed = seal_profile(&key, user.id, &profile)?;
         changed.push("display_name");
     }
-    if let Some(roles) = &patch.roles {
-        user.roles = check_roles(roles)?;
-        crate::roles::check_exist(&state.store, &user.roles).await?;
+    if patch.roles.is_some() {
+        user.roles = new_roles;
         changed.push("roles");
     }
     if let Some(teams) = &patch.teams {
@@ -445,17 +497,22 @@ async fn update_user(
         events.push(caller_event(&who, AuditAction::TokenRevoke, "sessions", user.id, &[&format!("revoked:{ended}")]));
     }
     state.audit.record(events).await?;
+    if grants {
+        alert_grant(&state, &who, user.id, &user.roles).await?;
+    }
     Ok(Json(render_user(&user, &profile, now)))
 }
 
 async fn reset_password(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageAccounts>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<PasswordReset>,
 ) -> ApiResult<StatusCode> {
     state.authorizer.authorize_accounts(&who.principal)?;
     let user = current_user(&state, parse_id(&id)?).await?;
+    check_privilege(&state, &who, &user.roles, &user.roles).await?;
     let now = crate::now_millis();
     change_password(&state.store, &state.keys, state.config.accounts.password, &user, &input.password, now).await?;
     let ended = state.store.revoke_user_sessions(user.id, now, None).await?;

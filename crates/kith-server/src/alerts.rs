@@ -25,6 +25,9 @@ pub struct AlertRules {
     /// Working hours in UTC, `[start, end)` in whole hours; reads outside
     /// raise `out_of_hours`. Absent: no such rule.
     pub working_hours_utc: Option<[u8; 2]>,
+    /// Refused credentials are counted over windows of this many seconds:
+    /// the first of each client network at once, the rest as one event.
+    pub refusal_window_seconds: u32,
 }
 
 impl Default for AlertRules {
@@ -35,6 +38,7 @@ impl Default for AlertRules {
             max_people_per_request: 1000,
             max_denied: 10,
             working_hours_utc: None,
+            refusal_window_seconds: 60,
         }
     }
 }
@@ -53,6 +57,9 @@ impl AlertRules {
     pub fn check(&self) -> Result<(), String> {
         if self.window_minutes == 0 {
             return Err("alerts.window_minutes must be at least 1".into());
+        }
+        if self.refusal_window_seconds == 0 || self.refusal_window_seconds > 3600 {
+            return Err("alerts.refusal_window_seconds must be between 1 and 3600".into());
         }
         if let Some([start, end]) = self.working_hours_utc {
             if start > 23 || end > 24 || start == end {
@@ -76,7 +83,8 @@ struct ActorWindow {
     reads: VecDeque<(i64, Uuid)>,
     /// The latest read of each person still in the window.
     people: HashMap<Uuid, i64>,
-    denials: VecDeque<i64>,
+    /// Refusals in time order, with how many each event stands for.
+    denials: VecDeque<(i64, i64)>,
 }
 
 impl ActorWindow {
@@ -90,7 +98,7 @@ impl ActorWindow {
                 self.people.remove(&person);
             }
         }
-        while self.denials.front().is_some_and(|&at| at < since) {
+        while self.denials.front().is_some_and(|&(at, _)| at < since) {
             self.denials.pop_front();
         }
     }
@@ -127,7 +135,7 @@ impl Watcher {
                     window.people.insert(person, e.at);
                 }
             } else if e.outcome == AuditOutcome::Denied {
-                window.denials.push_back(e.at);
+                window.denials.push_back((e.at, crate::refusals::refusals_in(e)));
             }
             touched.insert(e.actor.clone());
         }
@@ -142,7 +150,7 @@ impl Watcher {
                 );
                 found.push(("mass_read", actor.clone(), detail));
             }
-            let denials = window.denials.len() as i64;
+            let denials: i64 = window.denials.iter().map(|(_, n)| n).sum();
             if denials > rules.max_denied {
                 let detail = format!(
                     "{denials} refused requests within {} minutes (limit {})",

@@ -8,6 +8,7 @@ use crate::auth::{hash_token, Credential, Principal, Refused};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, IssueApiKeys};
 use crate::records::rfc3339_millis;
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::AppState;
@@ -91,6 +92,7 @@ fn render(row: &ApiKeyRow) -> ApiResult<Value> {
 async fn issue(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<IssueApiKeys>,
     ApiJson(mut input): ApiJson<ApiKeyInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_api_keys(&who.principal, true)?;

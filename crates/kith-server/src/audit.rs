@@ -7,6 +7,7 @@
 
 use crate::alerts::{AlertRules, Watcher};
 use crate::error::{ApiError, ApiResult};
+use crate::refusals::RefusalTally;
 use kith_core::audit::AuditEvent;
 use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};
 use kith_crypto::signed_note::{NoteSigner, NoteVerifier};
@@ -50,11 +51,18 @@ struct Pending {
 pub struct AuditLog {
     /// `None` only in [`AuditLog::unaudited_for_benchmarks`].
     queue: Option<mpsc::Sender<Pending>>,
+    /// Refused credentials, counted per window (`refusals.rs`).
+    refusals: std::sync::Arc<std::sync::Mutex<RefusalTally>>,
 }
+
+/// Most distinct (actor, network, kind) keys a refusal window keeps apart.
+const MAX_REFUSAL_KEYS: usize = 10_000;
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
     pub fn start(store: DynStore, rules: AlertRules) -> Self {
+        let window_ms = i64::from(rules.refusal_window_seconds) * 1000;
+        let refusals = std::sync::Arc::new(std::sync::Mutex::new(RefusalTally::new(window_ms, MAX_REFUSAL_KEYS)));
         // Alert rules run in a task of their own, one batch after another,
         // off the writer's path: a slow rule never delays a response.
         let (alert_queue, mut to_check) = mpsc::unbounded_channel::<Vec<AuditEvent>>();
@@ -91,21 +99,66 @@ impl AuditLog {
                 }
             }
         });
-        Self { queue: Some(queue) }
+        let log = Self { queue: Some(queue), refusals };
+        // A window's count is recorded when it runs out, even if no refusal
+        // follows; the task holds the queue weakly, so it ends with the log.
+        let (weak, tally) = (log.queue.as_ref().map(mpsc::Sender::downgrade), log.refusals.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(window_ms.max(1000) as u64));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(queue) = weak.as_ref().and_then(mpsc::WeakSender::upgrade) else { break };
+                let log = Self { queue: Some(queue), refusals: tally.clone() };
+                if let Err(e) = log.close_refusals(false).await {
+                    tracing::warn!(error = %e.detail, "refusal counts could not be recorded");
+                }
+            }
+        });
+        log
+    }
+
+    /// Records a refused credential: at once if it is the first of its
+    /// actor, network and kind in the window, else only counted.
+    pub async fn record_refusal(&self, event: AuditEvent) -> ApiResult<()> {
+        let due = self
+            .refusals
+            .lock()
+            .map_err(|_| ApiError::internal("audit", "refusal tally poisoned"))?
+            .note(event, crate::now_millis());
+        self.record(due).await
+    }
+
+    /// Records the counts of the refusal window if it has run out (or at
+    /// once with `force`, at shutdown).
+    pub async fn close_refusals(&self, force: bool) -> ApiResult<()> {
+        let due = self
+            .refusals
+            .lock()
+            .map_err(|_| ApiError::internal("audit", "refusal tally poisoned"))?
+            .close(crate::now_millis(), force);
+        self.record(due).await
     }
 
     /// A log that records nothing. It exists so a benchmark can measure what
     /// auditing costs against the same server without it; no server path
     /// builds one.
     pub fn unaudited_for_benchmarks() -> Self {
-        Self { queue: None }
+        Self { queue: None, refusals: std::sync::Arc::new(std::sync::Mutex::new(RefusalTally::new(1, 0))) }
     }
 
     /// Appends events and returns once they are committed.
-    pub async fn record(&self, events: Vec<AuditEvent>) -> ApiResult<()> {
+    pub async fn record(&self, mut events: Vec<AuditEvent>) -> ApiResult<()> {
         let Some(queue) = &self.queue else { return Ok(()) };
         if events.is_empty() {
             return Ok(());
+        }
+        for event in &mut events {
+            if event.confine() {
+                // A route put unvalidated text into an event; it never reaches the log.
+                tracing::warn!(action = event.action.as_str(), "an audit event carried text that is not a name");
+                debug_assert!(false, "an audit event carried text that is not a name");
+            }
         }
         let (done, committed) = oneshot::channel();
         queue

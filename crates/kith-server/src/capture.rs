@@ -18,6 +18,7 @@ use crate::caller::Caller;
 use crate::consents::{self, consent_needs_guardian, record_consent, record_objection};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, WritePurposes};
 use crate::ratelimit::Rate;
 use crate::records::{rfc3339_millis, to_crypto};
 use crate::routes::{json_content, operation, problem_response, Api};
@@ -208,6 +209,7 @@ fn render_form(form: &FormRow) -> Value {
 async fn add_form(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<WritePurposes>,
     ApiJson(mut input): ApiJson<FormInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_purposes(&who.principal, true)?;

@@ -9,6 +9,7 @@ use crate::auth::Credential;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, RecordLegalClaims, WritePurposes};
 use crate::records::{open_record, rfc3339_millis, to_crypto};
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::AppState;
@@ -265,6 +266,7 @@ async fn list_notices(State(state): State<AppState>, who: Caller) -> ApiResult<J
 async fn add_notice(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<WritePurposes>,
     ApiJson(mut input): ApiJson<NoticeInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_purposes(&who.principal, true)?;
@@ -371,6 +373,7 @@ fn render_claim(key: &DataKey, row: &LegalClaimRow, with_note: bool) -> ApiResul
 async fn add_legal_claim(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<RecordLegalClaims>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<LegalClaimInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {

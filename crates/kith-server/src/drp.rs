@@ -18,6 +18,7 @@ use crate::caller::Caller;
 use crate::dsr::{DsrInput, DAY_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, ManageAgents};
 use crate::routes::{json_content, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -78,6 +79,7 @@ fn checked_id(field: &str, raw: &str) -> ApiResult<String> {
 async fn add_agent(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageAgents>,
     ApiJson(input): ApiJson<AgentInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_agents(&who.principal)?;
@@ -202,7 +204,7 @@ async fn register_agent(
         let mut refused =
             audit_event::by(&who, AuditAction::Authenticate, About::entity("drp_agent"), vec!["registration".into()]);
         refused.outcome = AuditOutcome::Denied;
-        state.audit.record(vec![refused]).await?;
+        state.audit.record_refusal(refused).await?;
         return Ok(forbidden());
     }
     let token = format!("{TOKEN_PREFIX}{}", *random_token(32));

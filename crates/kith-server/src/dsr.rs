@@ -16,6 +16,7 @@
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, MaybeJson};
+use crate::guard::{Guard, ManageRequests, RegisterRequests};
 use crate::listing::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::records::{rfc3339_millis, to_crypto, WRITE_ATTEMPTS};
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
@@ -377,6 +378,7 @@ async fn match_person(
 async fn create(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<RegisterRequests>,
     ApiJson(input): ApiJson<DsrInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_requests(&who.principal, false)?;
@@ -638,6 +640,7 @@ async fn issue_token(
 async fn verify(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageRequests>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DsrVerifyInput>,
 ) -> ApiResult<Json<Value>> {
@@ -735,6 +738,7 @@ async fn unlock(State(state): State<AppState>, who: Caller, Path(id): Path<Strin
 async fn extend(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageRequests>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DsrExtendInput>,
 ) -> ApiResult<Json<Value>> {
@@ -775,6 +779,7 @@ async fn extend(
 async fn refuse(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageRequests>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DsrRefuseInput>,
 ) -> ApiResult<Json<Value>> {
@@ -820,6 +825,7 @@ const ARCHIVE_PENDING: &str =
 async fn fulfil(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageRequests>,
     Path(id): Path<String>,
     MaybeJson(input): MaybeJson<DsrFulfilInput>,
 ) -> ApiResult<Json<Value>> {

@@ -12,6 +12,7 @@ use crate::audit_event::{self, About};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, ManageErasure};
 use crate::records::rfc3339_millis;
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::AppState;
@@ -103,6 +104,7 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
 async fn add_exception(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<ManageErasure>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ErasureExceptionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {

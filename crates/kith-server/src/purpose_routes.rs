@@ -1,15 +1,17 @@
 //! The processing purposes catalogue over HTTP: every staff role reads it;
 //! `admin` and `dpo` add and change purposes, and each change is audited.
 
+use crate::audit_event::{self, About};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, WritePurposes};
 use crate::routes::{json_content, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::AuditAction;
 use kith_core::purpose::Purpose;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
@@ -29,46 +31,32 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
     Ok(Json(json!({ "items": catalogue(&state).await?, "next_cursor": null })))
 }
 
-/// Writes a purpose after the authoriser and validation agreed, and audits it.
+/// Writes a purpose after the authoriser and validation agreed, and audits
+/// it (the key is a validated data-use key by then).
 async fn write(state: &AppState, who: &Caller, mut purpose: Purpose, replace: bool) -> ApiResult<Purpose> {
-    let allowed = state.authorizer.authorize_purposes(&who.principal, true);
-    let outcome = if allowed.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Denied };
-    if allowed.is_ok() {
-        purpose.validate()?;
-        for role in &purpose.roles {
-            if !crate::roles::role_exists(&state.store, role).await? {
-                return Err(ApiError::new(ErrorCode::UnknownReference, format!("roles: there is no role {role}")));
-            }
-        }
-        let document = serde_json::to_string(&purpose).map_err(|e| ApiError::internal("purposes", e))?;
-        if !state.store.put_purpose(&purpose.key, &document, crate::now_millis(), replace).await? {
-            return Err(ApiError::new(
-                ErrorCode::Conflict,
-                format!("the purpose {} exists; PUT it to change it", purpose.key),
-            ));
+    state.authorizer.authorize_purposes(&who.principal, true)?;
+    purpose.validate()?;
+    for role in &purpose.roles {
+        if !crate::roles::role_exists(&state.store, role).await? {
+            return Err(ApiError::new(ErrorCode::UnknownReference, format!("roles: there is no role {role}")));
         }
     }
-    let event = AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action: AuditAction::ConfigChange,
-        entity: Some("purposes".into()),
-        record_id: None,
-        subject_id: None,
-        fields: vec![purpose.key.clone()],
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome,
-    };
+    let document = serde_json::to_string(&purpose).map_err(|e| ApiError::internal("purposes", e))?;
+    if !state.store.put_purpose(&purpose.key, &document, crate::now_millis(), replace).await? {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("the purpose {} exists; PUT it to change it", purpose.key),
+        ));
+    }
+    let event = audit_event::by(who, AuditAction::ConfigChange, About::entity("purposes"), vec![purpose.key.clone()]);
     state.audit.record(vec![event]).await?;
-    allowed.map(|()| purpose)
+    Ok(purpose)
 }
 
 async fn create(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<WritePurposes>,
     ApiJson(purpose): ApiJson<Purpose>,
 ) -> ApiResult<(StatusCode, Json<Purpose>)> {
     Ok((StatusCode::CREATED, Json(write(&state, &who, purpose, false).await?)))
@@ -77,6 +65,7 @@ async fn create(
 async fn replace(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<WritePurposes>,
     Path(key): Path<String>,
     ApiJson(purpose): ApiJson<Purpose>,
 ) -> ApiResult<Json<Purpose>> {

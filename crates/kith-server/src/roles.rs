@@ -6,12 +6,13 @@ use crate::audit_event::{self, About};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::guard::{Guard, WriteRoles};
 use crate::routes::{json_content, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kith_core::access::{built_in, Permission, RoleInput};
+use kith_core::access::{built_in, covers, Permission, RoleInput};
 use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::{ErrorCode, ROLES};
 use kith_store::DynStore;
@@ -81,6 +82,10 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 async fn write(state: &AppState, who: &Caller, mut role: RoleInput, replace: bool) -> ApiResult<RoleInput> {
     state.authorizer.authorize_roles(&who.principal, true)?;
     role.validate()?;
+    // No one grants what they do not hold (an admin holds no personal data).
+    if !role.permissions.iter().all(|p| covers(&who.principal.permissions, p)) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "a role may grant only what its author holds"));
+    }
     let document = serde_json::to_string(&role).map_err(|e| ApiError::internal("role", e))?;
     if !state.store.put_role(&role.name, &document, &who.principal.name, crate::now_millis(), replace).await? {
         return Err(ApiError::new(ErrorCode::Conflict, format!("the role {} exists; PUT it to change it", role.name)));
@@ -92,6 +97,7 @@ async fn write(state: &AppState, who: &Caller, mut role: RoleInput, replace: boo
 async fn create(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<WriteRoles>,
     ApiJson(role): ApiJson<RoleInput>,
 ) -> ApiResult<(StatusCode, Json<RoleInput>)> {
     Ok((StatusCode::CREATED, Json(write(&state, &who, role, false).await?)))
@@ -100,6 +106,7 @@ async fn create(
 async fn replace(
     State(state): State<AppState>,
     who: Caller,
+    _allowed: Guard<WriteRoles>,
     Path(name): Path<String>,
     ApiJson(role): ApiJson<RoleInput>,
 ) -> ApiResult<Json<RoleInput>> {

@@ -190,6 +190,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         bail!("--http serves plain, unencrypted HTTP and is only allowed on a loopback address (127.0.0.1 or ::1), not {addr}; drop --http to serve TLS");
     }
     let opened = dir.initialise(args.common.database_url.as_deref()).await?;
+    // The generated certificate's folder, when that is what is served: it is renewed while serving.
+    let mut self_signed = None;
     let tls = if args.http {
         None
     } else {
@@ -198,7 +200,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
             args.tls_key.clone().or(dir.settings.tls_key.clone()),
         ) {
             (Some(cert), Some(key)) => TlsFiles { cert, key },
-            (None, None) => ensure_self_signed(&dir.tls_dir())?,
+            (None, None) => {
+                self_signed = Some(dir.tls_dir());
+                ensure_self_signed(&dir.tls_dir())?
+            }
             _ => bail!(
                 "TLS needs a certificate and its key together: give both --tls-cert and --tls-key \
                  (or tls_cert and tls_key in {})",
@@ -253,15 +258,26 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Kith serving on {scheme}://{local} (database {})", opened.database);
+    if let Some(expiry) = self_signed.as_deref().and_then(kith_server::tls::self_signed_expiry) {
+        let until = expiry.date();
+        println!(
+            "TLS: a self-signed certificate for localhost, valid until {until} and renewed before then; \
+             to serve your own, give --tls-cert FILE --tls-key FILE (or tls_cert and tls_key in {})",
+            dir.config_file().display()
+        );
+    }
     tracing::info!(%local, scheme, "listening");
     let every = std::time::Duration::from_secs(60 * args.checkpoint_every.max(1));
     let periodic = {
-        let (store, notary) = (store.clone(), notary.clone());
+        let (store, notary, audit, tls) = (store.clone(), notary.clone(), audit.clone(), tls.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
                 tick.tick().await;
+                if let (Some(dir), Some(tls)) = (&self_signed, &tls) {
+                    kith_server::tls::renew_self_signed(dir, tls).await;
+                }
                 if let Err(e) = notary.checkpoint(&store).await {
                     tracing::warn!(error = %e, "audit checkpoint failed");
                 }
@@ -273,6 +289,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     kith_server::serve::serve(kith_server::build_app(state), listener, tls, kith_server::serve::shutdown_signal())
         .await?;
     periodic.abort();
+    if let Err(e) = audit.close_refusals(true).await {
+        tracing::warn!(error = %e.detail, "refusal counts could not be recorded at shutdown");
+    }
     match notary.checkpoint(&store).await {
         Ok((size, _)) => tracing::info!(size, "audit checkpoint signed at shutdown"),
         Err(e) => tracing::warn!(error = %e, "audit checkpoint at shutdown failed"),

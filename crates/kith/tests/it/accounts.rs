@@ -613,7 +613,7 @@ async fn team_scope_through_sessions_on_every_backend() {
         let (admin, dpo) = (token_for(&s, "admin").await, token_for(&s, "dpo").await);
         let role = json!({"name": "team_sales", "permissions": [{"actions": ["read", "create", "update", "delete"],
             "entities": ["contacts"], "fields": ["identity", "contact_details"], "scope": "team"}]});
-        assert_eq!(send_as(&s, &admin, Method::POST, "/api/v1/roles", Some(&role)).await.0, StatusCode::CREATED);
+        assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/roles", Some(&role)).await.0, StatusCode::CREATED);
         let (_, purposes) = send_as(&s, &dpo, Method::GET, "/api/v1/purposes", None).await;
         let mut service =
             purposes["items"].as_array().unwrap().iter().find(|p| p["key"] == "essential.service").unwrap().clone();
@@ -710,6 +710,61 @@ async fn a_lock_raised_while_a_password_is_checked_stops_that_login_on_every_bac
             .iter()
             .any(|e| e["action"] == "authenticate" && e["outcome"] == "denied" && e["fields"][0] == "locked");
         assert!(denied, "the refusal names the lock: {log}");
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
+
+/// An admin holds no personal data and cannot reach it through accounts or
+/// roles: accounts that reach everyone's personal data are the DPO's to
+/// create, change, reset and disable, and no role grants more than its
+/// author holds. Each grant of access to personal data raises an alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_cannot_reach_personal_data_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let (admin, dpo) = (token_for(&s, "admin").await, token_for(&s, "dpo").await);
+        let user = |email: &str, roles: &[&str]| json!({"email": email, "roles": roles, "password": PASSWORD});
+
+        let made = send_as(&s, &admin, Method::POST, "/api/v1/users", Some(&user("x@example.org", &["dpo"]))).await;
+        assert_problem(&made, 403, "forbidden");
+        let (status, officer) =
+            send_as(&s, &dpo, Method::POST, "/api/v1/users", Some(&user("officer@example.org", &["dpo"]))).await;
+        assert_eq!(status, StatusCode::CREATED, "{officer}");
+        let officer = officer["id"].as_str().unwrap().to_string();
+        let seller = add_user(&s, &admin, "seller@example.org", &["sales"]).await;
+
+        // The DPO's account is out of an admin's reach; so is making one.
+        let reset = json!({"password": "another-violet-harbour-93"});
+        let path = format!("/api/v1/users/{officer}/password");
+        assert_problem(&send_as(&s, &admin, Method::POST, &path, Some(&reset)).await, 403, "forbidden");
+        let path = format!("/api/v1/users/{officer}");
+        let disable = json!({"status": "disabled"});
+        assert_problem(&send_as(&s, &admin, Method::PATCH, &path, Some(&disable)).await, 403, "forbidden");
+        let path = format!("/api/v1/users/{seller}");
+        let promote = json!({"roles": ["dpo"]});
+        assert_problem(&send_as(&s, &admin, Method::PATCH, &path, Some(&promote)).await, 403, "forbidden");
+        assert_eq!(send_as(&s, &dpo, Method::PATCH, &path, Some(&promote)).await.0, StatusCode::OK);
+        let path = format!("/api/v1/users/{seller}/password");
+        assert_eq!(send_as(&s, &dpo, Method::POST, &path, Some(&reset)).await.0, StatusCode::NO_CONTENT);
+
+        // Roles: none grants what its author does not hold.
+        let wide = json!({"name": "insider", "permissions": [{"actions": ["read"], "entities": ["contacts"],
+            "fields": ["identity", "special_category"], "scope": "all"}]});
+        assert_problem(&send_as(&s, &admin, Method::POST, "/api/v1/roles", Some(&wide)).await, 403, "forbidden");
+        assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/roles", Some(&wide)).await.0, StatusCode::CREATED);
+        let third = add_user(&s, &admin, "third@example.org", &["support"]).await;
+        let path = format!("/api/v1/users/{third}");
+        let insider = json!({"roles": ["insider"]});
+        assert_problem(&send_as(&s, &admin, Method::PATCH, &path, Some(&insider)).await, 403, "forbidden");
+
+        // Every grant of personal data to an account raised an alert.
+        let (_, alerts) = send_as(&s, &dpo, Method::GET, "/api/v1/audit/alerts", None).await;
+        let granted: Vec<&Value> =
+            alerts["items"].as_array().unwrap().iter().filter(|a| a["rule"] == "access_granted").collect();
+        assert_eq!(granted.len(), 4, "{alerts}");
+        assert!(granted.iter().any(|a| a["detail"] == format!("roles dpo given to user:{seller}")), "{alerts}");
         s.stop().await;
         db.cleanup().await;
     }

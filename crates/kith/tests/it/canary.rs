@@ -59,13 +59,15 @@ pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Scans every file under `dir`; a file that goes while it is scanned (a
+/// journal of a database being closed) is skipped.
 pub(crate) fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)], found: &mut Vec<String>, scanned: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
         if path.is_dir() {
             scan_dir(&path, needles, found, scanned);
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
+        } else if let Ok(bytes) = std::fs::read(&path) {
             scanned.push(path.file_name().unwrap().to_string_lossy().into_owned());
             for (name, needle) in needles {
                 if contains(&bytes, needle) {

@@ -6,7 +6,7 @@
 //! exception to erasure blocks it until lifted; the receipt is signed with
 //! the audit key and holds no value.
 
-use crate::canary::{contains, scan_postgres};
+use crate::canary::{contains, scan_dir, scan_postgres};
 use crate::harness::{assert_problem, backends, send_as, token_for, Server, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -24,25 +24,6 @@ async fn count(db: &TestDb, sql: &str, id: &str) -> i64 {
                 sqlx::sqlite::SqliteConnectOptions::new().filename(db.data_dir().join("kith.db")).read_only(true);
             let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
             sqlx::query(sql).bind(id).fetch_one(&mut conn).await.unwrap().get::<i64, _>(0)
-        }
-    }
-}
-
-/// Like `canary::scan_dir`, but a file that goes while it is scanned (a
-/// journal of the running server) is skipped.
-fn scan_dir(dir: &std::path::Path, needles: &[(String, Vec<u8>)], found: &mut Vec<String>, scanned: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            scan_dir(&path, needles, found, scanned);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            scanned.push(path.file_name().unwrap().to_string_lossy().into_owned());
-            for (name, needle) in needles {
-                if contains(&bytes, needle) {
-                    found.push(format!("{name} in {}", path.display()));
-                }
-            }
         }
     }
 }
@@ -336,6 +317,56 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
         let (mut found, mut scanned) = (Vec::new(), Vec::new());
         scan_dir(db.dir.path(), &needles, &mut found, &mut scanned);
         assert!(found.is_empty(), "markers left: {found:?}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unicode_variants_of_an_erased_address_stay_suppressed_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let dpo = token_for(&s, "dpo").await;
+        // Stored in NFD, found in NFC and full-width.
+        let contact =
+            s.create("contacts", json!({"given_name": "Olena", "emails": ["Ole\u{301}na@Example.org"]})).await;
+        for lookup in
+            ["ol%C3%A9na%40example.org", "%EF%BC%AFl%C3%A9na%40example.org", "OL%C3%89NA%40EXAMPLE%EF%BC%8EORG"]
+        {
+            let (status, found) = s.get(&format!("/api/v1/contacts?email={lookup}")).await;
+            assert_eq!(status, StatusCode::OK, "{found}");
+            assert_eq!(found["items"].as_array().unwrap().len(), 1, "{lookup}: {found}");
+        }
+        let (_, request) =
+            call(&s, &dpo, Method::POST, "/api/v1/dsr", Some(json!({"kind": "erasure", "contact_id": contact}))).await;
+        let id = request["id"].as_str().unwrap();
+        let attest = json!({"method": "staff_attestation", "note": "seen"});
+        call(&s, &dpo, Method::POST, &format!("/api/v1/dsr/{id}/verify"), Some(attest)).await;
+        let (status, done) = call(&s, &dpo, Method::POST, &format!("/api/v1/dsr/{id}/fulfil"), None).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+
+        for variant in [
+            "ol\u{e9}na@example.org",
+            "Ole\u{301}na@example.org",
+            "OL\u{c9}NA@EXAMPLE.ORG",
+            "\u{ff2f}l\u{e9}na@example.org",
+            "ol\u{e9}na@\u{ff45}xample.org",
+            "ol\u{e9}na@example\u{ff0e}org",
+        ] {
+            let again = json!({"given_name": "Again", "emails": [variant]});
+            assert_problem(&s.post("/api/v1/contacts", &again).await, 409, "suppressed_after_erasure");
+        }
+        for invisible in [
+            "ol\u{200b}\u{e9}na@example.org",
+            "ol\u{e9}\u{ad}na@example.org",
+            "\u{feff}ol\u{e9}na@example.org",
+            "ol\u{e9}na\u{200d}@example.org",
+            "ol\u{e9}na@exa\u{200e}mple.org",
+        ] {
+            let again = json!({"given_name": "Again", "emails": [invisible]});
+            assert_problem(&s.post("/api/v1/contacts", &again).await, 422, "invalid_email");
+        }
+        s.stop().await;
         db.cleanup().await;
     }
 }

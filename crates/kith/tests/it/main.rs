@@ -20,6 +20,7 @@ mod multi;
 mod openapi;
 mod policy_property;
 mod purposes;
+mod refused_text;
 mod rotation;
 mod segments;
 mod story;
