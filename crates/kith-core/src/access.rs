@@ -175,6 +175,15 @@ impl Grant {
     pub fn allows_field(&self, entity: EntityKind, field: &str) -> bool {
         self.field_scope(entity, field).is_some()
     }
+
+    /// Whether records may be filtered or sorted by a field: only when the
+    /// field reaches every record the grant does, else the answer would
+    /// tell about the field on records where it is hidden. A name that is
+    /// no field of the kind is not this rule's to refuse. Lists, segments
+    /// and every other filter ask this one function.
+    pub fn may_filter_by(&self, entity: EntityKind, field: &str) -> bool {
+        field_class(entity, field).is_none() || self.field_scope(entity, field).is_some_and(|s| s >= self.scope())
+    }
 }
 
 pub fn grant(permissions: &[Permission], action: Action, entity: EntityKind) -> Option<Grant> {

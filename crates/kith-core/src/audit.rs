@@ -62,6 +62,9 @@ impl AuditAction {
 pub enum AuditOutcome {
     Ok,
     Denied,
+    /// A write recorded before it was made (its event is durable first)
+    /// that then did not take effect: this event follows the first one.
+    Failed,
 }
 
 impl AuditOutcome {
@@ -69,11 +72,12 @@ impl AuditOutcome {
         match self {
             Self::Ok => "ok",
             Self::Denied => "denied",
+            Self::Failed => "failed",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Ok, Self::Denied].into_iter().find(|o| o.as_str() == text)
+        [Self::Ok, Self::Denied, Self::Failed].into_iter().find(|o| o.as_str() == text)
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::alerts::{AlertRules, Watcher};
 use crate::error::{ApiError, ApiResult};
 use crate::refusals::RefusalTally;
-use kith_core::audit::AuditEvent;
+use kith_core::audit::{AuditEvent, AuditOutcome};
 use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};
 use kith_crypto::signed_note::{NoteSigner, NoteVerifier};
 use kith_store::DynStore;
@@ -127,6 +127,30 @@ impl AuditLog {
             .map_err(|_| ApiError::internal("audit", "refusal tally poisoned"))?
             .note(event, crate::now_millis());
         self.record(due).await
+    }
+
+    /// Makes a write whose events must never be missing: the events are
+    /// durable before the write runs, so a crash in between leaves an event
+    /// without its write, never a write without its event. If the write
+    /// fails, a `failed` event (same action and record, no field) follows
+    /// and the write's own error comes back inside `Ok`.
+    pub async fn intend<T, E>(
+        &self,
+        events: Vec<AuditEvent>,
+        write: impl std::future::Future<Output = Result<T, E>>,
+    ) -> ApiResult<Result<T, E>> {
+        let failed: Vec<AuditEvent> = events
+            .iter()
+            .map(|e| AuditEvent { outcome: AuditOutcome::Failed, fields: Vec::new(), ..e.clone() })
+            .collect();
+        self.record(events).await?;
+        let result = write.await;
+        if result.is_err() {
+            if let Err(e) = self.record(failed).await {
+                tracing::warn!(error = %e.detail, "a failed write could not be recorded as failed");
+            }
+        }
+        Ok(result)
     }
 
     /// Records the counts of the refusal window if it has run out (or at

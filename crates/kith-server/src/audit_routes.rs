@@ -73,8 +73,11 @@ async fn page(state: &AppState, mut query: AuditQuery, limit: Option<u32>, curso
     }
     query.after = cursor
         .map(|c| {
+            // Cursors are the sequence number of the last event shown: positive, written plainly.
             c.parse::<i64>()
-                .map_err(|_| ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out"))
+                .ok()
+                .filter(|seq| *seq > 0 && seq.to_string() == c)
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out"))
         })
         .transpose()?;
     query.limit = limit + 1;

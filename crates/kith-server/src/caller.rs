@@ -99,6 +99,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .cloned()
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"))?;
         let header = |name: &str| parts.headers.get(name).map(|v| v.to_str().map(str::to_string));
+        // One purpose per request: a repeated header is not silently cut to its first.
+        if parts.headers.get_all(PURPOSE_HEADER).iter().count() > 1 {
+            return Err(ApiError::new(ErrorCode::InvalidHeader, "Kith-Purpose: send it once"));
+        }
         let request_id = header("x-request-id").and_then(Result::ok);
         let purpose = match header(PURPOSE_HEADER) {
             None => None,

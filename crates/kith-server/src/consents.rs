@@ -66,29 +66,24 @@ pub(crate) async fn record_consent(
         recorded_by: who.principal.name.clone(),
         sealed: key.seal(&seal_context(id, contact), &sealed),
     };
-    state.store.append_consent(&row).await.map_err(person_missing)?;
-    state.audit.record(vec![event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()])]).await?;
+    let change = event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()]);
+    state.audit.intend(vec![change], state.store.append_consent(&row)).await?.map_err(person_missing)?;
     Ok(row)
 }
 
 /// Records a person's objection to a purpose (a checked key) and audits it.
 pub(crate) async fn record_objection(state: &AppState, who: &Caller, contact: Uuid, purpose: &str) -> ApiResult<()> {
-    state
-        .store
-        .object(Uuid::new_v4(), contact, purpose, crate::now_millis(), &who.principal.name)
-        .await
-        .map_err(person_missing)?;
-    state
-        .audit
-        .record(vec![event(who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")])])
-        .await
+    let change = event(who, AuditAction::ConsentChange, contact, vec![format!("objection:{purpose}")]);
+    let write = state.store.object(Uuid::new_v4(), contact, purpose, crate::now_millis(), &who.principal.name);
+    state.audit.intend(vec![change], write).await?.map_err(person_missing)
 }
 
 /// Restricts processing of a person (Art. 18) and audits it; restricting
 /// a restricted person changes nothing but is audited again.
 pub(crate) async fn record_restriction(state: &AppState, who: &Caller, contact: Uuid) -> ApiResult<()> {
-    state.store.restrict(contact, crate::now_millis(), &who.principal.name).await.map_err(person_missing)?;
-    state.audit.record(vec![event(who, AuditAction::ConsentChange, contact, vec!["restriction".into()])]).await
+    let change = event(who, AuditAction::ConsentChange, contact, vec!["restriction".into()]);
+    let write = state.store.restrict(contact, crate::now_millis(), &who.principal.name);
+    state.audit.intend(vec![change], write).await?.map_err(person_missing)
 }
 
 /// The person's data key, or 404 when there is no such person.
@@ -310,11 +305,14 @@ async fn lift(State(state): State<AppState>, who: Caller, Path(id): Path<String>
     // Lifting drops the legal-claims exceptions with it; the event says so.
     let dropped: Vec<String> =
         state.store.legal_claims(contact).await?.into_iter().map(|c| format!("legal_claim:{}", c.purpose)).collect();
-    if !state.store.lift_restriction(contact).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, "this person's processing is not restricted"));
-    }
     let fields = std::iter::once("restriction".to_string()).chain(dropped).collect();
-    state.audit.record(vec![event(&who, AuditAction::ConsentChange, contact, fields)]).await?;
+    let write = async {
+        match state.store.lift_restriction(contact).await? {
+            true => Ok(()),
+            false => Err(ApiError::new(ErrorCode::NotFound, "this person's processing is not restricted")),
+        }
+    };
+    state.audit.intend(vec![event(&who, AuditAction::ConsentChange, contact, fields)], write).await??;
     Ok(StatusCode::NO_CONTENT)
 }
 

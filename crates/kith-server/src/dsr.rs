@@ -571,18 +571,28 @@ async fn step(
             Some(key) => Some(state.records.wrap_new_key(id, key).await?),
             None => None,
         };
-        if !state.store.update_dsr(&request.row, new_key.as_ref()).await? {
-            continue;
+        let mut audited = event(who, AuditAction::Update, &request.row, fields);
+        if refusal.is_some() {
+            audited.outcome = AuditOutcome::Denied;
+        }
+        // The event is durable before the change; a lost race records it as failed.
+        // `Err(None)`: someone changed the request first; read it again.
+        let write = async {
+            match state.store.update_dsr(&request.row, new_key.as_ref()).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        };
+        match state.audit.intend(vec![audited], write).await? {
+            Ok(()) => {}
+            Err(None) => continue,
+            Err(Some(e)) => return Err(e.into()),
         }
         if let Some(key) = request.new_key.take() {
             request.key = Some(key);
         }
         request.row.version += 1;
-        let mut audited = event(who, AuditAction::Update, &request.row, fields);
-        if refusal.is_some() {
-            audited.outcome = AuditOutcome::Denied;
-        }
-        state.audit.record(vec![audited]).await?;
         if refusal.is_none() && request.row.channel == Channel::Agent.as_str() {
             crate::drp::register_moved(state, id);
         }

@@ -56,6 +56,10 @@ impl From<StoreError> for ApiError {
             }
             StoreError::InUse(by) => Self::new(ErrorCode::InUse, format!("the record is still referenced by {by}")),
             StoreError::Duplicate => Self::new(ErrorCode::Conflict, "a record with this id already exists"),
+            StoreError::Held => Self::new(
+                ErrorCode::ErasureException,
+                "an exception to erasure is recorded for this person: their data is kept",
+            ),
             other => Self::internal("store", other),
         }
     }

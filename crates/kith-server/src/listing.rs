@@ -4,9 +4,9 @@
 use crate::error::{ApiError, ApiResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use kith_core::model::parse_timestamp;
+use kith_core::model::{parse_timestamp, DealStage, InteractionKind};
 use kith_core::normalize::{name_words, tag_key};
-use kith_core::values::{email_lookup_key, parse_email, parse_phone};
+use kith_core::values::{email_lookup_key, parse_currency, parse_email, parse_phone, parse_staff_id};
 use kith_core::{ClearValue, ColumnType, EntityKind, ErrorCode, IndexField};
 use kith_crypto::Keyring;
 use kith_store::{ListQuery, Range, StoredRecord};
@@ -134,6 +134,16 @@ impl Plan {
     }
 }
 
+/// A filter value from a closed set (`T`'s snake_case names), as stored.
+fn closed_value<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str, raw: &str) -> ApiResult<String> {
+    let parsed: T = serde_json::from_value(serde_json::Value::String(raw.to_string()))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidValue, format!("{name}: not a known value")))?;
+    match serde_json::to_value(parsed) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        _ => Err(ApiError::internal("listing", "a closed value is not a string")),
+    }
+}
+
 fn bad(detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidQuery, detail)
 }
@@ -177,12 +187,17 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
         }
         Ok(())
     };
-    column_filter("owner", p.owner.clone().map(ClearValue::Text))?;
+    // A value no record can hold is refused, not answered with nothing.
+    let owner = p.owner.as_deref().map(|o| parse_staff_id(o).map_err(|e| ApiError::from(e.at("owner")))).transpose()?;
+    let kind = p.kind.as_deref().map(|k| closed_value::<InteractionKind>("kind", k)).transpose()?;
+    let stage = p.stage.as_deref().map(|v| closed_value::<DealStage>("stage", v)).transpose()?;
+    let currency = p.currency.as_deref().map(|c| parse_currency(c).map_err(|e| ApiError::from(e.at("currency"))));
+    column_filter("owner", owner.map(ClearValue::Text))?;
     column_filter("company_id", p.company_id.map(|id| ClearValue::Text(id.to_string())))?;
     column_filter("contact_id", p.contact_id.map(|id| ClearValue::Text(id.to_string())))?;
-    column_filter("kind", p.kind.clone().map(ClearValue::Text))?;
-    column_filter("stage", p.stage.clone().map(ClearValue::Text))?;
-    column_filter("currency", p.currency.as_ref().map(|c| ClearValue::Text(c.trim().to_ascii_uppercase())))?;
+    column_filter("kind", kind.map(ClearValue::Text))?;
+    column_filter("stage", stage.map(ClearValue::Text))?;
+    column_filter("currency", currency.transpose()?.map(ClearValue::Text))?;
 
     let mut ranges = Vec::new();
     for (column, from, to) in [

@@ -448,9 +448,8 @@ impl Records {
                 return self.refuse::<B, _>(who, action, record, refusal).await;
             }
         }
-        if B::KIND != EntityKind::Contacts {
-            return Ok(false);
-        }
+        // Contacts and companies hold addresses and numbers: an erased
+        // person's may come back on neither.
         let ring = self.keys.current();
         let mut terms = crate::erasure::suppression_terms(&ring, &body.index_terms());
         if let Some(before) = before {
@@ -490,14 +489,6 @@ impl Records {
         let id = Uuid::new_v4();
         self.may_write_about::<B>(who, AuditAction::Create, id, body.person(id)).await?;
         let now = crate::now_millis();
-        for attempt in 1..=WRITE_ATTEMPTS {
-            let (record, new_key) = self.prepare(&body, id, now, true).await?;
-            match self.store.insert(record, new_key).await {
-                Err(StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
-                result => result?,
-            }
-            break;
-        }
         let subject = body.subject().unwrap_or(id);
         let rendered = render(id, now, now, &body)?;
         let mut fields = present_fields(&rendered);
@@ -505,7 +496,18 @@ impl Records {
             fields.push(OVERRIDE_FIELD.into());
         }
         let event = Self::event::<B>(who, AuditAction::Create, Some(id), Some(subject), fields, AuditOutcome::Ok);
-        self.audit.record(vec![event]).await?;
+        let insert = async {
+            for attempt in 1..=WRITE_ATTEMPTS {
+                let (record, new_key) = self.prepare(&body, id, now, true).await?;
+                match self.store.insert(record, new_key).await {
+                    Err(StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
+                    result => result?,
+                }
+                break;
+            }
+            ApiResult::Ok(())
+        };
+        self.audit.intend(vec![event], insert).await??;
         self.shown::<B>(who, body.owner(), rendered).await
     }
 
@@ -694,24 +696,22 @@ impl Records {
             let (record, new_key) = self.prepare(&body, id, row.created_at, false).await?;
             let subject = record.subject_id;
             let now = crate::now_millis().max(row.updated_at);
-            let update = RecordUpdate { record, expected_version: row.version, updated_at: now };
-            match self.store.update(update, new_key).await {
-                Err(StoreError::VersionConflict | StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
-                result => result?,
-            }
             let rendered = render(id, row.created_at, now, &body)?;
             let mut changed = changed_fields(&before, &rendered);
             if overridden {
                 changed.push(OVERRIDE_FIELD.into());
             }
+            let event = Self::event::<B>(who, AuditAction::Update, Some(id), Some(subject), changed, AuditOutcome::Ok);
+            let update = RecordUpdate { record, expected_version: row.version, updated_at: now };
+            match self.audit.intend(vec![event], self.store.update(update, new_key)).await? {
+                Err(StoreError::VersionConflict | StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
+                result => result?,
+            }
             // The answer shows the record: that is a read as well.
             let rendered = self.shown::<B>(who, body.owner(), rendered).await?;
             let shown = present_fields(&rendered);
-            let events = vec![
-                Self::event::<B>(who, AuditAction::Update, Some(id), Some(subject), changed, AuditOutcome::Ok),
-                Self::event::<B>(who, AuditAction::Read, Some(id), Some(subject), shown, AuditOutcome::Ok),
-            ];
-            self.audit.record(events).await?;
+            let read = Self::event::<B>(who, AuditAction::Read, Some(id), Some(subject), shown, AuditOutcome::Ok);
+            self.audit.record(vec![read]).await?;
             return Ok(rendered);
         }
         Err(ApiError::new(ErrorCode::Conflict, "the record kept changing; try again"))
@@ -725,22 +725,18 @@ impl Records {
         let body: B = self.open(&row, &mut HashMap::new())?;
         self.may_write_about::<B>(who, AuditAction::Delete, id, body.person(id)).await?;
         // A legal hold (an exception to erasure the DPO recorded) keeps
-        // the person's data from every deletion, the DPO's too.
-        if let Some(person) = body.person(id) {
-            if !self.store.erasure_exceptions(person).await?.is_empty() {
-                let held = ApiError::new(
-                    ErrorCode::ErasureException,
-                    "an exception to erasure is recorded for this person: their data is kept",
-                );
-                return self.refuse::<B, _>(who, Action::Delete, Some(id), held).await;
-            }
-        }
-        if !self.store.delete(B::KIND, id).await? {
-            return Err(ApiError::not_found(B::KIND.as_str()));
-        }
+        // the person's data from every deletion, the DPO's too: the store
+        // decides it inside the deletion's transaction.
         let event =
             Self::event::<B>(who, AuditAction::Delete, Some(id), Some(row.subject_id), Vec::new(), AuditOutcome::Ok);
-        self.audit.record(vec![event]).await
+        let delete = async {
+            match self.store.delete(B::KIND, id).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ApiError::not_found(B::KIND.as_str())),
+                Err(e) => Err(e.into()),
+            }
+        };
+        self.audit.intend(vec![event], delete).await?
     }
 
     /// Opens and renders contacts another path (a segment) selected within
@@ -872,9 +868,7 @@ impl Records {
         // A filter the kind does not have is the planner's to refuse.
         // A filter over a field that reaches fewer records than the list
         // would tell about the others: it is refused too.
-        let hidden = |f: &&'static str| {
-            field_class(B::KIND, f).is_some() && grant.field_scope(B::KIND, f).is_none_or(|s| s < grant.scope())
-        };
+        let hidden = |f: &&'static str| !grant.may_filter_by(B::KIND, f);
         if let Some(field) = params.fields_touched(B::KIND).into_iter().find(hidden) {
             return self.refuse::<B, _>(who, Action::Read, None, hidden_field(field, "filter or sort by")).await;
         }

@@ -221,25 +221,29 @@ struct View {
 async fn view(state: &AppState, who: &Caller, id: Uuid, filter: &SegmentFilter) -> ApiResult<View> {
     let checked = async {
         let grant = state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
+        let refuse = |field: &str| {
+            ApiError::new(ErrorCode::FieldForbidden, format!("{field}: your role may not filter by this field"))
+        };
         let contact_fields = [(!filter.tags.is_empty(), "tags"), (filter.company_id.is_some(), "company_id")];
         if let Some((_, field)) =
-            contact_fields.iter().find(|(used, f)| *used && !grant.allows_field(EntityKind::Contacts, f))
+            contact_fields.iter().find(|(used, f)| *used && !grant.may_filter_by(EntityKind::Contacts, f))
         {
-            return Err(ApiError::new(
-                ErrorCode::FieldForbidden,
-                format!("{field}: your role may not filter by this field"),
-            ));
+            return Err(refuse(field));
         }
-        // A filter on deals or purchases looks only at those the caller may read.
-        let records_owners = |entity: EntityKind, used: bool| async move {
+        // A filter on deals or purchases looks only at those the caller may
+        // read, and only at a field that reaches all of them.
+        let records_owners = |entity: EntityKind, field: &'static str, used: bool| async move {
             if !used {
                 return Ok(None);
             }
             let grant = state.authorizer.authorize(&who.principal, Action::Read, entity)?;
+            if !grant.may_filter_by(entity, field) {
+                return Err(refuse(field));
+            }
             state.records.grant_owners(who, &grant).await
         };
-        let deal_owners = records_owners(EntityKind::Deals, filter.deal_stage.is_some()).await?;
-        let purchase_owners = records_owners(EntityKind::Purchases, filter.purchases.is_some()).await?;
+        let deal_owners = records_owners(EntityKind::Deals, "stage", filter.deal_stage.is_some()).await?;
+        let purchase_owners = records_owners(EntityKind::Purchases, "total", filter.purchases.is_some()).await?;
         let purpose = request_purpose(&state.store, who).await?;
         let owners = state.records.grant_owners(who, &grant).await?;
         Ok(View { purpose, grant, deal_owners, purchase_owners, owners, dpo: who.is_dpo() })

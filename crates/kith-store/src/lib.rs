@@ -460,6 +460,8 @@ pub enum StoreError {
     StaleKek(String),
     #[error("a record with this id exists")]
     Duplicate,
+    #[error("an exception to erasure is recorded for the person")]
+    Held,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration {version} failed: {reason}")]

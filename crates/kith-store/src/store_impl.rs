@@ -751,6 +751,30 @@ macro_rules! impl_store {
                     return Ok(false);
                 };
                 let subject = parse_id(sqlx::Row::try_get::<&str, _>(&row, "subject_id")?)?;
+                // A legal hold keeps the person's data from every deletion.
+                // Checked here, under the person's lock: recording an
+                // exception holds the contact FOR SHARE, so the two cannot
+                // pass each other.
+                let person = match entity {
+                    E::Contacts => Some(id),
+                    E::Interactions | E::Purchases | E::Deals => {
+                        let text = format!("SELECT contact_id FROM {} WHERE id = $1", entity.as_str());
+                        let row = sqlx::query::<$db>(&text).bind(id.to_string()).fetch_one(&mut *tx).await?;
+                        sqlx::Row::try_get::<Option<String>, _>(&row, "contact_id")?.as_deref().map(parse_id).transpose()?
+                    }
+                    E::Companies => None,
+                };
+                if let Some(person) = person {
+                    let lock = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
+                    sqlx::query::<$db>(&lock).bind(person.to_string()).fetch_optional(&mut *tx).await?;
+                    let held = sqlx::query::<$db>("SELECT id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1")
+                        .bind(person.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if held.is_some() {
+                        return Err($crate::StoreError::Held);
+                    }
+                }
                 match entity {
                     E::Contacts => {
                         delete_person_rows(&mut tx, id).await?;

@@ -106,3 +106,45 @@ async fn control_characters_and_broken_utf8_are_refused_at_the_edge_on_every_bac
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lenient_input_is_refused_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let dpo = token_for(&s, "dpo").await;
+        // Filter values no record can hold.
+        for (url, status, code) in [
+            ("/api/v1/deals?stage=bogus", 422, "invalid_value"),
+            ("/api/v1/interactions?kind=bogus", 422, "invalid_value"),
+            ("/api/v1/purchases?currency=EURO", 422, "invalid_currency"),
+            ("/api/v1/contacts?owner=two%20words", 422, "invalid_value"),
+            ("/api/v1/audit?cursor=-1", 400, "invalid_cursor"),
+            ("/api/v1/audit?cursor=007", 400, "invalid_cursor"),
+        ] {
+            let (got, body) = problem(&s, Some(&dpo), Method::GET, url, None).await;
+            assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{url}: {body}");
+        }
+        assert_eq!(s.get("/api/v1/deals?stage=won").await.0, StatusCode::OK);
+        // One purpose per request.
+        let resp = s
+            .client
+            .get(s.url("/api/v1/contacts"))
+            .bearer_auth(&s.token)
+            .header("kith-purpose", "essential.service")
+            .header("kith-purpose", "marketing.advertising")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_header", "{body}");
+        // A refused caller hears 403 before anything about the body's rules.
+        for url in ["/api/v1/purposes", "/api/v1/roles", "/api/v1/api-keys", "/api/v1/forms", "/api/v1/notices"] {
+            let (status, body) = problem(&s, Some(&s.token), Method::POST, url, Some("{}")).await;
+            assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{url}: {body}");
+        }
+        s.stop().await;
+        db.cleanup().await;
+    }
+}

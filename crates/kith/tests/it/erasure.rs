@@ -166,9 +166,12 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
         assert_problem(&call(&s, &dpo, Method::POST, &fulfil, None).await, 409, "erasure_exception");
         let (status, seen) = call(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{contact}"), None).await;
         assert_eq!(status, StatusCode::OK, "nothing was erased: {seen}");
-        // The hold keeps the data from a plain deletion too, the DPO's included.
+        // The hold keeps the data from a plain deletion too, the DPO's included,
+        // of the person and of what is about them.
         let plain = format!("/api/v1/contacts/{contact}");
         assert_problem(&call(&s, &dpo, Method::DELETE, &plain, None).await, 409, "erasure_exception");
+        let about = format!("/api/v1/interactions/{interaction}");
+        assert_problem(&call(&s, &dpo, Method::DELETE, &about, None).await, 409, "erasure_exception");
         assert_eq!(call(&s, &s.token, Method::DELETE, &holds, None).await.0, StatusCode::FORBIDDEN);
         assert_eq!(call(&s, &dpo, Method::DELETE, &holds, None).await.0, StatusCode::NO_CONTENT);
 
@@ -262,20 +265,22 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
         // The audit log names the categories, never a value.
         let (_, log) =
             call(&s, &dpo, Method::GET, &format!("/api/v1/audit?subject_id={contact}&limit=500"), None).await;
-        let erased = log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["action"] == "delete" && e["entity"] == "contacts" && e["outcome"] == "ok");
+        let erased =
+            log["items"].as_array().unwrap().iter().find(|e| {
+                e["action"] == "delete" && e["entity"] == "contacts" && e["request_id"] == format!("dsr:{id}")
+            });
         let erased = erased.unwrap_or_else(|| panic!("an erasure event: {log}"));
         assert!(erased["fields"].as_array().unwrap().contains(&json!("contacts:1")), "{erased}");
-        assert_eq!(erased["request_id"], format!("dsr:{id}"));
+        assert_eq!(erased["outcome"], "ok");
 
         // Not created again: by e-mail, by phone; only the DPO may override, audited.
         let again = json!({"given_name": "Again", "emails": [email.to_uppercase()]});
         assert_problem(&s.post("/api/v1/contacts", &again).await, 409, "suppressed_after_erasure");
         let by_phone = json!({"given_name": "Again", "phones": [phone]});
         assert_problem(&s.post("/api/v1/contacts", &by_phone).await, 409, "suppressed_after_erasure");
+        // Nor as a company's address or number.
+        let company = json!({"name": "Front Ltd", "emails": [email], "phones": [phone]});
+        assert_problem(&s.post("/api/v1/companies", &company).await, 409, "suppressed_after_erasure");
         let other = s.create("contacts", json!({"given_name": "Other", "emails": ["other@example.org"]})).await;
         let patch = json!({"phones": [phone]});
         assert_problem(&s.patch(&format!("/api/v1/contacts/{other}"), &patch).await, 409, "suppressed_after_erasure");

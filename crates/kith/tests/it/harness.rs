@@ -287,6 +287,12 @@ impl ServeProcess {
         Self { child, base }
     }
 
+    /// Ends the process at once (SIGKILL): a crash, as far as Kith can tell.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Asks for a graceful shutdown (SIGTERM, through `kill`) and returns
     /// whether the process then exited successfully.
     pub fn stop(mut self) -> bool {

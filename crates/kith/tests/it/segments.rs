@@ -301,3 +301,45 @@ async fn a_child_s_consent_needs_a_guardian_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+/// One rule decides every filter: a field whose class reaches fewer records
+/// than the caller's read scope may not be filtered by, in a list or in a
+/// segment's members and counts (a count would tell about the field on
+/// records where it is hidden).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_keep_the_per_class_scope_rule_of_lists_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let dpo = token_for(&s, "dpo").await;
+        // Contact details of everyone, names and tags only of their own.
+        let role = json!({"name": "desk", "permissions": [
+            {"actions": ["read"], "entities": ["contacts"], "fields": ["contact_details"], "scope": "all"},
+            {"actions": ["read", "create"], "entities": ["contacts"], "fields": ["identity"], "scope": "own"}]});
+        assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/roles", Some(&role)).await.0, StatusCode::CREATED);
+        let (_, purposes) = send_as(&s, &dpo, Method::GET, "/api/v1/purposes", None).await;
+        let mut service =
+            purposes["items"].as_array().unwrap().iter().find(|p| p["key"] == "essential.service").unwrap().clone();
+        service["roles"].as_array_mut().unwrap().push(json!("desk"));
+        let path = "/api/v1/purposes/essential.service";
+        assert_eq!(send_as(&s, &dpo, Method::PUT, path, Some(&service)).await.0, StatusCode::OK);
+        s.create("contacts", json!({"given_name": "Someone", "tags": ["vip"]})).await;
+        let desk = token_for(&s, "desk").await;
+
+        let listed = send_as(&s, &desk, Method::GET, "/api/v1/contacts?tag=vip", None).await;
+        assert_problem(&listed, 403, "field_forbidden");
+        let segment = json!({"name": "VIPs", "filter": {"tags": ["vip"]}});
+        let (status, made) = send_as(&s, &dpo, Method::POST, "/api/v1/segments", Some(&segment)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let id = made["id"].as_str().unwrap();
+        for view in ["members", "count"] {
+            let answer = send_as(&s, &desk, Method::GET, &format!("/api/v1/segments/{id}/{view}"), None).await;
+            assert_problem(&answer, 403, "field_forbidden");
+        }
+        // The DPO's scope is the same for every class: allowed.
+        let (status, count) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/segments/{id}/count"), None).await;
+        assert_eq!((status, count["matched"].clone()), (StatusCode::OK, json!(1)), "{count}");
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
