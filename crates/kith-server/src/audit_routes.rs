@@ -6,7 +6,7 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::records::rfc3339_millis;
-use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::routes::{id_parameter, json_content, operation, page_schema, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -17,7 +17,8 @@ use kith_store::AuditQuery;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::{HttpMethod, ParameterIn};
-use utoipa::openapi::{Ref, ResponseBuilder};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -40,6 +41,7 @@ pub struct AuditParams {
     /// RFC 3339, exclusive.
     pub to: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -50,12 +52,28 @@ pub struct AuditParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidQuery, detail)
+}
+
+/// The schema of an event as answered (`event_json`): the stored event's,
+/// with its time as RFC 3339 text.
+fn event_schema() -> RefOr<Schema> {
+    let mut schema = <AuditEvent as utoipa::PartialSchema>::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        let at = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("when, RFC 3339 in UTC"));
+        object.properties.insert("at".into(), at.into());
+    }
+    schema
 }
 
 fn event_json(e: &AuditEvent) -> Value {
@@ -182,11 +200,11 @@ pub fn routes(mut api: Api) -> Api {
     let mut schemas = Vec::new();
     <AuditEvent as ToSchema>::schemas(&mut schemas);
     api.schemas.extend(schemas);
-    api.schemas.push(("AuditEvent".into(), <AuditEvent as utoipa::PartialSchema>::schema()));
+    api.schemas.push(("AuditEvent".into(), event_schema()));
     let events = || {
         ResponseBuilder::new()
             .description("a page of events, oldest first")
-            .content("application/json", json_content(Ref::from_schema_name("AuditEvent")))
+            .content("application/json", json_content(page_schema(Ref::from_schema_name("AuditEvent"))))
             .build()
     };
     api.route(

@@ -40,9 +40,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -514,12 +514,7 @@ fn body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
 }
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Path)
-        .required(Required::True)
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-        .build()
+    crate::routes::text_parameter(name, name)
 }
 
 fn ok(what: &str) -> utoipa::openapi::Response {

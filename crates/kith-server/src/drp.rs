@@ -37,7 +37,7 @@ use kith_store::{DrpAgentRow, DrpRequestRow, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Required, ResponseBuilder};
@@ -471,12 +471,7 @@ async fn send_callback(state: &AppState, row: &DrpRequestRow) {
 }
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Path)
-        .required(Required::True)
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-        .build()
+    crate::routes::text_parameter(name, name)
 }
 
 fn agent_operation(id: &str, summary: &str) -> OperationBuilder {

@@ -311,6 +311,10 @@ async fn notifications(State(state): State<AppState>, who: Caller, Path(id): Pat
 
 /// The erasure routes, added to `api`.
 pub fn routes(mut api: Api) -> Api {
+    let mut nested = Vec::new();
+    <ErasureExceptionInput as ToSchema>::schemas(&mut nested);
+    api.schemas.extend(nested);
+    api.schemas.push(("Ground".into(), <Ground as utoipa::PartialSchema>::schema()));
     api.schemas.push(("ErasureExceptionInput".into(), <ErasureExceptionInput as utoipa::PartialSchema>::schema()));
     let ok = |what: &str| ResponseBuilder::new().description(what).build();
     api.route(

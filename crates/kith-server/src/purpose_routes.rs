@@ -15,7 +15,7 @@ use kith_core::audit::AuditAction;
 use kith_core::purpose::Purpose;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
-use utoipa::openapi::path::{HttpMethod, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
@@ -93,12 +93,7 @@ pub fn routes(mut api: Api) -> Api {
             .content("application/json", json_content(Ref::from_schema_name("Purpose")))
             .build()
     };
-    let key = ParameterBuilder::new()
-        .name("key")
-        .parameter_in(ParameterIn::Path)
-        .required(Required::True)
-        .description(Some("a fideslang data-use key"))
-        .build();
+    let key = crate::routes::text_parameter("key", "a fideslang data-use key");
     api.route(
         HttpMethod::Get,
         "/api/v1/purposes",

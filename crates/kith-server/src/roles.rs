@@ -18,7 +18,7 @@ use kith_core::{ErrorCode, ROLES};
 use kith_store::DynStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use utoipa::openapi::path::{HttpMethod, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
@@ -138,14 +138,7 @@ pub fn routes(mut api: Api) -> Api {
             .content("application/json", json_content(Ref::from_schema_name("RoleInput")))
             .build()
     };
-    let name = || {
-        ParameterBuilder::new()
-            .name("name")
-            .parameter_in(ParameterIn::Path)
-            .required(Required::True)
-            .description(Some("a custom role's name"))
-            .build()
-    };
+    let name = || crate::routes::text_parameter("name", "a custom role's name");
     api.route(
         HttpMethod::Get,
         "/api/v1/roles",

@@ -16,7 +16,7 @@ use kith_core::{EntityBody, ErrorCode};
 use serde_json::{Map, Value};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Schema};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -52,9 +52,33 @@ impl Api {
         T: 'static,
     {
         self.router = self.router.route(path, on(filter(&method), handler));
-        self.paths.add_path_operation(path, vec![method], operation);
+        self.paths.add_path_operation(path, vec![method], with_edge_answers(operation));
         self
     }
+}
+
+/// Adds the answers every operation may give before its handler runs, where
+/// the operation does not describe them itself: 400 from the edge's text
+/// rule (`edge.rs`) and the query parser, 404 for a path naming nothing,
+/// 422 for a filter value or body field no record can hold, and for a body
+/// 413 and 415 from its extractor.
+fn with_edge_answers(mut operation: utoipa::openapi::path::Operation) -> utoipa::openapi::path::Operation {
+    let has_path = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Path);
+    let has_query = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
+    let has_body = operation.request_body.is_some();
+    let answers = [
+        (true, "400", "the path or query is not valid text, a query parameter is invalid, or the body is not JSON"),
+        (has_path, "404", "nothing is at this path"),
+        (has_body, "413", "the body is larger than the server accepts"),
+        (has_body, "415", "the body is not application/json"),
+        (has_body || has_query, "422", "a field or filter value is unknown, missing, of the wrong type or invalid"),
+    ];
+    for (applies, status, description) in answers {
+        if applies && !operation.responses.responses.contains_key(status) {
+            operation.responses.responses.insert(status.to_string(), problem_response(description).into());
+        }
+    }
+    operation
 }
 
 fn filter(method: &HttpMethod) -> MethodFilter {
@@ -78,6 +102,17 @@ pub(crate) fn problem_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
         .content("application/problem+json", json_content(Ref::from_schema_name("Problem")))
+        .build()
+}
+
+/// A path parameter that is text (a key or a name), with its description.
+pub(crate) fn text_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
 }
 
@@ -165,7 +200,7 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
     B::schemas(&mut nested);
     api.schemas.extend(nested);
     api.schemas.push((schema_name.clone(), B::schema()));
-    api.schemas.push((record_name.clone(), record_schema(&schema_name, B::KIND == kith_core::EntityKind::Purchases)));
+    api.schemas.push((record_name.clone(), record_schema(B::schema(), B::KIND == kith_core::EntityKind::Purchases)));
 
     let body = |required: bool| {
         RequestBodyBuilder::new()
@@ -176,15 +211,7 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
     let ok_record = |status: &str| {
         ResponseBuilder::new().description(status).content("application/json", json_content(record_ref())).build()
     };
-    let list_schema = ObjectBuilder::new()
-        .property("items", utoipa::openapi::schema::ArrayBuilder::new().items(record_ref()))
-        .required("items")
-        .property(
-            "next_cursor",
-            ObjectBuilder::new()
-                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])),
-        )
-        .required("next_cursor");
+    let list_schema = page_schema(record_ref());
 
     api = api.route(
         HttpMethod::Get,
@@ -252,20 +279,35 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
     api
 }
 
-/// A record as returned: its document plus id and times.
-fn record_schema(document: &str, with_total: bool) -> RefOr<Schema> {
-    let mut meta = ObjectBuilder::new()
-        .property("id", ObjectBuilder::new().schema_type(Type::String))
-        .required("id")
-        .property("created_at", ObjectBuilder::new().schema_type(Type::String))
-        .required("created_at")
-        .property("updated_at", ObjectBuilder::new().schema_type(Type::String))
-        .required("updated_at");
-    if with_total {
-        meta = meta.property("total", ObjectBuilder::new().schema_type(Type::String)).required("total");
+/// A page of a list: `items` of `item`, and the cursor of the next page or null.
+pub fn page_schema(item: impl Into<RefOr<Schema>>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .property("items", utoipa::openapi::schema::ArrayBuilder::new().items(item.into()))
+        .required("items")
+        .property(
+            "next_cursor",
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])),
+        )
+        .required("next_cursor")
+}
+
+/// A record as returned: its document's fields plus id and times (and a
+/// purchase's computed total), in one flat object. The document's fields
+/// are all optional here: a field the caller may not see is absent.
+fn record_schema(document: RefOr<Schema>, with_total: bool) -> RefOr<Schema> {
+    let mut object = match document {
+        RefOr::T(Schema::Object(object)) => object,
+        other => return other,
+    };
+    object.required.clear();
+    for name in ["id", "created_at", "updated_at"].into_iter().chain(with_total.then_some("total")) {
+        let format = (name != "id" && name != "total").then_some(SchemaFormat::KnownFormat(KnownFormat::DateTime));
+        let property = ObjectBuilder::new().schema_type(Type::String).format(format);
+        object.properties.insert(name.to_string(), property.into());
+        object.required.push(name.to_string());
     }
-    let all = utoipa::openapi::schema::AllOfBuilder::new().item(Ref::from_schema_name(document)).item(meta).build();
-    RefOr::T(Schema::AllOf(all))
+    RefOr::T(Schema::Object(object))
 }
 
 /// Every record route.
