@@ -10,27 +10,58 @@ use std::time::Duration;
 /// How long requests in flight get to finish after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(10);
 
+/// How long a client may take to send a request's headers, and how long a
+/// connection may sit idle waiting for its next request: a slow or silent
+/// client is cut off instead of holding a connection (slowloris).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` (over TLS when `tls` is given) until
+/// `shutdown` resolves. Both paths use the same HTTP settings: a client
+/// that does not send its headers within `header_timeout`, or sends
+/// nothing on a kept-alive connection for that long, is disconnected.
 pub async fn serve(
     app: Router,
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(app, listener, tls, shutdown, HEADER_READ_TIMEOUT).await
+}
+
+/// [`serve`] with another header and idle timeout (tests shorten it).
+pub async fn serve_with(
+    app: Router,
+    listener: std::net::TcpListener,
+    tls: Option<RustlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let signal = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        signal.graceful_shutdown(Some(GRACE));
+    });
+    let configure = |builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>| {
+        builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+        builder
+            .http2()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .keep_alive_interval(header_timeout)
+            .keep_alive_timeout(header_timeout);
+    };
     match tls {
         Some(config) => {
-            let handle = axum_server::Handle::new();
-            let signal = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                signal.graceful_shutdown(Some(GRACE));
-            });
-            axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await
+            let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
+            configure(server.http_builder());
+            server.serve(service).await
         }
         None => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+            let mut server = axum_server::from_tcp(listener).handle(handle);
+            configure(server.http_builder());
+            server.serve(service).await
         }
     }
 }

@@ -116,7 +116,12 @@ impl Server {
     /// Password hashes made through the API are cheap in tests (the only
     /// place the Argon2id cost is lowered) unless a test asks for another
     /// cost than the default; the CLI keeps the real cost.
-    pub async fn start_with(db: &TestDb, mut config: ServerConfig) -> Self {
+    pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
+        Self::start_serving(db, config, kith_server::serve::HEADER_READ_TIMEOUT).await
+    }
+
+    /// A server that cuts off clients slower than `header_timeout`.
+    pub async fn start_serving(db: &TestDb, mut config: ServerConfig, header_timeout: Duration) -> Self {
         if config.accounts.password == kith_crypto::PasswordParams::default() {
             config.accounts.password = kith_crypto::PasswordParams { m_kib: 64, t: 1, p: 1 };
         }
@@ -134,9 +139,10 @@ impl Server {
         let port = listener.local_addr().expect("address").port();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = kith_server::build_app(state);
-        let task = tokio::spawn(kith_server::serve::serve(app, listener, Some(tls), async {
+        let shutdown = async {
             let _ = rx.await;
-        }));
+        };
+        let task = tokio::spawn(kith_server::serve::serve_with(app, listener, Some(tls), shutdown, header_timeout));
         Self {
             base: format!("https://127.0.0.1:{port}"),
             client: client_trusting(&tls_files.cert),

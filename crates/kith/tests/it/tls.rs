@@ -46,3 +46,66 @@ fn plain_http_is_refused_off_loopback() {
     }
     assert!(!data.exists(), "a refused start creates nothing");
 }
+
+/// A client that sends its headers too slowly, or nothing at all on an
+/// open connection, is cut off after the header timeout (slowloris).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_clients_are_disconnected() {
+    use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+    use std::io::{Read, Write};
+    let db = TestDb::new(Backend::Sqlite).await;
+    let timeout = std::time::Duration::from_millis(700);
+    let server = Server::start_serving(&db, Default::default(), timeout).await;
+    let address = server.base.trim_start_matches("https://").to_string();
+    let cert = CertificateDer::from_pem_file(db.data_dir().join("tls/cert.pem")).unwrap();
+    let outcome = tokio::task::spawn_blocking(move || {
+        kith_server::tls::install_crypto_provider();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let config =
+            std::sync::Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth());
+        // Returns how long the server kept a connection that sent `bytes` and then waited.
+        let hold = |bytes: &[u8]| {
+            let name = ServerName::try_from("localhost").unwrap();
+            let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
+            let socket = std::net::TcpStream::connect(&address).unwrap();
+            socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, socket);
+            let started = std::time::Instant::now();
+            tls.write_all(bytes).unwrap();
+            tls.flush().unwrap();
+            let mut buffer = [0u8; 256];
+            let closed = matches!(tls.read(&mut buffer), Ok(0) | Err(_));
+            (closed, started.elapsed())
+        };
+        // Half a request line and one header, then nothing.
+        let slow = hold(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
+        // A whole request, answered; then the connection sits idle.
+        let idle = {
+            let name = ServerName::try_from("localhost").unwrap();
+            let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
+            let socket = std::net::TcpStream::connect(&address).unwrap();
+            socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, socket);
+            tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+            let mut answer = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !String::from_utf8_lossy(&answer).contains("\"ok\"") {
+                let n = tls.read(&mut buffer).unwrap();
+                assert!(n > 0, "answered before closing");
+                answer.extend_from_slice(&buffer[..n]);
+            }
+            let started = std::time::Instant::now();
+            let closed = matches!(tls.read(&mut buffer), Ok(0) | Err(_));
+            (closed, started.elapsed())
+        };
+        (slow, idle)
+    })
+    .await
+    .unwrap();
+    for (what, (closed, after)) in [("slow headers", outcome.0), ("an idle connection", outcome.1)] {
+        assert!(closed, "{what}: the server closed the connection");
+        assert!(after < std::time::Duration::from_secs(5), "{what}: closed after {after:?}, not at the timeout");
+    }
+    server.stop().await;
+}
