@@ -39,6 +39,21 @@ impl Envelope {
     }
 }
 
+/// How far an agent's clock may run behind ours when it signs a revocation.
+pub const REVOCATION_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// Whether opened, verified claims are a revocation of a request we
+/// received at `received_at`: they give a `reason` (the protocol's
+/// revocation body), carry no `exercise` (a request body the agent signed
+/// is no revocation, even replayed), and were issued after the request
+/// arrived (allowing for clock skew), so a revocation signed for an
+/// earlier request does not revoke this one.
+pub fn is_revocation_of(claims: &serde_json::Value, issued_at: OffsetDateTime, received_at: OffsetDateTime) -> bool {
+    claims.get("reason").is_some_and(serde_json::Value::is_string)
+        && claims.get("exercise").is_none()
+        && issued_at >= received_at - REVOCATION_SKEW
+}
+
 /// Splits a decoded signed body into its signature and its JSON.
 pub fn split_signed(decoded: &[u8]) -> Option<(&[u8], &[u8])> {
     (decoded.len() > SIGNATURE_LEN).then(|| decoded.split_at(SIGNATURE_LEN))
@@ -125,6 +140,19 @@ pub fn timestamp(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_reasoned_body_issued_after_the_request_revokes_it() {
+        let received = time::macros::datetime!(2026-12-01 10:00:00 UTC);
+        let after = received + time::Duration::minutes(1);
+        let reason = serde_json::json!({"reason": "changed their mind"});
+        assert!(is_revocation_of(&reason, after, received));
+        assert!(is_revocation_of(&reason, received - time::Duration::minutes(4), received), "clock skew");
+        assert!(!is_revocation_of(&reason, received - time::Duration::hours(1), received), "signed for an earlier one");
+        let replayed = serde_json::json!({"reason": "x", "exercise": "deletion"});
+        assert!(!is_revocation_of(&replayed, after, received), "a request body is no revocation");
+        assert!(!is_revocation_of(&serde_json::json!({}), after, received), "no reason");
+    }
 
     #[test]
     fn claims_hold_only_for_us_the_agent_and_now() {

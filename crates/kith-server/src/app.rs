@@ -78,6 +78,9 @@ pub struct AppState {
     pub limits: Arc<PublicLimits>,
     /// Login attempts per client address (this server's own).
     pub login_limit: Arc<crate::ratelimit::Limiter>,
+    /// `sale:opt-out` requests per Data Rights Protocol agent (this server's
+    /// own): each answer tells whether an address is known.
+    pub opt_out_limit: Arc<crate::ratelimit::Limiter>,
     /// A hash for logins of unknown addresses to verify against, so they
     /// take as long as those of known ones.
     pub dummy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -199,6 +202,7 @@ impl AppState {
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
         let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
         let login_limit = Arc::new(crate::ratelimit::Limiter::new(config.accounts.login_per_client));
+        let opt_out_limit = Arc::new(crate::ratelimit::Limiter::new(crate::drp::OPT_OUT_RATE));
         Self {
             store,
             keys,
@@ -209,6 +213,7 @@ impl AppState {
             config: Arc::new(config),
             limits,
             login_limit,
+            opt_out_limit,
             dummy_hash: Arc::default(),
             openapi: Arc::default(),
         }

@@ -28,7 +28,9 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
-use kith_core::drp::{split_signed, status_of, timestamp, Envelope, Exercise, EXPECTED_DAYS, OPT_OUT_PURPOSES};
+use kith_core::drp::{
+    is_revocation_of, split_signed, status_of, timestamp, Envelope, Exercise, EXPECTED_DAYS, OPT_OUT_PURPOSES,
+};
 use kith_core::dsr::{Channel, RequestStatus};
 use kith_core::ErrorCode;
 use kith_crypto::secrets::{hash_secret, random_token};
@@ -320,6 +322,10 @@ async fn create_request(State(state): State<AppState>, headers: HeaderMap, body:
         (row.dsr_id, subject) = (Some(request.row.id), request.row.contact_id);
     } else if exercise == Exercise::SaleOptIn {
         (row.status, row.reason) = ("denied".into(), Some("claim_not_covered".into()));
+    } else if state.opt_out_limit.take(&agent.agent_id, std::time::Instant::now()).is_err() {
+        // An opt-out's answer tells whether the address is known: an agent
+        // may not test addresses faster than this.
+        (row.status, row.reason) = ("denied".into(), Some("too_many_requests".into()));
     } else {
         let found = match (&email, &phone) {
             (Some(email), _) => state.records.find_contact_by_email(&who, email).await,
@@ -392,7 +398,13 @@ async fn revoke_request(
         Ok(found) => found,
         Err(answer) => return Ok(answer),
     };
-    if open_signed(&state, &body, &agent).is_none() {
+    let received = OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.received_at) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let revocation = open_signed(&state, &body, &agent).filter(|claims| {
+        serde_json::from_value::<Envelope>(claims.clone())
+            .is_ok_and(|envelope| is_revocation_of(claims, envelope.issued_at, received))
+    });
+    if revocation.is_none() {
         return Ok(drp_error(StatusCode::FORBIDDEN, "forbidden", "the signed claims do not hold", true));
     }
     let who = agent_caller(&agent.agent_id, &headers);
@@ -423,6 +435,10 @@ async fn revoke_request(
     let row = state.store.drp_request(row.id).await?.ok_or_else(|| ApiError::not_found("request"))?;
     Ok(Json(status_object(&state, &row).await?).into_response())
 }
+
+/// How many `sale:opt-out` requests an agent may file: 60 at once, then
+/// one every two seconds.
+pub const OPT_OUT_RATE: crate::ratelimit::Rate = crate::ratelimit::Rate { per_minute: 30, burst: 60 };
 
 /// How long a status callback may take.
 const CALLBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -213,6 +213,17 @@ async fn drp_deletion_access_and_revocation_on_every_backend() {
         assert_eq!(b.status(&deletion["request_id"]).await.0, StatusCode::FORBIDDEN);
         assert_eq!(b.revoke(&deletion["request_id"]).await.0, StatusCode::FORBIDDEN);
 
+        // A signed body that is no revocation does not revoke: the request
+        // body replayed, or claims without a reason.
+        let url = s.url(&format!("/v1/data-rights-request/{}", deletion["request_id"].as_str().unwrap()));
+        for extra in [json!({"exercise": "deletion", "agent-request-id": "r-1", "email": "ada@example.org"}), json!({})]
+        {
+            let body = signed(&a.key, &claims(&a.id, "kith", extra));
+            let resp = s.client.delete(&url).bearer_auth(&a.token).body(body).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        }
+        assert_eq!(a.status(&deletion["request_id"]).await.1["status"], "in_progress", "not revoked");
+
         // Revocation withdraws the register's request.
         let (status, revoked) = a.revoke(&deletion["request_id"]).await;
         assert_eq!(status, StatusCode::OK, "{revoked}");
@@ -277,6 +288,35 @@ async fn drp_deletion_access_and_revocation_on_every_backend() {
             post_text(&s, "/v1/data-rights-request/", Some("kith_drp_guess"), body).await.0,
             StatusCode::FORBIDDEN
         );
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
+
+/// `sale:opt-out` tells an agent whether an address is known: an agent
+/// cannot test addresses faster than the throttle allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opt_outs_are_throttled_per_agent_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let dpo = token_for(&s, "dpo").await;
+        let a = Agent::new(&s, &dpo, "agent-a").await;
+        // The burst, then more than the refill (one per two seconds) brings back.
+        let burst = kith_server::drp::OPT_OUT_RATE.burst as usize;
+        let mut reasons = Vec::new();
+        for i in 0..burst + 20 {
+            let probe = json!({"exercise": "sale:opt-out", "agent-request-id": format!("p-{i}"),
+                               "email": format!("probe{i}@example.org")});
+            let (status, answer) = a.file(probe).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            reasons.push(answer["reason"].as_str().unwrap_or_default().to_string());
+            if reasons.last().is_some_and(|r| r == "too_many_requests") {
+                break;
+            }
+        }
+        assert!(reasons[..burst].iter().all(|r| r == "no_match"), "{reasons:?}");
+        assert_eq!(reasons.last().map(String::as_str), Some("too_many_requests"), "{reasons:?}");
         s.stop().await;
         db.cleanup().await;
     }
