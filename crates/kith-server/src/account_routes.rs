@@ -378,16 +378,20 @@ async fn list_users(State(state): State<AppState>, who: Caller) -> ApiResult<Jso
 /// after the change). Returns whether the roles after it grant personal
 /// data at all, which is then raised as an alert.
 async fn check_privilege(state: &AppState, who: &Caller, before: &[String], after: &[String]) -> ApiResult<bool> {
-    let before = crate::roles::resolve_permissions(&state.store, before).await?;
-    let after = crate::roles::resolve_permissions(&state.store, after).await?;
-    let high = is_high_privilege(&before) || is_high_privilege(&after);
+    let held = crate::roles::resolve_permissions(&state.store, before).await?;
+    // A reset changes no role: the same permissions, resolved once.
+    let granted = match before == after {
+        true => held.clone(),
+        false => crate::roles::resolve_permissions(&state.store, after).await?,
+    };
+    let high = is_high_privilege(&held) || is_high_privilege(&granted);
     if high && !who.principal.has_role("dpo") {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "only a DPO manages an account whose roles reach everyone's personal data",
         ));
     }
-    Ok(!after.is_empty())
+    Ok(!granted.is_empty())
 }
 
 /// Raises the alert that personal-data access was granted to an account.

@@ -121,12 +121,12 @@ impl AuditLog {
     /// Records a refused credential: at once if it is the first of its
     /// actor, network and kind in the window, else only counted.
     pub async fn record_refusal(&self, event: AuditEvent) -> ApiResult<()> {
-        let due = self
-            .refusals
-            .lock()
-            .map_err(|_| ApiError::internal("audit", "refusal tally poisoned"))?
-            .note(event, crate::now_millis());
+        let due = self.tally()?.note(event, crate::now_millis());
         self.record(due).await
+    }
+
+    fn tally(&self) -> ApiResult<std::sync::MutexGuard<'_, RefusalTally>> {
+        self.refusals.lock().map_err(|_| ApiError::internal("audit", "refusal tally poisoned"))
     }
 
     /// Makes a write whose events must never be missing: the events are
@@ -156,11 +156,7 @@ impl AuditLog {
     /// Records the counts of the refusal window if it has run out (or at
     /// once with `force`, at shutdown).
     pub async fn close_refusals(&self, force: bool) -> ApiResult<()> {
-        let due = self
-            .refusals
-            .lock()
-            .map_err(|_| ApiError::internal("audit", "refusal tally poisoned"))?
-            .close(crate::now_millis(), force);
+        let due = self.tally()?.close(crate::now_millis(), force);
         self.record(due).await
     }
 

@@ -146,8 +146,9 @@ fn agent_caller(agent: &str, headers: &HeaderMap) -> Caller {
 
 /// Opens a signed body in the protocol's order: base64, the signature
 /// with the agent's key, then the agent, the business and the validity
-/// window. Any failure is `None`, so every answer to it is the same.
-fn open_signed(state: &AppState, body: &str, agent: &DrpAgentRow) -> Option<Value> {
+/// window. Any failure is `None`, so every answer to it is the same. The
+/// claims come back with their envelope (when they were issued).
+fn open_signed(state: &AppState, body: &str, agent: &DrpAgentRow) -> Option<(Value, Envelope)> {
     let decoded = B64.decode(body.trim()).ok()?;
     let (signature, message) = split_signed(&decoded)?;
     if !verify_detached(&agent.verify_key, message, signature) {
@@ -155,7 +156,9 @@ fn open_signed(state: &AppState, body: &str, agent: &DrpAgentRow) -> Option<Valu
     }
     let value: Value = serde_json::from_slice(message).ok()?;
     let envelope: Envelope = serde_json::from_value(value.clone()).ok()?;
-    envelope.holds(&agent.agent_id, &state.config.drp_business_id, OffsetDateTime::now_utc()).then_some(value)
+    envelope
+        .holds(&agent.agent_id, &state.config.drp_business_id, OffsetDateTime::now_utc())
+        .then_some((value, envelope))
 }
 
 fn forbidden() -> Response {
@@ -274,7 +277,7 @@ async fn create_request(State(state): State<AppState>, headers: HeaderMap, body:
     let Some(agent) = bearer_agent(&state, &headers).await? else {
         return Ok(drp_error(StatusCode::FORBIDDEN, "forbidden", "unknown token", true));
     };
-    let Some(claims) = open_signed(&state, &body, &agent) else {
+    let Some((claims, _)) = open_signed(&state, &body, &agent) else {
         return Ok(drp_error(StatusCode::FORBIDDEN, "forbidden", "the signed claims do not hold", true));
     };
     let Some(exercise) = text(&claims, "exercise").as_deref().and_then(Exercise::parse) else {
@@ -400,10 +403,8 @@ async fn revoke_request(
     };
     let received = OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.received_at) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let revocation = open_signed(&state, &body, &agent).filter(|claims| {
-        serde_json::from_value::<Envelope>(claims.clone())
-            .is_ok_and(|envelope| is_revocation_of(claims, envelope.issued_at, received))
-    });
+    let revocation = open_signed(&state, &body, &agent)
+        .filter(|(claims, envelope)| is_revocation_of(claims, envelope.issued_at, received));
     if revocation.is_none() {
         return Ok(drp_error(StatusCode::FORBIDDEN, "forbidden", "the signed claims do not hold", true));
     }

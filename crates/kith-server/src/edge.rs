@@ -14,8 +14,7 @@ use percent_encoding::percent_decode;
 
 /// Whether raw (percent-encoded) URI text decodes to acceptable text.
 fn decodes_to_text(raw: &[u8]) -> bool {
-    let bytes: Vec<u8> = percent_decode(raw).collect();
-    std::str::from_utf8(&bytes).is_ok_and(|text| !has_refused(text, TextKind::Strict))
+    percent_decode(raw).decode_utf8().is_ok_and(|text| !has_refused(&text, TextKind::Strict))
 }
 
 /// The refusal a request's path and query earn, if any.
@@ -28,8 +27,8 @@ pub fn check_uri(path: &str, query: Option<&str>) -> Option<ApiError> {
     }
     let query = query.unwrap_or("");
     // `+` is a space in a query; it is no control character either way.
-    let pairs = query.split('&').flat_map(|pair| pair.split('='));
-    if !pairs.into_iter().all(|part| decodes_to_text(part.as_bytes())) {
+    let mut pairs = query.split('&').flat_map(|pair| pair.split('='));
+    if !pairs.all(|part| decodes_to_text(part.as_bytes())) {
         return Some(ApiError::new(
             ErrorCode::InvalidQuery,
             "query: every name and value must be UTF-8 text without control characters",

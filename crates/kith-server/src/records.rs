@@ -730,10 +730,9 @@ impl Records {
         let event =
             Self::event::<B>(who, AuditAction::Delete, Some(id), Some(row.subject_id), Vec::new(), AuditOutcome::Ok);
         let delete = async {
-            match self.store.delete(B::KIND, id).await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(ApiError::not_found(B::KIND.as_str())),
-                Err(e) => Err(e.into()),
+            match self.store.delete(B::KIND, id).await? {
+                true => Ok(()),
+                false => Err(ApiError::not_found(B::KIND.as_str())),
             }
         };
         self.audit.intend(vec![event], delete).await?

@@ -212,9 +212,11 @@ macro_rules! impl_store {
         /// writes about a row of another table checks that row this way, so
         /// an id of the wrong kind changes nothing.
         async fn require_row(tx: &mut Tx<'_>, table: &'static str, id: uuid::Uuid) -> $crate::Result<()> {
-            require_key(tx, table, "id", &id.to_string())
-                .await
-                .map_err(|_| $crate::StoreError::UnknownReference(table, id))
+            // Name the missing row; a database error stays what it is.
+            match require_key(tx, table, "id", &id.to_string()).await {
+                Err($crate::StoreError::UnknownReference(..)) => Err($crate::StoreError::UnknownReference(table, id)),
+                other => other,
+            }
         }
 
         /// `require_row` for a table whose key column is `column` (text).
