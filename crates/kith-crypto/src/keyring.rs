@@ -28,6 +28,7 @@ pub struct Keyring {
     keks: HashMap<String, Zeroizing<[u8; 32]>>,
     index_root: Zeroizing<[u8; 32]>,
     index_keys: RwLock<HashMap<&'static str, Zeroizing<[u8; 32]>>>,
+    ledger_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -50,6 +51,7 @@ impl Keyring {
             keks: file.keks.iter().map(|k| (k.id.clone(), k.key.clone())).collect(),
             index_root: file.index_key.clone(),
             index_keys: RwLock::default(),
+            ledger_key: derive(&file.index_key, b"kith/consent-ledger/v1", b"mac"),
         }
     }
 
@@ -95,17 +97,31 @@ impl Keyring {
         term
     }
 
+    /// HMAC-SHA256 of a consent-ledger entry's canonical form, under a key
+    /// derived from the index root: like the index, it lives only in the
+    /// key file, so a database writer cannot forge an entry's seal.
+    pub fn ledger_mac(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.ledger_key.as_ref()).expect("HMAC takes any key length");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
     fn index_key(&self, field: &'static str) -> Zeroizing<[u8; 32]> {
         if let Some(k) = self.index_keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(field) {
             return k.clone();
         }
-        let mut key = Zeroizing::new([0u8; 32]);
-        Hkdf::<Sha256>::new(Some(b"kith/blind-index/v1"), self.index_root.as_ref())
-            .expand(field.as_bytes(), key.as_mut())
-            .expect("32 bytes is a valid HKDF output length");
+        let key = derive(&self.index_root, b"kith/blind-index/v1", field.as_bytes());
         self.index_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(field, key.clone());
         key
     }
+}
+
+/// A 32-byte key derived from a root key (HKDF-SHA256).
+fn derive(root: &[u8; 32], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(salt), root).expand(info, key.as_mut()).expect("32 bytes is a valid HKDF output length");
+    key
 }
 
 /// The keyring a server holds, re-read from the key file when a wrapped key

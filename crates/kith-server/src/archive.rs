@@ -172,7 +172,12 @@ async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8
     let deals = records.of_person::<Deal>(who, person).await?;
     let purchases = records.of_person::<Purchase>(who, person).await?;
     let consents = crate::consents::ledger_for_export(state, who, person).await?;
-    let status = state.store.statuses(&[person]).await?.remove(&person).unwrap_or_default();
+    let status = state
+        .store
+        .statuses(&[person], &*crate::consent_seal::sealer(&state.keys))
+        .await?
+        .remove(&person)
+        .unwrap_or_default();
     let subject = Subject {
         generated_at: rfc3339_millis(crate::now_millis()),
         contact,

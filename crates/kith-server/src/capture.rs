@@ -462,7 +462,12 @@ async fn confirm(
         record_consent(&state, &who, contact, &person, &entry).await?;
     }
     if gpc {
-        let status = state.store.statuses(&[contact]).await?.remove(&contact).unwrap_or_default();
+        let status = state
+            .store
+            .statuses(&[contact], &*crate::consent_seal::sealer(&state.keys))
+            .await?
+            .remove(&contact)
+            .unwrap_or_default();
         for purpose in GPC_OBJECTIONS {
             if !status.objections.contains(purpose) {
                 record_objection(&state, &who, contact, purpose).await?;

@@ -65,10 +65,12 @@ pub(crate) async fn record_consent(
         method: input.method.as_str().into(),
         recorded_by: who.principal.name.clone(),
         sealed: key.seal(&seal_context(id, contact), &sealed),
+        seq: 0,
+        mac: Vec::new(),
     };
     let change = event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()]);
-    state.audit.intend(vec![change], state.store.append_consent(&row)).await?.map_err(person_missing)?;
-    Ok(row)
+    let seal = crate::consent_seal::sealer(&state.keys);
+    state.audit.intend(vec![change], state.store.append_consent(&row, &*seal)).await?.map_err(person_missing)
 }
 
 /// Records a person's objection to a purpose (a checked key) and audits it.
@@ -164,29 +166,51 @@ fn method_from(text: &str) -> ApiResult<ConsentMethod> {
     serde_json::from_value(Value::String(text.into())).map_err(|e| ApiError::internal("consent method", e))
 }
 
-fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<ConsentEntry> {
-    let plaintext = key.open(&seal_context(row.id, row.contact_id), &row.sealed)?;
-    let sealed: Value = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("consent"))?;
-    Ok(ConsentEntry {
+/// An entry with its proof, or without it (`None`) when the proof does not
+/// open: sealed for another entry, so moved there outside Kith.
+fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<(ConsentEntry, bool)> {
+    let sealed: Option<Value> = match key.open(&seal_context(row.id, row.contact_id), &row.sealed) {
+        Ok(plaintext) => Some(serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("consent"))?),
+        Err(_) => None,
+    };
+    let proof = sealed.clone().unwrap_or_default();
+    let entry = ConsentEntry {
         id: row.id,
         purpose: row.purpose.clone(),
         granted: row.granted,
         at: rfc3339_millis(row.at),
         notice_version: row.notice_version.clone(),
         method: method_from(&row.method)?,
-        source: sealed["source"].as_str().map(str::to_string),
-        evidence: sealed["evidence"].as_object().cloned().unwrap_or_default(),
-        guardian: serde_json::from_value(sealed["guardian"].clone()).unwrap_or(None),
+        source: proof["source"].as_str().map(str::to_string),
+        evidence: proof["evidence"].as_object().cloned().unwrap_or_default(),
+        guardian: serde_json::from_value(proof["guardian"].clone()).unwrap_or(None),
         recorded_by: row.recorded_by.clone(),
-    })
+    };
+    Ok((entry, sealed.is_some()))
+}
+
+/// A person's ledger, opened, and whether it is intact: every seal
+/// verified and every proof opened.
+async fn opened_ledger(state: &AppState, key: &DataKey, contact: Uuid) -> ApiResult<(Vec<ConsentEntry>, bool)> {
+    let ledger = state.store.consents(contact, &*crate::consent_seal::sealer(&state.keys)).await?;
+    let mut intact = ledger.intact;
+    let mut entries = Vec::with_capacity(ledger.entries.len());
+    for row in &ledger.entries {
+        let (entry, proof_opened) = open_entry(key, row)?;
+        intact &= proof_opened;
+        entries.push(entry);
+    }
+    if !intact {
+        tracing::warn!(%contact, "a consent ledger does not verify: none of its consents counts");
+    }
+    Ok((entries, intact))
 }
 
 /// The person's whole ledger, proof included, for their archive; audited
 /// as an `export` read of the consents.
 pub(crate) async fn ledger_for_export(state: &AppState, who: &Caller, contact: Uuid) -> ApiResult<Vec<ConsentEntry>> {
     let key = person_key(state, contact).await?;
-    let entries: Vec<ConsentEntry> =
-        state.store.consents(contact).await?.iter().map(|row| open_entry(&key, row)).collect::<ApiResult<_>>()?;
+    let (entries, _) = opened_ledger(state, &key, contact).await?;
     state.audit.record(vec![event(who, AuditAction::Read, contact, vec!["export".into(), "consents".into()])]).await?;
     Ok(entries)
 }
@@ -206,17 +230,18 @@ fn parse_contact(id: &str) -> ApiResult<Uuid> {
 async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact = parse_contact(&id)?;
     let (key, _, grant) = person_in_scope(&state, &who, Action::Read, contact).await?;
-    let entries: Vec<ConsentEntry> =
-        state.store.consents(contact).await?.iter().map(|row| open_entry(&key, row)).collect::<ApiResult<_>>()?;
+    let (entries, intact) = opened_ledger(&state, &key, contact).await?;
     let shown: Vec<Value> = entries.iter().map(|e| entry_for(e, &grant)).collect::<ApiResult<_>>()?;
-    let current: Map<String, Value> = current_state(&entries)
+    // A ledger that does not verify grants nothing, and says so.
+    let counted: &[ConsentEntry] = if intact { &entries } else { &[] };
+    let current: Map<String, Value> = current_state(counted)
         .into_iter()
         .map(|(purpose, e)| {
             (purpose, json!({"granted": e.granted, "at": e.at, "notice_version": e.notice_version, "method": e.method}))
         })
         .collect();
     state.audit.record(vec![event(&who, AuditAction::Read, contact, vec!["consents".into()])]).await?;
-    Ok(Json(json!({ "ledger": shown, "current": current })))
+    Ok(Json(json!({ "ledger": shown, "current": current, "intact": intact })))
 }
 
 async fn append(
@@ -243,7 +268,7 @@ async fn append(
     let person = open_record::<Contact>(&key, &row)?;
     check_guardian(&state, &person, &input)?;
     let row = record_consent(&state, &who, contact, &key, &input).await?;
-    Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?)))
+    Ok((StatusCode::CREATED, Json(open_entry(&key, &row)?.0)))
 }
 
 async fn list_notices(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
@@ -414,7 +439,12 @@ async fn restriction_state(
     let contact = parse_contact(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     let key = person_key(&state, contact).await?;
-    let status = state.store.statuses(&[contact]).await?.remove(&contact).unwrap_or_default();
+    let status = state
+        .store
+        .statuses(&[contact], &*crate::consent_seal::sealer(&state.keys))
+        .await?
+        .remove(&contact)
+        .unwrap_or_default();
     let claims: Vec<Value> = state
         .store
         .legal_claims(contact)
@@ -453,7 +483,12 @@ pub fn routes(mut api: Api) -> Api {
         ledger,
         operation("contact_consents", "consents", "A person's consent ledger and the current state per purpose")
             .parameter(id_parameter())
-            .response("200", ok("the ledger and current state"))
+            .response(
+                "200",
+                ok("the ledger in the order written, and the current state per purpose; `intact` false when \
+                    the ledger's seals do not verify (it was changed outside Kith), and then no consent in it \
+                    counts and `current` is empty"),
+            )
             .response("404", problem_response("no such person"))
             .build(),
     )

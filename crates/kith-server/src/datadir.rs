@@ -191,6 +191,7 @@ impl DataDir {
         crate::tls::ensure_self_signed(&self.tls_dir())?;
         let notary = self.notary(&store).await?;
         seed_purposes(&store).await?;
+        crate::consent_seal::seal_legacy_entries(&store, &keys).await?;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
 
@@ -221,6 +222,7 @@ impl DataDir {
         }
         let notary = self.notary(&store).await?;
         seed_purposes(&store).await?;
+        crate::consent_seal::seal_legacy_entries(&store, &keys).await?;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
 }

@@ -14,6 +14,7 @@ pub mod audit_routes;
 pub mod auth;
 pub mod caller;
 pub mod capture;
+pub mod consent_seal;
 pub mod consents;
 pub mod datadir;
 pub mod drp;

@@ -369,7 +369,12 @@ impl Records {
         record: Option<Uuid>,
         person: Uuid,
     ) -> ApiResult<()> {
-        let status = self.store.statuses(&[person]).await?.remove(&person).unwrap_or_default();
+        let status = self
+            .store
+            .statuses(&[person], &*crate::consent_seal::sealer(&self.keys))
+            .await?
+            .remove(&person)
+            .unwrap_or_default();
         let Err(denial) = may_process(purpose, &status, who.is_dpo()) else {
             return Ok(());
         };
@@ -896,7 +901,7 @@ impl Records {
         // Only the people the purpose allows are listed.
         let purpose = self.purpose_for::<B>(who, None, AuditAction::Read).await?;
         let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
-        let statuses = self.store.statuses(&persons).await?;
+        let statuses = self.store.statuses(&persons, &*crate::consent_seal::sealer(&self.keys)).await?;
         let dpo_view = who.is_dpo();
         let allowed: Vec<(&StoredRecord, B)> = opened
             .into_iter()

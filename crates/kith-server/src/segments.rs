@@ -182,7 +182,7 @@ async fn evaluate(state: &AppState, filter: &SegmentFilter, view: &View) -> ApiR
     let mut statuses: HashMap<Uuid, PersonStatus> = HashMap::new();
     for chunk in candidates.chunks(STATUS_CHUNK) {
         let ids: Vec<Uuid> = chunk.iter().map(|r| r.id).collect();
-        statuses.extend(state.store.statuses(&ids).await?);
+        statuses.extend(state.store.statuses(&ids, &*crate::consent_seal::sealer(&state.keys)).await?);
     }
     let mut evaluation = Evaluation { members: Vec::new(), matched: 0, excluded: BTreeMap::new() };
     for row in candidates {

@@ -31,6 +31,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "key_owner_dsr_terms",
         sql: include_str!("../migrations/sqlite/0013_key_owner_dsr_terms.sql"),
     },
+    Migration { version: 14, name: "consent_seals", sql: include_str!("../migrations/sqlite/0014_consent_seals.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -76,6 +77,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 16,
         name: "key_owner_dsr_terms",
         sql: include_str!("../migrations/postgres/0016_key_owner_dsr_terms.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "consent_seals",
+        sql: include_str!("../migrations/postgres/0017_consent_seals.sql"),
     },
 ];
 

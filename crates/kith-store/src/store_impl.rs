@@ -219,6 +219,60 @@ macro_rules! impl_store {
             }
         }
 
+        /// Holds a person's row exclusively until the transaction ends, or
+        /// fails with `UnknownReference` when there is no such person.
+        async fn lock_contact(tx: &mut Tx<'_>, contact: uuid::Uuid) -> $crate::Result<()> {
+            let text = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
+            match sqlx::query::<$db>(&text).bind(contact.to_string()).fetch_optional(&mut **tx).await? {
+                Some(_) => Ok(()),
+                None => Err($crate::StoreError::UnknownReference("contacts", contact)),
+            }
+        }
+
+        /// The ledgers of these people, each in sequence order, one after
+        /// the other; `sealed` (the sealed proof) only when asked for.
+        async fn read_ledger<'e, E: sqlx::Executor<'e, Database = $db>>(
+            exec: E,
+            contacts: &[String],
+            with_sealed: bool,
+        ) -> $crate::Result<Vec<$crate::ConsentRow>> {
+            use sqlx::Row;
+            if contacts.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list: Vec<String> = (1..=contacts.len()).map(|i| format!("${i}")).collect();
+            let sealed = if with_sealed { "sealed" } else { "NULL AS sealed" };
+            let text = format!(
+                "SELECT id, contact_id, purpose, granted, at, notice_version, method, recorded_by, {sealed}, seq, mac \
+                 FROM consents WHERE contact_id IN ({}) ORDER BY contact_id, seq",
+                list.join(", ")
+            );
+            let mut query = sqlx::query::<$db>(&text);
+            for contact in contacts {
+                query = query.bind(contact.clone());
+            }
+            query
+                .fetch_all(exec)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok($crate::ConsentRow {
+                        id: parse_id(r.try_get::<&str, _>("id")?)?,
+                        contact_id: parse_id(r.try_get::<&str, _>("contact_id")?)?,
+                        purpose: r.try_get("purpose")?,
+                        granted: r.try_get::<i64, _>("granted")? != 0,
+                        at: r.try_get("at")?,
+                        notice_version: r.try_get("notice_version")?,
+                        method: r.try_get("method")?,
+                        recorded_by: r.try_get("recorded_by")?,
+                        sealed: r.try_get::<Option<Vec<u8>>, _>("sealed")?.unwrap_or_default(),
+                        seq: r.try_get("seq")?,
+                        mac: r.try_get::<Option<Vec<u8>>, _>("mac")?.unwrap_or_default(),
+                    })
+                })
+                .collect()
+        }
+
         /// `require_row` for a table whose key column is `column` (text).
         async fn require_key(tx: &mut Tx<'_>, table: &'static str, column: &'static str, value: &str) -> $crate::Result<()> {
             let text = format!("SELECT {column} FROM {table} WHERE {column} = $1{}", $d.share_lock);
@@ -903,53 +957,75 @@ macro_rules! impl_store {
                     .collect()
             }
 
-            async fn append_consent(&self, e: &$crate::ConsentRow) -> $crate::Result<()> {
+            async fn append_consent(
+                &self,
+                e: &$crate::ConsentRow,
+                seal: &$crate::LedgerSeal,
+            ) -> $crate::Result<$crate::ConsentRow> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                check_references(&mut tx, &[(kith_core::EntityKind::Contacts, e.contact_id)]).await?;
+                // The person's row, held exclusively: appends to one ledger
+                // take their numbers one after the other.
+                lock_contact(&mut tx, e.contact_id).await?;
+                let last = read_ledger(&mut *tx, &[e.contact_id.to_string()], false).await?.pop();
+                let mut entry = e.clone();
+                entry.seq = last.as_ref().map_or(1, |l| l.seq + 1);
+                entry.mac = seal(&entry, last.as_ref().map_or(&[][..], |l| &l.mac[..]));
                 sqlx::query::<$db>(
-                    "INSERT INTO consents (id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO consents (id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed, seq, mac) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
-                .bind(e.id.to_string())
-                .bind(e.contact_id.to_string())
-                .bind(e.purpose.clone())
-                .bind(i64::from(e.granted))
-                .bind(e.at)
-                .bind(e.notice_version.clone())
-                .bind(e.method.clone())
-                .bind(e.recorded_by.clone())
-                .bind(e.sealed.clone())
+                .bind(entry.id.to_string())
+                .bind(entry.contact_id.to_string())
+                .bind(entry.purpose.clone())
+                .bind(i64::from(entry.granted))
+                .bind(entry.at)
+                .bind(entry.notice_version.clone())
+                .bind(entry.method.clone())
+                .bind(entry.recorded_by.clone())
+                .bind(entry.sealed.clone())
+                .bind(entry.seq)
+                .bind(entry.mac.clone())
                 .execute(&mut *tx)
                 .await
                 .map_err(map_unique)?;
                 tx.commit().await?;
-                Ok(())
+                Ok(entry)
             }
 
-            async fn consents(&self, contact: uuid::Uuid) -> $crate::Result<Vec<$crate::ConsentRow>> {
+            async fn consents(&self, contact: uuid::Uuid, seal: &$crate::LedgerSeal) -> $crate::Result<$crate::Ledger> {
+                let entries = read_ledger(&self.pool, &[contact.to_string()], true).await?;
+                let intact = $crate::ledger_intact(&entries, seal);
+                Ok($crate::Ledger { entries, intact })
+            }
+
+            async fn seal_unsealed_consents(&self, seal: &$crate::LedgerSeal) -> $crate::Result<u64> {
                 use sqlx::Row;
-                let rows = sqlx::query::<$db>(
-                    "SELECT id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed \
-                     FROM consents WHERE contact_id = $1 ORDER BY at, id",
-                )
-                .bind(contact.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::ConsentRow {
-                            id: parse_id(r.try_get::<&str, _>("id")?)?,
-                            contact_id: parse_id(r.try_get::<&str, _>("contact_id")?)?,
-                            purpose: r.try_get("purpose")?,
-                            granted: r.try_get::<i64, _>("granted")? != 0,
-                            at: r.try_get("at")?,
-                            notice_version: r.try_get("notice_version")?,
-                            method: r.try_get("method")?,
-                            recorded_by: r.try_get("recorded_by")?,
-                            sealed: r.try_get("sealed")?,
-                        })
-                    })
-                    .collect()
+                let people: Vec<String> = sqlx::query::<$db>("SELECT DISTINCT contact_id FROM consents WHERE mac IS NULL")
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get("contact_id"))
+                    .collect::<std::result::Result<_, _>>()?;
+                let mut sealed = 0;
+                for person in people {
+                    let mut tx = self.pool.begin_with($d.begin_write).await?;
+                    lock_contact(&mut tx, parse_id(&person)?).await?;
+                    let mut previous = Vec::new();
+                    for mut entry in read_ledger(&mut *tx, std::slice::from_ref(&person), false).await? {
+                        if entry.mac.is_empty() {
+                            entry.mac = seal(&entry, &previous);
+                            sqlx::query::<$db>("UPDATE consents SET mac = $1 WHERE id = $2 AND mac IS NULL")
+                                .bind(entry.mac.clone())
+                                .bind(entry.id.to_string())
+                                .execute(&mut *tx)
+                                .await?;
+                            sealed += 1;
+                        }
+                        previous = entry.mac;
+                    }
+                    tx.commit().await?;
+                }
+                Ok(sealed)
             }
 
             async fn restrict(&self, contact: uuid::Uuid, at: i64, by: &str) -> $crate::Result<()> {
@@ -999,6 +1075,7 @@ macro_rules! impl_store {
             async fn statuses(
                 &self,
                 contacts: &[uuid::Uuid],
+                seal: &$crate::LedgerSeal,
             ) -> $crate::Result<std::collections::HashMap<uuid::Uuid, kith_core::policy::PersonStatus>> {
                 use sqlx::Row;
                 let mut out: std::collections::HashMap<uuid::Uuid, kith_core::policy::PersonStatus> =
@@ -1010,10 +1087,9 @@ macro_rules! impl_store {
                 let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
                 let list = list.join(", ");
                 let queries = [
-                    format!("SELECT contact_id, '' AS purpose, CAST(1 AS BIGINT) AS granted FROM restrictions WHERE contact_id IN ({list})"),
-                    format!("SELECT contact_id, purpose, CAST(1 AS BIGINT) AS granted FROM objections WHERE contact_id IN ({list})"),
-                    format!("SELECT contact_id, purpose, granted FROM consents WHERE contact_id IN ({list}) ORDER BY at, id"),
-                    format!("SELECT contact_id, purpose, CAST(1 AS BIGINT) AS granted FROM legal_claims WHERE contact_id IN ({list})"),
+                    format!("SELECT contact_id, '' AS purpose FROM restrictions WHERE contact_id IN ({list})"),
+                    format!("SELECT contact_id, purpose FROM objections WHERE contact_id IN ({list})"),
+                    format!("SELECT contact_id, purpose FROM legal_claims WHERE contact_id IN ({list})"),
                 ];
                 for (kind, text) in queries.iter().enumerate() {
                     let mut q = sqlx::query::<$db>(text);
@@ -1023,20 +1099,27 @@ macro_rules! impl_store {
                     for row in q.fetch_all(&self.pool).await? {
                         let contact = parse_id(row.try_get::<&str, _>("contact_id")?)?;
                         let purpose: String = row.try_get("purpose")?;
-                        let granted: i64 = row.try_get("granted")?;
                         let status = out.entry(contact).or_default();
                         match kind {
                             0 => status.restricted = true,
                             1 => {
                                 status.objections.insert(purpose);
                             }
-                            2 => {
-                                status.consents.insert(purpose, granted != 0);
-                            }
                             _ => {
                                 status.legal_claims.insert(purpose);
                             }
                         }
+                    }
+                }
+                let entries = read_ledger(&self.pool, &ids, false).await?;
+                for ledger in entries.chunk_by(|a, b| a.contact_id == b.contact_id) {
+                    if !$crate::ledger_intact(ledger, seal) {
+                        tracing::warn!(contact = %ledger[0].contact_id, "a consent ledger does not verify: none of its consents counts");
+                        continue;
+                    }
+                    let status = out.entry(ledger[0].contact_id).or_default();
+                    for entry in ledger {
+                        status.consents.insert(entry.purpose.clone(), entry.granted);
                     }
                 }
                 Ok(out)

@@ -177,25 +177,10 @@ async fn access_story(s: &Server) {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "a malformed purpose is refused");
 }
 
-/// Runs SQL against the test's database directly, as someone with database
+/// Runs SQL against the audit log directly, as someone with database
 /// access but no keys would.
 async fn tamper(db: &TestDb, statements: &[&str]) {
-    use sqlx::Connection;
-    match &db.url {
-        Some(url) => {
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            for sql in statements {
-                sqlx::query(sql).execute(&mut conn).await.unwrap();
-            }
-        }
-        None => {
-            let path = db.data_dir().join("kith.audit.db");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-            for sql in statements {
-                sqlx::query(sql).execute(&mut conn).await.unwrap();
-            }
-        }
-    }
+    crate::harness::run_sql(db, "kith.audit.db", statements).await;
 }
 
 async fn verify_cli(db: &TestDb) -> (bool, String) {

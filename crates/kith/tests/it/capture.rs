@@ -306,7 +306,13 @@ async fn gpc_variants_on_every_backend() {
             assert_eq!(entry(ANALYTICS)["granted"], true, "{case}: the signal does not touch analytics");
             assert_eq!(entry(EMAIL)["method"], "double_opt_in");
             let id = uuid::Uuid::parse_str(&person).unwrap();
-            let status = c.s.store.statuses(&[id]).await.unwrap().remove(&id).unwrap();
+            let status =
+                c.s.store
+                    .statuses(&[id], &*kith_server::consent_seal::sealer(&c.s.keys))
+                    .await
+                    .unwrap()
+                    .remove(&id)
+                    .unwrap();
             if signal {
                 assert_eq!(entry(EMAIL)["evidence"]["signal"], "Sec-GPC: 1", "{case}");
                 let objections: Vec<&str> = status.objections.iter().map(String::as_str).collect();

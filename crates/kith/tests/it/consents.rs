@@ -28,7 +28,7 @@ async fn the_consent_ledger_on_every_backend() {
         let path = format!("/api/v1/contacts/{id}/consents");
         let (status, empty) = s.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{empty}");
-        assert_eq!(empty, json!({"ledger": [], "current": {}}));
+        assert_eq!(empty, json!({"ledger": [], "current": {}, "intact": true}));
 
         let marker = format!("Mk{}", uuid::Uuid::new_v4().simple());
         let given = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",

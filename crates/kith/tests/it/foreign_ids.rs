@@ -193,8 +193,10 @@ async fn call_all(store: &DynStore, kind: &str, id: Uuid, contact: Uuid, request
             method: "api".into(),
             recorded_by: "t".into(),
             sealed: vec![1],
+            seq: 0,
+            mac: Vec::new(),
         };
-        let _ = store.append_consent(&entry).await;
+        let _ = store.append_consent(&entry, &|_: &ConsentRow, _: &[u8]| vec![7]).await;
         let _ = store.restrict(id, at, "t").await;
         let _ = store.lift_restriction(id).await;
         let _ = store.object(Uuid::new_v4(), id, "sales", at, "t").await;

@@ -87,12 +87,35 @@ pub async fn admin_sql(url: &str, sql: &str) {
     sqlx::raw_sql(sql).execute(&mut conn).await.expect("admin SQL");
 }
 
+/// Runs SQL against the test's database directly, as someone with database
+/// access but no keys would; on SQLite against `sqlite_file` of the data
+/// directory (`kith.db`, or `kith.audit.db` for the audit log).
+pub async fn run_sql(db: &TestDb, sqlite_file: &str, statements: &[&str]) {
+    use sqlx::Connection;
+    match &db.url {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+        None => {
+            let path = db.data_dir().join(sqlite_file);
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
 /// A server running inside the test process.
 pub struct Server {
     pub base: String,
     pub client: reqwest::Client,
     pub token: String,
     pub store: DynStore,
+    pub keys: kith_crypto::KeyringHandle,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -132,7 +155,7 @@ impl Server {
         opened.store.insert_token(&row).await.expect("token");
         let tls_files = kith_server::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
         let tls = kith_server::tls::rustls_config(&tls_files).await.expect("TLS config");
-        let store = opened.store.clone();
+        let (store, keys) = (opened.store.clone(), opened.keys.clone());
         let state =
             kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -148,6 +171,7 @@ impl Server {
             client: client_trusting(&tls_files.cert),
             token,
             store,
+            keys,
             shutdown: Some(tx),
             task: Some(task),
         }

@@ -16,6 +16,7 @@ mod dsr;
 mod erasure;
 mod foreign_ids;
 mod harness;
+mod ledger_seal;
 mod multi;
 mod openapi;
 mod policy_property;
