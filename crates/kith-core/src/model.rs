@@ -41,6 +41,11 @@ pub struct Address {
 /// A person the business knows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "given_name": "Olena", "family_name": "Kovalenko", "emails": ["olena@example.org"],
+    "phones": ["+380 44 123 4567"], "addresses": [{"city": "Kyiv", "country": "UA"}],
+    "birthday": "1990-04-12", "job_title": "Buyer", "tags": ["newsletter"]
+}))]
 pub struct Contact {
     #[serde(default)]
     pub given_name: Option<String>,
@@ -75,6 +80,10 @@ pub struct Contact {
 /// An organisation the business deals with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Acme GmbH", "domain": "acme.example", "emails": ["info@acme.example"],
+    "phones": ["+49 30 1234567"], "tags": ["supplier"]
+}))]
 pub struct Company {
     pub name: String,
     #[serde(default)]

@@ -30,6 +30,9 @@ use utoipa::openapi::{
 pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client has to send a body, and the server to answer.
+    pub body_deadline: std::time::Duration,
+    pub response_deadline: std::time::Duration,
     /// Whether the server speaks TLS (then it sends HSTS).
     pub tls: bool,
     pub alerts: crate::alerts::AlertRules,
@@ -43,6 +46,8 @@ pub struct ServerConfig {
     /// The business id Data Rights Protocol agents put in their signed
     /// claims: a claim for another business is refused.
     pub drp_business_id: String,
+    /// Where and how status callbacks to agents may go.
+    pub drp_callbacks: crate::drp_callback::CallbackRules,
 }
 
 /// The Data Rights Protocol business id when `kith.toml` names none.
@@ -55,12 +60,15 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            body_deadline: crate::deadlines::BODY_DEADLINE,
+            response_deadline: crate::deadlines::RESPONSE_DEADLINE,
             tls: true,
             alerts: Default::default(),
             digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
             capture: Default::default(),
             accounts: Default::default(),
             drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
+            drp_callbacks: Default::default(),
         }
     }
 }
@@ -265,6 +273,11 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::drp::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
+    let deadlines = crate::deadlines::Deadlines {
+        body: state.config.body_deadline,
+        response: state.config.response_deadline,
+        max_body_bytes: state.config.max_body_bytes,
+    };
     state.openapi = Arc::new(document(&[&public, &capture, &login, &agents], &protected));
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
@@ -278,6 +291,7 @@ pub fn build_app(mut state: AppState) -> Router {
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(deadlines, crate::deadlines::within_deadlines))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));

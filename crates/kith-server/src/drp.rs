@@ -50,14 +50,56 @@ use uuid::Uuid;
 const MAX_ID: usize = 200;
 const TOKEN_PREFIX: &str = "kith_drp_";
 
-/// An agent the DPO trusts: its id, a name for people, and its Ed25519
-/// public key (base64 of the 32 bytes).
+/// An agent the DPO trusts: its id, a name for people, its Ed25519
+/// public key (base64 of the 32 bytes), and the host names its status
+/// callbacks may go to (none: no callback is sent; the agent can ask).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentInput {
     pub agent_id: String,
     pub name: String,
     pub verify_key: String,
+    #[serde(default)]
+    #[schema(example = json!(["agent.example"]))]
+    pub callback_hosts: Vec<String>,
+}
+
+/// Most callback hosts per agent.
+const MAX_CALLBACK_HOSTS: usize = 20;
+
+/// Host names as the URL parser gives them: lower-case DNS names (labels
+/// of letters, digits and inner hyphens) or IP addresses; no scheme, port
+/// or path.
+fn checked_hosts(hosts: &[String]) -> ApiResult<Vec<String>> {
+    let refused = || {
+        ApiError::new(
+            ErrorCode::InvalidValue,
+            format!("callback_hosts: at most {MAX_CALLBACK_HOSTS} host names, without scheme, port or path"),
+        )
+    };
+    if hosts.len() > MAX_CALLBACK_HOSTS {
+        return Err(refused());
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for host in hosts {
+        let host = host.trim().to_lowercase();
+        let name = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        let valid = name || host.parse::<std::net::IpAddr>().is_ok();
+        if !valid {
+            return Err(refused());
+        }
+        if !checked.contains(&host) {
+            checked.push(host);
+        }
+    }
+    Ok(checked)
 }
 
 fn agent_view(row: &DrpAgentRow) -> Value {
@@ -67,6 +109,7 @@ fn agent_view(row: &DrpAgentRow) -> Value {
         "verify_key": B64.encode(&row.verify_key),
         "created_by": row.created_by,
         "created_at": crate::records::rfc3339_millis(row.created_at),
+        "callback_hosts": row.callback_hosts,
     })
 }
 
@@ -98,6 +141,7 @@ async fn add_agent(
         verify_key: key,
         created_by: who.principal.name.clone(),
         created_at: crate::now_millis(),
+        callback_hosts: checked_hosts(&input.callback_hosts)?,
     };
     match state.store.insert_drp_agent(&row).await {
         Err(StoreError::Duplicate) => {
@@ -240,7 +284,7 @@ fn text(value: &Value, field: &str) -> Option<String> {
 
 /// The protocol's view of a request: its own status while no register
 /// request carries it, else the register's state.
-async fn status_object(state: &AppState, row: &DrpRequestRow) -> ApiResult<Value> {
+pub(crate) async fn status_object(state: &AppState, row: &DrpRequestRow) -> ApiResult<Value> {
     let (mut status, mut reason, mut expected_by) = (row.status.clone(), row.reason.clone(), row.expected_by);
     if let Some(dsr) = row.dsr_id {
         if let Some(dsr) = state.store.dsr(dsr).await? {
@@ -425,7 +469,7 @@ async fn revoke_request(
             let (state, id) = (state.clone(), row.id);
             tokio::spawn(async move {
                 if let Ok(Some(row)) = state.store.drp_request(id).await {
-                    send_callback(&state, &row).await;
+                    crate::drp_callback::send(&state, &row).await;
                 }
             });
         }
@@ -441,50 +485,16 @@ async fn revoke_request(
 /// one every two seconds.
 pub const OPT_OUT_RATE: crate::ratelimit::Rate = crate::ratelimit::Rate { per_minute: 30, burst: 60 };
 
-/// How long a status callback may take.
-const CALLBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-fn callback_client() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(CALLBACK_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
-}
-
 /// A register request moved: tells the agent that filed it, if any.
 pub(crate) fn register_moved(state: &AppState, dsr: Uuid) {
     let state = state.clone();
     tokio::spawn(async move {
         match state.store.drp_request_by_dsr(dsr).await {
-            Ok(Some(row)) => send_callback(&state, &row).await,
+            Ok(Some(row)) => crate::drp_callback::send(&state, &row).await,
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cannot look up the agent request of a register request"),
         }
     });
-}
-
-/// Posts the status object to the agent's `status_callback`, in the
-/// background of the change (fire and forget: the agent can always ask),
-/// and records the attempt. No redirect is followed.
-async fn send_callback(state: &AppState, row: &DrpRequestRow) {
-    let Some(url) = &row.status_callback else { return };
-    let status = match status_object(state, row).await {
-        Ok(status) => status,
-        Err(e) => return tracing::warn!(code = e.code.as_str(), "cannot build a status callback"),
-    };
-    let outcome = match callback_client().post(url).json(&status).send().await {
-        Ok(resp) if resp.status().is_success() => "delivered".to_string(),
-        Ok(resp) => format!("http_{}", resp.status().as_u16()),
-        Err(_) => "failed".to_string(),
-    };
-    let sent = status["status"].as_str().unwrap_or_default();
-    if let Err(e) = state.store.record_drp_callback(row.id, sent, crate::now_millis(), &outcome).await {
-        tracing::warn!(error = %e, "cannot record a status callback");
-    }
 }
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
@@ -492,11 +502,16 @@ fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
 }
 
 fn agent_operation(id: &str, summary: &str) -> OperationBuilder {
-    OperationBuilder::new()
-        .operation_id(Some(id))
-        .tag("drp")
-        .summary(Some(summary))
-        .response("403", ResponseBuilder::new().description("the claims or the token do not hold").build())
+    OperationBuilder::new().operation_id(Some(id)).tag("drp").summary(Some(summary)).response(
+        "403",
+        ResponseBuilder::new()
+            .description(
+                "the claims or the token do not hold. As the Data Rights Protocol has it, this answer is \
+                     not problem JSON: an empty body when the agent is not known or its signature fails, a \
+                     protocol error object (`code`, `message`, `fatal`) otherwise",
+            )
+            .build(),
+    )
 }
 
 fn signed_body() -> utoipa::openapi::request_body::RequestBody {

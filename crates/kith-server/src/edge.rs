@@ -37,9 +37,35 @@ pub fn check_uri(path: &str, query: Option<&str>) -> Option<ApiError> {
     None
 }
 
-/// The middleware form of [`check_uri`].
+/// The longest path and query taken, in bytes: far beyond any Kith URL,
+/// far below the HTTP layer's own limit (which answers without a body).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) taken; the same reasoning.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The refusal a request's size earns, if any.
+pub fn check_size(request: &Request) -> Option<ApiError> {
+    let uri = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(ApiError::new(
+            ErrorCode::UriTooLong,
+            format!("the path and query are longer than {MAX_URI_BYTES} bytes"),
+        ));
+    }
+    let headers: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if headers > MAX_HEADER_BYTES {
+        return Some(ApiError::new(
+            ErrorCode::HeadersTooLarge,
+            format!("the headers are larger than {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    None
+}
+
+/// The middleware form of [`check_size`] and [`check_uri`].
 pub async fn refuse_bad_text(request: Request, next: Next) -> Response {
-    match check_uri(request.uri().path(), request.uri().query()) {
+    let refusal = check_size(&request).or_else(|| check_uri(request.uri().path(), request.uri().query()));
+    match refusal {
         Some(refusal) => refusal.into_response(),
         None => next.run(request).await,
     }
@@ -48,6 +74,22 @@ pub async fn refuse_bad_text(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_uris_and_large_headers_are_refused_with_their_own_codes() {
+        let at = |uri: String| Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let long = format!("/api/v1/contacts?q={}", "a".repeat(MAX_URI_BYTES));
+        assert_eq!(check_size(&at(long)).map(|e| e.code), Some(ErrorCode::UriTooLong));
+        assert!(check_size(&at(format!("/api/v1/contacts?q={}", "a".repeat(1000)))).is_none());
+        let mut large = at("/healthz".into());
+        for i in 0..40 {
+            large.headers_mut().insert(
+                format!("x-filler-{i}").parse::<axum::http::HeaderName>().unwrap(),
+                "b".repeat(1000).parse().unwrap(),
+            );
+        }
+        assert_eq!(check_size(&large).map(|e| e.code), Some(ErrorCode::HeadersTooLarge));
+    }
 
     #[test]
     fn nul_controls_and_bytes_that_are_not_utf8_are_refused_in_paths_and_queries() {

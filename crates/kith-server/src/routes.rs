@@ -72,6 +72,10 @@ fn with_edge_answers(mut operation: utoipa::openapi::path::Operation) -> utoipa:
         (has_body, "413", "the body is larger than the server accepts"),
         (has_body, "415", "the body is not application/json"),
         (has_body || has_query, "422", "a field or filter value is unknown, missing, of the wrong type or invalid"),
+        (has_body, "408", "the body did not arrive within the body deadline"),
+        (true, "414", "the path and query are longer than the server accepts"),
+        (true, "431", "the headers are larger than the server accepts"),
+        (true, "503", "the server did not answer within its deadline (the request may still complete)"),
     ];
     for (applies, status, description) in answers {
         if applies && !operation.responses.responses.contains_key(status) {
@@ -301,6 +305,9 @@ fn record_schema(document: RefOr<Schema>, with_total: bool) -> RefOr<Schema> {
         other => return other,
     };
     object.required.clear();
+    // The document's example is of an input; a record's would lack its id and times.
+    object.example = None;
+    object.examples.clear();
     for name in ["id", "created_at", "updated_at"].into_iter().chain(with_total.then_some("total")) {
         let format = (name != "id" && name != "total").then_some(SchemaFormat::KnownFormat(KnownFormat::DateTime));
         let property = ObjectBuilder::new().schema_type(Type::String).format(format);

@@ -15,27 +15,47 @@ const GRACE: Duration = Duration::from_secs(10);
 /// client is cut off instead of holding a connection (slowloris).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many connections may be open at once; one more is closed on arrival.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// What the transport allows a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transport {
+    /// For a request's headers, and for an idle kept-alive connection.
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self { header_timeout: HEADER_READ_TIMEOUT, max_connections: MAX_CONNECTIONS }
+    }
+}
+
 /// Serves `app` on `listener` (over TLS when `tls` is given) until
 /// `shutdown` resolves. Both paths use the same HTTP settings: a client
-/// that does not send its headers within `header_timeout`, or sends
-/// nothing on a kept-alive connection for that long, is disconnected.
+/// that does not send its headers within the header timeout, or sends
+/// nothing on a kept-alive connection for that long, is disconnected, and
+/// at most `MAX_CONNECTIONS` connections are open at once.
 pub async fn serve(
     app: Router,
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(app, listener, tls, shutdown, HEADER_READ_TIMEOUT).await
+    serve_with(app, listener, tls, shutdown, Transport::default()).await
 }
 
-/// [`serve`] with another header and idle timeout (tests shorten it).
+/// [`serve`] with other transport limits (tests lower them).
 pub async fn serve_with(
     app: Router,
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    header_timeout: Duration,
+    transport: Transport,
 ) -> std::io::Result<()> {
+    let header_timeout = transport.header_timeout;
+    let limit = crate::connection_limit::ConnectionLimit::new(transport.max_connections);
     listener.set_nonblocking(true)?;
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -54,12 +74,13 @@ pub async fn serve_with(
     };
     match tls {
         Some(config) => {
-            let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(limit);
+            let mut server = axum_server::from_tcp(listener).acceptor(acceptor).handle(handle);
             configure(server.http_builder());
             server.serve(service).await
         }
         None => {
-            let mut server = axum_server::from_tcp(listener).handle(handle);
+            let mut server = axum_server::from_tcp(listener).acceptor(limit).handle(handle);
             configure(server.http_builder());
             server.serve(service).await
         }

@@ -265,6 +265,9 @@ pub struct DrpAgentRow {
     pub verify_key: Vec<u8>,
     pub created_by: String,
     pub created_at: i64,
+    /// The host names its status callbacks may go to (lower case); none,
+    /// and no callback is sent.
+    pub callback_hosts: Vec<String>,
 }
 
 /// A request an agent filed: its own status only while no data-subject

@@ -32,6 +32,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0013_key_owner_dsr_terms.sql"),
     },
     Migration { version: 14, name: "consent_seals", sql: include_str!("../migrations/sqlite/0014_consent_seals.sql") },
+    Migration {
+        version: 15,
+        name: "drp_callback_hosts",
+        sql: include_str!("../migrations/sqlite/0015_drp_callback_hosts.sql"),
+    },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -82,6 +87,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 17,
         name: "consent_seals",
         sql: include_str!("../migrations/postgres/0017_consent_seals.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "drp_callback_hosts",
+        sql: include_str!("../migrations/postgres/0018_drp_callback_hosts.sql"),
     },
 ];
 

@@ -655,6 +655,11 @@ macro_rules! impl_store {
                 verify_key: row.try_get("verify_key")?,
                 created_by: row.try_get("created_by")?,
                 created_at: row.try_get("created_at")?,
+                callback_hosts: row
+                    .try_get::<String, _>("callback_hosts")?
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
             })
         }
 
@@ -2348,13 +2353,15 @@ macro_rules! impl_store {
 
             async fn insert_drp_agent(&self, a: &$crate::DrpAgentRow) -> $crate::Result<()> {
                 sqlx::query::<$db>(
-                    "INSERT INTO drp_agents (agent_id, name, verify_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO drp_agents (agent_id, name, verify_key, created_by, created_at, callback_hosts) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(a.agent_id.clone())
                 .bind(a.name.clone())
                 .bind(a.verify_key.clone())
                 .bind(a.created_by.clone())
                 .bind(a.created_at)
+                .bind(a.callback_hosts.join(" "))
                 .execute(&self.pool)
                 .await
                 .map_err(map_unique)?;
@@ -2363,7 +2370,7 @@ macro_rules! impl_store {
 
             async fn drp_agent(&self, agent_id: &str) -> $crate::Result<Option<$crate::DrpAgentRow>> {
                 let row = sqlx::query::<$db>(
-                    "SELECT agent_id, name, verify_key, created_by, created_at FROM drp_agents WHERE agent_id = $1",
+                    "SELECT agent_id, name, verify_key, created_by, created_at, callback_hosts FROM drp_agents WHERE agent_id = $1",
                 )
                 .bind(agent_id.to_string())
                 .fetch_optional(&self.pool)
@@ -2373,7 +2380,7 @@ macro_rules! impl_store {
 
             async fn drp_agents(&self) -> $crate::Result<Vec<$crate::DrpAgentRow>> {
                 let rows = sqlx::query::<$db>(
-                    "SELECT agent_id, name, verify_key, created_by, created_at FROM drp_agents ORDER BY agent_id",
+                    "SELECT agent_id, name, verify_key, created_by, created_at, callback_hosts FROM drp_agents ORDER BY agent_id",
                 )
                 .fetch_all(&self.pool)
                 .await?;

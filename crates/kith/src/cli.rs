@@ -223,6 +223,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })?;
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
+        body_deadline: kith_server::deadlines::BODY_DEADLINE,
+        response_deadline: kith_server::deadlines::RESPONSE_DEADLINE,
         tls: tls.is_some(),
         alerts: {
             let rules = dir.settings.alerts.clone().unwrap_or_default();
@@ -251,6 +253,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .drp_business_id
             .clone()
             .unwrap_or_else(|| kith_server::app::DEFAULT_DRP_BUSINESS_ID.to_string()),
+        drp_callbacks: Default::default(),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);

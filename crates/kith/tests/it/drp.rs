@@ -19,7 +19,8 @@ pub fn agent_input(agent_id: &str) -> (Value, SigningKey) {
     seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     let key = SigningKey::from_bytes(&seed);
-    let input = json!({"agent_id": agent_id, "name": "Consumer agent", "verify_key": B64.encode(key.verifying_key().as_bytes())});
+    let input = json!({"agent_id": agent_id, "name": "Consumer agent", "verify_key": B64.encode(key.verifying_key().as_bytes()),
+                       "callback_hosts": ["127.0.0.1", "Agent.Example"]});
     (input, key)
 }
 
@@ -93,17 +94,26 @@ impl<'a> Agent<'a> {
     }
 }
 
-/// An agent's callback endpoint on a loopback port: what it received.
-async fn callback_endpoint() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
-    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+/// What an agent's callback endpoint received.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+
+/// An agent's callback endpoint on a loopback port, plain HTTP: it answers
+/// 503 to the first `failures` posts, then 200.
+async fn callback_endpoint(failures: usize) -> (String, Received) {
+    let got = Received::default();
     let sink = got.clone();
     let app = axum::Router::new().route(
         "/cb",
         axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
             let sink = sink.clone();
             async move {
-                sink.lock().unwrap().push(body);
-                axum::http::StatusCode::OK
+                let mut got = sink.lock().unwrap();
+                got.push(body);
+                if got.len() <= failures {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
             }
         }),
     );
@@ -111,6 +121,31 @@ async fn callback_endpoint() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Val
     let url = format!("http://{}/cb", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, got)
+}
+
+/// A server whose callbacks may go to a loopback endpoint over HTTP, and
+/// are tried again after a fifth of a second: only tests relax the rules.
+fn loopback_callbacks() -> kith_server::app::ServerConfig {
+    let drp_callbacks = kith_server::drp_callback::CallbackRules {
+        https_only: false,
+        public_addresses_only: false,
+        retry_delays: vec![std::time::Duration::from_millis(200)],
+    };
+    kith_server::app::ServerConfig { drp_callbacks, ..Default::default() }
+}
+
+/// The callback attempts recorded for a request, once there are `count`.
+async fn attempts(s: &Server, request: &Value, count: usize) -> Vec<(String, String)> {
+    let id = uuid::Uuid::parse_str(request.as_str().unwrap()).unwrap();
+    let mut recorded = Vec::new();
+    for _ in 0..100 {
+        recorded = s.store.drp_callbacks(id).await.unwrap();
+        if recorded.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    recorded
 }
 
 async fn post_text(s: &Server, path: &str, token: Option<&str>, body: String) -> (StatusCode, String) {
@@ -181,7 +216,7 @@ async fn drp_registration_and_what_refuses_it_on_every_backend() {
 async fn drp_deletion_access_and_revocation_on_every_backend() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
-        let s = Server::start(&db).await;
+        let s = Server::start_with(&db, loopback_callbacks()).await;
         let dpo = token_for(&s, "dpo").await;
         let person = json!({"given_name": "Ada", "emails": ["ada@example.org"]});
         let (status, made) = send_as(&s, &dpo, Method::POST, "/api/v1/contacts", Some(&person)).await;
@@ -189,7 +224,7 @@ async fn drp_deletion_access_and_revocation_on_every_backend() {
         let contact = made["id"].clone();
         let a = Agent::new(&s, &dpo, "agent-a").await;
         let b = Agent::new(&s, &dpo, "agent-b").await;
-        let (callback, received) = callback_endpoint().await;
+        let (callback, received) = callback_endpoint(0).await;
 
         // A deletion becomes an erasure request of the register, channel agent.
         let (status, deletion) = a
@@ -233,16 +268,10 @@ async fn drp_deletion_access_and_revocation_on_every_backend() {
         assert_eq!(withdrawn["status"], "withdrawn");
         assert_eq!(a.status(&deletion["request_id"]).await.1["status"], "revoked");
         // The change reaches the agent's callback, and the attempt is recorded.
-        let request_id = uuid::Uuid::parse_str(deletion["request_id"].as_str().unwrap()).unwrap();
-        let mut attempts = Vec::new();
-        for _ in 0..100 {
-            attempts = s.store.drp_callbacks(request_id).await.unwrap();
-            if !attempts.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(attempts, vec![("revoked".to_string(), "delivered".to_string())]);
+        assert_eq!(
+            attempts(&s, &deletion["request_id"], 1).await,
+            vec![("revoked".to_string(), "delivered".to_string())]
+        );
         let posted = received.lock().unwrap().clone();
         assert_eq!(posted.len(), 1);
         assert_eq!(
@@ -317,6 +346,81 @@ async fn opt_outs_are_throttled_per_agent_on_every_backend() {
         }
         assert!(reasons[..burst].iter().all(|r| r == "no_match"), "{reasons:?}");
         assert_eq!(reasons.last().map(String::as_str), Some("too_many_requests"), "{reasons:?}");
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
+
+/// Callbacks go only over HTTPS to a host the DPO listed for the agent
+/// that resolves to public addresses only; anything else is recorded as
+/// refused and nothing is sent. A delivery that fails is tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_callbacks_go_only_where_they_may_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let dpo = token_for(&s, "dpo").await;
+        let a = Agent::new(&s, &dpo, "agent-a").await;
+        let (endpoint, received) = callback_endpoint(0).await;
+        let port = endpoint.trim_start_matches("http://127.0.0.1:").trim_end_matches("/cb").to_string();
+        for (n, (callback, refusal)) in [
+            (endpoint.clone(), "refused:not_https"),
+            (format!("https://127.0.0.1:{port}/cb"), "refused:not_public"),
+            (format!("https://localhost:{port}/cb"), "refused:host_not_allowed"),
+            ("https://user:secret@agent.example/cb".to_string(), "refused:credentials_in_url"),
+            ("https://agent.example.evil.test/cb".to_string(), "refused:host_not_allowed"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (status, filed) = a
+                .file(
+                    json!({"exercise": "deletion", "agent-request-id": format!("r-{n}"), "email": "nobody@example.org",
+                             "status_callback": callback}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{filed}");
+            assert_eq!(a.revoke(&filed["request_id"]).await.0, StatusCode::OK);
+            assert_eq!(
+                attempts(&s, &filed["request_id"], 1).await,
+                vec![("revoked".to_string(), refusal.to_string())],
+                "{callback}"
+            );
+        }
+        // An agent configured with no hosts gets no callback anywhere.
+        let (input, _) = agent_input("agent-b");
+        let mut input = input;
+        input["callback_hosts"] = json!([]);
+        let (status, made) = send_as(&s, &dpo, Method::POST, "/api/v1/drp/agents", Some(&input)).await;
+        assert_eq!((status, made["callback_hosts"].clone()), (StatusCode::CREATED, json!([])));
+        for hosts in [json!(["https://agent.example"]), json!(["agent.example:443"]), json!(["a b"]), json!([""])] {
+            let (input, _) = agent_input(&format!("agent-{}", uuid::Uuid::new_v4().simple()));
+            let mut input = input;
+            input["callback_hosts"] = hosts.clone();
+            let (status, _) = send_as(&s, &dpo, Method::POST, "/api/v1/drp/agents", Some(&input)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{hosts}");
+        }
+        assert!(received.lock().unwrap().is_empty(), "nothing reached the endpoint");
+        s.stop().await;
+        db.cleanup().await;
+
+        // With the rules relaxed for a loopback endpoint: a delivery that
+        // fails is tried again.
+        let db = TestDb::new(backend).await;
+        let s = Server::start_with(&db, loopback_callbacks()).await;
+        let dpo = token_for(&s, "dpo").await;
+        let a = Agent::new(&s, &dpo, "agent-a").await;
+        let (endpoint, received) = callback_endpoint(1).await;
+        let (status, filed) = a
+            .file(json!({"exercise": "deletion", "agent-request-id": "r-retry", "email": "nobody@example.org",
+                         "status_callback": endpoint}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{filed}");
+        assert_eq!(a.revoke(&filed["request_id"]).await.0, StatusCode::OK);
+        let expected =
+            vec![("revoked".to_string(), "http_503".to_string()), ("revoked".to_string(), "delivered".to_string())];
+        assert_eq!(attempts(&s, &filed["request_id"], 2).await, expected);
+        assert_eq!(received.lock().unwrap().len(), 2);
         s.stop().await;
         db.cleanup().await;
     }

@@ -140,11 +140,15 @@ impl Server {
     /// place the Argon2id cost is lowered) unless a test asks for another
     /// cost than the default; the CLI keeps the real cost.
     pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
-        Self::start_serving(db, config, kith_server::serve::HEADER_READ_TIMEOUT).await
+        Self::start_serving(db, config, kith_server::serve::Transport::default()).await
     }
 
-    /// A server that cuts off clients slower than `header_timeout`.
-    pub async fn start_serving(db: &TestDb, mut config: ServerConfig, header_timeout: Duration) -> Self {
+    /// A server with other transport limits (slow clients, connection count).
+    pub async fn start_serving(
+        db: &TestDb,
+        mut config: ServerConfig,
+        transport: kith_server::serve::Transport,
+    ) -> Self {
         if config.accounts.password == kith_crypto::PasswordParams::default() {
             config.accounts.password = kith_crypto::PasswordParams { m_kib: 64, t: 1, p: 1 };
         }
@@ -165,7 +169,7 @@ impl Server {
         let shutdown = async {
             let _ = rx.await;
         };
-        let task = tokio::spawn(kith_server::serve::serve_with(app, listener, Some(tls), shutdown, header_timeout));
+        let task = tokio::spawn(kith_server::serve::serve_with(app, listener, Some(tls), shutdown, transport));
         Self {
             base: format!("https://127.0.0.1:{port}"),
             client: client_trusting(&tls_files.cert),

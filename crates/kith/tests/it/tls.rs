@@ -2,6 +2,8 @@
 //! generated, sends HSTS, and does not speak plain HTTP on that port.
 
 use crate::harness::{run_kith, Backend, Server, TestDb};
+use kith_server::app::ServerConfig;
+use kith_server::serve::Transport;
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,59 +49,76 @@ fn plain_http_is_refused_off_loopback() {
     assert!(!data.exists(), "a refused start creates nothing");
 }
 
-/// A client that sends its headers too slowly, or nothing at all on an
-/// open connection, is cut off after the header timeout (slowloris).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_silent_clients_are_disconnected() {
-    use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
-    use std::io::{Read, Write};
-    let db = TestDb::new(Backend::Sqlite).await;
-    let timeout = std::time::Duration::from_millis(700);
-    let server = Server::start_serving(&db, Default::default(), timeout).await;
-    let address = server.base.trim_start_matches("https://").to_string();
-    let cert = CertificateDer::from_pem_file(db.data_dir().join("tls/cert.pem")).unwrap();
-    let outcome = tokio::task::spawn_blocking(move || {
+/// Opens raw TLS connections to a test server, as a client byte by byte.
+struct RawTls {
+    config: std::sync::Arc<rustls::ClientConfig>,
+    address: String,
+}
+
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
+
+impl RawTls {
+    fn new(db: &TestDb, server: &Server) -> Self {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
         kith_server::tls::install_crypto_provider();
+        let cert = CertificateDer::from_pem_file(db.data_dir().join("tls/cert.pem")).unwrap();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(cert).unwrap();
         let config =
             std::sync::Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth());
-        // Returns how long the server kept a connection that sent `bytes` and then waited.
-        let hold = |bytes: &[u8]| {
-            let name = ServerName::try_from("localhost").unwrap();
-            let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
-            let socket = std::net::TcpStream::connect(&address).unwrap();
-            socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-            let mut tls = rustls::StreamOwned::new(connection, socket);
-            let started = std::time::Instant::now();
-            tls.write_all(bytes).unwrap();
-            tls.flush().unwrap();
-            let mut buffer = [0u8; 256];
-            let closed = matches!(tls.read(&mut buffer), Ok(0) | Err(_));
-            (closed, started.elapsed())
-        };
+        Self { config, address: server.base.trim_start_matches("https://").to_string() }
+    }
+
+    fn connect(&self) -> TlsStream {
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let connection = rustls::ClientConnection::new(self.config.clone(), name).unwrap();
+        let socket = std::net::TcpStream::connect(&self.address).unwrap();
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        rustls::StreamOwned::new(connection, socket)
+    }
+}
+
+/// Whether the server closed the connection (rather than answering), and after how long.
+fn closed_after(tls: &mut TlsStream) -> (bool, std::time::Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 256];
+    (matches!(tls.read(&mut buffer), Ok(0) | Err(_)), started.elapsed())
+}
+
+/// Reads until `needle` has arrived; the text read.
+fn read_until(tls: &mut TlsStream, needle: &str) -> String {
+    use std::io::Read;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains(needle) {
+        let n = tls.read(&mut buffer).unwrap();
+        assert!(n > 0, "the connection closed before {needle:?}: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A client that sends its headers too slowly, or nothing at all on an
+/// open connection, is cut off after the header timeout (slowloris).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_clients_are_disconnected() {
+    use std::io::Write;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let transport = Transport { header_timeout: std::time::Duration::from_millis(700), ..Default::default() };
+    let server = Server::start_serving(&db, Default::default(), transport).await;
+    let raw = RawTls::new(&db, &server);
+    let outcome = tokio::task::spawn_blocking(move || {
         // Half a request line and one header, then nothing.
-        let slow = hold(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
+        let mut slow = raw.connect();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n").unwrap();
+        slow.flush().unwrap();
+        let slow = closed_after(&mut slow);
         // A whole request, answered; then the connection sits idle.
-        let idle = {
-            let name = ServerName::try_from("localhost").unwrap();
-            let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
-            let socket = std::net::TcpStream::connect(&address).unwrap();
-            socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-            let mut tls = rustls::StreamOwned::new(connection, socket);
-            tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-            let mut answer = Vec::new();
-            let mut buffer = [0u8; 4096];
-            while !String::from_utf8_lossy(&answer).contains("\"ok\"") {
-                let n = tls.read(&mut buffer).unwrap();
-                assert!(n > 0, "answered before closing");
-                answer.extend_from_slice(&buffer[..n]);
-            }
-            let started = std::time::Instant::now();
-            let closed = matches!(tls.read(&mut buffer), Ok(0) | Err(_));
-            (closed, started.elapsed())
-        };
-        (slow, idle)
+        let mut idle = raw.connect();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        read_until(&mut idle, "\"ok\"");
+        (slow, closed_after(&mut idle))
     })
     .await
     .unwrap();
@@ -107,5 +126,81 @@ async fn slow_and_silent_clients_are_disconnected() {
         assert!(closed, "{what}: the server closed the connection");
         assert!(after < std::time::Duration::from_secs(5), "{what}: closed after {after:?}, not at the timeout");
     }
+    server.stop().await;
+}
+
+/// A body that trickles in is answered 408 in problem JSON at the body
+/// deadline, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_too_slowly_is_answered_408() {
+    use std::io::Write;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let config = ServerConfig { body_deadline: std::time::Duration::from_millis(800), ..Default::default() };
+    let server = Server::start_with(&db, config).await;
+    let raw = RawTls::new(&db, &server);
+    let token = server.token.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut tls = raw.connect();
+        let body = br#"{"given_name": "Trickle"}"#;
+        let head = format!(
+            "POST /api/v1/contacts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(head.as_bytes()).unwrap();
+        tls.write_all(&body[..5]).unwrap();
+        tls.flush().unwrap();
+        let started = std::time::Instant::now();
+        let answer = read_until(&mut tls, "}");
+        (answer, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(answer.0.starts_with("HTTP/1.1 408"), "{}", answer.0);
+    assert!(answer.0.contains("application/problem+json") && answer.0.contains("request_timeout"), "{}", answer.0);
+    assert!(answer.1 < std::time::Duration::from_secs(5), "answered after {:?}", answer.1);
+    let (_, page) = server.get("/api/v1/contacts").await;
+    assert_eq!(page["items"], serde_json::json!([]), "nothing was stored");
+    server.stop().await;
+}
+
+/// Beyond the connection limit a new connection is closed at once; when
+/// one closes, the next is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_closed() {
+    use std::io::Write;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server =
+        Server::start_serving(&db, Default::default(), Transport { max_connections: 2, ..Default::default() }).await;
+    let raw = RawTls::new(&db, &server);
+    tokio::task::spawn_blocking(move || {
+        let ask = |tls: &mut TlsStream| {
+            tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+            read_until(tls, "\"ok\"")
+        };
+        let mut first = raw.connect();
+        let mut second = raw.connect();
+        ask(&mut first);
+        ask(&mut second);
+        let mut third = raw.connect();
+        let refused =
+            third.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").is_err() || closed_after(&mut third).0;
+        assert!(refused, "a third connection is closed while two are open");
+        drop(first);
+        // The permit comes back when the server notices the close.
+        let served = (0..50).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let mut next = raw.connect();
+            next.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").is_ok() && {
+                use std::io::Read;
+                let mut buffer = [0u8; 4096];
+                matches!(next.read(&mut buffer), Ok(n) if n > 0)
+            }
+        });
+        assert!(served, "a connection is served again once one closed");
+        ask(&mut second);
+    })
+    .await
+    .unwrap();
     server.stop().await;
 }
