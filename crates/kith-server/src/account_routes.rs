@@ -9,19 +9,19 @@
 //! neither the answer nor its timing tells whether an account exists.
 
 use crate::accounts::{
-    change_password, create_user, find_by_email, is_locked, open_profile, render_user, seal_profile, totp_context,
-    user_key, verify_password, Profile,
+    change_password, create_user, find_by_email, is_locked, open_profile, render_user, seal_profile, user_key,
+    verify_password, Profile,
 };
 use crate::audit_event::{self, About};
 use crate::auth::Credential;
 use crate::caller::Caller;
 use crate::capture::PublicRequest;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::guard::{Guard, ManageAccounts};
 use crate::ratelimit::{client_key, limited};
-use crate::records::rfc3339_millis;
-use crate::routes::{json_content, operation, parse_id, problem_response, Api};
+use crate::routes::{json_content, operation, problem_response, Api};
 use crate::sessions::{self, clear_cookie, csrf_for, idle_expires_at, new_session, set_cookie};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -107,7 +107,7 @@ async fn second_factor(state: &AppState, user: &UserRow, input: &LoginInput, now
     let Some(sealed) = &user.totp else { return Ok(true) };
     if let Some(code) = &input.totp {
         let key = user_key(&state.store, &state.keys, user.id).await?;
-        let secret = key.open(&totp_context(user.id, false), sealed)?;
+        let secret = key.open(&crate::sealing::user_totp(user.id, false), sealed)?;
         let last = user.totp_last_step.and_then(|s| u64::try_from(s).ok());
         let Some(step) = totp::verify(&secret, code, unix_seconds(now), last) else { return Ok(false) };
         let step = i64::try_from(step).map_err(|e| ApiError::internal("totp", e))?;
@@ -278,7 +278,7 @@ async fn begin_totp(State(state): State<AppState>, who: Caller) -> ApiResult<Jso
     let key = user_key(&state.store, &state.keys, user.id).await?;
     let profile = open_profile(&key, &user)?;
     let secret = totp::generate_secret();
-    let sealed = key.seal(&totp_context(user.id, true), &secret);
+    let sealed = key.seal(&crate::sealing::user_totp(user.id, true), &secret);
     state.store.set_totp_pending(user.id, Some(&sealed), crate::now_millis()).await?;
     state
         .audit
@@ -306,13 +306,13 @@ async fn confirm_totp(
         ));
     };
     let key = user_key(&state.store, &state.keys, user.id).await?;
-    let secret = key.open(&totp_context(user.id, true), pending)?;
+    let secret = key.open(&crate::sealing::user_totp(user.id, true), pending)?;
     let now = crate::now_millis();
     let step = totp::verify(&secret, &input.code, unix_seconds(now), None)
         .ok_or_else(|| ApiError::new(ErrorCode::TotpInvalid, "code: not the current code of the new secret"))?;
     let codes = new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|c| hash_secret(&normalise_recovery_code(c))).collect();
-    let sealed = key.seal(&totp_context(user.id, false), &secret);
+    let sealed = key.seal(&crate::sealing::user_totp(user.id, false), &secret);
     let step = i64::try_from(step).map_err(|e| ApiError::internal("totp", e))?;
     if !state.store.enrol_totp(user.id, &sealed, step, &hashes, now).await? {
         return Err(ApiError::new(ErrorCode::Conflict, "the enrolment changed meanwhile; start again"));
@@ -439,7 +439,7 @@ async fn add_user(
 
 async fn get_user(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let user = current_user(&state, parse_id(&id)?).await?;
+    let user = current_user(&state, crate::extract::path_id(&id)?).await?;
     let mut shown = show_users(&state, &who, std::slice::from_ref(&user)).await?;
     Ok(Json(shown.remove(0)))
 }
@@ -452,7 +452,7 @@ async fn update_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let mut user = current_user(&state, parse_id(&id)?).await?;
+    let mut user = current_user(&state, crate::extract::path_id(&id)?).await?;
     // An admin gives roles to others, never to themselves: no one widens
     // their own access (an admin holds no personal data by default).
     let own = matches!(who.principal.credential, Credential::User { user: me, .. } if me == user.id);
@@ -515,7 +515,7 @@ async fn reset_password(
     ApiJson(input): ApiJson<PasswordReset>,
 ) -> ApiResult<StatusCode> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let user = current_user(&state, parse_id(&id)?).await?;
+    let user = current_user(&state, crate::extract::path_id(&id)?).await?;
     check_privilege(&state, &who, &user.roles, &user.roles).await?;
     let now = crate::now_millis();
     change_password(&state.store, &state.keys, state.config.accounts.password, &user, &input.password, now).await?;
@@ -532,7 +532,7 @@ async fn reset_password(
 
 async fn revoke_sessions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let user = current_user(&state, parse_id(&id)?).await?;
+    let user = current_user(&state, crate::extract::path_id(&id)?).await?;
     let ended = state.store.revoke_user_sessions(user.id, crate::now_millis(), None).await?;
     state
         .audit

@@ -10,9 +10,10 @@
 //! lower-cased address. The TOTP secret is sealed under the same key.
 //! Roles, teams, status, times and the Argon2id hash are clear columns.
 
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::ratelimit::Rate;
-use crate::records::{rfc3339_millis, to_crypto, wrap_new_key};
+use crate::sealing::to_crypto;
 use kith_core::account::{check_display_name, check_password, check_roles, check_teams, AccountStatus, NewUserInput};
 use kith_core::values::{email_lookup_key, parse_email};
 use kith_core::ErrorCode;
@@ -27,9 +28,6 @@ use zeroize::Zeroizing;
 /// terms of contacts' addresses, so a staff member's address does not
 /// match a contact's in the index.
 pub const EMAIL_FIELD: &str = "user_email";
-
-/// Attempts at storing an account whose new key lost a race with a key rotation.
-const WRITE_ATTEMPTS: usize = 5;
 
 /// `[accounts]` in `kith.toml`: lockout, session lifetimes, login rate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,14 +88,10 @@ impl AccountSettings {
     pub fn lockout(&self) -> LockoutRule {
         LockoutRule {
             max_failures: i64::from(self.max_failures),
-            window_ms: millis(self.failure_window_seconds),
-            lock_ms: millis(self.lockout_seconds),
+            window_ms: crate::clock::seconds_as_millis(self.failure_window_seconds),
+            lock_ms: crate::clock::seconds_as_millis(self.lockout_seconds),
         }
     }
-}
-
-pub fn millis(seconds: u64) -> i64 {
-    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 /// What is sealed about an account.
@@ -105,17 +99,6 @@ pub fn millis(seconds: u64) -> i64 {
 pub struct Profile {
     pub email: String,
     pub display_name: Option<String>,
-}
-
-fn profile_context(id: Uuid) -> Vec<u8> {
-    format!("kith/users/profile/v1/{id}").into_bytes()
-}
-
-/// Sealing contexts of the enrolled and the pending TOTP secret differ, so
-/// a pending secret cannot be copied into the enrolled column unconfirmed.
-pub fn totp_context(id: Uuid, pending: bool) -> Vec<u8> {
-    let which = if pending { "pending" } else { "enrolled" };
-    format!("kith/users/totp/{which}/v1/{id}").into_bytes()
 }
 
 /// The blind-index term an address is found by.
@@ -156,13 +139,13 @@ pub async fn user_key(store: &DynStore, keys: &KeyringHandle, id: Uuid) -> ApiRe
 }
 
 pub fn open_profile(key: &DataKey, user: &UserRow) -> ApiResult<Profile> {
-    let plain = key.open(&profile_context(user.id), &user.sealed)?;
+    let plain = key.open(&crate::sealing::user_profile(user.id), &user.sealed)?;
     serde_json::from_slice(&plain).map_err(|_| ApiError::undecodable("accounts"))
 }
 
 pub fn seal_profile(key: &DataKey, id: Uuid, profile: &Profile) -> ApiResult<Vec<u8>> {
     let plain = Zeroizing::new(serde_json::to_vec(profile).map_err(|e| ApiError::internal("accounts", e))?);
-    Ok(key.seal(&profile_context(id), &plain))
+    Ok(key.seal(&crate::sealing::user_profile(id), &plain))
 }
 
 /// Whether a lockout after failed logins lasts at `now`.
@@ -236,16 +219,16 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let wrapped = wrap_new_key(store, keys, id, &key).await?;
-        match store.insert_user(&user, &wrapped).await {
-            Err(StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
-            Err(StoreError::Duplicate) => {
-                return Err(ApiError::new(ErrorCode::Conflict, "email: an account with this address exists"))
-            }
-            result => result?,
+    let stored = crate::sealing::write_with_new_key(store, keys, id, &key, |wrapped| {
+        let user = &user;
+        async move { store.insert_user(user, &wrapped).await }
+    })
+    .await?;
+    match stored {
+        Err(StoreError::Duplicate) => {
+            return Err(ApiError::new(ErrorCode::Conflict, "email: an account with this address exists"))
         }
-        break;
+        other => other?,
     }
     Ok((user, profile))
 }

@@ -6,10 +6,10 @@
 use crate::audit_event::{self, About};
 use crate::auth::{hash_token, Credential, Principal, Refused};
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::guard::{Guard, IssueApiKeys};
-use crate::records::rfc3339_millis;
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -134,7 +134,7 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 
 async fn revoke(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     state.authorizer.authorize_api_keys(&who.principal, false)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))?;
+    let id = crate::extract::path_id(&id)?;
     if !state.store.revoke_api_key(id, crate::now_millis()).await? {
         return Err(ApiError::new(ErrorCode::NotFound, "no such key, or revoked already"));
     }

@@ -8,10 +8,10 @@
 //! read is audited as an `export` read with the person as subject.
 
 use crate::caller::Caller;
-use crate::dsr::{event, kind_of, load, parse_request_id, status_of, Request, DAY_MS};
+use crate::clock::rfc3339_millis;
+use crate::dsr::{event, kind_of, load, status_of, Request, DAY_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::records::rfc3339_millis;
 use crate::routes::{id_parameter, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -67,7 +67,7 @@ async fn issue_link(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let request = load(&state, id).await?;
     archive_person(&request)?;
     let token = format!("{LINK_PREFIX}{}", *random_token(32));
@@ -109,7 +109,7 @@ async fn download(
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let request = load(&state, id).await?;
     let person = archive_person(&request)?;
     let hash = params.token.as_deref().map(|t| hash_secret(t.trim()));

@@ -3,15 +3,14 @@
 
 use crate::audit::Verification;
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::records::rfc3339_millis;
 use crate::routes::{id_parameter, json_content, operation, page_schema, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
-use kith_core::model::parse_timestamp;
 use kith_core::ErrorCode;
 use kith_store::AuditQuery;
 use serde::Deserialize;
@@ -106,10 +105,6 @@ async fn page(state: &AppState, mut query: AuditQuery, limit: Option<u32>, curso
     Ok(json!({ "items": events.iter().map(event_json).collect::<Vec<_>>(), "next_cursor": next_cursor }))
 }
 
-fn millis(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
-    raw.map(|r| parse_timestamp(field, r).map(kith_core::model::unix_millis).map_err(|e| bad(e.detail))).transpose()
-}
-
 /// Asks the authoriser; reading the audit log is itself recorded (with the
 /// person whose log it is), and so is a refusal.
 async fn audited(state: &AppState, who: &Caller, subject: Option<Uuid>) -> ApiResult<()> {
@@ -148,8 +143,8 @@ async fn list(
         subject_id: p.subject_id,
         actor: p.actor,
         action: p.action,
-        from: millis("from", p.from.as_deref())?,
-        to: millis("to", p.to.as_deref())?,
+        from: crate::clock::query_time("from", p.from.as_deref())?,
+        to: crate::clock::query_time("to", p.to.as_deref())?,
         ..AuditQuery::default()
     };
     Ok(Json(page(&state, query, p.limit, p.cursor).await?))
@@ -161,7 +156,7 @@ async fn access_log(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))?;
+    let id = crate::extract::path_id(&id)?;
     audited(&state, &who, Some(id)).await?;
     let query = AuditQuery { subject_id: Some(id), ..AuditQuery::default() };
     Ok(Json(page(&state, query, p.limit, p.cursor).await?))

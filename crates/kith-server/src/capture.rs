@@ -15,13 +15,14 @@
 use crate::audit_event::{self, About};
 use crate::auth::hash_token;
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::consents::{self, consent_needs_guardian, record_consent, record_objection};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::guard::{Guard, WritePurposes};
 use crate::ratelimit::Rate;
-use crate::records::{rfc3339_millis, to_crypto};
 use crate::routes::{json_content, operation, problem_response, Api};
+use crate::sealing::to_crypto;
 use crate::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -35,7 +36,7 @@ use kith_core::consent::{ConsentInput, ConsentMethod};
 use kith_core::model::Contact;
 use kith_core::ErrorCode;
 use kith_crypto::DataKey;
-use kith_store::{DynStore, FormRow, OutboxRow, PendingRow, StoreError};
+use kith_store::{DynStore, FormRow, OutboxRow, PendingRow};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -55,9 +56,6 @@ const SWEEP_BATCH: u32 = 100;
 
 /// Outbox messages handed out per claim.
 const CLAIM_BATCH: u32 = 100;
-
-/// Attempts at storing a submission whose new key lost a race with a key rotation.
-const WRITE_ATTEMPTS: usize = 5;
 
 /// `[capture]` in `kith.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,14 +128,6 @@ struct Message {
     token: String,
     confirm_url: Option<String>,
     expires_at: String,
-}
-
-fn pending_context(id: Uuid, form: &str) -> Vec<u8> {
-    format!("kith/capture/pending/v1/{id}/{form}").into_bytes()
-}
-
-fn outbox_context(id: Uuid, pending: Uuid) -> Vec<u8> {
-    format!("kith/capture/outbox/v1/{id}/{pending}").into_bytes()
 }
 
 /// What a public request brings besides its body: where it comes from,
@@ -322,7 +312,7 @@ async fn submit(
         token_hash: hash_token(&token),
         submitted_at: now,
         expires_at,
-        sealed: key.seal(&pending_context(id, &form.key), &plaintext),
+        sealed: key.seal(&crate::sealing::capture_pending(id, &form.key), &plaintext),
     };
     let note = message(&form, &input.email, &token, confirm_url, expires_at);
     let message_id = Uuid::new_v4();
@@ -331,16 +321,13 @@ async fn submit(
         id: message_id,
         pending_id: id,
         created_at: now,
-        sealed: key.seal(&outbox_context(message_id, id), &plaintext),
+        sealed: key.seal(&crate::sealing::capture_outbox(message_id, id), &plaintext),
     };
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let wrapped = state.records.wrap_new_key(id, &key).await?;
-        match state.store.add_pending(&pending, wrapped, &outbox).await {
-            Err(StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
-            result => result?,
-        }
-        break;
-    }
+    crate::sealing::write_with_new_key(&state.store, &state.keys, id, &key, |wrapped| {
+        let (store, pending, outbox) = (&state.store, &pending, &outbox);
+        async move { store.add_pending(pending, wrapped, outbox).await }
+    })
+    .await??;
     let mut fields = vec!["email".to_string()];
     fields.extend(input.given_name.as_ref().map(|_| "given_name".to_string()));
     fields.extend(input.family_name.as_ref().map(|_| "family_name".to_string()));
@@ -390,7 +377,7 @@ async fn confirm(
     };
     let form = state.store.form(&pending.form_key).await?.filter(|f| f.disabled_at.is_none()).ok_or_else(expired)?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
-    let plaintext = key.open(&pending_context(pending.id, &form.key), &pending.sealed)?;
+    let plaintext = key.open(&crate::sealing::capture_pending(pending.id, &form.key), &pending.sealed)?;
     let submitted: Submitted = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("capture"))?;
     drop(key);
 
@@ -486,7 +473,7 @@ async fn claim_outbox(State(state): State<AppState>, who: Caller) -> ApiResult<J
         // A message whose confirmation was used or expired meanwhile has no key: it is gone.
         let Some(wrapped) = wrapped else { continue };
         let key = state.keys.unwrap(&to_crypto(&wrapped))?;
-        let plaintext = key.open(&outbox_context(row.id, row.pending_id), &row.sealed)?;
+        let plaintext = key.open(&crate::sealing::capture_outbox(row.id, row.pending_id), &row.sealed)?;
         let note: Message = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("outbox"))?;
         events.push(AuditEvent {
             request_id: who.request_id.clone(),

@@ -7,11 +7,13 @@ use crate::audit_event::{self, About};
 use crate::auth::Action;
 use crate::auth::Credential;
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::guard::{Guard, RecordLegalClaims, WritePurposes};
-use crate::records::{open_record, rfc3339_millis, to_crypto};
+use crate::records::open_record;
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::sealing::to_crypto;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -31,10 +33,6 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-fn seal_context(entry: Uuid, contact: Uuid) -> Vec<u8> {
-    format!("kith/consent/v1/{entry}/{contact}").into_bytes()
-}
 
 fn event(who: &Caller, action: AuditAction, contact: Uuid, fields: Vec<String>) -> AuditEvent {
     audit_event::by(who, action, About::person("consents", contact), fields)
@@ -64,7 +62,7 @@ pub(crate) async fn record_consent(
         notice_version: input.notice_version.clone(),
         method: input.method.as_str().into(),
         recorded_by: who.principal.name.clone(),
-        sealed: key.seal(&seal_context(id, contact), &sealed),
+        sealed: key.seal(&crate::sealing::consent(id, contact), &sealed),
         seq: 0,
         mac: Vec::new(),
     };
@@ -169,7 +167,7 @@ fn method_from(text: &str) -> ApiResult<ConsentMethod> {
 /// An entry with its proof, or without it (`None`) when the proof does not
 /// open: sealed for another entry, so moved there outside Kith.
 fn open_entry(key: &DataKey, row: &ConsentRow) -> ApiResult<(ConsentEntry, bool)> {
-    let sealed: Option<Value> = match key.open(&seal_context(row.id, row.contact_id), &row.sealed) {
+    let sealed: Option<Value> = match key.open(&crate::sealing::consent(row.id, row.contact_id), &row.sealed) {
         Ok(plaintext) => Some(serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("consent"))?),
         Err(_) => None,
     };
@@ -223,12 +221,8 @@ fn person_missing(e: kith_store::StoreError) -> ApiError {
     }
 }
 
-fn parse_contact(id: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
-}
-
 async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     let (key, _, grant) = person_in_scope(&state, &who, Action::Read, contact).await?;
     let (entries, intact) = opened_ledger(&state, &key, contact).await?;
     let shown: Vec<Value> = entries.iter().map(|e| entry_for(e, &grant)).collect::<ApiResult<_>>()?;
@@ -250,7 +244,7 @@ async fn append(
     Path(id): Path<String>,
     ApiJson(mut input): ApiJson<ConsentInput>,
 ) -> ApiResult<(StatusCode, Json<ConsentEntry>)> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     let (key, row, _) = person_in_scope(&state, &who, Action::Update, contact).await?;
     input.validate()?;
     // A third party records consent only for the purposes its key is for.
@@ -318,14 +312,14 @@ pub struct ObjectionInput {
 }
 
 async fn restrict(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     record_restriction(&state, &who, contact).await?;
     Ok(Json(json!({"restricted": true})))
 }
 
 async fn lift(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     // Lifting drops the legal-claims exceptions with it; the event says so.
     let dropped: Vec<String> =
@@ -347,7 +341,7 @@ async fn object(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ObjectionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     person_in_scope(&state, &who, Action::Update, contact).await?;
     let purpose = input.purpose.trim().to_string();
     if !kith_core::purpose::data_uses().contains(&purpose) {
@@ -372,10 +366,6 @@ pub struct LegalClaimInput {
     pub note: String,
 }
 
-fn claim_context(claim: Uuid, contact: Uuid) -> Vec<u8> {
-    format!("kith/legal-claim/v1/{claim}/{contact}").into_bytes()
-}
-
 /// A legal claim as shown; its note (the claim itself) only to the DPO.
 fn render_claim(key: &DataKey, row: &LegalClaimRow, with_note: bool) -> ApiResult<Value> {
     let mut claim = json!({
@@ -385,7 +375,7 @@ fn render_claim(key: &DataKey, row: &LegalClaimRow, with_note: bool) -> ApiResul
         "recorded_by": row.recorded_by,
     });
     if with_note {
-        let note = key.open(&claim_context(row.id, row.contact_id), &row.sealed)?;
+        let note = key.open(&crate::sealing::legal_claim(row.id, row.contact_id), &row.sealed)?;
         claim["note"] = json!(String::from_utf8_lossy(&note));
     }
     Ok(claim)
@@ -400,7 +390,7 @@ async fn add_legal_claim(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<LegalClaimInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_legal_claims(&who.principal)?;
     let purpose = input.purpose.trim().to_string();
     if state.store.purpose(&purpose).await?.is_none() {
@@ -418,7 +408,7 @@ async fn add_legal_claim(
         purpose: purpose.clone(),
         at: crate::now_millis(),
         recorded_by: who.principal.name.clone(),
-        sealed: key.seal(&claim_context(claim, contact), note.as_bytes()),
+        sealed: key.seal(&crate::sealing::legal_claim(claim, contact), note.as_bytes()),
     };
     if !state.store.add_legal_claim(&row).await? {
         return Err(ApiError::new(ErrorCode::Conflict, "this person's processing is not restricted"));
@@ -436,7 +426,7 @@ async fn restriction_state(
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let contact = parse_contact(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     let key = person_key(&state, contact).await?;
     let status = state

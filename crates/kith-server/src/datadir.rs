@@ -174,7 +174,7 @@ impl DataDir {
                     key_path.display()
                 );
             }
-            KeyFile::generate(crate::records::rfc3339_millis(crate::now_millis())).save(&key_path)?;
+            KeyFile::generate(crate::clock::rfc3339_millis(crate::now_millis())).save(&key_path)?;
         }
         let keys = KeyringHandle::open(&key_path)?;
         let active = store.init_setting(ACTIVE_KEK, keys.current().active_kek()).await?;

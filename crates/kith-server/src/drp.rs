@@ -108,7 +108,7 @@ fn agent_view(row: &DrpAgentRow) -> Value {
         "name": row.name,
         "verify_key": B64.encode(&row.verify_key),
         "created_by": row.created_by,
-        "created_at": crate::records::rfc3339_millis(row.created_at),
+        "created_at": crate::clock::rfc3339_millis(row.created_at),
         "callback_hosts": row.callback_hosts,
     })
 }

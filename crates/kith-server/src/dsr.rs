@@ -14,12 +14,13 @@
 //! rectification name the request they were made for.
 
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, MaybeJson};
 use crate::guard::{Guard, ManageRequests, RegisterRequests};
 use crate::listing::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::records::{rfc3339_millis, to_crypto, WRITE_ATTEMPTS};
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::sealing::{to_crypto, WRITE_ATTEMPTS};
 use crate::segments::{encode_cursor, parse_cursor};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -52,10 +53,6 @@ const CLOCK_SKEW_MS: i64 = 60_000;
 const TOKEN_PREFIX: &str = "kith_dsr_";
 /// Longest note, reason or grounds, in characters.
 const MAX_TEXT: usize = 4000;
-
-fn seal_context(id: Uuid) -> Vec<u8> {
-    format!("kith/dsr/v1/{id}").into_bytes()
-}
 
 /// A new request:
 /// the person by `contact_id`, or by exact `email` or `phone` (one of them).
@@ -261,7 +258,7 @@ impl Request {
             Some(key) => key,
             None => self.new_key.get_or_insert_with(DataKey::generate),
         };
-        self.row.sealed = key.seal(&seal_context(self.row.id), &plaintext);
+        self.row.sealed = key.seal(&crate::sealing::dsr(self.row.id), &plaintext);
         Ok(())
     }
 }
@@ -273,7 +270,7 @@ pub(crate) async fn load(state: &AppState, id: Uuid) -> ApiResult<Request> {
     }
     let wrapped = state.store.data_key(id).await?.ok_or_else(|| ApiError::not_found("request"))?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
-    let plaintext = key.open(&seal_context(id), &row.sealed)?;
+    let plaintext = key.open(&crate::sealing::dsr(id), &row.sealed)?;
     let private = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("dsr"))?;
     Ok(Request { row, key: Some(key), new_key: None, private })
 }
@@ -287,10 +284,6 @@ fn given_term(state: &AppState, private: &Private) -> Option<Vec<u8>> {
         (None, None) => return None,
     };
     crate::erasure::suppression_term(&state.keys.current(), &term).map(|t| t.to_vec())
-}
-
-pub(crate) fn parse_request_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
 }
 
 /// An audit event about a request: the request is the record, the matched
@@ -452,14 +445,11 @@ pub(crate) async fn register(state: &AppState, who: &Caller, input: &DsrInput) -
     request.seal()?;
     let key = request.key.as_ref().ok_or_else(|| ApiError::internal("dsr", "a new request without a key"))?;
     // A key rotation switching the active KEK meanwhile means wrapping again.
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let wrapped = state.records.wrap_new_key(id, key).await?;
-        match state.store.insert_dsr(&request.row, &wrapped).await {
-            Err(kith_store::StoreError::StaleKek(_)) if attempt < WRITE_ATTEMPTS => continue,
-            result => result?,
-        }
-        break;
-    }
+    crate::sealing::write_with_new_key(&state.store, &state.keys, id, key, |wrapped| {
+        let (store, row) = (&state.store, &request.row);
+        async move { store.insert_dsr(row, &wrapped).await }
+    })
+    .await??;
     let fields = vec![
         "status:received".to_string(),
         format!("kind:{}", input.kind.as_str()),
@@ -532,7 +522,7 @@ async fn list(
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, false)?;
-    let request = load(&state, parse_request_id(&id)?).await?;
+    let request = load(&state, crate::extract::path_id(&id)?).await?;
     let mut fields = vec!["request".to_string()];
     fields.extend(request.private.held());
     state.audit.record(vec![event(&who, AuditAction::Read, &request.row, fields)]).await?;
@@ -623,7 +613,7 @@ async fn issue_token(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let token = format!("{TOKEN_PREFIX}{}", *random_token(32));
     let hash = hash_secret(&token);
     let request = step(&state, &who, id, |request, now| {
@@ -655,7 +645,7 @@ async fn verify(
     ApiJson(input): ApiJson<DsrVerifyInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let request = match (&input.token, &input.method) {
         (Some(_), Some(_)) => {
             return Err(ApiError::new(
@@ -732,7 +722,7 @@ fn verify_token(request: &mut Request, hash: &[u8], now: i64) -> ApiResult<Step>
 /// The DPO reopens a locked request: back to `received`, the failures forgotten.
 async fn unlock(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let request = step(&state, &who, id, |request, now| {
         move_to(request, RequestStatus::Received, now)?;
         let row = &mut request.row;
@@ -753,7 +743,7 @@ async fn extend(
     ApiJson(input): ApiJson<DsrExtendInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     if !(1..=MAX_EXTENSION_MONTHS).contains(&input.months) {
         return Err(ApiError::new(ErrorCode::InvalidValue, format!("months: 1 to {MAX_EXTENSION_MONTHS}")));
     }
@@ -794,7 +784,7 @@ async fn refuse(
     ApiJson(input): ApiJson<DsrRefuseInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let grounds = required_text("grounds", &input.grounds, "why the request is refused")?;
     let request = step(&state, &who, id, |request, now| {
         move_to(request, RequestStatus::Refused, now)?;
@@ -808,7 +798,7 @@ async fn refuse(
 
 async fn withdraw(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let request = withdrawn(&state, &who, parse_request_id(&id)?).await?;
+    let request = withdrawn(&state, &who, crate::extract::path_id(&id)?).await?;
     Ok(Json(request.render()))
 }
 
@@ -840,7 +830,7 @@ async fn fulfil(
     MaybeJson(input): MaybeJson<DsrFulfilInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = parse_request_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let request = load(&state, id).await?;
     status_of(&request.row)?.check_move(RequestStatus::Completed)?;
     let kind = kind_of(&request.row)?;

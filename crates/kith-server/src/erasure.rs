@@ -10,10 +10,10 @@
 
 use crate::audit_event::{self, About};
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::guard::{Guard, ManageErasure};
-use crate::records::rfc3339_millis;
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -91,14 +91,6 @@ pub struct ErasureExceptionInput {
     pub note: String,
 }
 
-fn exception_context(id: Uuid, contact: Uuid) -> Vec<u8> {
-    format!("kith/erasure-exception/v1/{id}/{contact}").into_bytes()
-}
-
-fn parse_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
-}
-
 /// The DPO records a legal hold or an Art. 17(3) ground: erasure requests
 /// about the person are refused (`erasure_exception`) until it is lifted.
 async fn add_exception(
@@ -108,7 +100,7 @@ async fn add_exception(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ErasureExceptionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = parse_id(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
     let note = check_text(&input.note, 4000, true).map_err(|e| ApiError::from(e.at("note")))?;
     if note.trim().is_empty() {
@@ -122,7 +114,7 @@ async fn add_exception(
         ground: input.ground.as_str().into(),
         at: crate::now_millis(),
         recorded_by: who.principal.name.clone(),
-        sealed: key.seal(&exception_context(exception, contact), note.as_bytes()),
+        sealed: key.seal(&crate::sealing::erasure_exception(exception, contact), note.as_bytes()),
     };
     state.store.add_erasure_exception(&row).await.map_err(|e| match e {
         kith_store::StoreError::UnknownReference(..) => ApiError::not_found("contacts"),
@@ -135,7 +127,7 @@ async fn add_exception(
 }
 
 fn render_exception(key: &kith_crypto::DataKey, row: &ErasureExceptionRow) -> ApiResult<Value> {
-    let note = key.open(&exception_context(row.id, row.contact_id), &row.sealed)?;
+    let note = key.open(&crate::sealing::erasure_exception(row.id, row.contact_id), &row.sealed)?;
     Ok(json!({
         "id": row.id,
         "ground": row.ground,
@@ -147,7 +139,7 @@ fn render_exception(key: &kith_crypto::DataKey, row: &ErasureExceptionRow) -> Ap
 
 /// The exceptions recorded for a person, with the DPO's notes.
 async fn list_exceptions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let contact = parse_id(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
     let (key, _) = crate::consents::person(&state, contact).await?;
     let items: Vec<Value> = state
@@ -165,7 +157,7 @@ async fn list_exceptions(State(state): State<AppState>, who: Caller, Path(id): P
 
 /// The DPO lifts every exception to the person's erasure.
 async fn lift_exceptions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let contact = parse_id(&id)?;
+    let contact = crate::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
     if state.store.lift_erasure_exceptions(contact).await? == 0 {
         return Err(ApiError::not_found("erasure exception"));
@@ -281,7 +273,7 @@ fn held_error(grounds: &[&str]) -> ApiError {
 /// The signed receipt of an erasure request.
 async fn receipt(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_erasure(&who.principal)?;
-    let id = parse_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let note = state.store.erasure_receipt(id).await?.ok_or_else(|| ApiError::not_found("receipt"))?;
     let about = About { entity: "dsr", record: Some(id), subject: None };
     state.audit.record(vec![audit_event::by(&who, AuditAction::Read, about, vec!["receipt".into()])]).await?;
@@ -291,7 +283,7 @@ async fn receipt(State(state): State<AppState>, who: Caller, Path(id): Path<Stri
 /// The recipients to tell of an erasure (Art. 19), with their status.
 async fn notifications(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_erasure(&who.principal)?;
-    let id = parse_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let rows = state.store.erasure_notifications(id).await?;
     let about = About { entity: "dsr", record: Some(id), subject: None };
     state.audit.record(vec![audit_event::by(&who, AuditAction::Read, about, vec!["notifications".into()])]).await?;

@@ -14,6 +14,7 @@ pub mod audit_routes;
 pub mod auth;
 pub mod caller;
 pub mod capture;
+pub mod clock;
 pub mod connection_limit;
 pub mod consent_seal;
 pub mod consents;
@@ -35,14 +36,11 @@ pub mod refusals;
 pub mod roles;
 pub mod rotation;
 pub mod routes;
+pub mod sealing;
 pub mod segments;
 pub mod serve;
 pub mod sessions;
 pub mod tls;
 
 pub use app::{build_app, AppState};
-
-/// Milliseconds since the Unix epoch: the clock every record time uses.
-pub fn now_millis() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-}
+pub use clock::now_millis;

@@ -1,10 +1,11 @@
 //! List requests: query parameters turned into a store query over clear
 //! columns and blind-index terms, and the opaque cursor of keyset paging.
 
+use crate::clock::query_time;
 use crate::error::{ApiError, ApiResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use kith_core::model::{parse_timestamp, DealStage, InteractionKind};
+use kith_core::model::{DealStage, InteractionKind};
 use kith_core::normalize::{name_words, tag_key};
 use kith_core::values::{email_lookup_key, parse_currency, parse_email, parse_phone, parse_staff_id};
 use kith_core::{ClearValue, ColumnType, EntityKind, ErrorCode, IndexField};
@@ -149,12 +150,6 @@ fn bad(detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidQuery, detail)
 }
 
-fn millis(field: &str, raw: &Option<String>) -> ApiResult<Option<i64>> {
-    raw.as_deref()
-        .map(|r| parse_timestamp(field, r).map(kith_core::model::unix_millis).map_err(|e| bad(e.detail)))
-        .transpose()
-}
-
 fn sort_column(entity: EntityKind, name: &str) -> Option<&'static str> {
     match name {
         "created_at" => Some("created_at"),
@@ -202,8 +197,16 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
 
     let mut ranges = Vec::new();
     for (column, from, to) in [
-        ("created_at", millis("created_from", &p.created_from)?, millis("created_to", &p.created_to)?),
-        ("updated_at", millis("updated_from", &p.updated_from)?, millis("updated_to", &p.updated_to)?),
+        (
+            "created_at",
+            query_time("created_from", p.created_from.as_deref())?,
+            query_time("created_to", p.created_to.as_deref())?,
+        ),
+        (
+            "updated_at",
+            query_time("updated_from", p.updated_from.as_deref())?,
+            query_time("updated_to", p.updated_to.as_deref())?,
+        ),
     ] {
         if from.is_some() || to.is_some() {
             ranges.push((column, Range { from, to }));

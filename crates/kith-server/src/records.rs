@@ -6,9 +6,11 @@
 use crate::audit::AuditLog;
 use crate::auth::{Action, Authorizer};
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::from_value;
 use crate::listing::{self, ListParams, Page};
+use crate::sealing::{to_crypto, wrap_new_key};
 use kith_core::access::{field_class, Grant, Scope};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::export::Record;
@@ -17,13 +19,12 @@ use kith_core::policy::may_process;
 use kith_core::purpose::Purpose;
 use kith_core::values::{email_lookup_key, parse_phone};
 use kith_core::{ClearValue, EntityBody, EntityKind, ErrorCode};
-use kith_crypto::{DataKey, Keyring, KeyringHandle, WrappedKey};
-use kith_store::{DynStore, KeyRow, ListQuery, NewRecord, RecordUpdate, StoreError, StoredRecord, ACTIVE_KEK};
+use kith_crypto::{DataKey, Keyring, KeyringHandle};
+use kith_store::{DynStore, KeyRow, ListQuery, NewRecord, RecordUpdate, StoreError, StoredRecord};
 use serde_json::{Map, Value};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -42,37 +43,6 @@ pub struct Records {
     keys: KeyringHandle,
     authorizer: Arc<dyn Authorizer>,
     audit: AuditLog,
-}
-
-/// What a sealed value is bound to: a copy moved to another record or
-/// another person does not open.
-fn seal_context(entity: EntityKind, id: Uuid, subject: Uuid) -> Vec<u8> {
-    format!("kith/record/v1/{}/{id}/{subject}", entity.as_str()).into_bytes()
-}
-
-pub fn to_store(w: WrappedKey) -> KeyRow {
-    KeyRow { subject_id: w.subject_id, kek_id: w.kek_id, wrapped: w.wrapped }
-}
-
-/// Wraps a new data key under the KEK the database names as active (the
-/// key file is re-read if a rotation installed a KEK this process lacks).
-pub async fn wrap_new_key(store: &DynStore, keys: &KeyringHandle, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
-    let wrapped = match store.setting(ACTIVE_KEK).await? {
-        Some(active) => keys.holding(&active)?.wrap_with(&active, subject, key)?,
-        None => keys.current().wrap(subject, key),
-    };
-    Ok(to_store(wrapped))
-}
-
-pub fn to_crypto(k: &KeyRow) -> WrappedKey {
-    WrappedKey { subject_id: k.subject_id, kek_id: k.kek_id.clone(), wrapped: k.wrapped.clone() }
-}
-
-pub fn rfc3339_millis(millis: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// The response form of a record: its document with id, times and computed fields.
@@ -99,7 +69,7 @@ pub fn seal_record<B: EntityBody>(
     created_at: i64,
 ) -> ApiResult<NewRecord> {
     let plaintext = Zeroizing::new(kith_core::document::encode(body));
-    let sealed = key.seal(&seal_context(B::KIND, id, subject), &plaintext);
+    let sealed = key.seal(&crate::sealing::record(B::KIND, id, subject), &plaintext);
     let terms = body.index_terms().iter().map(|t| ring.blind_term(t.field.as_str(), &t.value)).collect();
     Ok(NewRecord {
         entity: B::KIND,
@@ -116,7 +86,7 @@ pub fn seal_record<B: EntityBody>(
 
 /// Opens a record sealed by [`seal_record`].
 pub fn open_record<B: EntityBody>(key: &DataKey, row: &StoredRecord) -> ApiResult<B> {
-    let plaintext = key.open(&seal_context(B::KIND, row.id, row.subject_id), &row.sealed)?;
+    let plaintext = key.open(&crate::sealing::record(B::KIND, row.id, row.subject_id), &row.sealed)?;
     kith_core::document::decode(&plaintext).map_err(|_| ApiError::undecodable("open"))
 }
 

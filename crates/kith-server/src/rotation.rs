@@ -47,7 +47,7 @@ pub async fn rotate(store: &DynStore, key_path: &Path, progress: &(dyn Fn(u64, u
     let _lock = RotationLock::take(key_path)?;
     let mut file = KeyFile::load(key_path)?;
     if file.keks.len() == 1 {
-        let kek = new_kek(crate::records::rfc3339_millis(crate::now_millis()));
+        let kek = new_kek(crate::clock::rfc3339_millis(crate::now_millis()));
         file.active_kek = kek.id.clone();
         file.keks.push(kek);
         file.save(key_path)?;

@@ -3,7 +3,7 @@
 //! record service authorises, validates and seals.
 
 use crate::caller::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::listing::ListParams;
 use crate::AppState;
@@ -12,14 +12,13 @@ use axum::http::StatusCode;
 use axum::routing::{on, MethodFilter};
 use axum::{Json, Router};
 use kith_core::model::{Company, Contact, Deal, Interaction, Purchase};
-use kith_core::{EntityBody, ErrorCode};
+use kith_core::EntityBody;
 use serde_json::{Map, Value};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Schema};
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 /// A router that documents each route as it adds it.
 pub struct Api {
@@ -152,16 +151,12 @@ async fn create<B: EntityBody>(
     Ok((StatusCode::CREATED, Json(state.records.create::<B>(&who, body).await?)))
 }
 
-pub(crate) fn parse_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
-}
-
 async fn get<B: EntityBody>(
     State(state): State<AppState>,
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(state.records.get::<B>(&who, parse_id(&id)?).await?))
+    Ok(Json(state.records.get::<B>(&who, crate::extract::path_id(&id)?).await?))
 }
 
 async fn update<B: EntityBody>(
@@ -170,7 +165,7 @@ async fn update<B: EntityBody>(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(state.records.update::<B>(&who, parse_id(&id)?, patch).await?))
+    Ok(Json(state.records.update::<B>(&who, crate::extract::path_id(&id)?, patch).await?))
 }
 
 async fn delete<B: EntityBody>(
@@ -178,7 +173,7 @@ async fn delete<B: EntityBody>(
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.records.delete::<B>(&who, parse_id(&id)?).await?;
+    state.records.delete::<B>(&who, crate::extract::path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

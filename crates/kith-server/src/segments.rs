@@ -6,11 +6,13 @@
 use crate::audit_event::{self, About};
 use crate::auth::Action;
 use crate::caller::Caller;
+use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::listing::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::records::{request_purpose, rfc3339_millis, to_crypto};
+use crate::records::request_purpose;
 use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::sealing::to_crypto;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,14 +41,6 @@ const SCAN_PAGE: u32 = 500;
 /// People whose status is asked for in one store query.
 const STATUS_CHUNK: usize = 500;
 
-fn seal_context(id: Uuid) -> Vec<u8> {
-    format!("kith/segment/v1/{id}").into_bytes()
-}
-
-fn parse_segment_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
-}
-
 fn event(who: &Caller, action: AuditAction, record: Option<Uuid>, fields: Vec<String>) -> AuditEvent {
     audit_event::by(who, action, About { entity: "segments", record, subject: None }, fields)
 }
@@ -73,7 +67,7 @@ impl Segment {
 async fn open(state: &AppState, row: SegmentRow) -> ApiResult<Segment> {
     let wrapped = state.store.data_key(row.id).await?.ok_or_else(|| ApiError::not_found("segments"))?;
     let key = state.keys.unwrap(&to_crypto(&wrapped))?;
-    let plaintext = key.open(&seal_context(row.id), &row.sealed)?;
+    let plaintext = key.open(&crate::sealing::segment(row.id), &row.sealed)?;
     let input = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("segment"))?;
     Ok(Segment { row, input })
 }
@@ -281,17 +275,13 @@ async fn create(
         id,
         created_by: who.principal.name.clone(),
         created_at: crate::now_millis(),
-        sealed: key.seal(&seal_context(id), &plaintext),
+        sealed: key.seal(&crate::sealing::segment(id), &plaintext),
     };
-    // A key rotation switching the active KEK meanwhile means wrapping again.
-    for attempt in 1..=crate::records::WRITE_ATTEMPTS {
-        let wrapped = state.records.wrap_new_key(id, &key).await?;
-        match state.store.insert_segment(&row, &wrapped).await {
-            Err(kith_store::StoreError::StaleKek(_)) if attempt < crate::records::WRITE_ATTEMPTS => continue,
-            result => result?,
-        }
-        break;
-    }
+    crate::sealing::write_with_new_key(&state.store, &state.keys, id, &key, |wrapped| {
+        let (store, row) = (&state.store, &row);
+        async move { store.insert_segment(row, &wrapped).await }
+    })
+    .await??;
     state.audit.record(vec![event(&who, AuditAction::Create, Some(id), Vec::new())]).await?;
     Ok((StatusCode::CREATED, Json(Segment { row, input }.render())))
 }
@@ -307,11 +297,11 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
-    Ok(Json(load(&state, parse_segment_id(&id)?).await?.render()))
+    Ok(Json(load(&state, crate::extract::path_id(&id)?).await?.render()))
 }
 
 async fn delete(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let id = parse_segment_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     state.authorizer.authorize(&who.principal, Action::Delete, EntityKind::Contacts)?;
     if !state.store.delete_segment(id).await? {
         return Err(ApiError::not_found("segments"));
@@ -345,7 +335,7 @@ async fn members(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<MemberParams>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_segment_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit: between 1 and {MAX_LIMIT}")));
@@ -394,7 +384,7 @@ pub(crate) fn parse_cursor(raw: &str) -> ApiResult<(i64, Uuid)> {
 
 /// Counts only: the aggregate analytics and planning need, naming nobody.
 async fn count(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let id = parse_segment_id(&id)?;
+    let id = crate::extract::path_id(&id)?;
     let segment = load(&state, id).await?;
     let view = view(&state, &who, id, &segment.input.filter).await?;
     let evaluation = evaluate(&state, &segment.input.filter, &view).await?;

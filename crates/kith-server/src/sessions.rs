@@ -10,8 +10,9 @@
 //! account is disabled. Its last use is written at most once a minute (or
 //! a quarter of the idle time, if shorter), not on every request.
 
-use crate::accounts::{millis, AccountSettings};
+use crate::accounts::AccountSettings;
 use crate::auth::{Credential, Principal, Refused};
+use crate::clock::seconds_as_millis;
 use crate::error::ApiError;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use kith_core::account::AccountStatus;
@@ -44,7 +45,7 @@ pub fn new_session(user: Uuid, now: i64, settings: &AccountSettings) -> NewSessi
         secret_hash: hash_secret(&secret),
         created_at: now,
         last_seen_at: now,
-        expires_at: now.saturating_add(millis(settings.session_absolute_seconds)),
+        expires_at: now.saturating_add(seconds_as_millis(settings.session_absolute_seconds)),
         revoked_at: None,
     };
     NewSession { secret, row }
@@ -52,7 +53,7 @@ pub fn new_session(user: Uuid, now: i64, settings: &AccountSettings) -> NewSessi
 
 /// When the session ends if unused from now on.
 pub fn idle_expires_at(row: &SessionRow, settings: &AccountSettings) -> i64 {
-    row.last_seen_at.saturating_add(millis(settings.session_idle_seconds)).min(row.expires_at)
+    row.last_seen_at.saturating_add(seconds_as_millis(settings.session_idle_seconds)).min(row.expires_at)
 }
 
 /// The CSRF token of the session a request's cookie names.
@@ -131,7 +132,7 @@ pub async fn principal_for_session(
             });
         }
     }
-    let touch_every = TOUCH_EVERY_MS.min(millis(settings.session_idle_seconds) / 4);
+    let touch_every = TOUCH_EVERY_MS.min(seconds_as_millis(settings.session_idle_seconds) / 4);
     if now - session.last_seen_at >= touch_every {
         store.touch_session(session.id, now).await.map_err(internal)?;
     }
