@@ -12,7 +12,7 @@
 
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::ratelimit::Rate;
+use crate::http::ratelimit::Rate;
 use crate::sealing::to_crypto;
 use kith_core::account::{check_display_name, check_password, check_roles, check_teams, AccountStatus, NewUserInput};
 use kith_core::values::{email_lookup_key, parse_email};

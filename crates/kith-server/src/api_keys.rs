@@ -3,14 +3,14 @@
 //! request with it gets exactly the key's permissions and purposes, from
 //! the key's addresses only, until it expires or is revoked.
 
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::auth::{hash_token, Credential, Principal, Refused};
-use crate::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, IssueApiKeys};
-use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, IssueApiKeys};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -134,7 +134,7 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 
 async fn revoke(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     state.authorizer.authorize_api_keys(&who.principal, false)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     if !state.store.revoke_api_key(id, crate::now_millis()).await? {
         return Err(ApiError::new(ErrorCode::NotFound, "no such key, or revoked already"));
     }

@@ -7,12 +7,12 @@
 //! directly, without the DPO's field grant, scope or purposes, and every
 //! read is audited as an `export` read with the person as subject.
 
-use crate::caller::Caller;
+use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::dsr::{event, kind_of, load, status_of, Request, DAY_MS};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
-use crate::routes::{id_parameter, operation, problem_response, Api};
+use crate::http::api::{id_parameter, operation, problem_response, Api};
+use crate::http::extract::ApiQuery;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -67,7 +67,7 @@ async fn issue_link(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let request = load(&state, id).await?;
     archive_person(&request)?;
     let token = format!("{LINK_PREFIX}{}", *random_token(32));
@@ -109,7 +109,7 @@ async fn download(
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let request = load(&state, id).await?;
     let person = archive_person(&request)?;
     let hash = params.token.as_deref().map(|t| hash_secret(t.trim()));
@@ -190,7 +190,7 @@ async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8
         objections: status.objections.into_iter().collect(),
         // Read last, so the reads for this archive are in it.
         access_log: access_log(state, person).await?,
-        purposes: crate::purpose_routes::catalogue(state).await?,
+        purposes: crate::http::routes::purposes::catalogue(state).await?,
         recipients: recipients(state).await?,
     };
     pack(&export::files(&subject))

@@ -12,16 +12,16 @@
 //! (`Sec-GPC: 1`) on either request is an objection to sale or sharing and
 //! to direct marketing, and recorded as such.
 
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::auth::hash_token;
-use crate::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::consents::{self, consent_needs_guardian, record_consent, record_objection};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, WritePurposes};
-use crate::ratelimit::Rate;
-use crate::routes::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, WritePurposes};
+use crate::http::ratelimit::Rate;
 use crate::sealing::to_crypto;
 use crate::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -506,7 +506,7 @@ fn body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
 }
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
-    crate::routes::text_parameter(name, name)
+    crate::http::api::text_parameter(name, name)
 }
 
 fn ok(what: &str) -> utoipa::openapi::Response {

@@ -3,16 +3,16 @@
 //! evidence are sealed under the person's data key, so erasing the person
 //! shreds them with the rest; reads and appends are audited.
 
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::auth::Action;
 use crate::auth::Credential;
-use crate::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, RecordLegalClaims, WritePurposes};
+use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, RecordLegalClaims, WritePurposes};
 use crate::records::open_record;
-use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::sealing::to_crypto;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -222,7 +222,7 @@ fn person_missing(e: kith_store::StoreError) -> ApiError {
 }
 
 async fn ledger(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     let (key, _, grant) = person_in_scope(&state, &who, Action::Read, contact).await?;
     let (entries, intact) = opened_ledger(&state, &key, contact).await?;
     let shown: Vec<Value> = entries.iter().map(|e| entry_for(e, &grant)).collect::<ApiResult<_>>()?;
@@ -244,7 +244,7 @@ async fn append(
     Path(id): Path<String>,
     ApiJson(mut input): ApiJson<ConsentInput>,
 ) -> ApiResult<(StatusCode, Json<ConsentEntry>)> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     let (key, row, _) = person_in_scope(&state, &who, Action::Update, contact).await?;
     input.validate()?;
     // A third party records consent only for the purposes its key is for.
@@ -312,14 +312,14 @@ pub struct ObjectionInput {
 }
 
 async fn restrict(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     record_restriction(&state, &who, contact).await?;
     Ok(Json(json!({"restricted": true})))
 }
 
 async fn lift(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     // Lifting drops the legal-claims exceptions with it; the event says so.
     let dropped: Vec<String> =
@@ -341,7 +341,7 @@ async fn object(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ObjectionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     person_in_scope(&state, &who, Action::Update, contact).await?;
     let purpose = input.purpose.trim().to_string();
     if !kith_core::purpose::data_uses().contains(&purpose) {
@@ -390,7 +390,7 @@ async fn add_legal_claim(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<LegalClaimInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_legal_claims(&who.principal)?;
     let purpose = input.purpose.trim().to_string();
     if state.store.purpose(&purpose).await?.is_none() {
@@ -426,7 +426,7 @@ async fn restriction_state(
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_purposes(&who.principal, true)?;
     let key = person_key(&state, contact).await?;
     let status = state

@@ -20,7 +20,7 @@ pub struct FileSettings {
     pub tls_key: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
     /// Thresholds for unusual-access alerts.
-    pub alerts: Option<crate::alerts::AlertRules>,
+    pub alerts: Option<crate::audit::alerts::AlertRules>,
     /// The age of digital consent, 13 to 16 (default 16).
     pub digital_consent_age: Option<u8>,
     /// Public capture: confirmation lifetime and link, rate limits.
@@ -145,7 +145,7 @@ impl DataDir {
         }
         self.settings.database_url = Some(url.to_string());
         let text = toml::to_string(&self.settings)?;
-        crate::tls::write_private(&self.config_file(), text.as_bytes())?;
+        crate::http::tls::write_private(&self.config_file(), text.as_bytes())?;
         Ok(true)
     }
 
@@ -188,7 +188,7 @@ impl DataDir {
             crate::audit::record_command(&store, AuditAction::ConfigChange, "kith.toml", None, &["database_url"])
                 .await?;
         }
-        crate::tls::ensure_self_signed(&self.tls_dir())?;
+        crate::http::tls::ensure_self_signed(&self.tls_dir())?;
         let notary = self.notary(&store).await?;
         seed_purposes(&store).await?;
         crate::consent_seal::seal_legacy_entries(&store, &keys).await?;

@@ -12,14 +12,14 @@
 //! here hold ids, statuses and the agent's callback address. Status
 //! changes are posted to that address in the background.
 
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::auth::{Credential, Principal};
-use crate::caller::Caller;
 use crate::dsr::{DsrInput, DAY_MS};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, ManageAgents};
-use crate::routes::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, ManageAgents};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -483,7 +483,7 @@ async fn revoke_request(
 
 /// How many `sale:opt-out` requests an agent may file: 60 at once, then
 /// one every two seconds.
-pub const OPT_OUT_RATE: crate::ratelimit::Rate = crate::ratelimit::Rate { per_minute: 30, burst: 60 };
+pub const OPT_OUT_RATE: crate::http::ratelimit::Rate = crate::http::ratelimit::Rate { per_minute: 30, burst: 60 };
 
 /// A register request moved: tells the agent that filed it, if any.
 pub(crate) fn register_moved(state: &AppState, dsr: Uuid) {
@@ -498,7 +498,7 @@ pub(crate) fn register_moved(state: &AppState, dsr: Uuid) {
 }
 
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
-    crate::routes::text_parameter(name, name)
+    crate::http::api::text_parameter(name, name)
 }
 
 fn agent_operation(id: &str, summary: &str) -> OperationBuilder {

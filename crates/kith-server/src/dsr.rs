@@ -13,13 +13,13 @@
 //! is `dsr:<id>`: the audit events of the restriction, objection or
 //! rectification name the request they were made for.
 
-use crate::caller::Caller;
+use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, MaybeJson};
-use crate::guard::{Guard, ManageRequests, RegisterRequests};
+use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::extract::{ApiJson, ApiQuery, MaybeJson};
+use crate::http::guard::{Guard, ManageRequests, RegisterRequests};
 use crate::listing::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::sealing::{to_crypto, WRITE_ATTEMPTS};
 use crate::segments::{encode_cursor, parse_cursor};
 use crate::AppState;
@@ -522,7 +522,7 @@ async fn list(
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, false)?;
-    let request = load(&state, crate::extract::path_id(&id)?).await?;
+    let request = load(&state, crate::http::extract::path_id(&id)?).await?;
     let mut fields = vec!["request".to_string()];
     fields.extend(request.private.held());
     state.audit.record(vec![event(&who, AuditAction::Read, &request.row, fields)]).await?;
@@ -613,7 +613,7 @@ async fn issue_token(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let token = format!("{TOKEN_PREFIX}{}", *random_token(32));
     let hash = hash_secret(&token);
     let request = step(&state, &who, id, |request, now| {
@@ -645,7 +645,7 @@ async fn verify(
     ApiJson(input): ApiJson<DsrVerifyInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let request = match (&input.token, &input.method) {
         (Some(_), Some(_)) => {
             return Err(ApiError::new(
@@ -722,7 +722,7 @@ fn verify_token(request: &mut Request, hash: &[u8], now: i64) -> ApiResult<Step>
 /// The DPO reopens a locked request: back to `received`, the failures forgotten.
 async fn unlock(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let request = step(&state, &who, id, |request, now| {
         move_to(request, RequestStatus::Received, now)?;
         let row = &mut request.row;
@@ -743,7 +743,7 @@ async fn extend(
     ApiJson(input): ApiJson<DsrExtendInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     if !(1..=MAX_EXTENSION_MONTHS).contains(&input.months) {
         return Err(ApiError::new(ErrorCode::InvalidValue, format!("months: 1 to {MAX_EXTENSION_MONTHS}")));
     }
@@ -784,7 +784,7 @@ async fn refuse(
     ApiJson(input): ApiJson<DsrRefuseInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let grounds = required_text("grounds", &input.grounds, "why the request is refused")?;
     let request = step(&state, &who, id, |request, now| {
         move_to(request, RequestStatus::Refused, now)?;
@@ -798,7 +798,7 @@ async fn refuse(
 
 async fn withdraw(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let request = withdrawn(&state, &who, crate::extract::path_id(&id)?).await?;
+    let request = withdrawn(&state, &who, crate::http::extract::path_id(&id)?).await?;
     Ok(Json(request.render()))
 }
 
@@ -830,7 +830,7 @@ async fn fulfil(
     MaybeJson(input): MaybeJson<DsrFulfilInput>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let request = load(&state, id).await?;
     status_of(&request.row)?.check_move(RequestStatus::Completed)?;
     let kind = kind_of(&request.row)?;

@@ -8,13 +8,13 @@
 //! it holds no value: the suppression terms are keyed hashes, the receipt
 //! names categories and counts, the audit event names categories.
 
-use crate::audit_event::{self, About};
-use crate::caller::Caller;
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, ManageErasure};
-use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, ManageErasure};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -100,7 +100,7 @@ async fn add_exception(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ErasureExceptionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
     let note = check_text(&input.note, 4000, true).map_err(|e| ApiError::from(e.at("note")))?;
     if note.trim().is_empty() {
@@ -139,7 +139,7 @@ fn render_exception(key: &kith_crypto::DataKey, row: &ErasureExceptionRow) -> Ap
 
 /// The exceptions recorded for a person, with the DPO's notes.
 async fn list_exceptions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
     let (key, _) = crate::consents::person(&state, contact).await?;
     let items: Vec<Value> = state
@@ -157,7 +157,7 @@ async fn list_exceptions(State(state): State<AppState>, who: Caller, Path(id): P
 
 /// The DPO lifts every exception to the person's erasure.
 async fn lift_exceptions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let contact = crate::extract::path_id(&id)?;
+    let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
     if state.store.lift_erasure_exceptions(contact).await? == 0 {
         return Err(ApiError::not_found("erasure exception"));
@@ -273,7 +273,7 @@ fn held_error(grounds: &[&str]) -> ApiError {
 /// The signed receipt of an erasure request.
 async fn receipt(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_erasure(&who.principal)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let note = state.store.erasure_receipt(id).await?.ok_or_else(|| ApiError::not_found("receipt"))?;
     let about = About { entity: "dsr", record: Some(id), subject: None };
     state.audit.record(vec![audit_event::by(&who, AuditAction::Read, about, vec!["receipt".into()])]).await?;
@@ -283,7 +283,7 @@ async fn receipt(State(state): State<AppState>, who: Caller, Path(id): Path<Stri
 /// The recipients to tell of an erasure (Art. 19), with their status.
 async fn notifications(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_erasure(&who.principal)?;
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let rows = state.store.erasure_notifications(id).await?;
     let about = About { entity: "dsr", record: Some(id), subject: None };
     state.audit.record(vec![audit_event::by(&who, AuditAction::Read, about, vec!["notifications".into()])]).await?;

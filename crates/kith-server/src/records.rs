@@ -4,11 +4,11 @@
 //! and opens only what it returns.
 
 use crate::audit::AuditLog;
+use crate::auth::caller::Caller;
 use crate::auth::{Action, Authorizer};
-use crate::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::from_value;
+use crate::http::extract::from_value;
 use crate::listing::{self, ListParams, Page};
 use crate::sealing::{to_crypto, wrap_new_key};
 use kith_core::access::{field_class, Grant, Scope};

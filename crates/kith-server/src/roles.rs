@@ -2,12 +2,12 @@
 //! built-in roles are defined in code (`kith_core::access::built_in`),
 //! custom roles by admins in the database. Every change is audited.
 
-use crate::audit_event::{self, About};
-use crate::caller::Caller;
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, WriteRoles};
-use crate::routes::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, WriteRoles};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -138,7 +138,7 @@ pub fn routes(mut api: Api) -> Api {
             .content("application/json", json_content(Ref::from_schema_name("RoleInput")))
             .build()
     };
-    let name = || crate::routes::text_parameter("name", "a custom role's name");
+    let name = || crate::http::api::text_parameter("name", "a custom role's name");
     api.route(
         HttpMethod::Get,
         "/api/v1/roles",

@@ -3,15 +3,15 @@
 //! others are counted by the reason they were left out, never named.
 //! Definitions (names, tags) are sealed under a data key of the segment's own.
 
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::auth::Action;
-use crate::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::listing::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::records::request_purpose;
-use crate::routes::{id_parameter, json_content, operation, problem_response, Api};
 use crate::sealing::to_crypto;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -297,11 +297,11 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts)?;
-    Ok(Json(load(&state, crate::extract::path_id(&id)?).await?.render()))
+    Ok(Json(load(&state, crate::http::extract::path_id(&id)?).await?.render()))
 }
 
 async fn delete(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize(&who.principal, Action::Delete, EntityKind::Contacts)?;
     if !state.store.delete_segment(id).await? {
         return Err(ApiError::not_found("segments"));
@@ -335,7 +335,7 @@ async fn members(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<MemberParams>,
 ) -> ApiResult<Json<Value>> {
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit: between 1 and {MAX_LIMIT}")));
@@ -384,7 +384,7 @@ pub(crate) fn parse_cursor(raw: &str) -> ApiResult<(i64, Uuid)> {
 
 /// Counts only: the aggregate analytics and planning need, naming nobody.
 async fn count(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     let segment = load(&state, id).await?;
     let view = view(&state, &who, id, &segment.input.filter).await?;
     let evaluation = evaluate(&state, &segment.input.filter, &view).await?;

@@ -3,12 +3,12 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use kith_core::audit::AuditAction;
-use kith_server::app::ServerConfig;
 use kith_server::audit::record_command;
 use kith_server::auth::{new_token, AccessPolicy, ROLES};
 use kith_server::clock::rfc3339_millis;
 use kith_server::datadir::DataDir;
-use kith_server::tls::{ensure_self_signed, rustls_config, TlsFiles};
+use kith_server::http::app::ServerConfig;
+use kith_server::http::tls::{ensure_self_signed, rustls_config, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -223,8 +223,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })?;
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
-        body_deadline: kith_server::deadlines::BODY_DEADLINE,
-        response_deadline: kith_server::deadlines::RESPONSE_DEADLINE,
+        body_deadline: kith_server::http::deadlines::BODY_DEADLINE,
+        response_deadline: kith_server::http::deadlines::RESPONSE_DEADLINE,
         tls: tls.is_some(),
         alerts: {
             let rules = dir.settings.alerts.clone().unwrap_or_default();
@@ -236,7 +236,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             Some(other) => {
                 bail!("{}: digital_consent_age {other} is not between 13 and 16", dir.config_file().display())
             }
-            None => kith_server::app::DEFAULT_DIGITAL_CONSENT_AGE,
+            None => kith_server::http::app::DEFAULT_DIGITAL_CONSENT_AGE,
         },
         capture: {
             let capture = dir.settings.capture.clone().unwrap_or_default();
@@ -252,7 +252,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .settings
             .drp_business_id
             .clone()
-            .unwrap_or_else(|| kith_server::app::DEFAULT_DRP_BUSINESS_ID.to_string()),
+            .unwrap_or_else(|| kith_server::http::app::DEFAULT_DRP_BUSINESS_ID.to_string()),
         drp_callbacks: Default::default(),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
@@ -261,7 +261,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Kith serving on {scheme}://{local} (database {})", opened.database);
-    if let Some(expiry) = self_signed.as_deref().and_then(kith_server::tls::self_signed_expiry) {
+    if let Some(expiry) = self_signed.as_deref().and_then(kith_server::http::tls::self_signed_expiry) {
         let until = expiry.date();
         println!(
             "TLS: a self-signed certificate for localhost, valid until {until} and renewed before then; \
@@ -279,7 +279,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             loop {
                 tick.tick().await;
                 if let (Some(dir), Some(tls)) = (&self_signed, &tls) {
-                    kith_server::tls::renew_self_signed(dir, tls).await;
+                    kith_server::http::tls::renew_self_signed(dir, tls).await;
                 }
                 if let Err(e) = notary.checkpoint(&store).await {
                     tracing::warn!(error = %e, "audit checkpoint failed");
@@ -289,8 +289,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
             }
         })
     };
-    kith_server::serve::serve(kith_server::build_app(state), listener, tls, kith_server::serve::shutdown_signal())
-        .await?;
+    kith_server::http::serve::serve(
+        kith_server::build_app(state),
+        listener,
+        tls,
+        kith_server::http::serve::shutdown_signal(),
+    )
+    .await?;
     periodic.abort();
     if let Err(e) = audit.close_refusals(true).await {
         tracing::warn!(error = %e.detail, "refusal counts could not be recorded at shutdown");

@@ -3,9 +3,9 @@
 //! with its generated certificate, and a client that trusts only that
 //! certificate.
 
-use kith_server::app::ServerConfig;
 use kith_server::auth::{new_token, AccessPolicy};
 use kith_server::datadir::DataDir;
+use kith_server::http::app::ServerConfig;
 use kith_store::DynStore;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -140,14 +140,14 @@ impl Server {
     /// place the Argon2id cost is lowered) unless a test asks for another
     /// cost than the default; the CLI keeps the real cost.
     pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
-        Self::start_serving(db, config, kith_server::serve::Transport::default()).await
+        Self::start_serving(db, config, kith_server::http::serve::Transport::default()).await
     }
 
     /// A server with other transport limits (slow clients, connection count).
     pub async fn start_serving(
         db: &TestDb,
         mut config: ServerConfig,
-        transport: kith_server::serve::Transport,
+        transport: kith_server::http::serve::Transport,
     ) -> Self {
         if config.accounts.password == kith_crypto::PasswordParams::default() {
             config.accounts.password = kith_crypto::PasswordParams { m_kib: 64, t: 1, p: 1 };
@@ -157,8 +157,8 @@ impl Server {
         let opened = dir.initialise(db.url.as_deref()).await.expect("initialise");
         let (token, row) = new_token("tester", "sales", kith_server::now_millis(), None);
         opened.store.insert_token(&row).await.expect("token");
-        let tls_files = kith_server::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
-        let tls = kith_server::tls::rustls_config(&tls_files).await.expect("TLS config");
+        let tls_files = kith_server::http::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
+        let tls = kith_server::http::tls::rustls_config(&tls_files).await.expect("TLS config");
         let (store, keys) = (opened.store.clone(), opened.keys.clone());
         let state =
             kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
@@ -169,7 +169,7 @@ impl Server {
         let shutdown = async {
             let _ = rx.await;
         };
-        let task = tokio::spawn(kith_server::serve::serve_with(app, listener, Some(tls), shutdown, transport));
+        let task = tokio::spawn(kith_server::http::serve::serve_with(app, listener, Some(tls), shutdown, transport));
         Self {
             base: format!("https://127.0.0.1:{port}"),
             client: client_trusting(&tls_files.cert),

@@ -2,8 +2,8 @@
 //! generated, sends HSTS, and does not speak plain HTTP on that port.
 
 use crate::harness::{run_kith, Backend, Server, TestDb};
-use kith_server::app::ServerConfig;
-use kith_server::serve::Transport;
+use kith_server::http::app::ServerConfig;
+use kith_server::http::serve::Transport;
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +60,7 @@ type TlsStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStre
 impl RawTls {
     fn new(db: &TestDb, server: &Server) -> Self {
         use rustls::pki_types::{pem::PemObject, CertificateDer};
-        kith_server::tls::install_crypto_provider();
+        kith_server::http::tls::install_crypto_provider();
         let cert = CertificateDer::from_pem_file(db.data_dir().join("tls/cert.pem")).unwrap();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(cert).unwrap();

@@ -1,12 +1,12 @@
 //! The processing purposes catalogue over HTTP: every staff role reads it;
 //! `admin` and `dpo` add and change purposes, and each change is audited.
 
-use crate::audit_event::{self, About};
-use crate::caller::Caller;
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, WritePurposes};
-use crate::routes::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, WritePurposes};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -93,7 +93,7 @@ pub fn routes(mut api: Api) -> Api {
             .content("application/json", json_content(Ref::from_schema_name("Purpose")))
             .build()
     };
-    let key = crate::routes::text_parameter("key", "a fideslang data-use key");
+    let key = crate::http::api::text_parameter("key", "a fideslang data-use key");
     api.route(
         HttpMethod::Get,
         "/api/v1/purposes",

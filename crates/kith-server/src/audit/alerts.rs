@@ -135,7 +135,7 @@ impl Watcher {
                     window.people.insert(person, e.at);
                 }
             } else if e.outcome == AuditOutcome::Denied {
-                window.denials.push_back((e.at, crate::refusals::refusals_in(e)));
+                window.denials.push_back((e.at, crate::audit::refusals::refusals_in(e)));
             }
             touched.insert(e.actor.clone());
         }

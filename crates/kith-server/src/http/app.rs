@@ -4,9 +4,10 @@
 use crate::audit::{AuditLog, Notary};
 use crate::auth::{self, Authorizer};
 use crate::error::ApiError;
-use crate::ratelimit::PublicLimits;
+use crate::http::api::Api;
+use crate::http::ratelimit::PublicLimits;
+use crate::http::routes;
 use crate::records::Records;
-use crate::routes::{self, Api};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +36,7 @@ pub struct ServerConfig {
     pub response_deadline: std::time::Duration,
     /// Whether the server speaks TLS (then it sends HSTS).
     pub tls: bool,
-    pub alerts: crate::alerts::AlertRules,
+    pub alerts: crate::audit::alerts::AlertRules,
     /// The age of digital consent (Art. 8: 13 to 16 by member state):
     /// below it a consent needs a guardian record.
     pub digital_consent_age: u8,
@@ -60,8 +61,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
-            body_deadline: crate::deadlines::BODY_DEADLINE,
-            response_deadline: crate::deadlines::RESPONSE_DEADLINE,
+            body_deadline: crate::http::deadlines::BODY_DEADLINE,
+            response_deadline: crate::http::deadlines::RESPONSE_DEADLINE,
             tls: true,
             alerts: Default::default(),
             digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
@@ -85,10 +86,10 @@ pub struct AppState {
     /// Rate limits of the public endpoints (this server's own).
     pub limits: Arc<PublicLimits>,
     /// Login attempts per client address (this server's own).
-    pub login_limit: Arc<crate::ratelimit::Limiter>,
+    pub login_limit: Arc<crate::http::ratelimit::Limiter>,
     /// `sale:opt-out` requests per Data Rights Protocol agent (this server's
     /// own): each answer tells whether an address is known.
-    pub opt_out_limit: Arc<crate::ratelimit::Limiter>,
+    pub opt_out_limit: Arc<crate::http::ratelimit::Limiter>,
     /// A hash for logins of unknown addresses to verify against, so they
     /// take as long as those of known ones.
     pub dummy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -209,8 +210,8 @@ impl AppState {
     ) -> Self {
         let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
         let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
-        let login_limit = Arc::new(crate::ratelimit::Limiter::new(config.accounts.login_per_client));
-        let opt_out_limit = Arc::new(crate::ratelimit::Limiter::new(crate::drp::OPT_OUT_RATE));
+        let login_limit = Arc::new(crate::http::ratelimit::Limiter::new(config.accounts.login_per_client));
+        let opt_out_limit = Arc::new(crate::http::ratelimit::Limiter::new(crate::drp::OPT_OUT_RATE));
         Self {
             store,
             keys,
@@ -253,27 +254,27 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
     let capture = crate::capture::public_routes(Api::new());
-    let login = crate::account_routes::public_routes(Api::new());
+    let login = crate::http::routes::accounts::public_routes(Api::new());
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = crate::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
     let groups: [fn(Api) -> Api; 13] = [
-        routes::records,
-        crate::audit_routes::routes,
-        crate::purpose_routes::routes,
+        routes::records::records,
+        crate::http::routes::audit::routes,
+        crate::http::routes::purposes::routes,
         crate::consents::routes,
         crate::capture::routes,
         crate::segments::routes,
         crate::api_keys::routes,
         crate::roles::routes,
-        crate::account_routes::routes,
+        crate::http::routes::accounts::routes,
         crate::dsr::routes,
         crate::archive::routes,
         crate::erasure::routes,
         crate::drp::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
-    let deadlines = crate::deadlines::Deadlines {
+    let deadlines = crate::http::deadlines::Deadlines {
         body: state.config.body_deadline,
         response: state.config.response_deadline,
         max_body_bytes: state.config.max_body_bytes,
@@ -282,7 +283,7 @@ pub fn build_app(mut state: AppState) -> Router {
     let protected =
         protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let capture =
-        capture.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit));
+        capture.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::ratelimit::limit));
     let mut app = public
         .router
         .merge(capture)
@@ -291,7 +292,7 @@ pub fn build_app(mut state: AppState) -> Router {
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(deadlines, crate::deadlines::within_deadlines))
+        .layer(axum::middleware::from_fn_with_state(deadlines, crate::http::deadlines::within_deadlines))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
@@ -301,7 +302,7 @@ pub fn build_app(mut state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    app.layer(axum::middleware::from_fn(crate::edge::refuse_bad_text))
+    app.layer(axum::middleware::from_fn(crate::http::edge::refuse_bad_text))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::x_request_id())

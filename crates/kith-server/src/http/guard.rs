@@ -4,9 +4,9 @@
 //! the route's kind of record and no field). A handler names its
 //! requirement as its first extractor after the caller, `Guard<WritePurposes>`.
 
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
 use crate::auth::{Authorizer, Principal};
-use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::FromRequestParts;

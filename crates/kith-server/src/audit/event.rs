@@ -2,7 +2,7 @@
 //! caller, the request's purpose, id and client address. One place, so
 //! every route records the same shape.
 
-use crate::caller::Caller;
+use crate::auth::caller::Caller;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use uuid::Uuid;
 

@@ -3,6 +3,9 @@
 //! authorisation is one replaceable [`Authorizer`] that every record
 //! operation asks before it touches data.
 
+pub mod caller;
+pub mod sessions;
+
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
@@ -332,15 +335,22 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .map(str::trim);
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let now = crate::now_millis();
-    let outcome = match (token, crate::sessions::cookie_secret(req.headers())) {
+    let outcome = match (token, crate::auth::sessions::cookie_secret(req.headers())) {
         (Some(token), _) if token.starts_with(crate::api_keys::KEY_PREFIX) => {
             crate::api_keys::principal_for_key(&state.store, token, client, now).await
         }
         (Some(token), _) => principal_for(&state.store, token, now).await,
         (None, Some(secret)) => {
             let settings = &state.config.accounts;
-            crate::sessions::principal_for_session(&state.store, settings, &secret, req.method(), req.headers(), now)
-                .await
+            crate::auth::sessions::principal_for_session(
+                &state.store,
+                settings,
+                &secret,
+                req.method(),
+                req.headers(),
+                now,
+            )
+            .await
         }
         (None, None) => Err(Refused {
             error: ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>, or log in"),

@@ -2,11 +2,11 @@
 //! the chain's verification, for the roles the authoriser allows.
 
 use crate::audit::Verification;
-use crate::caller::Caller;
+use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
-use crate::routes::{id_parameter, json_content, operation, page_schema, problem_response, Api};
+use crate::http::api::{id_parameter, json_content, operation, page_schema, problem_response, Api};
+use crate::http::extract::ApiQuery;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -156,7 +156,7 @@ async fn access_log(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
-    let id = crate::extract::path_id(&id)?;
+    let id = crate::http::extract::path_id(&id)?;
     audited(&state, &who, Some(id)).await?;
     let query = AuditQuery { subject_id: Some(id), ..AuditQuery::default() };
     Ok(Json(page(&state, query, p.limit, p.cursor).await?))

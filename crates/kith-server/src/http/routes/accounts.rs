@@ -12,17 +12,17 @@ use crate::accounts::{
     change_password, create_user, find_by_email, is_locked, open_profile, render_user, seal_profile, user_key,
     verify_password, Profile,
 };
-use crate::audit_event::{self, About};
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
+use crate::auth::sessions::{self, clear_cookie, csrf_for, idle_expires_at, new_session, set_cookie};
 use crate::auth::Credential;
-use crate::caller::Caller;
 use crate::capture::PublicRequest;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::guard::{Guard, ManageAccounts};
-use crate::ratelimit::{client_key, limited};
-use crate::routes::{json_content, operation, problem_response, Api};
-use crate::sessions::{self, clear_cookie, csrf_for, idle_expires_at, new_session, set_cookie};
+use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::extract::ApiJson;
+use crate::http::guard::{Guard, ManageAccounts};
+use crate::http::ratelimit::{client_key, limited};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -439,7 +439,7 @@ async fn add_user(
 
 async fn get_user(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let user = current_user(&state, crate::extract::path_id(&id)?).await?;
+    let user = current_user(&state, crate::http::extract::path_id(&id)?).await?;
     let mut shown = show_users(&state, &who, std::slice::from_ref(&user)).await?;
     Ok(Json(shown.remove(0)))
 }
@@ -452,7 +452,7 @@ async fn update_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let mut user = current_user(&state, crate::extract::path_id(&id)?).await?;
+    let mut user = current_user(&state, crate::http::extract::path_id(&id)?).await?;
     // An admin gives roles to others, never to themselves: no one widens
     // their own access (an admin holds no personal data by default).
     let own = matches!(who.principal.credential, Credential::User { user: me, .. } if me == user.id);
@@ -515,7 +515,7 @@ async fn reset_password(
     ApiJson(input): ApiJson<PasswordReset>,
 ) -> ApiResult<StatusCode> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let user = current_user(&state, crate::extract::path_id(&id)?).await?;
+    let user = current_user(&state, crate::http::extract::path_id(&id)?).await?;
     check_privilege(&state, &who, &user.roles, &user.roles).await?;
     let now = crate::now_millis();
     change_password(&state.store, &state.keys, state.config.accounts.password, &user, &input.password, now).await?;
@@ -532,7 +532,7 @@ async fn reset_password(
 
 async fn revoke_sessions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    let user = current_user(&state, crate::extract::path_id(&id)?).await?;
+    let user = current_user(&state, crate::http::extract::path_id(&id)?).await?;
     let ended = state.store.revoke_user_sessions(user.id, crate::now_millis(), None).await?;
     state
         .audit
@@ -670,7 +670,7 @@ pub fn routes(api: Api) -> Api {
         "/api/v1/users/{id}",
         get_user,
         operation("get_user", "users", "One staff account (admin)")
-            .parameter(crate::routes::id_parameter())
+            .parameter(crate::http::api::id_parameter())
             .response("200", ok("the account"))
             .response("404", problem_response("no such account"))
             .build(),
@@ -684,7 +684,7 @@ pub fn routes(api: Api) -> Api {
             "users",
             "Change an account's display name, roles, teams or status (admin); disabling ends its sessions",
         )
-        .parameter(crate::routes::id_parameter())
+        .parameter(crate::http::api::id_parameter())
         .request_body(Some(body("UserPatch")))
         .response("200", ok("the account"))
         .response("404", problem_response("no such account"))
@@ -699,7 +699,7 @@ pub fn routes(api: Api) -> Api {
             "users",
             "Set an account's password (admin); its sessions end and a lockout is lifted",
         )
-        .parameter(crate::routes::id_parameter())
+        .parameter(crate::http::api::id_parameter())
         .request_body(Some(body("PasswordReset")))
         .response("204", no_content("set"))
         .response("404", problem_response("no such account"))
@@ -711,7 +711,7 @@ pub fn routes(api: Api) -> Api {
         "/api/v1/users/{id}/sessions/revoke",
         revoke_sessions,
         operation("revoke_sessions", "users", "End every session of an account (admin)")
-            .parameter(crate::routes::id_parameter())
+            .parameter(crate::http::api::id_parameter())
             .response("200", ok("how many sessions ended"))
             .response("404", problem_response("no such account"))
             .build(),

@@ -5,9 +5,13 @@
 //! one transaction. Many concurrent requests share one commit, and no
 //! response leaves before its events are durable.
 
-use crate::alerts::{AlertRules, Watcher};
+pub mod alerts;
+pub mod event;
+pub mod refusals;
+
+use crate::audit::alerts::{AlertRules, Watcher};
+use crate::audit::refusals::RefusalTally;
 use crate::error::{ApiError, ApiResult};
-use crate::refusals::RefusalTally;
 use kith_core::audit::{AuditEvent, AuditOutcome};
 use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};
 use kith_crypto::signed_note::{NoteSigner, NoteVerifier};

@@ -55,7 +55,7 @@ pub async fn serve_with(
     transport: Transport,
 ) -> std::io::Result<()> {
     let header_timeout = transport.header_timeout;
-    let limit = crate::connection_limit::ConnectionLimit::new(transport.max_connections);
+    let limit = crate::http::connection_limit::ConnectionLimit::new(transport.max_connections);
     listener.set_nonblocking(true)?;
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();

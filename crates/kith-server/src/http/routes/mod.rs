@@ -1,0 +1,6 @@
+//! Route groups whose handlers only extract, call a service and map the result.
+
+pub mod accounts;
+pub mod audit;
+pub mod purposes;
+pub mod records;
