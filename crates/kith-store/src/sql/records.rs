@@ -1,0 +1,163 @@
+//! Records of the five kinds with their keys, clear columns and index terms. The SQL, written once for both engines: `impl_records!`
+//! expands inside `impl_store!` (see `store_impl.rs`), where the row
+//! helpers it uses are in scope.
+
+macro_rules! impl_records {
+    ($store:ty, $db:ty, $backend:expr, $d:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::RecordStore for $store {
+            async fn data_key(&self, subject: uuid::Uuid) -> $crate::Result<Option<$crate::KeyRow>> {
+                let row = sqlx::query::<$db>("SELECT subject_id, kek_id, wrapped FROM data_keys WHERE subject_id = $1")
+                    .bind(subject.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(key_from_row).transpose()
+            }
+
+            async fn insert(&self, record: $crate::NewRecord, new_key: Option<$crate::KeyRow>) -> $crate::Result<()> {
+                self.insert_batch(vec![(record, new_key)]).await
+            }
+
+            async fn insert_batch(
+                &self,
+                records: Vec<($crate::NewRecord, Option<$crate::KeyRow>)>,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                insert_all(&mut tx, &records).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update(
+                &self,
+                update: $crate::RecordUpdate,
+                new_key: Option<$crate::KeyRow>,
+            ) -> $crate::Result<()> {
+                use sqlx::Row;
+                let record = &update.record;
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                check_references(&mut tx, &record.references).await?;
+                if let Some(key) = &new_key {
+                    insert_keys(&mut tx, &[own_key(record.entity.as_str(), record.id, key)?], update.updated_at)
+                        .await?;
+                }
+                let select =
+                    format!("SELECT subject_id, terms FROM {} WHERE id = $1{}", record.entity.as_str(), $d.update_lock);
+                let old = sqlx::query::<$db>(&select).bind(record.id.to_string()).fetch_optional(&mut *tx).await?;
+                let (old_subject, old_terms): (uuid::Uuid, Vec<u8>) = match old {
+                    Some(row) => (parse_id(row.try_get::<&str, _>("subject_id")?)?, row.try_get("terms")?),
+                    None => return Err($crate::StoreError::VersionConflict),
+                };
+                let text = $crate::query::update_sql(record.entity);
+                let mut q = sqlx::query::<$db>(&text)
+                    .bind(record.id.to_string())
+                    .bind(update.expected_version)
+                    .bind(record.subject_id.to_string())
+                    .bind(record.owner.clone())
+                    .bind(update.updated_at)
+                    .bind(record.sealed.clone())
+                    .bind(record.terms_blob());
+                for (column, value) in record.entity.columns().iter().zip(&record.columns) {
+                    q = bind_column(q, column, value);
+                }
+                if q.execute(&mut *tx).await?.rows_affected() != 1 {
+                    return Err($crate::StoreError::VersionConflict);
+                }
+                remove_terms(&mut tx, record.entity, &record.id.to_string(), &old_terms).await?;
+                insert_terms(&mut tx, &[record]).await?;
+                // A record that had a key of its own and now belongs to a person drops that key.
+                if old_subject == record.id && record.subject_id != record.id {
+                    delete_owned_key(&mut tx, record.entity.as_str(), record.id).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get(
+                &self,
+                entity: kith_core::EntityKind,
+                id: uuid::Uuid,
+            ) -> $crate::Result<Option<$crate::StoredRecord>> {
+                let text = format!(
+                    "SELECT {} FROM {} WHERE t.id = $1",
+                    $crate::query::RECORD_COLUMNS,
+                    $crate::query::record_from(entity.as_str())
+                );
+                let row = sqlx::query::<$db>(&text).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(|r| record_from_row(r, None)).transpose()
+            }
+
+            async fn delete(&self, entity: kith_core::EntityKind, id: uuid::Uuid) -> $crate::Result<bool> {
+                use kith_core::EntityKind as E;
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                // Locking the record first makes writers that reference it
+                // (holding it FOR SHARE) finish before, or fail after, this delete.
+                let select = format!("SELECT subject_id FROM {} WHERE id = $1{}", entity.as_str(), $d.update_lock);
+                let Some(row) = sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await? else {
+                    return Ok(false);
+                };
+                let subject = parse_id(sqlx::Row::try_get::<&str, _>(&row, "subject_id")?)?;
+                // A legal hold keeps the person's data from every deletion.
+                // Checked here, under the person's lock: recording an
+                // exception holds the contact FOR SHARE, so the two cannot
+                // pass each other.
+                let person = match entity {
+                    E::Contacts => Some(id),
+                    E::Interactions | E::Purchases | E::Deals => {
+                        let text = format!("SELECT contact_id FROM {} WHERE id = $1", entity.as_str());
+                        let row = sqlx::query::<$db>(&text).bind(id.to_string()).fetch_one(&mut *tx).await?;
+                        sqlx::Row::try_get::<Option<String>, _>(&row, "contact_id")?
+                            .as_deref()
+                            .map(parse_id)
+                            .transpose()?
+                    }
+                    E::Companies => None,
+                };
+                if let Some(person) = person {
+                    let lock = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
+                    sqlx::query::<$db>(&lock).bind(person.to_string()).fetch_optional(&mut *tx).await?;
+                    let held = sqlx::query::<$db>("SELECT id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1")
+                        .bind(person.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if held.is_some() {
+                        return Err($crate::StoreError::Held);
+                    }
+                }
+                match entity {
+                    E::Contacts => {
+                        delete_person_rows(&mut tx, id).await?;
+                    }
+                    E::Companies => {
+                        for referrer in [E::Contacts, E::Interactions, E::Deals, E::Purchases] {
+                            let text = format!("SELECT id FROM {} WHERE company_id = $1 LIMIT 1", referrer.as_str());
+                            if sqlx::query::<$db>(&text).bind(id.to_string()).fetch_optional(&mut *tx).await?.is_some()
+                            {
+                                return Err($crate::StoreError::InUse(referrer.as_str()));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if delete_rows(&mut tx, entity, "id", id).await? == 1 && subject == id {
+                    delete_owned_key(&mut tx, entity.as_str(), id).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn list(&self, query: &$crate::ListQuery) -> $crate::Result<Vec<$crate::StoredRecord>> {
+                let sql = $crate::query::list_sql(query)?;
+                let sort = $crate::query::sort_type(query.entity, query.sort);
+                let mut q = sqlx::query::<$db>(&sql.text);
+                for arg in sql.args {
+                    q = bind_arg(q, arg);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter().map(|r| record_from_row(r, sort)).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_records;
