@@ -171,7 +171,7 @@ async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8
     let interactions = records.of_person::<Interaction>(who, person).await?;
     let deals = records.of_person::<Deal>(who, person).await?;
     let purchases = records.of_person::<Purchase>(who, person).await?;
-    let consents = crate::consents::ledger_for_export(state, who, person).await?;
+    let consents = crate::service::consents::ledger_for_export(state, who, person).await?;
     let status = state
         .store
         .statuses(&[person], &*crate::consent_seal::sealer(&state.keys))

@@ -383,7 +383,7 @@ async fn create_request(State(state): State<AppState>, headers: HeaderMap, body:
             Ok(Some(contact)) => {
                 let on_behalf = Caller { request_id: Some(format!("drp:{}", row.id)), ..who.clone() };
                 for purpose in OPT_OUT_PURPOSES {
-                    crate::consents::record_objection(&state, &on_behalf, contact, purpose).await?;
+                    crate::service::consents::record_objection(&state, &on_behalf, contact, purpose).await?;
                 }
                 (row.status, subject) = ("fulfilled".into(), Some(contact));
             }

@@ -873,13 +873,13 @@ async fn fulfil(
             fields.push("fulfilment:erasure".into());
         }
         (Some(contact), RequestKind::Restriction) => {
-            crate::consents::record_restriction(&state, &on_behalf, contact).await?;
+            crate::service::consents::record_restriction(&state, &on_behalf, contact).await?;
             fields.push("fulfilment:restriction".into());
             fields.push(crate::erasure::record_recipients(&state, id).await?);
         }
         (Some(contact), RequestKind::Objection) => {
             let purpose = request.row.purpose.as_deref().ok_or_else(|| ApiError::internal("dsr", "no purpose"))?;
-            crate::consents::record_objection(&state, &on_behalf, contact, purpose).await?;
+            crate::service::consents::record_objection(&state, &on_behalf, contact, purpose).await?;
             fields.push(format!("fulfilment:objection:{purpose}"));
         }
         (Some(contact), RequestKind::Rectification) => {

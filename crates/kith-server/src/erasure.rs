@@ -106,7 +106,7 @@ async fn add_exception(
     if note.trim().is_empty() {
         return Err(ApiError::new(ErrorCode::MissingField, "note: why the data must be kept"));
     }
-    let (key, _) = crate::consents::person(&state, contact).await?;
+    let (key, _) = crate::service::consents::person(&state, contact).await?;
     let exception = Uuid::new_v4();
     let row = ErasureExceptionRow {
         id: exception,
@@ -141,7 +141,7 @@ fn render_exception(key: &kith_crypto::DataKey, row: &ErasureExceptionRow) -> Ap
 async fn list_exceptions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact = crate::http::extract::path_id(&id)?;
     state.authorizer.authorize_erasure(&who.principal)?;
-    let (key, _) = crate::consents::person(&state, contact).await?;
+    let (key, _) = crate::service::consents::person(&state, contact).await?;
     let items: Vec<Value> = state
         .store
         .erasure_exceptions(contact)
@@ -227,7 +227,7 @@ pub(crate) async fn erase(state: &AppState, who: &Caller, request: Uuid, contact
         let grounds: Vec<&str> = held.iter().map(|e| e.ground.as_str()).collect();
         return Err(held_error(&grounds));
     }
-    let (_, person) = crate::consents::person(state, contact).await?;
+    let (_, person) = crate::service::consents::person(state, contact).await?;
     let ring = state.keys.current();
     let suppressions = suppression_terms(&ring, &kith_core::EntityBody::index_terms(&person));
     drop(person);

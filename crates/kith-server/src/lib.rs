@@ -9,8 +9,9 @@ pub mod audit;
 pub mod auth;
 pub mod capture;
 pub mod clock;
+pub mod config;
 pub mod consent_seal;
-pub mod consents;
+
 pub mod datadir;
 pub mod drp;
 pub mod drp_callback;
@@ -24,6 +25,10 @@ pub mod roles;
 pub mod rotation;
 pub mod sealing;
 pub mod segments;
+pub mod service;
 
 pub use clock::now_millis;
 pub use http::app::{build_app, AppState};
+
+#[cfg(test)]
+mod layering;

@@ -11,9 +11,9 @@ use kith_core::access::{Action, Grant};
 use kith_core::EntityKind;
 use kith_server::audit::AuditLog;
 use kith_server::auth::{new_token, AccessPolicy, Authorizer, Principal};
+use kith_server::config::ServerConfig;
 use kith_server::datadir::DataDir;
 use kith_server::error::ApiResult;
-use kith_server::http::app::ServerConfig;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]

@@ -6,8 +6,8 @@ use kith_core::audit::AuditAction;
 use kith_server::audit::record_command;
 use kith_server::auth::{new_token, AccessPolicy, ROLES};
 use kith_server::clock::rfc3339_millis;
+use kith_server::config::ServerConfig;
 use kith_server::datadir::DataDir;
-use kith_server::http::app::ServerConfig;
 use kith_server::http::tls::{ensure_self_signed, rustls_config, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -223,8 +223,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })?;
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
-        body_deadline: kith_server::http::deadlines::BODY_DEADLINE,
-        response_deadline: kith_server::http::deadlines::RESPONSE_DEADLINE,
+        body_deadline: kith_server::config::BODY_DEADLINE,
+        response_deadline: kith_server::config::RESPONSE_DEADLINE,
         tls: tls.is_some(),
         alerts: {
             let rules = dir.settings.alerts.clone().unwrap_or_default();
@@ -236,7 +236,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             Some(other) => {
                 bail!("{}: digital_consent_age {other} is not between 13 and 16", dir.config_file().display())
             }
-            None => kith_server::http::app::DEFAULT_DIGITAL_CONSENT_AGE,
+            None => kith_server::config::DEFAULT_DIGITAL_CONSENT_AGE,
         },
         capture: {
             let capture = dir.settings.capture.clone().unwrap_or_default();
@@ -252,7 +252,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .settings
             .drp_business_id
             .clone()
-            .unwrap_or_else(|| kith_server::http::app::DEFAULT_DRP_BUSINESS_ID.to_string()),
+            .unwrap_or_else(|| kith_server::config::DEFAULT_DRP_BUSINESS_ID.to_string()),
         drp_callbacks: Default::default(),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());

@@ -3,11 +3,12 @@
 
 use crate::audit::{AuditLog, Notary};
 use crate::auth::{self, Authorizer};
+use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::http::api::Api;
 use crate::http::ratelimit::PublicLimits;
 use crate::http::routes;
-use crate::records::Records;
+use crate::service::Services;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -26,63 +27,12 @@ use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApiBuilder, ResponseBuilder, Type,
 };
 
-/// Settings the request path needs.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// How long a client has to send a body, and the server to answer.
-    pub body_deadline: std::time::Duration,
-    pub response_deadline: std::time::Duration,
-    /// Whether the server speaks TLS (then it sends HSTS).
-    pub tls: bool,
-    pub alerts: crate::audit::alerts::AlertRules,
-    /// The age of digital consent (Art. 8: 13 to 16 by member state):
-    /// below it a consent needs a guardian record.
-    pub digital_consent_age: u8,
-    /// Public capture: confirmation lifetime, link, rate limits.
-    pub capture: crate::capture::CaptureSettings,
-    /// Staff accounts: lockout, session lifetimes, login rate, hash cost.
-    pub accounts: crate::accounts::AccountSettings,
-    /// The business id Data Rights Protocol agents put in their signed
-    /// claims: a claim for another business is refused.
-    pub drp_business_id: String,
-    /// Where and how status callbacks to agents may go.
-    pub drp_callbacks: crate::drp_callback::CallbackRules,
-}
-
-/// The Data Rights Protocol business id when `kith.toml` names none.
-pub const DEFAULT_DRP_BUSINESS_ID: &str = "kith";
-
-/// Art. 8(1)'s default; member states may lower it to 13.
-pub const DEFAULT_DIGITAL_CONSENT_AGE: u8 = 16;
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 1024 * 1024,
-            body_deadline: crate::http::deadlines::BODY_DEADLINE,
-            response_deadline: crate::http::deadlines::RESPONSE_DEADLINE,
-            tls: true,
-            alerts: Default::default(),
-            digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
-            capture: Default::default(),
-            accounts: Default::default(),
-            drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
-            drp_callbacks: Default::default(),
-        }
-    }
-}
-
+/// What the handlers share: the services, behind `Deref` so a handler
+/// reaches them as `state.records`, `state.audit`…, and what only HTTP
+/// needs (rate limits, the OpenAPI document).
 #[derive(Clone)]
 pub struct AppState {
-    pub store: DynStore,
-    pub keys: KeyringHandle,
-    pub records: Records,
-    pub audit: AuditLog,
-    pub notary: Notary,
-    pub authorizer: Arc<dyn Authorizer>,
-    pub config: Arc<ServerConfig>,
+    pub services: Services,
     /// Rate limits of the public endpoints (this server's own).
     pub limits: Arc<PublicLimits>,
     /// Login attempts per client address (this server's own).
@@ -90,10 +40,15 @@ pub struct AppState {
     /// `sale:opt-out` requests per Data Rights Protocol agent (this server's
     /// own): each answer tells whether an address is known.
     pub opt_out_limit: Arc<crate::http::ratelimit::Limiter>,
-    /// A hash for logins of unknown addresses to verify against, so they
-    /// take as long as those of known ones.
-    pub dummy_hash: Arc<tokio::sync::OnceCell<String>>,
     openapi: Arc<String>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -208,22 +163,14 @@ impl AppState {
         config: ServerConfig,
         audit: AuditLog,
     ) -> Self {
-        let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
         let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
         let login_limit = Arc::new(crate::http::ratelimit::Limiter::new(config.accounts.login_per_client));
         let opt_out_limit = Arc::new(crate::http::ratelimit::Limiter::new(crate::drp::OPT_OUT_RATE));
         Self {
-            store,
-            keys,
-            records,
-            audit,
-            notary,
-            authorizer,
-            config: Arc::new(config),
+            services: Services::new(store, keys, notary, authorizer, config, audit),
             limits,
             login_limit,
             opt_out_limit,
-            dummy_hash: Arc::default(),
             openapi: Arc::default(),
         }
     }
@@ -262,7 +209,7 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::records::records,
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
-        crate::consents::routes,
+        routes::consents::routes,
         crate::capture::routes,
         crate::segments::routes,
         crate::api_keys::routes,

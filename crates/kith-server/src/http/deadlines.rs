@@ -23,11 +23,6 @@ pub struct Deadlines {
     pub max_body_bytes: usize,
 }
 
-/// How long a client has to send a request's body.
-pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
-/// How long the server has to answer, once the body is in.
-pub const RESPONSE_DEADLINE: Duration = Duration::from_secs(60);
-
 /// The middleware: reads the body within its deadline (Kith's bodies are
 /// small JSON documents, held in memory anyway), then runs the rest of the
 /// stack on a task of its own and waits at most `response` for it.

@@ -451,7 +451,7 @@ async fn unusual_access_raises_alerts_once_on_every_backend() {
             working_hours_utc: Some(if closed[0] < closed[1] { closed } else { [0, 0] }),
             ..Default::default()
         };
-        let config = kith_server::http::app::ServerConfig { alerts: rules, ..Default::default() };
+        let config = kith_server::config::ServerConfig { alerts: rules, ..Default::default() };
         let s = Server::start_with(&db, config).await;
         let mut ids = Vec::new();
         for i in 0..6 {
@@ -507,7 +507,7 @@ async fn a_flood_of_refused_credentials_costs_a_bounded_number_of_events_on_ever
         let db = TestDb::new(backend).await;
         let rules =
             kith_server::audit::alerts::AlertRules { refusal_window_seconds: 2, max_denied: 50, ..Default::default() };
-        let config = kith_server::http::app::ServerConfig { alerts: rules, ..Default::default() };
+        let config = kith_server::config::ServerConfig { alerts: rules, ..Default::default() };
         let s = Server::start_with(&db, config).await;
         let before = s.store.audit_head().await.unwrap().0;
         let started = std::time::Instant::now();

@@ -5,7 +5,7 @@
 use crate::canary::{contains, scan_dir, scan_postgres};
 use crate::harness::{assert_problem, backends, send_as, token_for, Backend, Server, TestDb};
 use kith_server::capture::CaptureSettings;
-use kith_server::http::app::ServerConfig;
+use kith_server::config::ServerConfig;
 use kith_server::http::ratelimit::Rate;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -4,8 +4,8 @@
 //! certificate.
 
 use kith_server::auth::{new_token, AccessPolicy};
+use kith_server::config::ServerConfig;
 use kith_server::datadir::DataDir;
-use kith_server::http::app::ServerConfig;
 use kith_store::DynStore;
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -519,7 +519,7 @@ async fn futures_counts(s: &Server) -> Vec<usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_configured_limit_are_refused() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let config = kith_server::http::app::ServerConfig { max_body_bytes: 4096, ..Default::default() };
+    let config = kith_server::config::ServerConfig { max_body_bytes: 4096, ..Default::default() };
     let s = Server::start_with(&db, config).await;
     let body = |notes: usize| format!("{{\"given_name\": \"A\", \"notes\": \"{}\"}}", "x".repeat(notes)).into_bytes();
     let too_large =

@@ -2,7 +2,7 @@
 //! generated, sends HSTS, and does not speak plain HTTP on that port.
 
 use crate::harness::{run_kith, Backend, Server, TestDb};
-use kith_server::http::app::ServerConfig;
+use kith_server::config::ServerConfig;
 use kith_server::http::serve::Transport;
 use reqwest::StatusCode;
 

@@ -2,5 +2,6 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod consents;
 pub mod purposes;
 pub mod records;

@@ -1,0 +1,43 @@
+//! The domain operations, beneath HTTP: each takes the `Services` (store,
+//! keys, audit log, authoriser, configuration) and the caller, and returns
+//! domain values; none knows the web framework or the HTTP state. Features move here
+//! one by one from their mixed modules at the crate root.
+
+use crate::audit::{AuditLog, Notary};
+use crate::auth::Authorizer;
+use crate::config::ServerConfig;
+use crate::records::Records;
+use kith_crypto::KeyringHandle;
+use kith_store::DynStore;
+use std::sync::Arc;
+
+pub mod consents;
+
+/// Everything a domain operation may use; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub store: DynStore,
+    pub keys: KeyringHandle,
+    pub records: Records,
+    pub audit: AuditLog,
+    pub notary: Notary,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub config: Arc<ServerConfig>,
+    /// A hash for logins of unknown addresses to verify against, so they
+    /// take as long as those of known ones.
+    pub dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl Services {
+    pub fn new(
+        store: DynStore,
+        keys: KeyringHandle,
+        notary: Notary,
+        authorizer: Arc<dyn Authorizer>,
+        config: ServerConfig,
+        audit: AuditLog,
+    ) -> Self {
+        let records = Records::new(store.clone(), keys.clone(), authorizer.clone(), audit.clone());
+        Self { store, keys, records, audit, notary, authorizer, config: Arc::new(config), dummy_hash: Arc::default() }
+    }
+}
