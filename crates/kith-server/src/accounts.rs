@@ -194,7 +194,7 @@ pub async fn create_user(
         None => None,
     };
     let roles = check_roles(&input.roles)?;
-    crate::roles::check_exist(store, &roles).await?;
+    crate::auth::roles::check_exist(store, &roles).await?;
     let teams = check_teams(&input.teams)?;
     check_password(&input.password, &email, display_name.as_deref())?;
     let password_hash = hash_password(params, &input.password).await?;

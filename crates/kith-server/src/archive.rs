@@ -190,7 +190,7 @@ async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8
         objections: status.objections.into_iter().collect(),
         // Read last, so the reads for this archive are in it.
         access_log: access_log(state, person).await?,
-        purposes: crate::http::routes::purposes::catalogue(state).await?,
+        purposes: crate::service::purposes::catalogue(state).await?,
         recipients: recipients(state).await?,
     };
     pack(&export::files(&subject))

@@ -3,7 +3,6 @@
 //! tokens, key rotation). Only this crate knows HTTP.
 
 pub mod accounts;
-pub mod api_keys;
 pub mod archive;
 pub mod audit;
 pub mod auth;
@@ -21,7 +20,6 @@ pub mod error;
 pub mod http;
 pub mod listing;
 pub mod records;
-pub mod roles;
 pub mod rotation;
 pub mod sealing;
 pub mod segments;

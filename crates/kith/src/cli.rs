@@ -312,7 +312,10 @@ async fn token_create(args: TokenCreateArgs) -> Result<()> {
     let name = name.as_str();
     let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
     let opened = dir.open(args.common.database_url.as_deref()).await?;
-    if !kith_server::roles::role_exists(&opened.store, &args.role).await.map_err(|e| anyhow::anyhow!("{}", e.detail))? {
+    if !kith_server::auth::roles::role_exists(&opened.store, &args.role)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?
+    {
         bail!("--role {} is not a role; use one of {} or a custom role", args.role, ROLES.join(", "));
     }
     let now = kith_server::now_millis();

@@ -3,7 +3,9 @@
 //! authorisation is one replaceable [`Authorizer`] that every record
 //! operation asks before it touches data.
 
+pub mod api_keys;
 pub mod caller;
+pub mod roles;
 pub mod sessions;
 
 use crate::error::{ApiError, ApiResult};
@@ -314,7 +316,7 @@ pub async fn principal_for(store: &DynStore, token: &str, now: i64) -> Result<Pr
         return Err(Refused::unknown(Some(format!("token:{}", row.id))));
     }
     let roles = vec![row.role];
-    let permissions = crate::roles::resolve_permissions(store, &roles)
+    let permissions = crate::auth::roles::resolve_permissions(store, &roles)
         .await
         .map_err(|error| Refused { error, actor: Some(format!("token:{}", row.id)) })?;
     Ok(Principal { credential: Credential::Token(row.id), name: row.name, roles, teams: Vec::new(), permissions })
@@ -336,8 +338,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let now = crate::now_millis();
     let outcome = match (token, crate::auth::sessions::cookie_secret(req.headers())) {
-        (Some(token), _) if token.starts_with(crate::api_keys::KEY_PREFIX) => {
-            crate::api_keys::principal_for_key(&state.store, token, client, now).await
+        (Some(token), _) if token.starts_with(crate::auth::api_keys::KEY_PREFIX) => {
+            crate::auth::api_keys::principal_for_key(&state.store, token, client, now).await
         }
         (Some(token), _) => principal_for(&state.store, token, now).await,
         (None, Some(secret)) => {

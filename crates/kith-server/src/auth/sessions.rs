@@ -139,7 +139,7 @@ pub async fn principal_for_session(
     Ok(Principal {
         credential: Credential::User { user: user.id, session: session.id },
         name: user.id.to_string(),
-        permissions: crate::roles::resolve_permissions(store, &user.roles)
+        permissions: crate::auth::roles::resolve_permissions(store, &user.roles)
             .await
             .map_err(|error| Refused { error, actor: Some(format!("user:{}", user.id)) })?,
         roles: user.roles,

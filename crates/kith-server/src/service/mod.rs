@@ -11,7 +11,11 @@ use kith_crypto::KeyringHandle;
 use kith_store::DynStore;
 use std::sync::Arc;
 
+pub mod api_keys;
+pub mod audit;
 pub mod consents;
+pub mod purposes;
+pub mod roles;
 
 /// Everything a domain operation may use; cheap to clone.
 #[derive(Clone)]

@@ -378,11 +378,11 @@ async fn list_users(State(state): State<AppState>, who: Caller) -> ApiResult<Jso
 /// after the change). Returns whether the roles after it grant personal
 /// data at all, which is then raised as an alert.
 async fn check_privilege(state: &AppState, who: &Caller, before: &[String], after: &[String]) -> ApiResult<bool> {
-    let held = crate::roles::resolve_permissions(&state.store, before).await?;
+    let held = crate::auth::roles::resolve_permissions(&state.store, before).await?;
     // A reset changes no role: the same permissions, resolved once.
     let granted = match before == after {
         true => held.clone(),
-        false => crate::roles::resolve_permissions(&state.store, after).await?,
+        false => crate::auth::roles::resolve_permissions(&state.store, after).await?,
     };
     let high = is_high_privilege(&held) || is_high_privilege(&granted);
     if high && !who.principal.has_role("dpo") {
@@ -422,7 +422,7 @@ async fn add_user(
     ApiJson(input): ApiJson<NewUserInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.authorizer.authorize_accounts(&who.principal)?;
-    crate::roles::check_exist(&state.store, &input.roles).await?;
+    crate::auth::roles::check_exist(&state.store, &input.roles).await?;
     let grants = check_privilege(&state, &who, &[], &input.roles).await?;
     let now = crate::now_millis();
     let (user, profile) = create_user(&state.store, &state.keys, state.config.accounts.password, input, now).await?;
@@ -463,7 +463,7 @@ async fn update_user(
         Some(roles) => check_roles(roles)?,
         None => user.roles.clone(),
     };
-    crate::roles::check_exist(&state.store, &new_roles).await?;
+    crate::auth::roles::check_exist(&state.store, &new_roles).await?;
     let grants = check_privilege(&state, &who, &user.roles, &new_roles).await? && patch.roles.is_some();
     let key = user_key(&state.store, &state.keys, user.id).await?;
     let mut profile = open_profile(&key, &user)?;

@@ -1,18 +1,16 @@
-//! The audit log over HTTP: the log filtered, one person's access log, and
-//! the chain's verification, for the roles the authoriser allows.
+//! The audit routes: extract, call `service::audit`, render.
 
 use crate::audit::Verification;
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::api::{id_parameter, json_content, operation, page_schema, problem_response, Api};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{path_id, ApiQuery};
+use crate::service::audit::{self, AuditPage, Filters};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
-use kith_core::ErrorCode;
-use kith_store::AuditQuery;
+use kith_core::audit::AuditEvent;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::{HttpMethod, ParameterIn};
@@ -20,9 +18,6 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
 
 /// Filters of the audit log.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -57,10 +52,6 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::InvalidQuery, detail)
-}
-
 /// The schema of an event as answered (`event_json`): the stored event's,
 /// with its time as RFC 3339 text.
 fn event_schema() -> RefOr<Schema> {
@@ -83,48 +74,8 @@ fn event_json(e: &AuditEvent) -> Value {
     })
 }
 
-async fn page(state: &AppState, mut query: AuditQuery, limit: Option<u32>, cursor: Option<String>) -> ApiResult<Value> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad(format!("limit: between 1 and {MAX_LIMIT}")));
-    }
-    query.after = cursor
-        .map(|c| {
-            // Cursors are the sequence number of the last event shown: positive, written plainly.
-            c.parse::<i64>()
-                .ok()
-                .filter(|seq| *seq > 0 && seq.to_string() == c)
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out"))
-        })
-        .transpose()?;
-    query.limit = limit + 1;
-    let mut events = state.store.audit_query(&query).await?;
-    let more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    let next_cursor = if more { events.last().map(|e| e.seq.to_string()) } else { None };
-    Ok(json!({ "items": events.iter().map(event_json).collect::<Vec<_>>(), "next_cursor": next_cursor }))
-}
-
-/// Asks the authoriser; reading the audit log is itself recorded (with the
-/// person whose log it is), and so is a refusal.
-async fn audited(state: &AppState, who: &Caller, subject: Option<Uuid>) -> ApiResult<()> {
-    let allowed = state.authorizer.authorize_audit(&who.principal);
-    let event = AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action: AuditAction::Read,
-        entity: Some("audit_events".into()),
-        record_id: None,
-        subject_id: subject,
-        fields: Vec::new(),
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome: if allowed.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Denied },
-    };
-    state.audit.record(vec![event]).await?;
-    allowed
+fn page_json(page: AuditPage) -> Value {
+    json!({ "items": page.events.iter().map(event_json).collect::<Vec<_>>(), "next_cursor": page.next_cursor })
 }
 
 async fn list(
@@ -132,22 +83,14 @@ async fn list(
     who: Caller,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Value>> {
-    audited(&state, &who, p.subject_id).await?;
-    if let Some(action) = &p.action {
-        AuditAction::parse(action).ok_or_else(|| {
-            let known: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
-            bad(format!("action: one of {}", known.join(", ")))
-        })?;
-    }
-    let query = AuditQuery {
+    let filters = Filters {
         subject_id: p.subject_id,
         actor: p.actor,
         action: p.action,
         from: crate::clock::query_time("from", p.from.as_deref())?,
         to: crate::clock::query_time("to", p.to.as_deref())?,
-        ..AuditQuery::default()
     };
-    Ok(Json(page(&state, query, p.limit, p.cursor).await?))
+    Ok(Json(page_json(audit::events(&state, &who, filters, p.limit, p.cursor).await?)))
 }
 
 async fn access_log(
@@ -156,10 +99,8 @@ async fn access_log(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
-    let id = crate::http::extract::path_id(&id)?;
-    audited(&state, &who, Some(id)).await?;
-    let query = AuditQuery { subject_id: Some(id), ..AuditQuery::default() };
-    Ok(Json(page(&state, query, p.limit, p.cursor).await?))
+    let id = path_id(&id)?;
+    Ok(Json(page_json(audit::access_log(&state, &who, id, p.limit, p.cursor).await?)))
 }
 
 async fn alerts(
@@ -167,17 +108,7 @@ async fn alerts(
     who: Caller,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
-    audited(&state, &who, None).await?;
-    if p.cursor.is_some() {
-        return Err(bad("cursor: alerts come newest first, as one page"));
-    }
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad(format!("limit: between 1 and {MAX_LIMIT}")));
-    }
-    let items: Vec<Value> = state
-        .store
-        .alerts(limit)
+    let items: Vec<Value> = audit::alerts(&state, &who, p.limit, p.cursor)
         .await?
         .into_iter()
         .map(|a| json!({"id": a.id, "at": rfc3339_millis(a.at), "rule": a.rule, "actor": a.actor, "detail": a.detail}))
@@ -186,8 +117,7 @@ async fn alerts(
 }
 
 async fn check(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Verification>> {
-    audited(&state, &who, None).await?;
-    Ok(Json(state.notary.verify(&state.store, None).await?))
+    Ok(Json(audit::verify(&state, &who).await?))
 }
 
 /// The audit routes, added to `api`.

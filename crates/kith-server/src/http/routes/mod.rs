@@ -1,7 +1,9 @@
 //! Route groups whose handlers only extract, call a service and map the result.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod consents;
 pub mod purposes;
 pub mod records;
+pub mod roles;

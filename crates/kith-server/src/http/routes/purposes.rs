@@ -1,17 +1,15 @@
-//! The processing purposes catalogue over HTTP: every staff role reads it;
-//! `admin` and `dpo` add and change purposes, and each change is audited.
+//! The purpose routes: extract, call `service::purposes`, render.
 
-use crate::audit::event::{self as audit_event, About};
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{json_content, operation, problem_response, Api};
 use crate::http::extract::ApiJson;
 use crate::http::guard::{Guard, WritePurposes};
+use crate::service::purposes;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kith_core::audit::AuditAction;
 use kith_core::purpose::Purpose;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
@@ -20,37 +18,8 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 
-/// Reads the catalogue; a stored document that no longer parses is an internal error.
-pub async fn catalogue(state: &AppState) -> ApiResult<Vec<Purpose>> {
-    let documents = state.store.purposes().await?;
-    documents.iter().map(|d| serde_json::from_str(d).map_err(|e| ApiError::internal("purposes", e))).collect()
-}
-
 async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
-    state.authorizer.authorize_purposes(&who.principal, false)?;
-    Ok(Json(json!({ "items": catalogue(&state).await?, "next_cursor": null })))
-}
-
-/// Writes a purpose after the authoriser and validation agreed, and audits
-/// it (the key is a validated data-use key by then).
-async fn write(state: &AppState, who: &Caller, mut purpose: Purpose, replace: bool) -> ApiResult<Purpose> {
-    state.authorizer.authorize_purposes(&who.principal, true)?;
-    purpose.validate()?;
-    for role in &purpose.roles {
-        if !crate::roles::role_exists(&state.store, role).await? {
-            return Err(ApiError::new(ErrorCode::UnknownReference, format!("roles: there is no role {role}")));
-        }
-    }
-    let document = serde_json::to_string(&purpose).map_err(|e| ApiError::internal("purposes", e))?;
-    if !state.store.put_purpose(&purpose.key, &document, crate::now_millis(), replace).await? {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("the purpose {} exists; PUT it to change it", purpose.key),
-        ));
-    }
-    let event = audit_event::by(who, AuditAction::ConfigChange, About::entity("purposes"), vec![purpose.key.clone()]);
-    state.audit.record(vec![event]).await?;
-    Ok(purpose)
+    Ok(Json(json!({ "items": purposes::list(&state, &who).await?, "next_cursor": null })))
 }
 
 async fn create(
@@ -59,7 +28,7 @@ async fn create(
     _allowed: Guard<WritePurposes>,
     ApiJson(purpose): ApiJson<Purpose>,
 ) -> ApiResult<(StatusCode, Json<Purpose>)> {
-    Ok((StatusCode::CREATED, Json(write(&state, &who, purpose, false).await?)))
+    Ok((StatusCode::CREATED, Json(purposes::write(&state, &who, purpose, false).await?)))
 }
 
 async fn replace(
@@ -72,7 +41,7 @@ async fn replace(
     if purpose.key.trim() != key {
         return Err(ApiError::new(ErrorCode::InvalidValue, "key: the body's key must be the path's"));
     }
-    Ok(Json(write(&state, &who, purpose, true).await?))
+    Ok(Json(purposes::write(&state, &who, purpose, true).await?))
 }
 
 /// The purpose routes, added to `api`.
