@@ -14,8 +14,10 @@ use std::sync::Arc;
 pub mod api_keys;
 pub mod audit;
 pub mod consents;
+pub mod login;
 pub mod purposes;
 pub mod roles;
+pub mod users;
 
 /// Everything a domain operation may use; cheap to clone.
 #[derive(Clone)]
