@@ -18,20 +18,19 @@ use crate::auth::hash_token;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{json_content, operation, problem_response, Api};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, PublicRequest};
 use crate::http::guard::{Guard, WritePurposes};
 use crate::http::ratelimit::Rate;
 use crate::sealing::to_crypto;
 use crate::service::consents::{self, consent_needs_guardian, record_consent, record_objection};
 use crate::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use kith_core::audit::{AuditAction, AuditEvent};
-use kith_core::capture::{gpc_objects_to, gpc_signal, FormInput, SubmissionInput, GPC_HEADER, GPC_OBJECTIONS};
+use kith_core::capture::{gpc_objects_to, FormInput, SubmissionInput, GPC_OBJECTIONS};
 use kith_core::consent::{ConsentInput, ConsentMethod};
 use kith_core::model::Contact;
 use kith_core::ErrorCode;
@@ -40,7 +39,6 @@ use kith_store::{DynStore, FormRow, OutboxRow, PendingRow};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::net::SocketAddr;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::ObjectBuilder;
@@ -128,29 +126,6 @@ struct Message {
     token: String,
     confirm_url: Option<String>,
     expires_at: String,
-}
-
-/// What a public request brings besides its body: where it comes from,
-/// its user agent, and whether it carries the GPC signal.
-pub struct PublicRequest {
-    pub request_id: Option<String>,
-    pub client: Option<String>,
-    pub user_agent: Option<String>,
-    pub gpc: bool,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PublicRequest {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        Ok(Self {
-            request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
-            client: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
-            user_agent: text(header::USER_AGENT).map(|ua| ua.chars().take(500).collect()),
-            gpc: gpc_signal(parts.headers.get_all(GPC_HEADER).iter().map(|v| v.as_bytes())),
-        })
-    }
 }
 
 fn event(actor: String, action: AuditAction, entity: &str, record: Option<Uuid>, fields: Vec<String>) -> AuditEvent {

@@ -29,7 +29,6 @@ const MODULES_IN_CYCLES: &[&str] = &[
     "erasure",
     "http",
     "records",
-    "segments",
     "service",
 ];
 

@@ -22,7 +22,6 @@ pub mod listing;
 pub mod records;
 pub mod rotation;
 pub mod sealing;
-pub mod segments;
 pub mod service;
 
 pub use clock::now_millis;

@@ -268,3 +268,17 @@ pub fn plan(entity: EntityKind, p: ListParams, ring: &Keyring) -> ApiResult<Plan
     let query = ListQuery { entity, equals, ranges, terms, owners: None, sort, descending, after, limit };
     Ok(Plan { query, limit })
 }
+
+/// A cursor naming the last item shown by a time and an id; lists ordered
+/// by (time, id) continue after it.
+pub fn encode_cursor(at: i64, id: Uuid) -> String {
+    B64URL.encode(format!("{at}:{id}"))
+}
+
+/// The (time, id) of a cursor [`encode_cursor`] gave out.
+pub fn parse_cursor(raw: &str) -> ApiResult<(i64, Uuid)> {
+    let invalid = || ApiError::new(ErrorCode::InvalidCursor, "cursor: not a cursor this list gave out");
+    let text = B64URL.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+    let (at, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((at.parse().map_err(|_| invalid())?, Uuid::parse_str(id).map_err(|_| invalid())?))
+}

@@ -211,7 +211,7 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::http::routes::purposes::routes,
         routes::consents::routes,
         crate::capture::routes,
-        crate::segments::routes,
+        routes::segments::routes,
         routes::api_keys::routes,
         routes::roles::routes,
         crate::http::routes::accounts::routes,

@@ -251,3 +251,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 pub fn path_id(raw: &str) -> crate::error::ApiResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
 }
+
+/// What a public request brings besides its body: where it comes from,
+/// its user agent, and whether it carries the GPC signal.
+pub struct PublicRequest {
+    pub request_id: Option<String>,
+    pub client: Option<String>,
+    pub user_agent: Option<String>,
+    pub gpc: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PublicRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        Ok(Self {
+            request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+            client: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+            user_agent: text(header::USER_AGENT).map(|ua| ua.chars().take(500).collect()),
+            gpc: kith_core::capture::gpc_signal(
+                parts.headers.get_all(kith_core::capture::GPC_HEADER).iter().map(|v| v.as_bytes()),
+            ),
+        })
+    }
+}

@@ -17,6 +17,7 @@ pub mod consents;
 pub mod login;
 pub mod purposes;
 pub mod roles;
+pub mod segments;
 pub mod users;
 
 /// Everything a domain operation may use; cheap to clone.

@@ -7,3 +7,4 @@ pub mod consents;
 pub mod purposes;
 pub mod records;
 pub mod roles;
+pub mod segments;
