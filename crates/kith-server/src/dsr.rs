@@ -283,7 +283,7 @@ fn given_term(state: &AppState, private: &Private) -> Option<Vec<u8>> {
         (None, Some(phone)) => IndexTerm { field: IndexField::Phone, value: phone.clone() },
         (None, None) => return None,
     };
-    crate::erasure::suppression_term(&state.keys.current(), &term).map(|t| t.to_vec())
+    crate::service::erasure::suppression_term(&state.keys.current(), &term).map(|t| t.to_vec())
 }
 
 /// An audit event about a request: the request is the record, the matched
@@ -869,13 +869,13 @@ async fn fulfil(
         (Some(contact), RequestKind::Erasure) => {
             // The store's erasure also destroyed the details of every
             // request about the person, this one included.
-            receipt = Some(crate::erasure::erase(&state, &on_behalf, id, contact).await?);
+            receipt = Some(crate::service::erasure::erase(&state, &on_behalf, id, contact).await?);
             fields.push("fulfilment:erasure".into());
         }
         (Some(contact), RequestKind::Restriction) => {
             crate::service::consents::record_restriction(&state, &on_behalf, contact).await?;
             fields.push("fulfilment:restriction".into());
-            fields.push(crate::erasure::record_recipients(&state, id).await?);
+            fields.push(crate::service::erasure::record_recipients(&state, id).await?);
         }
         (Some(contact), RequestKind::Objection) => {
             let purpose = request.row.purpose.as_deref().ok_or_else(|| ApiError::internal("dsr", "no purpose"))?;
@@ -890,7 +890,7 @@ async fn fulfil(
                 .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "changes: the contact fields to correct"))?;
             state.records.update::<Contact>(&on_behalf, contact, changes).await?;
             fields.push("fulfilment:rectification".into());
-            fields.push(crate::erasure::record_recipients(&state, id).await?);
+            fields.push(crate::service::erasure::record_recipients(&state, id).await?);
         }
     }
     let request = step(&state, &who, id, |request, now| {

@@ -26,7 +26,6 @@ const MODULES_IN_CYCLES: &[&str] = &[
     "drp",
     "drp_callback",
     "dsr",
-    "erasure",
     "http",
     "records",
     "service",

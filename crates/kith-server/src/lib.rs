@@ -15,7 +15,6 @@ pub mod datadir;
 pub mod drp;
 pub mod drp_callback;
 pub mod dsr;
-pub mod erasure;
 pub mod error;
 pub mod http;
 pub mod listing;

@@ -426,9 +426,9 @@ impl Records {
         // Contacts and companies hold addresses and numbers: an erased
         // person's may come back on neither.
         let ring = self.keys.current();
-        let mut terms = crate::erasure::suppression_terms(&ring, &body.index_terms());
+        let mut terms = crate::service::erasure::suppression_terms(&ring, &body.index_terms());
         if let Some(before) = before {
-            let old = crate::erasure::suppression_terms(&ring, &before.index_terms());
+            let old = crate::service::erasure::suppression_terms(&ring, &before.index_terms());
             terms.retain(|t| !old.contains(t));
         }
         if terms.is_empty() || !self.store.suppressed(&terms).await? {

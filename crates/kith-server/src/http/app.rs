@@ -217,7 +217,7 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::http::routes::accounts::routes,
         crate::dsr::routes,
         crate::archive::routes,
-        crate::erasure::routes,
+        routes::erasure::routes,
         crate::drp::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));

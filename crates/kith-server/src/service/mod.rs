@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub mod api_keys;
 pub mod audit;
 pub mod consents;
+pub mod erasure;
 pub mod login;
 pub mod purposes;
 pub mod roles;

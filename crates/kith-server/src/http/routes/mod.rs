@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod consents;
+pub mod erasure;
 pub mod purposes;
 pub mod records;
 pub mod roles;
