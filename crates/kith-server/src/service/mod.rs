@@ -21,6 +21,9 @@ pub mod roles;
 pub mod segments;
 pub mod users;
 
+#[cfg(test)]
+mod tests;
+
 /// Everything a domain operation may use; cheap to clone.
 #[derive(Clone)]
 pub struct Services {
