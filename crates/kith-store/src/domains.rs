@@ -204,7 +204,6 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Counts a failed login; locks the account when the rule says so.
     /// Returns the end of the lock, if the account is now locked.
     async fn record_login_failure(&self, id: Uuid, now: i64, rule: LockoutRule) -> Result<Option<i64>>;
-    /// Forgets failed logins after a successful one.
     /// Opens a session for a login whose password (as hashed at
     /// `password_changed_at`) and second factor were right: in one
     /// transaction, under the account's row lock, refuses a disabled or
