@@ -11,8 +11,8 @@
 //! Roles, teams, status, times and the Argon2id hash are clear columns.
 
 use crate::clock::rfc3339_millis;
+use crate::config::Rate;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ratelimit::Rate;
 use crate::sealing::to_crypto;
 use kith_core::account::{check_display_name, check_password, check_roles, check_teams, AccountStatus, NewUserInput};
 use kith_core::values::{email_lookup_key, parse_email};

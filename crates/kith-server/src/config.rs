@@ -1,6 +1,79 @@
 //! The settings a server runs with (from `kith.toml`, flags and the
 //! environment, resolved by the command line).
 
+use serde::{Deserialize, Serialize};
+
+/// How fast requests may come: `burst` at once, then `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub fn check(&self, name: &str) -> Result<(), String> {
+        if self.per_minute == 0 || self.burst == 0 {
+            return Err(format!("{name}: per_minute and burst are at least 1"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn per_second(&self) -> f64 {
+        f64::from(self.per_minute) / 60.0
+    }
+}
+
+/// `[capture]` in `kith.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureSettings {
+    /// How long a confirmation token stays valid (default 48 hours).
+    pub confirmation_ttl_seconds: u64,
+    /// The page a confirmation link opens, with `{token}` where the token
+    /// goes (e.g. `https://example.org/confirm#{token}`); that page posts
+    /// the token to `/api/v1/public/confirmations/{token}`. Without it the
+    /// message carries the token alone.
+    pub confirm_url: Option<String>,
+    /// Public requests per client address (IPv6: per /64).
+    pub per_client: Rate,
+    /// Submissions per form, whoever sends them.
+    pub per_form: Rate,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> Self {
+        Self {
+            confirmation_ttl_seconds: 48 * 3600,
+            confirm_url: None,
+            per_client: Rate { per_minute: 10, burst: 20 },
+            per_form: Rate { per_minute: 300, burst: 600 },
+        }
+    }
+}
+
+impl CaptureSettings {
+    pub fn check(&self) -> Result<(), String> {
+        if !(60..=30 * 86_400).contains(&self.confirmation_ttl_seconds) {
+            return Err("capture.confirmation_ttl_seconds: between 60 (a minute) and 2592000 (30 days)".into());
+        }
+        if let Some(url) = &self.confirm_url {
+            // The token is a credential: it travels in clear only to this machine.
+            let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|p| url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
+            if !(url.starts_with("https://") || loopback) || !url.contains("{token}") {
+                return Err(
+                    "capture.confirm_url: an https URL (http only to loopback) with {token} where the token goes"
+                        .into(),
+                );
+            }
+        }
+        self.per_client.check("capture.per_client")?;
+        self.per_form.check("capture.per_form")
+    }
+}
+
 /// Settings the request path and the services need.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -16,7 +89,7 @@ pub struct ServerConfig {
     /// below it a consent needs a guardian record.
     pub digital_consent_age: u8,
     /// Public capture: confirmation lifetime, link, rate limits.
-    pub capture: crate::capture::CaptureSettings,
+    pub capture: CaptureSettings,
     /// Staff accounts: lockout, session lifetimes, login rate, hash cost.
     pub accounts: crate::accounts::AccountSettings,
     /// The business id Data Rights Protocol agents put in their signed
@@ -51,5 +124,42 @@ impl Default for ServerConfig {
             drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
             drp_callbacks: Default::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_come_from_kith_toml_and_are_checked() {
+        let parsed: crate::datadir::FileSettings = toml::from_str(
+            "[capture]\nconfirmation_ttl_seconds = 3600\nconfirm_url = \"https://example.org/c#{token}\"\n\
+             per_client = { per_minute = 5, burst = 10 }\n",
+        )
+        .unwrap();
+        let capture = parsed.capture.unwrap();
+        assert_eq!(capture.confirmation_ttl_seconds, 3600);
+        assert_eq!(capture.per_client, Rate { per_minute: 5, burst: 10 });
+        assert_eq!(capture.per_form, CaptureSettings::default().per_form, "unnamed settings keep their defaults");
+        assert!(capture.check().is_ok());
+        assert_eq!(CaptureSettings::default().confirmation_ttl_seconds, 48 * 3600);
+        for bad in [
+            CaptureSettings { confirmation_ttl_seconds: 1, ..Default::default() },
+            CaptureSettings { confirm_url: Some("https://example.org/confirm".into()), ..Default::default() },
+            CaptureSettings { confirm_url: Some("javascript:{token}".into()), ..Default::default() },
+            CaptureSettings { confirm_url: Some("http://example.org/c#{token}".into()), ..Default::default() },
+            CaptureSettings { confirm_url: Some("http://localhost.example.org/{token}".into()), ..Default::default() },
+            CaptureSettings { per_form: Rate { per_minute: 0, burst: 1 }, ..Default::default() },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        let local =
+            CaptureSettings { confirm_url: Some("http://127.0.0.1:8080/c#{token}".into()), ..Default::default() };
+        assert!(local.check().is_ok(), "plain HTTP to this machine is fine");
+        assert!(
+            toml::from_str::<crate::datadir::FileSettings>("[capture]\nttl = 1\n").is_err(),
+            "unknown keys refused"
+        );
     }
 }

@@ -24,7 +24,7 @@ pub struct FileSettings {
     /// The age of digital consent, 13 to 16 (default 16).
     pub digital_consent_age: Option<u8>,
     /// Public capture: confirmation lifetime and link, rate limits.
-    pub capture: Option<crate::capture::CaptureSettings>,
+    pub capture: Option<crate::config::CaptureSettings>,
     /// Staff accounts: lockout, session lifetimes, login rate.
     pub accounts: Option<crate::accounts::AccountSettings>,
     /// The business id Data Rights Protocol agents address (default `kith`).

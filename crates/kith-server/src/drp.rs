@@ -483,7 +483,7 @@ async fn revoke_request(
 
 /// How many `sale:opt-out` requests an agent may file: 60 at once, then
 /// one every two seconds.
-pub const OPT_OUT_RATE: crate::http::ratelimit::Rate = crate::http::ratelimit::Rate { per_minute: 30, burst: 60 };
+pub const OPT_OUT_RATE: crate::config::Rate = crate::config::Rate { per_minute: 30, burst: 60 };
 
 /// A register request moved: tells the agent that filed it, if any.
 pub(crate) fn register_moved(state: &AppState, dsr: Uuid) {

@@ -21,7 +21,6 @@ const MODULES_IN_CYCLES: &[&str] = &[
     "archive",
     "audit",
     "auth",
-    "capture",
     "config",
     "drp",
     "drp_callback",

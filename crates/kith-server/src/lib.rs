@@ -6,7 +6,6 @@ pub mod accounts;
 pub mod archive;
 pub mod audit;
 pub mod auth;
-pub mod capture;
 pub mod clock;
 pub mod config;
 pub mod consent_seal;

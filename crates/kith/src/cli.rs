@@ -285,7 +285,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
                     tracing::warn!(error = %e, "audit checkpoint failed");
                 }
                 // Expired confirmations go even when no form is submitted.
-                kith_server::capture::sweep(&store, &audit).await;
+                kith_server::service::capture::sweep(&store, &audit).await;
             }
         })
     };

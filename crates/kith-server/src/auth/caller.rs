@@ -30,6 +30,15 @@ pub struct Caller {
     pub override_suppression: bool,
 }
 
+/// What a public request brings besides its body: where it comes from,
+/// its user agent, and whether it carries the GPC signal.
+pub struct PublicRequest {
+    pub request_id: Option<String>,
+    pub client: Option<String>,
+    pub user_agent: Option<String>,
+    pub gpc: bool,
+}
+
 /// The role of the principal that public capture acts as. It holds no
 /// token; the authoriser decides what it may do like for any other role.
 pub const CAPTURE_ROLE: &str = "capture";

@@ -96,7 +96,7 @@ fn public_routes(api: Api) -> Api {
         openapi,
         doc,
     );
-    crate::archive::public_routes(crate::capture::gpc_route(api))
+    crate::archive::public_routes(routes::capture::gpc_route(api))
 }
 
 fn problem_schema() -> ObjectBuilder {
@@ -200,7 +200,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 pub fn build_app(mut state: AppState) -> Router {
     let public = public_routes(Api::new());
-    let capture = crate::capture::public_routes(Api::new());
+    let capture = routes::capture::public_routes(Api::new());
     let login = crate::http::routes::accounts::public_routes(Api::new());
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = crate::drp::public_routes(Api::new());
@@ -210,7 +210,7 @@ pub fn build_app(mut state: AppState) -> Router {
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
         routes::consents::routes,
-        crate::capture::routes,
+        routes::capture::routes,
         routes::segments::routes,
         routes::api_keys::routes,
         routes::roles::routes,

@@ -252,16 +252,8 @@ pub fn path_id(raw: &str) -> crate::error::ApiResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))
 }
 
-/// What a public request brings besides its body: where it comes from,
-/// its user agent, and whether it carries the GPC signal.
-pub struct PublicRequest {
-    pub request_id: Option<String>,
-    pub client: Option<String>,
-    pub user_agent: Option<String>,
-    pub gpc: bool,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PublicRequest {
+/// `PublicRequest` (see `auth::caller`) from a request's headers and connection.
+impl<S: Send + Sync> FromRequestParts<S> for crate::auth::caller::PublicRequest {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {

@@ -4,6 +4,7 @@
 //! with `Retry-After`. Each server keeps its own buckets, so with several
 //! servers a client gets each server's allowance.
 
+use crate::config::Rate;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{ConnectInfo, RawPathParams, Request, State};
@@ -11,7 +12,6 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kith_core::ErrorCode;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -26,27 +26,6 @@ const MAX_BUCKETS: usize = 50_000;
 
 /// The key of the shared bucket of keys that found the map full.
 const OVERFLOW: &str = "\u{0}overflow";
-
-/// How fast requests may come: `burst` at once, then `per_minute`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rate {
-    pub per_minute: u32,
-    pub burst: u32,
-}
-
-impl Rate {
-    pub fn check(&self, name: &str) -> Result<(), String> {
-        if self.per_minute == 0 || self.burst == 0 {
-            return Err(format!("{name}: per_minute and burst are at least 1"));
-        }
-        Ok(())
-    }
-
-    fn per_second(&self) -> f64 {
-        f64::from(self.per_minute) / 60.0
-    }
-}
 
 struct Bucket {
     tokens: f64,

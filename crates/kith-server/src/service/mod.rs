@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 pub mod api_keys;
 pub mod audit;
+pub mod capture;
 pub mod consents;
 pub mod erasure;
 pub mod login;

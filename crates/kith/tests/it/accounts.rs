@@ -85,7 +85,7 @@ async fn add_user(s: &Server, admin: &str, email: &str, roles: &[&str]) -> Strin
 
 fn settings(f: impl FnOnce(&mut AccountSettings)) -> ServerConfig {
     let mut accounts = AccountSettings {
-        login_per_client: kith_server::http::ratelimit::Rate { per_minute: 6000, burst: 6000 },
+        login_per_client: kith_server::config::Rate { per_minute: 6000, burst: 6000 },
         ..Default::default()
     };
     f(&mut accounts);
@@ -383,7 +383,7 @@ async fn accounts_lockout_and_indistinguishable_failures_on_every_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_login_rate_limit_per_client() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let config = settings(|a| a.login_per_client = kith_server::http::ratelimit::Rate { per_minute: 1, burst: 2 });
+    let config = settings(|a| a.login_per_client = kith_server::config::Rate { per_minute: 1, burst: 2 });
     let s = Server::start_with(&db, config).await;
     for _ in 0..2 {
         assert_eq!(try_login(&s, json!({"email": "a@example.org", "password": "x"})).await.0, 401);

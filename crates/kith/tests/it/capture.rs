@@ -4,9 +4,9 @@
 
 use crate::canary::{contains, scan_dir, scan_postgres};
 use crate::harness::{assert_problem, backends, send_as, token_for, Backend, Server, TestDb};
-use kith_server::capture::CaptureSettings;
+use kith_server::config::CaptureSettings;
+use kith_server::config::Rate;
 use kith_server::config::ServerConfig;
-use kith_server::http::ratelimit::Rate;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -5,11 +5,12 @@
 
 use crate::accounts::{render_user, Profile};
 use crate::auth::caller::Caller;
+use crate::auth::caller::PublicRequest;
 use crate::auth::sessions::{self, clear_cookie, csrf_for, idle_expires_at, set_cookie};
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{json_content, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiJson, PublicRequest};
+use crate::http::extract::{path_id, ApiJson};
 use crate::http::guard::{Guard, ManageAccounts};
 use crate::http::ratelimit::{client_key, limited};
 use crate::service::{login, users};

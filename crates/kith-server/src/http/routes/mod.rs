@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod capture;
 pub mod consents;
 pub mod erasure;
 pub mod purposes;
