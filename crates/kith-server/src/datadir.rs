@@ -20,13 +20,13 @@ pub struct FileSettings {
     pub tls_key: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
     /// Thresholds for unusual-access alerts.
-    pub alerts: Option<crate::audit::alerts::AlertRules>,
+    pub alerts: Option<crate::config::AlertRules>,
     /// The age of digital consent, 13 to 16 (default 16).
     pub digital_consent_age: Option<u8>,
     /// Public capture: confirmation lifetime and link, rate limits.
     pub capture: Option<crate::config::CaptureSettings>,
     /// Staff accounts: lockout, session lifetimes, login rate.
-    pub accounts: Option<crate::accounts::AccountSettings>,
+    pub accounts: Option<crate::config::AccountSettings>,
     /// The business id Data Rights Protocol agents address (default `kith`).
     pub drp_business_id: Option<String>,
 }

@@ -7,6 +7,7 @@
 //! own network. A failed delivery is tried again after growing delays.
 //! Every attempt, and every refusal, is recorded with the request.
 
+use crate::config::CallbackRules;
 use crate::AppState;
 use kith_store::DrpRequestRow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -14,26 +15,6 @@ use std::time::Duration;
 
 /// How long one delivery may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What a callback must satisfy; the defaults are the only ones `kith
-/// serve` uses (tests deliver to a loopback endpoint over HTTP).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackRules {
-    pub https_only: bool,
-    pub public_addresses_only: bool,
-    /// The waits before the second, third… attempt.
-    pub retry_delays: Vec<Duration>,
-}
-
-impl Default for CallbackRules {
-    fn default() -> Self {
-        Self {
-            https_only: true,
-            public_addresses_only: true,
-            retry_delays: [10, 60, 300, 1800].map(Duration::from_secs).to_vec(),
-        }
-    }
-}
 
 /// Why a callback is not sent: recorded as `refused:<reason>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

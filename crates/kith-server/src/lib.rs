@@ -2,7 +2,6 @@
 //! service, and the operations the command line runs (initialisation,
 //! tokens, key rotation). Only this crate knows HTTP.
 
-pub mod accounts;
 pub mod archive;
 pub mod audit;
 pub mod auth;
@@ -16,8 +15,8 @@ pub mod drp_callback;
 pub mod dsr;
 pub mod error;
 pub mod http;
+pub mod input;
 pub mod listing;
-pub mod records;
 pub mod rotation;
 pub mod sealing;
 pub mod service;

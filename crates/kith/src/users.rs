@@ -7,9 +7,11 @@ use clap::{Args, Subcommand};
 use kith_core::account::{AccountStatus, NewUserInput};
 use kith_core::audit::AuditAction;
 use kith_crypto::PasswordParams;
-use kith_server::accounts::{change_password, create_user, find_by_email, open_profile, shown_status, user_key};
 use kith_server::audit::record_command;
 use kith_server::datadir::{DataDir, Opened};
+use kith_server::service::accounts::{
+    change_password, create_user, find_by_email, open_profile, shown_status, user_key,
+};
 use std::io::Read;
 use zeroize::Zeroizing;
 

@@ -9,8 +9,9 @@ pub mod alerts;
 pub mod event;
 pub mod refusals;
 
-use crate::audit::alerts::{AlertRules, Watcher};
+use crate::audit::alerts::Watcher;
 use crate::audit::refusals::RefusalTally;
+use crate::config::AlertRules;
 use crate::error::{ApiError, ApiResult};
 use kith_core::audit::{AuditEvent, AuditOutcome};
 use kith_crypto::audit_chain::{chain_hash, leaf_hash, merkle_root, Hash, GENESIS};

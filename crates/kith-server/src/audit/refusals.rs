@@ -43,7 +43,7 @@ impl RefusalTally {
 
     fn key_of(&self, event: &AuditEvent) -> Key {
         let network =
-            event.client.as_deref().and_then(|c| c.parse().ok()).map(|ip| crate::http::ratelimit::client_key(Some(ip)));
+            event.client.as_deref().and_then(|c| c.parse().ok()).map(|ip| crate::auth::network::client_key(Some(ip)));
         let key = Key { actor: event.actor.clone(), network, entity: event.entity.clone() };
         if self.counts.len() >= self.max_keys && !self.counts.contains_key(&key) {
             return Key { actor: "anonymous".into(), network: None, entity: event.entity.clone() };

@@ -10,9 +10,9 @@
 //! account is disabled. Its last use is written at most once a minute (or
 //! a quarter of the idle time, if shorter), not on every request.
 
-use crate::accounts::AccountSettings;
 use crate::auth::{Credential, Principal, Refused};
 use crate::clock::seconds_as_millis;
+use crate::config::AccountSettings;
 use crate::error::ApiError;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use kith_core::account::AccountStatus;

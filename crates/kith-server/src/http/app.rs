@@ -2,7 +2,7 @@
 //! OpenAPI document built from the same route table.
 
 use crate::audit::{AuditLog, Notary};
-use crate::auth::{self, Authorizer};
+use crate::auth::Authorizer;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::http::api::Api;
@@ -227,8 +227,9 @@ pub fn build_app(mut state: AppState) -> Router {
         max_body_bytes: state.config.max_body_bytes,
     };
     state.openapi = Arc::new(document(&[&public, &capture, &login, &agents], &protected));
-    let protected =
-        protected.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let protected = protected
+        .router
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::authenticate::authenticate));
     let capture =
         capture.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::ratelimit::limit));
     let mut app = public

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod authenticate;
 pub mod connection_limit;
 pub mod deadlines;
 pub mod edge;

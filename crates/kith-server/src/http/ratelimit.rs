@@ -4,6 +4,7 @@
 //! with `Retry-After`. Each server keeps its own buckets, so with several
 //! servers a client gets each server's allowance.
 
+use crate::auth::network::client_key;
 use crate::config::Rate;
 use crate::error::ApiError;
 use crate::AppState;
@@ -13,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kith_core::ErrorCode;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -105,22 +106,6 @@ impl PublicLimits {
     }
 }
 
-/// The bucket of a client address. An IPv6 client usually holds a whole
-/// /64, so that is what is counted; IPv4 counts per address.
-pub fn client_key(ip: Option<IpAddr>) -> String {
-    match ip {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-        None => "unknown".into(),
-    }
-}
-
 /// 429 `rate_limited` with `Retry-After`.
 pub fn limited(wait: Duration, detail: &str) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -186,13 +171,5 @@ mod tests {
         let later = t0 + Duration::from_secs(3600);
         assert!(limiter.take("198.51.100.1", later).is_ok());
         assert!(limiter.len() <= 2, "{} buckets", limiter.len());
-    }
-
-    #[test]
-    fn ipv6_clients_count_per_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        assert_eq!(client_key(Some(a)), client_key(Some(b)));
-        assert_eq!(client_key(Some("::ffff:192.0.2.1".parse().unwrap())), "192.0.2.1");
     }
 }

@@ -288,18 +288,14 @@ pub async fn confirm(svc: &Services, token: &str, request: PublicRequest) -> Api
                 purposes: None,
             }
             .as_contact(None);
-            let created = match svc.records.create::<Contact>(&who, person).await {
+            match svc.records.create::<Contact>(&who, person).await {
                 // An erased person's address: nothing is recorded (the refusal
                 // is audited), and the answer is the one anybody gets.
                 Err(e) if e.code == ErrorCode::SuppressedAfterErasure => {
                     return Ok(());
                 }
-                result => result?,
-            };
-            created["id"]
-                .as_str()
-                .and_then(|id| Uuid::parse_str(id).ok())
-                .ok_or_else(|| ApiError::internal("capture", "a created contact has no id"))?
+                result => result?.id,
+            }
         }
     };
     let (person, known) = consents::person(svc, contact).await?;

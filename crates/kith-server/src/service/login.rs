@@ -7,12 +7,14 @@
 //! (an unknown address is checked against a dummy hash), so neither the
 //! answer nor its timing tells whether an account exists.
 
-use crate::accounts::{change_password, find_by_email, is_locked, open_profile, user_key, verify_password, Profile};
 use crate::audit::event::{self as audit_event, About};
 use crate::auth::caller::Caller;
 use crate::auth::sessions::new_session;
 use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
+use crate::service::accounts::{
+    change_password, find_by_email, is_locked, open_profile, user_key, verify_password, Profile,
+};
 use crate::service::Services;
 use kith_core::account::{AccountStatus, LoginInput, PasswordChange, TotpConfirm};
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
@@ -136,7 +138,7 @@ pub async fn login(
     let params = settings.password;
     let dummy = svc
         .dummy_hash
-        .get_or_try_init(|| crate::accounts::hash_password(params, "kith: no such account, a dummy password"))
+        .get_or_try_init(|| crate::service::accounts::hash_password(params, "kith: no such account, a dummy password"))
         .await?
         .clone();
     let hash = user.as_ref().map_or(dummy, |u| u.password_hash.clone());

@@ -6,11 +6,12 @@
 use crate::audit::{AuditLog, Notary};
 use crate::auth::Authorizer;
 use crate::config::ServerConfig;
-use crate::records::Records;
 use kith_crypto::KeyringHandle;
 use kith_store::DynStore;
+use records::Records;
 use std::sync::Arc;
 
+pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod capture;
@@ -18,6 +19,7 @@ pub mod consents;
 pub mod erasure;
 pub mod login;
 pub mod purposes;
+pub mod records;
 pub mod roles;
 pub mod segments;
 pub mod users;

@@ -5,9 +5,9 @@
 
 use crate::audit::event::{self as audit_event, About};
 use crate::auth::caller::Caller;
+use crate::auth::purpose::request_purpose;
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult};
-use crate::records::request_purpose;
 use crate::sealing::to_crypto;
 use crate::service::Services;
 use kith_core::access::Grant;

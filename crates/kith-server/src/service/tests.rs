@@ -37,10 +37,16 @@ async fn account(svc: &Services, email: &str) -> kith_store::UserRow {
         teams: Vec::new(),
         password: PASSWORD.into(),
     };
-    crate::accounts::create_user(&svc.store, &svc.keys, svc.config.accounts.password, input, crate::now_millis())
-        .await
-        .unwrap()
-        .0
+    crate::service::accounts::create_user(
+        &svc.store,
+        &svc.keys,
+        svc.config.accounts.password,
+        input,
+        crate::now_millis(),
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 fn attempt(email: &str, password: &str) -> LoginInput {

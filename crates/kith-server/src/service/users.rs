@@ -2,10 +2,10 @@
 //! password, end sessions. Only a DPO touches an account whose roles reach
 //! everyone's personal data; granting personal-data access raises an alert.
 
-use crate::accounts::{change_password, create_user, open_profile, seal_profile, user_key, Profile};
 use crate::auth::caller::Caller;
 use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
+use crate::service::accounts::{change_password, create_user, open_profile, seal_profile, user_key, Profile};
 use crate::service::login::caller_event;
 use crate::service::Services;
 use kith_core::access::is_high_privilege;

@@ -7,7 +7,7 @@
 use crate::canary::{contains, scan_postgres};
 use crate::harness::{assert_problem, backends, kith, send_as, token_for, Backend, Server, TestDb};
 use kith_crypto::totp;
-use kith_server::accounts::AccountSettings;
+use kith_server::config::AccountSettings;
 use kith_server::config::ServerConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

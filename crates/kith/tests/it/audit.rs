@@ -444,7 +444,7 @@ async fn unusual_access_raises_alerts_once_on_every_backend() {
         let db = TestDb::new(backend).await;
         let hour = ((kith_server::now_millis() / 3_600_000) % 24) as u8;
         let closed = [(hour + 1) % 24, (hour + 2) % 24];
-        let rules = kith_server::audit::alerts::AlertRules {
+        let rules = kith_server::config::AlertRules {
             max_people_read: 3,
             max_denied: 2,
             max_people_per_request: 4,
@@ -505,8 +505,7 @@ async fn unusual_access_raises_alerts_once_on_every_backend() {
 async fn a_flood_of_refused_credentials_costs_a_bounded_number_of_events_on_every_backend() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
-        let rules =
-            kith_server::audit::alerts::AlertRules { refusal_window_seconds: 2, max_denied: 50, ..Default::default() };
+        let rules = kith_server::config::AlertRules { refusal_window_seconds: 2, max_denied: 50, ..Default::default() };
         let config = kith_server::config::ServerConfig { alerts: rules, ..Default::default() };
         let s = Server::start_with(&db, config).await;
         let before = s.store.audit_head().await.unwrap().0;

@@ -126,7 +126,7 @@ async fn callback_endpoint(failures: usize) -> (String, Received) {
 /// A server whose callbacks may go to a loopback endpoint over HTTP, and
 /// are tried again after a fifth of a second: only tests relax the rules.
 fn loopback_callbacks() -> kith_server::config::ServerConfig {
-    let drp_callbacks = kith_server::drp_callback::CallbackRules {
+    let drp_callbacks = kith_server::config::CallbackRules {
         https_only: false,
         public_addresses_only: false,
         retry_delays: vec![std::time::Duration::from_millis(200)],

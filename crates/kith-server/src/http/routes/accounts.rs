@@ -3,16 +3,17 @@
 //! admins (`/api/v1/users...`). Handlers extract, call `service::login` or
 //! `service::users`, and render; the session cookie is set and cleared here.
 
-use crate::accounts::{render_user, Profile};
 use crate::auth::caller::Caller;
 use crate::auth::caller::PublicRequest;
+use crate::auth::network::client_key;
 use crate::auth::sessions::{self, clear_cookie, csrf_for, idle_expires_at, set_cookie};
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{json_content, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson};
 use crate::http::guard::{Guard, ManageAccounts};
-use crate::http::ratelimit::{client_key, limited};
+use crate::http::ratelimit::limited;
+use crate::service::accounts::{shown_status, Profile};
 use crate::service::{login, users};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -37,6 +38,23 @@ fn session_body(state: &AppState, user: &UserRow, profile: &Profile, row: &Sessi
         "csrf_token": csrf_for(secret),
         "expires_at": rfc3339_millis(row.expires_at),
         "idle_expires_at": rfc3339_millis(idle_expires_at(row, &state.config.accounts)),
+    })
+}
+
+/// An account as the API shows it (never the hash or TOTP material).
+pub fn render_user(user: &UserRow, profile: &Profile, now: i64) -> Value {
+    json!({
+        "id": user.id,
+        "email": profile.email,
+        "display_name": profile.display_name,
+        "roles": user.roles,
+        "teams": user.teams,
+        "status": shown_status(user, now),
+        "locked_until": user.locked_until.filter(|until| *until > now).map(rfc3339_millis),
+        "totp_enrolled": user.totp.is_some(),
+        "created_at": rfc3339_millis(user.created_at),
+        "updated_at": rfc3339_millis(user.updated_at),
+        "password_changed_at": rfc3339_millis(user.password_changed_at),
     })
 }
 

@@ -25,7 +25,7 @@ async fn create<B: EntityBody>(
     who: Caller,
     ApiJson(body): ApiJson<B>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(state.records.create::<B>(&who, body).await?)))
+    Ok((StatusCode::CREATED, Json(state.records.create::<B>(&who, body).await?.record)))
 }
 
 async fn get<B: EntityBody>(

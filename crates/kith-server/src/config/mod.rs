@@ -3,6 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+mod accounts;
+mod alerts;
+mod callbacks;
+mod capture;
+
+pub use accounts::AccountSettings;
+pub use alerts::AlertRules;
+pub use callbacks::CallbackRules;
+pub use capture::CaptureSettings;
+
 /// How fast requests may come: `burst` at once, then `per_minute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,56 +34,6 @@ impl Rate {
     }
 }
 
-/// `[capture]` in `kith.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CaptureSettings {
-    /// How long a confirmation token stays valid (default 48 hours).
-    pub confirmation_ttl_seconds: u64,
-    /// The page a confirmation link opens, with `{token}` where the token
-    /// goes (e.g. `https://example.org/confirm#{token}`); that page posts
-    /// the token to `/api/v1/public/confirmations/{token}`. Without it the
-    /// message carries the token alone.
-    pub confirm_url: Option<String>,
-    /// Public requests per client address (IPv6: per /64).
-    pub per_client: Rate,
-    /// Submissions per form, whoever sends them.
-    pub per_form: Rate,
-}
-
-impl Default for CaptureSettings {
-    fn default() -> Self {
-        Self {
-            confirmation_ttl_seconds: 48 * 3600,
-            confirm_url: None,
-            per_client: Rate { per_minute: 10, burst: 20 },
-            per_form: Rate { per_minute: 300, burst: 600 },
-        }
-    }
-}
-
-impl CaptureSettings {
-    pub fn check(&self) -> Result<(), String> {
-        if !(60..=30 * 86_400).contains(&self.confirmation_ttl_seconds) {
-            return Err("capture.confirmation_ttl_seconds: between 60 (a minute) and 2592000 (30 days)".into());
-        }
-        if let Some(url) = &self.confirm_url {
-            // The token is a credential: it travels in clear only to this machine.
-            let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
-                .iter()
-                .any(|p| url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
-            if !(url.starts_with("https://") || loopback) || !url.contains("{token}") {
-                return Err(
-                    "capture.confirm_url: an https URL (http only to loopback) with {token} where the token goes"
-                        .into(),
-                );
-            }
-        }
-        self.per_client.check("capture.per_client")?;
-        self.per_form.check("capture.per_form")
-    }
-}
-
 /// Settings the request path and the services need.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -84,19 +44,19 @@ pub struct ServerConfig {
     pub response_deadline: std::time::Duration,
     /// Whether the server speaks TLS (then it sends HSTS).
     pub tls: bool,
-    pub alerts: crate::audit::alerts::AlertRules,
+    pub alerts: AlertRules,
     /// The age of digital consent (Art. 8: 13 to 16 by member state):
     /// below it a consent needs a guardian record.
     pub digital_consent_age: u8,
     /// Public capture: confirmation lifetime, link, rate limits.
     pub capture: CaptureSettings,
     /// Staff accounts: lockout, session lifetimes, login rate, hash cost.
-    pub accounts: crate::accounts::AccountSettings,
+    pub accounts: AccountSettings,
     /// The business id Data Rights Protocol agents put in their signed
     /// claims: a claim for another business is refused.
     pub drp_business_id: String,
     /// Where and how status callbacks to agents may go.
-    pub drp_callbacks: crate::drp_callback::CallbackRules,
+    pub drp_callbacks: CallbackRules,
 }
 
 /// How long a client has to send a request's body.

@@ -1,6 +1,6 @@
 //! Staff accounts: creating them, sealing and opening their personal
 //! values, passwords, and how an account is shown. The HTTP routes
-//! (`account_routes.rs`) and the command line (`kith user ...`) both go
+//! (`http/routes/accounts.rs`) and the command line (`kith user ...`) both go
 //! through here.
 //!
 //! Staff are data subjects too. An account's e-mail address and display
@@ -10,17 +10,14 @@
 //! lower-cased address. The TOTP secret is sealed under the same key.
 //! Roles, teams, status, times and the Argon2id hash are clear columns.
 
-use crate::clock::rfc3339_millis;
-use crate::config::Rate;
 use crate::error::{ApiError, ApiResult};
 use crate::sealing::to_crypto;
 use kith_core::account::{check_display_name, check_password, check_roles, check_teams, AccountStatus, NewUserInput};
 use kith_core::values::{email_lookup_key, parse_email};
 use kith_core::ErrorCode;
 use kith_crypto::{DataKey, KeyringHandle, PasswordParams};
-use kith_store::{DynStore, LockoutRule, StoreError, UserRow};
+use kith_store::{DynStore, StoreError, UserRow};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -28,71 +25,6 @@ use zeroize::Zeroizing;
 /// terms of contacts' addresses, so a staff member's address does not
 /// match a contact's in the index.
 pub const EMAIL_FIELD: &str = "user_email";
-
-/// `[accounts]` in `kith.toml`: lockout, session lifetimes, login rate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AccountSettings {
-    /// Failed logins that lock an account (default 5)...
-    pub max_failures: u32,
-    /// ...within this many seconds of the first (default 900).
-    pub failure_window_seconds: u64,
-    /// How long the lock lasts (default 900).
-    pub lockout_seconds: u64,
-    /// A session unused this long ends (default 1800).
-    pub session_idle_seconds: u64,
-    /// A session ends this long after login whatever its use (default 43200).
-    pub session_absolute_seconds: u64,
-    /// Login attempts per client address (IPv6: per /64).
-    pub login_per_client: Rate,
-    /// The cost of new password hashes; not in `kith.toml` (only tests lower it).
-    #[serde(skip)]
-    pub password: PasswordParams,
-}
-
-impl Default for AccountSettings {
-    fn default() -> Self {
-        Self {
-            max_failures: 5,
-            failure_window_seconds: 15 * 60,
-            lockout_seconds: 15 * 60,
-            session_idle_seconds: 30 * 60,
-            session_absolute_seconds: 12 * 3600,
-            login_per_client: Rate { per_minute: 20, burst: 40 },
-            password: PasswordParams::default(),
-        }
-    }
-}
-
-impl AccountSettings {
-    pub fn check(&self) -> Result<(), String> {
-        if !(1..=100).contains(&self.max_failures) {
-            return Err("accounts.max_failures: between 1 and 100".into());
-        }
-        for (name, value) in [
-            ("failure_window_seconds", self.failure_window_seconds),
-            ("lockout_seconds", self.lockout_seconds),
-            ("session_idle_seconds", self.session_idle_seconds),
-            ("session_absolute_seconds", self.session_absolute_seconds),
-        ] {
-            if !(1..=30 * 86_400).contains(&value) {
-                return Err(format!("accounts.{name}: between 1 and 2592000 (30 days)"));
-            }
-        }
-        if self.session_idle_seconds > self.session_absolute_seconds {
-            return Err("accounts.session_idle_seconds: at most session_absolute_seconds".into());
-        }
-        self.login_per_client.check("accounts.login_per_client")
-    }
-
-    pub fn lockout(&self) -> LockoutRule {
-        LockoutRule {
-            max_failures: i64::from(self.max_failures),
-            window_ms: crate::clock::seconds_as_millis(self.failure_window_seconds),
-            lock_ms: crate::clock::seconds_as_millis(self.lockout_seconds),
-        }
-    }
-}
 
 /// What is sealed about an account.
 #[derive(Clone, Serialize, Deserialize)]
@@ -160,23 +92,6 @@ pub fn shown_status(user: &UserRow, now: i64) -> &'static str {
         _ if is_locked(user, now) => "locked",
         _ => "active",
     }
-}
-
-/// An account as the API shows it (never the hash or TOTP material).
-pub fn render_user(user: &UserRow, profile: &Profile, now: i64) -> Value {
-    json!({
-        "id": user.id,
-        "email": profile.email,
-        "display_name": profile.display_name,
-        "roles": user.roles,
-        "teams": user.teams,
-        "status": shown_status(user, now),
-        "locked_until": user.locked_until.filter(|until| *until > now).map(rfc3339_millis),
-        "totp_enrolled": user.totp.is_some(),
-        "created_at": rfc3339_millis(user.created_at),
-        "updated_at": rfc3339_millis(user.updated_at),
-        "password_changed_at": rfc3339_millis(user.password_changed_at),
-    })
 }
 
 /// Validates a new account, hashes its password and stores it sealed.
