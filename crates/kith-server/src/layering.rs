@@ -5,18 +5,9 @@
 //!   touches the store, seals or opens data, or builds an audit event.
 //! - Top-level modules do not import each other in circles.
 //!
-//! Code from before the split still breaks the last two rules; the lists
-//! below name it, and shrink: a file or module that no longer breaks a
-//! rule must leave its list, so the shape can only improve.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Route files that still do a service's work.
-const ROUTES_NOT_YET_THIN: &[&str] = &[];
-
-/// Top-level modules still inside an import cycle.
-const MODULES_IN_CYCLES: &[&str] = &["archive", "drp", "drp_callback", "dsr", "http"];
 
 fn source_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -68,9 +59,7 @@ fn routes_only_extract_delegate_and_render() {
             continue;
         }
         let found = offences(&code_of(&file), &banned);
-        let allowed = ROUTES_NOT_YET_THIN.contains(&name);
-        assert!(found.is_empty() || allowed, "http/routes/{name} does a service's work: {found:?}");
-        assert!(!found.is_empty() || !allowed, "http/routes/{name} is thin now: take it off ROUTES_NOT_YET_THIN");
+        assert!(found.is_empty(), "http/routes/{name} does a service's work: {found:?}");
     }
 }
 
@@ -159,13 +148,9 @@ fn modules_in_cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<Str
 }
 
 #[test]
-fn no_new_import_cycles() {
+fn no_import_cycles() {
     let cyclic = modules_in_cycles(&imports());
-    let known: BTreeSet<String> = MODULES_IN_CYCLES.iter().map(|m| m.to_string()).collect();
-    let new: Vec<&String> = cyclic.difference(&known).collect();
-    let gone: Vec<&String> = known.difference(&cyclic).collect();
-    assert!(new.is_empty(), "modules drawn into an import cycle: {new:?}");
-    assert!(gone.is_empty(), "out of every cycle now, take them off MODULES_IN_CYCLES: {gone:?}");
+    assert!(cyclic.is_empty(), "modules in an import cycle: {cyclic:?}");
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! service, and the operations the command line runs (initialisation,
 //! tokens, key rotation). Only this crate knows HTTP.
 
-pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -10,9 +9,6 @@ pub mod config;
 pub mod consent_seal;
 
 pub mod datadir;
-pub mod drp;
-pub mod drp_callback;
-pub mod dsr;
 pub mod error;
 pub mod http;
 pub mod input;

@@ -67,6 +67,10 @@ pub const RESPONSE_DEADLINE: std::time::Duration = std::time::Duration::from_sec
 /// The Data Rights Protocol business id when `kith.toml` names none.
 pub const DEFAULT_DRP_BUSINESS_ID: &str = "kith";
 
+/// How many `sale:opt-out` requests an agent may file: 60 at once, then
+/// one every two seconds.
+pub const DRP_OPT_OUT_RATE: Rate = Rate { per_minute: 30, burst: 60 };
+
 /// Art. 8(1)'s default; member states may lower it to 13.
 pub const DEFAULT_DIGITAL_CONSENT_AGE: u8 = 16;
 

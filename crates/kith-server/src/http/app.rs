@@ -96,7 +96,7 @@ fn public_routes(api: Api) -> Api {
         openapi,
         doc,
     );
-    crate::archive::public_routes(routes::capture::gpc_route(api))
+    routes::archive::public_routes(routes::capture::gpc_route(api))
 }
 
 fn problem_schema() -> ObjectBuilder {
@@ -165,7 +165,7 @@ impl AppState {
     ) -> Self {
         let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
         let login_limit = Arc::new(crate::http::ratelimit::Limiter::new(config.accounts.login_per_client));
-        let opt_out_limit = Arc::new(crate::http::ratelimit::Limiter::new(crate::drp::OPT_OUT_RATE));
+        let opt_out_limit = Arc::new(crate::http::ratelimit::Limiter::new(crate::config::DRP_OPT_OUT_RATE));
         Self {
             services: Services::new(store, keys, notary, authorizer, config, audit),
             limits,
@@ -203,7 +203,7 @@ pub fn build_app(mut state: AppState) -> Router {
     let capture = routes::capture::public_routes(Api::new());
     let login = crate::http::routes::accounts::public_routes(Api::new());
     // Agents authenticate with their own signed claims and pairwise tokens.
-    let agents = crate::drp::public_routes(Api::new());
+    let agents = routes::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
     let groups: [fn(Api) -> Api; 13] = [
         routes::records::records,
@@ -215,10 +215,10 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::api_keys::routes,
         routes::roles::routes,
         crate::http::routes::accounts::routes,
-        crate::dsr::routes,
-        crate::archive::routes,
+        routes::dsr::routes,
+        routes::archive::routes,
         routes::erasure::routes,
-        crate::drp::routes,
+        routes::drp::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     let deadlines = crate::http::deadlines::Deadlines {

@@ -13,9 +13,12 @@ use std::sync::Arc;
 
 pub mod accounts;
 pub mod api_keys;
+pub mod archive;
 pub mod audit;
 pub mod capture;
 pub mod consents;
+pub mod drp;
+pub mod dsr;
 pub mod erasure;
 pub mod login;
 pub mod purposes;

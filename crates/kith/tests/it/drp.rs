@@ -332,7 +332,7 @@ async fn opt_outs_are_throttled_per_agent_on_every_backend() {
         let dpo = token_for(&s, "dpo").await;
         let a = Agent::new(&s, &dpo, "agent-a").await;
         // The burst, then more than the refill (one per two seconds) brings back.
-        let burst = kith_server::drp::OPT_OUT_RATE.burst as usize;
+        let burst = kith_server::config::DRP_OPT_OUT_RATE.burst as usize;
         let mut reasons = Vec::new();
         for i in 0..burst + 20 {
             let probe = json!({"exercise": "sale:opt-out", "agent-request-id": format!("p-{i}"),

@@ -2,9 +2,12 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod archive;
 pub mod audit;
 pub mod capture;
 pub mod consents;
+pub mod drp;
+pub mod dsr;
 pub mod erasure;
 pub mod purposes;
 pub mod records;

@@ -8,7 +8,7 @@
 //! Every attempt, and every refusal, is recorded with the request.
 
 use crate::config::CallbackRules;
-use crate::AppState;
+use crate::service::Services;
 use kith_store::DrpRequestRow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -115,9 +115,9 @@ async fn resolve(host: &str, port: u16, rules: &CallbackRules) -> Result<SocketA
 
 /// One attempt: `delivered`, `http_<status>`, `failed`, or a refusal.
 /// The second value says whether trying again may help.
-async fn attempt(state: &AppState, row: &DrpRequestRow, url: &str, body: &serde_json::Value) -> (String, bool) {
-    let rules = &state.config.drp_callbacks;
-    let hosts = match state.store.drp_agent(&row.agent_id).await {
+async fn attempt(svc: &Services, row: &DrpRequestRow, url: &str, body: &super::StatusObject) -> (String, bool) {
+    let rules = &svc.config.drp_callbacks;
+    let hosts = match svc.store.drp_agent(&row.agent_id).await {
         Ok(Some(agent)) => agent.callback_hosts,
         Ok(None) => return (format!("refused:{}", Refusal::AgentRemoved.as_str()), false),
         Err(_) => return ("failed".into(), true),
@@ -152,17 +152,17 @@ async fn attempt(state: &AppState, row: &DrpRequestRow, url: &str, body: &serde_
 
 /// Posts the request's status to its callback, if it has one, trying
 /// again after each of the rules' delays while a failure may pass.
-pub(crate) async fn send(state: &AppState, row: &DrpRequestRow) {
+pub(crate) async fn send(svc: &Services, row: &DrpRequestRow) {
     let Some(url) = &row.status_callback else { return };
-    let status = match crate::drp::status_object(state, row).await {
+    let status = match super::status_object(svc, row).await {
         Ok(status) => status,
         Err(e) => return tracing::warn!(code = e.code.as_str(), "cannot build a status callback"),
     };
-    let sent = status["status"].as_str().unwrap_or_default().to_string();
-    let mut delays = state.config.drp_callbacks.retry_delays.iter();
+    let sent = status.status.clone();
+    let mut delays = svc.config.drp_callbacks.retry_delays.iter();
     loop {
-        let (outcome, again) = attempt(state, row, url, &status).await;
-        if let Err(e) = state.store.record_drp_callback(row.id, &sent, crate::now_millis(), &outcome).await {
+        let (outcome, again) = attempt(svc, row, url, &status).await;
+        if let Err(e) = svc.store.record_drp_callback(row.id, &sent, crate::now_millis(), &outcome).await {
             tracing::warn!(error = %e, "cannot record a status callback");
         }
         match delays.next() {

@@ -1,7 +1,7 @@
-//! The access and portability archive (Art. 15, 20) over HTTP: the DPO
+//! The access and portability archive (Art. 15, 20): the DPO
 //! gets a single-use link for a verified access or portability request,
 //! and the archive is built in memory when it is downloaded (never a file
-//! on disk) and sent as `application/zip`.
+//! on disk) for the route to send as `application/zip`.
 //!
 //! The archive is the person's, complete: their records are opened
 //! directly, without the DPO's field grant, scope or purposes, and every
@@ -9,15 +9,9 @@
 
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
-use crate::dsr::{event, kind_of, load, status_of, Request, DAY_MS};
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{id_parameter, operation, problem_response, Api};
-use crate::http::extract::ApiQuery;
-use crate::AppState;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use crate::service::dsr::{event, kind_of, load, status_of, Request, DAY_MS};
+use crate::service::Services;
 use kith_core::audit::{AuditAction, AuditOutcome};
 use kith_core::dsr::{RequestKind, RequestStatus};
 use kith_core::export::{self, AccessEntry, Recipient, Subject};
@@ -25,12 +19,8 @@ use kith_core::model::{Deal, Interaction, Purchase};
 use kith_core::ErrorCode;
 use kith_crypto::secrets::{hash_secret, random_token};
 use kith_store::AuditQuery;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::Write as _;
-use utoipa::openapi::path::{HttpMethod, ParameterIn};
-use utoipa::openapi::{ContentBuilder, ResponseBuilder};
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 /// How long a download link works, in days.
@@ -59,122 +49,97 @@ fn archive_person(request: &Request) -> ApiResult<Uuid> {
         .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "no person matched this request: there is nothing to export"))
 }
 
-/// Issues a download link: a single-use token, shown once in this answer,
-/// stored as its SHA-256, valid for a day.
-async fn issue_link(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::http::extract::path_id(&id)?;
-    let request = load(&state, id).await?;
+/// A download link: its token, shown once, and when it expires.
+pub struct Link {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+/// Issues a download link: a single-use token, stored as its SHA-256,
+/// valid for a day.
+pub async fn issue_link(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<Link> {
+    svc.authorizer.authorize_requests(&who.principal, true)?;
+    let request = load(svc, id).await?;
     archive_person(&request)?;
     let token = format!("{LINK_PREFIX}{}", *random_token(32));
     let now = crate::now_millis();
     let expires_at = now + LINK_TTL_DAYS * DAY_MS;
-    state.store.insert_export_link(id, &hash_secret(&token), now, expires_at).await?;
-    state.audit.record(vec![event(&who, AuditAction::Update, &request.row, vec!["export_link".into()])]).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "url": format!("/api/v1/dsr/{id}/export?token={token}"),
-            "token": token,
-            "expires_at": rfc3339_millis(expires_at),
-        })),
-    ))
-}
-
-/// The download link's query.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ExportParams {
-    /// The token `export-link` answered (single use, valid a day).
-    token: Option<String>,
+    svc.store.insert_export_link(id, &hash_secret(&token), now, expires_at).await?;
+    svc.audit.record(vec![event(who, AuditAction::Update, &request.row, vec!["export_link".into()])]).await?;
+    Ok(Link { token, expires_at })
 }
 
 fn link_expired() -> ApiError {
     ApiError::new(ErrorCode::LinkExpired, "token: unknown, used or expired; get a new link")
 }
 
-/// Downloads the archive: built in memory and sent. The DPO's own
-/// authenticated call needs nothing more (the contract's path); a call with
-/// a link's token must present a live one, which is used up atomically —
-/// the link is what a portal hands on, so it expires and works once.
-async fn download(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(id): Path<String>,
-    ApiQuery(params): ApiQuery<ExportParams>,
-) -> ApiResult<Response> {
-    state.authorizer.authorize_requests(&who.principal, true)?;
-    let id = crate::http::extract::path_id(&id)?;
-    let request = load(&state, id).await?;
+/// An archive, built.
+pub struct Archive {
+    /// The request's kind: `access` or `portability`.
+    pub kind: String,
+    pub zip: Vec<u8>,
+}
+
+/// Builds the archive for a download. The DPO's own authenticated call
+/// needs nothing more (the contract's path); a call with a link's token
+/// must present a live one, which is used up atomically — the link is
+/// what a portal hands on, so it expires and works once.
+pub async fn download(svc: &Services, who: &Caller, id: Uuid, token: Option<&str>) -> ApiResult<Archive> {
+    svc.authorizer.authorize_requests(&who.principal, true)?;
+    let request = load(svc, id).await?;
     let person = archive_person(&request)?;
-    let hash = params.token.as_deref().map(|t| hash_secret(t.trim()));
+    let hash = token.map(|t| hash_secret(t.trim()));
     if let Some(hash) = &hash {
         let now = crate::now_millis();
-        let usable = state
+        let usable = svc
             .store
             .export_link(hash)
             .await?
             .is_some_and(|link| link.request_id == id && link.used_at.is_none() && link.expires_at > now);
         if !usable {
-            return refuse(&state, &who, &request).await;
+            return refuse(svc, who, &request).await;
         }
     }
-    let archive = build(&state, &who, person).await?;
+    let zip = build(svc, who, person).await?;
     match &hash {
-        Some(hash) if !state.store.use_export_link(id, hash, crate::now_millis()).await? => {
-            return refuse(&state, &who, &request).await;
+        Some(hash) if !svc.store.use_export_link(id, hash, crate::now_millis()).await? => {
+            return refuse(svc, who, &request).await;
         }
         Some(_) => {}
         None => {
             // The DPO's own download is recorded as a link used at once, so
             // fulfilment sees one download however it happened.
             let (hash, now) = (hash_secret(&random_token(32)), crate::now_millis());
-            state.store.insert_export_link(id, &hash, now, now + 1).await?;
-            state.store.use_export_link(id, &hash, now).await?;
+            svc.store.insert_export_link(id, &hash, now, now + 1).await?;
+            svc.store.use_export_link(id, &hash, now).await?;
         }
     }
     let kind = request.row.kind.clone();
-    state
-        .audit
-        .record(vec![event(&who, AuditAction::Read, &request.row, vec!["export".into(), format!("kind:{kind}")])])
+    svc.audit
+        .record(vec![event(who, AuditAction::Read, &request.row, vec!["export".into(), format!("kind:{kind}")])])
         .await?;
-    let disposition = format!("attachment; filename=\"kith-{kind}-{id}.zip\"");
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        archive,
-    )
-        .into_response())
+    Ok(Archive { kind, zip })
 }
 
-/// A refused link is audited as denied against the request, then answered 410.
-async fn refuse(state: &AppState, who: &Caller, request: &Request) -> ApiResult<Response> {
+/// A refused link is audited as denied against the request, then refused.
+async fn refuse<T>(svc: &Services, who: &Caller, request: &Request) -> ApiResult<T> {
     let mut refused = event(who, AuditAction::Read, &request.row, vec!["export".into(), "link:refused".into()]);
     refused.outcome = AuditOutcome::Denied;
-    state.audit.record(vec![refused]).await?;
+    svc.audit.record(vec![refused]).await?;
     Err(link_expired())
 }
 
 /// Opens everything held about the person and packs the archive in memory.
-async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
-    let records = &state.records;
+async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
+    let records = &svc.records;
     let (contact, company_name) = records.person_for_export(who, person).await?;
     let interactions = records.of_person::<Interaction>(who, person).await?;
     let deals = records.of_person::<Deal>(who, person).await?;
     let purchases = records.of_person::<Purchase>(who, person).await?;
-    let consents = crate::service::consents::ledger_for_export(state, who, person).await?;
-    let status = state
+    let consents = crate::service::consents::ledger_for_export(svc, who, person).await?;
+    let status = svc
         .store
-        .statuses(&[person], &*crate::consent_seal::sealer(&state.keys))
+        .statuses(&[person], &*crate::consent_seal::sealer(&svc.keys))
         .await?
         .remove(&person)
         .unwrap_or_default();
@@ -189,20 +154,20 @@ async fn build(state: &AppState, who: &Caller, person: Uuid) -> ApiResult<Vec<u8
         restricted: status.restricted,
         objections: status.objections.into_iter().collect(),
         // Read last, so the reads for this archive are in it.
-        access_log: access_log(state, person).await?,
-        purposes: crate::service::purposes::catalogue(state).await?,
-        recipients: recipients(state).await?,
+        access_log: access_log(svc, person).await?,
+        purposes: crate::service::purposes::catalogue(svc).await?,
+        recipients: recipients(svc).await?,
     };
     pack(&export::files(&subject))
 }
 
 /// Who read or changed the person's data: every audit event about them.
-async fn access_log(state: &AppState, person: Uuid) -> ApiResult<Vec<AccessEntry>> {
+async fn access_log(svc: &Services, person: Uuid) -> ApiResult<Vec<AccessEntry>> {
     let mut entries = Vec::new();
     let mut after = None;
     loop {
         let query = AuditQuery { subject_id: Some(person), after, limit: AUDIT_PAGE, ..AuditQuery::default() };
-        let events = state.store.audit_query(&query).await?;
+        let events = svc.store.audit_query(&query).await?;
         let name = |v: Result<Value, _>| v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         for e in &events {
             entries.push(AccessEntry {
@@ -224,10 +189,10 @@ async fn access_log(state: &AppState, person: Uuid) -> ApiResult<Vec<AccessEntry
 }
 
 /// The third parties whose live API keys may read contacts, by name.
-async fn recipients(state: &AppState) -> ApiResult<Vec<Recipient>> {
+async fn recipients(svc: &Services) -> ApiResult<Vec<Recipient>> {
     let now = crate::now_millis();
     let mut out: Vec<Recipient> = Vec::new();
-    for key in state.store.api_keys().await? {
+    for key in svc.store.api_keys().await? {
         if key.revoked_at.is_some() || key.expires_at <= now {
             continue;
         }
@@ -262,65 +227,4 @@ fn pack(files: &[(&str, Vec<u8>)]) -> ApiResult<Vec<u8>> {
         zip.write_all(bytes).map_err(|e| fail(&e))?;
     }
     Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
-}
-
-/// The published schema of `data.json`.
-async fn schema() -> Response {
-    ([(header::CONTENT_TYPE, "application/schema+json")], export::SCHEMA).into_response()
-}
-
-/// The public schema route, added to `api`.
-pub fn public_routes(api: Api) -> Api {
-    let doc = utoipa::openapi::path::OperationBuilder::new()
-        .operation_id(Some("subject_export_schema"))
-        .tag("service")
-        .summary(Some("The JSON Schema of data.json in the access and portability archive"))
-        .response(
-            "200",
-            ResponseBuilder::new()
-                .description("the schema")
-                .content("application/schema+json", ContentBuilder::new().build())
-                .build(),
-        )
-        .build();
-    api.route(HttpMethod::Get, "/schemas/subject-export-v1.json", schema, doc)
-}
-
-/// The archive routes, added to `api`.
-pub fn routes(api: Api) -> Api {
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
-    let zip = ResponseBuilder::new()
-        .description("the archive")
-        .content("application/zip", ContentBuilder::new().build())
-        .build();
-    api.route(
-        HttpMethod::Post,
-        "/api/v1/dsr/{id}/export-link",
-        issue_link,
-        operation("issue_dsr_export_link", "dsr", "A single-use download link of the archive, valid a day (dpo)")
-            .parameter(id_parameter())
-            .response("201", ok("the link, its token (shown once) and expiry"))
-            .response("404", problem_response("no such request"))
-            .response("409", problem_response("the request is not verified, closed or matched no person"))
-            .response("422", problem_response("not an access or portability request"))
-            .build(),
-    )
-    .route(
-        HttpMethod::Get,
-        "/api/v1/dsr/{id}/export",
-        download,
-        operation(
-            "export_dsr",
-            "dsr",
-            "The access/portability archive (application/zip): the DPO's call, or a link's token (single use)",
-        )
-        .parameter(id_parameter())
-        .parameters(Some(ExportParams::into_params(|| Some(ParameterIn::Query))))
-        .response("200", zip)
-        .response("404", problem_response("no such request"))
-        .response("409", problem_response("the request is not verified, closed or matched no person"))
-        .response("410", problem_response("the link is unknown, used or expired"))
-        .response("422", problem_response("not an access or portability request"))
-        .build(),
-    )
 }
