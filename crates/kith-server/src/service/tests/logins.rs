@@ -1,53 +1,8 @@
-//! The services in process, on a temporary SQLite database: the flows that
-//! were reachable only over TLS, called as the routes call them.
+//! Logging in: lockout, one answer for every failure, the second factor.
 
 use super::*;
-use crate::auth::caller::Caller;
-use crate::auth::{AccessPolicy, Credential, Principal};
-use crate::datadir::DataDir;
-use crate::error::{ApiError, ApiResult};
-use kith_core::account::{LoginInput, NewUserInput, TotpConfirm};
-use kith_core::ErrorCode;
+use kith_core::account::{LoginInput, TotpConfirm};
 use kith_crypto::totp;
-
-const PASSWORD: &str = "Tangerine-Orbit-Lamp-93";
-
-struct Fixture {
-    svc: Services,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let mut data = DataDir::new(&dir.path().join("data"), None).unwrap();
-    let opened = data.initialise(None).await.unwrap();
-    let mut config = ServerConfig::default();
-    // The Argon2id cost is lowered here only: these tests hash often.
-    config.accounts.password = kith_crypto::PasswordParams { m_kib: 64, t: 1, p: 1 };
-    let audit = AuditLog::start(opened.store.clone(), config.alerts.clone());
-    let svc = Services::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config, audit);
-    Fixture { svc, _dir: dir }
-}
-
-async fn account(svc: &Services, email: &str) -> kith_store::UserRow {
-    let input = NewUserInput {
-        email: email.into(),
-        display_name: None,
-        roles: vec!["sales".into()],
-        teams: Vec::new(),
-        password: PASSWORD.into(),
-    };
-    crate::service::accounts::create_user(
-        &svc.store,
-        &svc.keys,
-        svc.config.accounts.password,
-        input,
-        crate::now_millis(),
-    )
-    .await
-    .unwrap()
-    .0
-}
 
 fn attempt(email: &str, password: &str) -> LoginInput {
     LoginInput { email: email.into(), password: password.into(), totp: None, recovery_code: None }
