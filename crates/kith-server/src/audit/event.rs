@@ -47,12 +47,42 @@ pub fn event(actor: String, action: AuditAction, about: About<'_>, fields: Vec<S
     }
 }
 
-/// A successful event of a caller, with their request's purpose, id and address.
-pub fn by(who: &Caller, action: AuditAction, about: About<'_>, fields: Vec<String>) -> AuditEvent {
+/// A successful event of a caller's request, with its id and address but
+/// no purpose (account and configuration changes process no one's data
+/// for a purpose).
+pub fn in_request(who: &Caller, action: AuditAction, about: About<'_>, fields: Vec<String>) -> AuditEvent {
     AuditEvent {
-        purpose: who.purpose.clone(),
         request_id: who.request_id.clone(),
         client: who.client.clone(),
         ..event(who.actor(), action, about, fields)
+    }
+}
+
+/// A successful event of a caller, with their request's purpose, id and address.
+pub fn by(who: &Caller, action: AuditAction, about: About<'_>, fields: Vec<String>) -> AuditEvent {
+    AuditEvent { purpose: who.purpose.clone(), ..in_request(who, action, about, fields) }
+}
+
+/// The same event, refused.
+pub fn denied(event: AuditEvent) -> AuditEvent {
+    AuditEvent { outcome: AuditOutcome::Denied, ..event }
+}
+
+/// A credential refused before any record is touched: by `anonymous`, or
+/// the token or account a revoked or expired credential names.
+pub fn authentication_refused(actor: Option<String>, request_id: Option<String>, client: Option<String>) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        at: crate::now_millis(),
+        actor: actor.unwrap_or_else(|| "anonymous".to_string()),
+        action: AuditAction::Authenticate,
+        entity: None,
+        record_id: None,
+        subject_id: None,
+        fields: Vec::new(),
+        purpose: None,
+        request_id,
+        client,
+        outcome: AuditOutcome::Denied,
     }
 }

@@ -207,20 +207,8 @@ pub async fn record_command(
     record: Option<uuid::Uuid>,
     fields: &[&str],
 ) -> Result<(), kith_store::StoreError> {
-    let event = AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: "system:cli".into(),
-        action,
-        entity: Some(entity.into()),
-        record_id: record,
-        subject_id: None,
-        fields: fields.iter().map(|f| f.to_string()).collect(),
-        purpose: None,
-        request_id: None,
-        client: None,
-        outcome: kith_core::audit::AuditOutcome::Ok,
-    };
+    let fields = fields.iter().map(|f| f.to_string()).collect();
+    let event = event::event("system:cli".into(), action, event::About { entity, record, subject: None }, fields);
     store.append_audit(vec![event], &hash_event).await.map(|_| ())
 }
 

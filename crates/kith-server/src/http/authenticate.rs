@@ -1,6 +1,7 @@
 //! The authentication middleware: a bearer token, an API key or a
 //! session cookie becomes the request's `Principal`.
 
+use crate::audit::event as audit_event;
 use crate::auth::{principal_for, Refused};
 use crate::error::ApiError;
 use crate::AppState;
@@ -8,7 +9,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::ErrorCode;
 use std::net::SocketAddr;
 
@@ -60,20 +60,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 ErrorCode::Unauthenticated | ErrorCode::AddressNotAllowed | ErrorCode::CsrfFailed
             ) =>
         {
-            let event = AuditEvent {
-                seq: 0,
-                at: crate::now_millis(),
-                actor: actor.unwrap_or_else(|| "anonymous".to_string()),
-                action: AuditAction::Authenticate,
-                entity: None,
-                record_id: None,
-                subject_id: None,
-                fields: Vec::new(),
-                purpose: None,
-                request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
-                client: client.map(|ip| ip.to_string()),
-                outcome: AuditOutcome::Denied,
-            };
+            let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let event = audit_event::authentication_refused(actor, request_id, client.map(|ip| ip.to_string()));
             state.audit.record_refusal(event).await?;
             Err(error)
         }

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use kith_core::audit::{AuditAction, AuditOutcome};
+use kith_core::audit::AuditAction;
 use std::marker::PhantomData;
 
 /// A permission with the action and kind of record its refusal is audited as.
@@ -32,8 +32,7 @@ impl<R: Requirement> FromRequestParts<AppState> for Guard<R> {
         let Err(refusal) = R::check(state.authorizer.as_ref(), &who.principal) else {
             return Ok(Guard(PhantomData));
         };
-        let mut event = audit_event::by(&who, R::ACTION, About::entity(R::ENTITY), Vec::new());
-        event.outcome = AuditOutcome::Denied;
+        let event = audit_event::denied(audit_event::by(&who, R::ACTION, About::entity(R::ENTITY), Vec::new()));
         state.audit.record(vec![event]).await?;
         Err(refusal)
     }

@@ -12,7 +12,7 @@ use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::service::dsr::{event, kind_of, load, status_of, Request, DAY_MS};
 use crate::service::Services;
-use kith_core::audit::{AuditAction, AuditOutcome};
+use kith_core::audit::AuditAction;
 use kith_core::dsr::{RequestKind, RequestStatus};
 use kith_core::export::{self, AccessEntry, Recipient, Subject};
 use kith_core::model::{Deal, Interaction, Purchase};
@@ -123,8 +123,8 @@ pub async fn download(svc: &Services, who: &Caller, id: Uuid, token: Option<&str
 
 /// A refused link is audited as denied against the request, then refused.
 async fn refuse<T>(svc: &Services, who: &Caller, request: &Request) -> ApiResult<T> {
-    let mut refused = event(who, AuditAction::Read, &request.row, vec!["export".into(), "link:refused".into()]);
-    refused.outcome = AuditOutcome::Denied;
+    let fields = vec!["export".into(), "link:refused".into()];
+    let refused = crate::audit::event::denied(event(who, AuditAction::Read, &request.row, fields));
     svc.audit.record(vec![refused]).await?;
     Err(link_expired())
 }

@@ -2,11 +2,12 @@
 //! the chain's verification, for the roles the authoriser allows; every
 //! read of the log is itself recorded, and so is a refusal.
 
+use crate::audit::event::{self as audit_event, About};
 use crate::audit::Verification;
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::service::Services;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::ErrorCode;
 use kith_store::{AlertRow, AuditQuery};
 use uuid::Uuid;
@@ -65,20 +66,9 @@ async fn page(
 /// person whose log it is), and so is a refusal.
 async fn audited(svc: &Services, who: &Caller, subject: Option<Uuid>) -> ApiResult<()> {
     let allowed = svc.authorizer.authorize_audit(&who.principal);
-    let event = AuditEvent {
-        seq: 0,
-        at: crate::now_millis(),
-        actor: who.actor(),
-        action: AuditAction::Read,
-        entity: Some("audit_events".into()),
-        record_id: None,
-        subject_id: subject,
-        fields: Vec::new(),
-        purpose: who.purpose.clone(),
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        outcome: if allowed.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Denied },
-    };
+    let read =
+        audit_event::by(who, AuditAction::Read, About { entity: "audit_events", record: None, subject }, Vec::new());
+    let event = if allowed.is_ok() { read } else { audit_event::denied(read) };
     svc.audit.record(vec![event]).await?;
     allowed
 }

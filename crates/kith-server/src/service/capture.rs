@@ -118,11 +118,8 @@ pub async fn add_form(svc: &Services, who: &Caller, mut input: FormInput) -> Api
         disabled_at: None,
     };
     svc.store.add_form(&form).await?;
-    let change = AuditEvent {
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        ..event(who.actor(), AuditAction::ConfigChange, "capture_forms", None, vec![form.key.clone()])
-    };
+    let change =
+        audit_event::in_request(who, AuditAction::ConfigChange, About::entity("capture_forms"), vec![form.key.clone()]);
     svc.audit.record(vec![change]).await?;
     Ok(form)
 }
@@ -139,11 +136,7 @@ pub async fn disable_form(svc: &Services, who: &Caller, key: String) -> ApiResul
     if !svc.store.disable_form(&key, crate::now_millis()).await? {
         return Err(ApiError::new(ErrorCode::NotFound, "no such enabled form"));
     }
-    let change = AuditEvent {
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        ..event(who.actor(), AuditAction::ConfigChange, "capture_forms", None, vec![key])
-    };
+    let change = audit_event::in_request(who, AuditAction::ConfigChange, About::entity("capture_forms"), vec![key]);
     svc.audit.record(vec![change]).await?;
     Ok(())
 }
@@ -374,11 +367,8 @@ pub async fn claim_outbox(svc: &Services, who: &Caller) -> ApiResult<Vec<Outgoin
         let key = svc.keys.unwrap(&to_crypto(&wrapped))?;
         let plaintext = key.open(&crate::sealing::capture_outbox(row.id, row.pending_id), &row.sealed)?;
         let note: Message = serde_json::from_slice(&plaintext).map_err(|_| ApiError::undecodable("outbox"))?;
-        events.push(AuditEvent {
-            request_id: who.request_id.clone(),
-            client: who.client.clone(),
-            ..event(who.actor(), AuditAction::Read, "outbox", Some(row.id), vec!["to".into(), "text".into()])
-        });
+        let fields = vec!["to".into(), "text".into()];
+        events.push(audit_event::in_request(who, AuditAction::Read, About::record("outbox", row.id), fields));
         items.push(Outgoing { id: row.id, message: note });
     }
     svc.audit.record(events).await?;

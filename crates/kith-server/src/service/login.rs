@@ -52,11 +52,8 @@ pub(crate) fn event(
 
 /// An event of a staff request, with its request id and client.
 pub(crate) fn caller_event(who: &Caller, action: AuditAction, entity: &str, user: Uuid, fields: &[&str]) -> AuditEvent {
-    AuditEvent {
-        request_id: who.request_id.clone(),
-        client: who.client.clone(),
-        ..event(who.actor(), action, entity, Some(user), Some(user), fields.iter().map(|f| f.to_string()).collect())
-    }
+    let about = About { entity, record: Some(user), subject: Some(user) };
+    audit_event::in_request(who, action, about, fields.iter().map(|f| f.to_string()).collect())
 }
 
 fn unix_seconds(millis: i64) -> u64 {
@@ -295,8 +292,8 @@ pub async fn change_own_password(svc: &Services, who: &Caller, input: &PasswordC
     if !verify_password(user.password_hash.clone(), &input.current_password).await {
         // A stolen session must not become a way to guess the password.
         svc.store.record_login_failure(user.id, now, svc.config.accounts.lockout()).await?;
-        let mut refused = caller_event(who, AuditAction::ConfigChange, "users", user.id, &["password"]);
-        refused.outcome = AuditOutcome::Denied;
+        let refused =
+            audit_event::denied(caller_event(who, AuditAction::ConfigChange, "users", user.id, &["password"]));
         svc.audit.record(vec![refused]).await?;
         return Err(ApiError::new(ErrorCode::Forbidden, "current_password: not the account's password"));
     }

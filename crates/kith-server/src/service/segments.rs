@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::sealing::to_crypto;
 use crate::service::Services;
 use kith_core::access::Grant;
-use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent};
 use kith_core::normalize::tag_key;
 use kith_core::policy::{may_process, PersonStatus};
 use kith_core::purpose::Purpose;
@@ -219,8 +219,7 @@ async fn view(svc: &Services, who: &Caller, id: Uuid, filter: &SegmentFilter) ->
     .await;
     if let Err(e) = &checked {
         if matches!(e.code, ErrorCode::Forbidden | ErrorCode::FieldForbidden | ErrorCode::PurposeNotAllowed) {
-            let mut refused = event(who, AuditAction::Read, Some(id), vec!["members".into()]);
-            refused.outcome = AuditOutcome::Denied;
+            let refused = crate::audit::event::denied(event(who, AuditAction::Read, Some(id), vec!["members".into()]));
             svc.audit.record(vec![refused]).await?;
         }
     }

@@ -11,7 +11,7 @@ use crate::auth::caller::Caller;
 use crate::error::ApiError;
 use crate::service::dsr::{DsrInput, DAY_MS};
 use crate::service::Services;
-use kith_core::audit::{AuditAction, AuditOutcome};
+use kith_core::audit::AuditAction;
 use kith_core::drp::{is_revocation_of, Exercise, EXPECTED_DAYS, OPT_OUT_PURPOSES};
 use kith_core::dsr::{Channel, RequestStatus};
 use kith_crypto::secrets::{hash_secret, random_token};
@@ -42,9 +42,9 @@ pub async fn register_agent(
         // unknown agent id is the caller's string, not worth a line), so
         // repeated forgeries show in the log and its alerts.
         let who = agent_caller(&agent.agent_id, request_id.clone());
-        let mut refused =
-            audit_event::by(&who, AuditAction::Authenticate, About::entity("drp_agent"), vec!["registration".into()]);
-        refused.outcome = AuditOutcome::Denied;
+        let fields = vec!["registration".into()];
+        let refused =
+            audit_event::denied(audit_event::by(&who, AuditAction::Authenticate, About::entity("drp_agent"), fields));
         svc.audit.record_refusal(refused).await?;
         return Ok(Err(Refusal::Silent));
     }

@@ -10,7 +10,7 @@ use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::sealing::WRITE_ATTEMPTS;
 use crate::service::Services;
-use kith_core::audit::{AuditAction, AuditOutcome};
+use kith_core::audit::AuditAction;
 use kith_core::dsr::{
     deadline, Channel, RequestStatus, COMPLAINT_STATEMENT, MAX_EXTENSION_MONTHS, MAX_FAILED_ATTEMPTS, TOKEN_TTL_DAYS,
 };
@@ -53,10 +53,8 @@ pub(super) async fn step(
             Some(key) => Some(svc.records.wrap_new_key(id, key).await?),
             None => None,
         };
-        let mut audited = event(who, AuditAction::Update, &request.row, fields);
-        if refusal.is_some() {
-            audited.outcome = AuditOutcome::Denied;
-        }
+        let audited = event(who, AuditAction::Update, &request.row, fields);
+        let audited = if refusal.is_some() { crate::audit::event::denied(audited) } else { audited };
         // The event is durable before the change; a lost race records it as failed.
         // `Err(None)`: someone changed the request first; read it again.
         let write = async {

@@ -15,6 +15,7 @@ mod write;
 
 pub use view::Reach;
 
+use crate::audit::event::{self as audit_event, About};
 use crate::audit::AuditLog;
 use crate::auth::caller::Caller;
 use crate::auth::Authorizer;
@@ -164,19 +165,11 @@ impl Records {
         fields: Vec<String>,
         outcome: AuditOutcome,
     ) -> AuditEvent {
-        AuditEvent {
-            seq: 0,
-            at: crate::now_millis(),
-            actor: who.actor(),
-            action,
-            entity: Some(B::KIND.as_str().to_string()),
-            record_id: record,
-            subject_id: subject,
-            fields,
-            purpose: who.purpose.clone(),
-            request_id: who.request_id.clone(),
-            client: who.client.clone(),
-            outcome,
+        let about = About { entity: B::KIND.as_str(), record, subject };
+        let event = audit_event::by(who, action, about, fields);
+        match outcome {
+            AuditOutcome::Ok => event,
+            _ => AuditEvent { outcome, ..event },
         }
     }
 }
