@@ -1,0 +1,65 @@
+//! Settings, records and their keys, and key rotation.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_keep_the_first_value_until_set() {
+    for engine in engines().await {
+        let s = &engine.store;
+        assert_eq!(s.setting("colour").await.unwrap(), None);
+        assert_eq!(s.init_setting("colour", "blue").await.unwrap(), "blue");
+        assert_eq!(s.init_setting("colour", "red").await.unwrap(), "blue", "init keeps the first value");
+        s.set_setting("colour", "green").await.unwrap();
+        assert_eq!(s.setting("colour").await.unwrap().as_deref(), Some("green"));
+        s.ping().await.unwrap();
+        engine.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_lives_and_dies_with_its_key() {
+    for engine in engines().await {
+        let s = &engine.store;
+        let id = Uuid::new_v4();
+        s.insert(contact(id, 1), Some(key(id, "k1"))).await.unwrap();
+        assert!(matches!(s.insert(contact(id, 1), Some(key(id, "k1"))).await, Err(StoreError::Duplicate)));
+        let stored = s.get(EntityKind::Contacts, id).await.unwrap().expect("stored");
+        assert_eq!(
+            (stored.version, stored.sealed.clone(), stored.owner.as_deref()),
+            (1, vec![1, 2, 3], Some("owner-1"))
+        );
+        assert_eq!(stored.key, Some(key(id, "k1")));
+        // An update names the version it read; a stale one changes nothing.
+        let mut changed = contact(id, 1);
+        changed.sealed = vec![9];
+        let stale = RecordUpdate { record: changed.clone(), expected_version: 7, updated_at: 2 };
+        assert!(matches!(s.update(stale, None).await, Err(StoreError::VersionConflict)));
+        s.update(RecordUpdate { record: changed, expected_version: 1, updated_at: 2 }, None).await.unwrap();
+        let stored = s.get(EntityKind::Contacts, id).await.unwrap().unwrap();
+        assert_eq!((stored.version, stored.sealed), (2, vec![9]));
+        // Deleting the row deletes its key; a second delete finds nothing.
+        assert!(s.delete(EntityKind::Contacts, id).await.unwrap());
+        assert!(s.get(EntityKind::Contacts, id).await.unwrap().is_none());
+        assert!(s.data_key(id).await.unwrap().is_none());
+        assert!(!s.delete(EntityKind::Contacts, id).await.unwrap());
+        engine.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_rewraps_each_key_once() {
+    for engine in engines().await {
+        let s = &engine.store;
+        let id = Uuid::new_v4();
+        s.insert(contact(id, 1), Some(key(id, "k1"))).await.unwrap();
+        assert_eq!(s.count_keys_not_under("k1").await.unwrap(), 0);
+        assert_eq!(s.count_keys_not_under("k2").await.unwrap(), 1);
+        let listed = s.keys_after(None, 10).await.unwrap();
+        assert_eq!(listed, vec![key(id, "k1")]);
+        assert!(s.rewrap(&key(id, "k1"), &key(id, "k2")).await.unwrap());
+        assert!(!s.rewrap(&key(id, "k1"), &key(id, "k2")).await.unwrap(), "the old key is gone");
+        assert_eq!(s.count_keys_not_under("k2").await.unwrap(), 0);
+        assert_eq!(s.data_key(id).await.unwrap(), Some(key(id, "k2")));
+        engine.cleanup().await;
+    }
+}
