@@ -121,6 +121,19 @@ pub(crate) fn id_parameter() -> utoipa::openapi::path::Parameter {
         .build()
 }
 
+/// A JSON request body of the named schema.
+pub fn json_body(schema: &str, required: bool) -> utoipa::openapi::request_body::RequestBody {
+    utoipa::openapi::request_body::RequestBodyBuilder::new()
+        .required(Some(if required { Required::True } else { Required::False }))
+        .content("application/json", json_content(Ref::from_schema_name(schema)))
+        .build()
+}
+
+/// A response known by its description alone.
+pub fn described(what: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new().description(what).build()
+}
+
 /// The operation skeleton every authenticated route shares.
 pub fn operation(id: &str, tag: &str, summary: &str) -> OperationBuilder {
     OperationBuilder::new()

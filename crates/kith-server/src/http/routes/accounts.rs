@@ -9,7 +9,7 @@ use crate::auth::network::client_key;
 use crate::auth::sessions::{self, clear_cookie, csrf_for, idle_expires_at, set_cookie};
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_body, json_content, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson};
 use crate::http::guard::{Guard, ManageAccounts};
 use crate::http::ratelimit::limited;
@@ -27,9 +27,8 @@ use kith_crypto::totp;
 use kith_store::{SessionRow, UserRow};
 use serde_json::{json, Value};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::ObjectBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::openapi::ResponseBuilder;
 
 fn session_body(state: &AppState, user: &UserRow, profile: &Profile, row: &SessionRow, secret: &str) -> Value {
     let now = crate::now_millis();
@@ -161,13 +160,6 @@ async fn revoke_sessions(State(state): State<AppState>, who: Caller, Path(id): P
     Ok(Json(json!({ "revoked": ended })))
 }
 
-fn body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
-    RequestBodyBuilder::new()
-        .required(Some(Required::True))
-        .content("application/json", json_content(Ref::from_schema_name(schema)))
-        .build()
-}
-
 fn ok(what: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new().description(what).content("application/json", json_content(ObjectBuilder::new())).build()
 }
@@ -202,7 +194,7 @@ pub fn public_routes(mut api: Api) -> Api {
             .summary(Some(
                 "Log in with e-mail, password and (when enrolled) a TOTP or recovery code; sets the kith_session cookie and answers the CSRF token",
             ))
-            .request_body(Some(body("LoginInput")))
+            .request_body(Some(json_body("LoginInput", true)))
             .response("200", ok("the user, the CSRF token for state-changing requests, and the session's expiry"))
             .response("401", problem_response("invalid_credentials, whatever the reason"))
             .response("422", problem_response("a field is missing or of the wrong type"))
@@ -252,7 +244,7 @@ pub fn routes(api: Api) -> Api {
             "session",
             &format!("Confirm the enrolment with a current code; answers ten recovery codes, shown once{csrf}"),
         )
-        .request_body(Some(body("TotpConfirm")))
+        .request_body(Some(json_body("TotpConfirm", true)))
         .response("200", ok("enrolled, with the recovery codes"))
         .response("409", problem_response("no enrolment in progress"))
         .response("422", problem_response("totp_invalid: not the current code"))
@@ -263,7 +255,7 @@ pub fn routes(api: Api) -> Api {
         "/api/v1/session/password",
         change_own_password,
         operation("change_password", "session", &format!("Change one's own password; other sessions end{csrf}"))
-            .request_body(Some(body("PasswordChange")))
+            .request_body(Some(json_body("PasswordChange", true)))
             .response("204", no_content("changed"))
             .response("422", problem_response("weak_password: the policy names the rule broken"))
             .build(),
@@ -279,7 +271,7 @@ pub fn routes(api: Api) -> Api {
         "/api/v1/users",
         add_user,
         operation("add_user", "users", "Create a staff account (admin)")
-            .request_body(Some(body("NewUserInput")))
+            .request_body(Some(json_body("NewUserInput", true)))
             .response("201", ok("the account"))
             .response("409", problem_response("an account with this address exists"))
             .response("422", problem_response("an invalid field, or weak_password"))
@@ -305,7 +297,7 @@ pub fn routes(api: Api) -> Api {
             "Change an account's display name, roles, teams or status (admin); disabling ends its sessions",
         )
         .parameter(crate::http::api::id_parameter())
-        .request_body(Some(body("UserPatch")))
+        .request_body(Some(json_body("UserPatch", true)))
         .response("200", ok("the account"))
         .response("404", problem_response("no such account"))
         .build(),
@@ -320,7 +312,7 @@ pub fn routes(api: Api) -> Api {
             "Set an account's password (admin); its sessions end and a lockout is lifted",
         )
         .parameter(crate::http::api::id_parameter())
-        .request_body(Some(body("PasswordReset")))
+        .request_body(Some(json_body("PasswordReset", true)))
         .response("204", no_content("set"))
         .response("404", problem_response("no such account"))
         .response("422", problem_response("weak_password"))

@@ -3,7 +3,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson};
 use crate::http::guard::{Guard, IssueApiKeys};
 use crate::service::api_keys;
@@ -15,8 +15,6 @@ use kith_core::api_key::ApiKeyInput;
 use kith_store::ApiKeyRow;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 
 fn render(row: &ApiKeyRow) -> ApiResult<Value> {
@@ -63,18 +61,13 @@ pub fn routes(mut api: Api) -> Api {
     <ApiKeyInput as ToSchema>::schemas(&mut nested);
     api.schemas.extend(nested);
     api.schemas.push(("ApiKeyInput".into(), <ApiKeyInput as utoipa::PartialSchema>::schema()));
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
-    let body = RequestBodyBuilder::new()
-        .required(Some(Required::True))
-        .content("application/json", json_content(Ref::from_schema_name("ApiKeyInput")))
-        .build();
     api.route(
         HttpMethod::Post,
         "/api/v1/api-keys",
         issue,
         operation("issue_api_key", "api_keys", "Issue a key to a third party (dpo); the key is shown once")
-            .request_body(Some(body))
-            .response("201", ok("issued, with the key"))
+            .request_body(Some(json_body("ApiKeyInput", true)))
+            .response("201", described("issued, with the key"))
             .response("422", problem_response("an invalid grant"))
             .build(),
     )
@@ -83,7 +76,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/api-keys",
         list,
         operation("list_api_keys", "api_keys", "The keys issued, with their grants and last use (admin, dpo)")
-            .response("200", ok("the keys"))
+            .response("200", described("the keys"))
             .build(),
     )
     .route(
@@ -92,7 +85,7 @@ pub fn routes(mut api: Api) -> Api {
         revoke,
         operation("revoke_api_key", "api_keys", "Revoke a key at once (admin, dpo)")
             .parameter(id_parameter())
-            .response("204", ok("revoked"))
+            .response("204", described("revoked"))
             .response("404", problem_response("no such key, or revoked already"))
             .build(),
     )

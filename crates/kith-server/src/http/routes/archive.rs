@@ -4,7 +4,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
-use crate::http::api::{id_parameter, operation, problem_response, Api};
+use crate::http::api::{described, id_parameter, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiQuery};
 use crate::service::archive;
 use crate::AppState;
@@ -92,7 +92,6 @@ pub fn public_routes(api: Api) -> Api {
 
 /// The archive routes, added to `api`.
 pub fn routes(api: Api) -> Api {
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
     let zip = ResponseBuilder::new()
         .description("the archive")
         .content("application/zip", ContentBuilder::new().build())
@@ -103,7 +102,7 @@ pub fn routes(api: Api) -> Api {
         issue_link,
         operation("issue_dsr_export_link", "dsr", "A single-use download link of the archive, valid a day (dpo)")
             .parameter(id_parameter())
-            .response("201", ok("the link, its token (shown once) and expiry"))
+            .response("201", described("the link, its token (shown once) and expiry"))
             .response("404", problem_response("no such request"))
             .response("409", problem_response("the request is not verified, closed or matched no person"))
             .response("422", problem_response("not an access or portability request"))

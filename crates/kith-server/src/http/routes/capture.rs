@@ -5,7 +5,7 @@
 use crate::auth::caller::{Caller, PublicRequest};
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
-use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_body, json_content, operation, problem_response, Api};
 use crate::http::extract::ApiJson;
 use crate::http::guard::{Guard, WritePurposes};
 use crate::service::capture;
@@ -17,9 +17,8 @@ use kith_core::capture::{FormInput, SubmissionInput};
 use kith_store::FormRow;
 use serde_json::{json, Value};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::ObjectBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::openapi::ResponseBuilder;
 use utoipa::ToSchema;
 
 fn render_form(form: &FormRow) -> Value {
@@ -98,13 +97,6 @@ async fn gpc_json() -> Json<Value> {
     Json(json!({"gpc": true, "lastUpdate": kith_core::capture::GPC_LAST_UPDATE}))
 }
 
-fn body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
-    RequestBodyBuilder::new()
-        .required(Some(Required::True))
-        .content("application/json", json_content(Ref::from_schema_name(schema)))
-        .build()
-}
-
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
     crate::http::api::text_parameter(name, name)
 }
@@ -121,7 +113,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/forms",
         add_form,
         operation("add_form", "capture", "Add a public capture form (admin, dpo); answers its public key")
-            .request_body(Some(body("FormInput")))
+            .request_body(Some(json_body("FormInput", true)))
             .response("201", ok("the form with its key"))
             .response("422", problem_response("unknown purpose or notice version, or an invalid field"))
             .build(),
@@ -180,7 +172,7 @@ pub fn public_routes(mut api: Api) -> Api {
             "Submit a capture form: a confirmation message is queued for the address (the same answer whether the address is known or not); Sec-GPC: 1 objects to sale, sharing and marketing",
         )
         .parameter(path_parameter("form_key"))
-        .request_body(Some(body("SubmissionInput")))
+        .request_body(Some(json_body("SubmissionInput", true)))
         .response("202", ok("confirmation_sent"))
         .response("404", problem_response("no such enabled form"))
         .response("415", problem_response("the body is not application/json"))

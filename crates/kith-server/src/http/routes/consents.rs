@@ -3,7 +3,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{described, id_parameter, json_body, json_content, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson};
 use crate::http::guard::{Guard, RecordLegalClaims, WritePurposes};
 use crate::service::consents::{self, LegalClaim, LegalClaimInput, ObjectionInput};
@@ -15,8 +15,7 @@ use kith_core::consent::{current_state, ConsentEntry, ConsentInput, NoticeInput}
 use kith_store::NoticeRow;
 use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::openapi::{Ref, ResponseBuilder};
 use utoipa::ToSchema;
 
 /// A ledger entry as a caller may see it: the proof (source, evidence,
@@ -145,13 +144,6 @@ pub fn routes(mut api: Api) -> Api {
     let mut nested = Vec::new();
     <ConsentInput as ToSchema>::schemas(&mut nested);
     api.schemas.extend(nested);
-    let body = |schema: &str| {
-        RequestBodyBuilder::new()
-            .required(Some(Required::True))
-            .content("application/json", json_content(Ref::from_schema_name(schema)))
-            .build()
-    };
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
     api.route(
         HttpMethod::Get,
         "/api/v1/contacts/{id}/consents",
@@ -160,9 +152,11 @@ pub fn routes(mut api: Api) -> Api {
             .parameter(id_parameter())
             .response(
                 "200",
-                ok("the ledger in the order written, and the current state per purpose; `intact` false when \
+                described(
+                    "the ledger in the order written, and the current state per purpose; `intact` false when \
                     the ledger's seals do not verify (it was changed outside Kith), and then no consent in it \
-                    counts and `current` is empty"),
+                    counts and `current` is empty",
+                ),
             )
             .response("404", problem_response("no such person"))
             .build(),
@@ -173,7 +167,7 @@ pub fn routes(mut api: Api) -> Api {
         append,
         operation("append_consent", "consents", "Append to a person's consent ledger (granted false withdraws)")
             .parameter(id_parameter())
-            .request_body(Some(body("ConsentInput")))
+            .request_body(Some(json_body("ConsentInput", true)))
             .response(
                 "201",
                 ResponseBuilder::new()
@@ -191,7 +185,7 @@ pub fn routes(mut api: Api) -> Api {
         restrict,
         operation("restrict_processing", "consents", "Restrict processing of a person (Art. 18; admin, dpo)")
             .parameter(id_parameter())
-            .response("200", ok("restricted"))
+            .response("200", described("restricted"))
             .response("404", problem_response("no such person"))
             .build(),
     )
@@ -205,7 +199,7 @@ pub fn routes(mut api: Api) -> Api {
             "Whether a person is restricted, their objections and legal-claims exceptions (admin, dpo)",
         )
         .parameter(id_parameter())
-        .response("200", ok("the state"))
+        .response("200", described("the state"))
         .response("404", problem_response("no such person"))
         .build(),
     )
@@ -219,8 +213,8 @@ pub fn routes(mut api: Api) -> Api {
             "Allow one purpose for a restricted person for a legal claim (Art. 18(2); dpo)",
         )
         .parameter(id_parameter())
-        .request_body(Some(body("LegalClaimInput")))
-        .response("201", ok("recorded"))
+        .request_body(Some(json_body("LegalClaimInput", true)))
+        .response("201", described("recorded"))
         .response("404", problem_response("no such person"))
         .response("409", problem_response("the person is not restricted"))
         .build(),
@@ -231,7 +225,7 @@ pub fn routes(mut api: Api) -> Api {
         lift,
         operation("lift_restriction", "consents", "Lift a restriction (admin, dpo)")
             .parameter(id_parameter())
-            .response("204", ok("lifted"))
+            .response("204", described("lifted"))
             .response("404", problem_response("not restricted"))
             .build(),
     )
@@ -245,8 +239,8 @@ pub fn routes(mut api: Api) -> Api {
             "Record a person's objection to a purpose (Art. 21); marketing is absolute",
         )
         .parameter(id_parameter())
-        .request_body(Some(body("ObjectionInput")))
-        .response("201", ok("recorded"))
+        .request_body(Some(json_body("ObjectionInput", true)))
+        .response("201", described("recorded"))
         .response("404", problem_response("no such person"))
         .response("422", problem_response("not a purpose key"))
         .build(),
@@ -256,7 +250,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/notices",
         list_notices,
         operation("list_notices", "consents", "Privacy notice versions with their full text and SHA-256")
-            .response("200", ok("the versions"))
+            .response("200", described("the versions"))
             .build(),
     )
     .route(
@@ -264,8 +258,8 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/notices",
         add_notice,
         operation("add_notice", "consents", "Add a privacy notice version (admin, dpo); versions never change")
-            .request_body(Some(body("NoticeInput")))
-            .response("201", ok("added"))
+            .request_body(Some(json_body("NoticeInput", true)))
+            .response("201", described("added"))
             .response("409", problem_response("the version exists"))
             .build(),
     )

@@ -5,7 +5,7 @@
 
 use crate::auth::caller::Caller;
 use crate::error::ApiResult;
-use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::api::{described, json_body, json_content, operation, problem_response, Api};
 use crate::http::extract::ApiJson;
 use crate::http::guard::{Guard, ManageAgents};
 use crate::service::drp::{self, AgentInput, Answer, Refusal};
@@ -161,14 +161,13 @@ fn signed_body() -> utoipa::openapi::request_body::RequestBody {
 
 /// The protocol's endpoints: outside the bearer-token middleware.
 pub fn public_routes(api: Api) -> Api {
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
     let create = |path: &str, id: &str| {
         (
             path.to_string(),
             agent_operation(id, "File a signed data rights request (DRP 1.0)")
                 .request_body(Some(signed_body()))
-                .response("200", ok("the request's status"))
-                .response("400", ok("an invalid request"))
+                .response("200", described("the request's status"))
+                .response("400", described("an invalid request"))
                 .build(),
         )
     };
@@ -181,7 +180,7 @@ pub fn public_routes(api: Api) -> Api {
         agent_operation("drp_register_agent", "Register with signed claims for a pairwise token (DRP 1.0)")
             .parameter(path_parameter("agent_id"))
             .request_body(Some(signed_body()))
-            .response("200", ok("{agent-id, token}"))
+            .response("200", described("{agent-id, token}"))
             .build(),
     )
     .route(
@@ -190,7 +189,7 @@ pub fn public_routes(api: Api) -> Api {
         agent_information,
         agent_operation("drp_agent_information", "Check a pairwise token (DRP 1.0)")
             .parameter(path_parameter("agent_id"))
-            .response("200", ok("{}"))
+            .response("200", described("{}"))
             .build(),
     )
     .route(HttpMethod::Post, &plain, create_request, plain_op)
@@ -201,8 +200,8 @@ pub fn public_routes(api: Api) -> Api {
         request_status,
         agent_operation("drp_request_status", "A request's status, to the agent that filed it (DRP 1.0)")
             .parameter(path_parameter("id"))
-            .response("200", ok("the status"))
-            .response("404", ok("no such request"))
+            .response("200", described("the status"))
+            .response("404", described("no such request"))
             .build(),
     )
     .route(
@@ -212,8 +211,8 @@ pub fn public_routes(api: Api) -> Api {
         agent_operation("drp_revoke_request", "Revoke a request with a signed reason (DRP 1.0)")
             .parameter(path_parameter("id"))
             .request_body(Some(signed_body()))
-            .response("200", ok("the status, revoked"))
-            .response("404", ok("no such request"))
+            .response("200", described("the status, revoked"))
+            .response("404", described("no such request"))
             .build(),
     )
 }
@@ -221,19 +220,13 @@ pub fn public_routes(api: Api) -> Api {
 /// The DPO's configuration of agents.
 pub fn routes(mut api: Api) -> Api {
     api.schemas.push(("AgentInput".into(), <AgentInput as utoipa::PartialSchema>::schema()));
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
     api.route(
         HttpMethod::Post,
         "/api/v1/drp/agents",
         add_agent,
         operation("add_drp_agent", "drp", "Trust a Data Rights Protocol agent and its verify key (dpo)")
-            .request_body(Some(
-                RequestBodyBuilder::new()
-                    .required(Some(Required::True))
-                    .content("application/json", json_content(utoipa::openapi::Ref::from_schema_name("AgentInput")))
-                    .build(),
-            ))
-            .response("201", ok("the agent"))
+            .request_body(Some(json_body("AgentInput", true)))
+            .response("201", described("the agent"))
             .response("409", problem_response("an agent with this id exists"))
             .response("422", problem_response("an invalid id, name or key"))
             .build(),
@@ -242,7 +235,9 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Get,
         "/api/v1/drp/agents",
         list_agents,
-        operation("list_drp_agents", "drp", "The agents trusted (dpo)").response("200", ok("the agents")).build(),
+        operation("list_drp_agents", "drp", "The agents trusted (dpo)")
+            .response("200", described("the agents"))
+            .build(),
     )
     .route(
         HttpMethod::Delete,
@@ -250,7 +245,7 @@ pub fn routes(mut api: Api) -> Api {
         remove_agent,
         operation("remove_drp_agent", "drp", "Stop trusting an agent; its tokens stop working (dpo)")
             .parameter(path_parameter("id"))
-            .response("204", ok("removed"))
+            .response("204", described("removed"))
             .response("404", problem_response("no such agent"))
             .build(),
     )

@@ -3,7 +3,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
-use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson, ApiQuery, MaybeJson};
 use crate::http::guard::{Guard, ManageRequests, RegisterRequests};
 use crate::service::dsr::{
@@ -17,8 +17,6 @@ use kith_core::dsr::RequestStatus;
 use kith_store::DsrRow;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 
 /// The register's view of a request: clear columns only.
@@ -187,17 +185,10 @@ pub fn routes(mut api: Api) -> Api {
     ] {
         api.schemas.push((name.into(), schema));
     }
-    let body = |schema: &str, required: bool| {
-        RequestBodyBuilder::new()
-            .required(Some(if required { Required::True } else { Required::False }))
-            .content("application/json", json_content(Ref::from_schema_name(schema)))
-            .build()
-    };
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
     let step_op = |id: &str, summary: &str| {
         operation(id, "dsr", summary)
             .parameter(id_parameter())
-            .response("200", ok("the request"))
+            .response("200", described("the request"))
             .response("404", problem_response("no such request"))
             .response("409", problem_response("the request cannot take this step now"))
     };
@@ -206,8 +197,8 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/dsr",
         create,
         operation("create_dsr", "dsr", "Register a data-subject request (dpo, support)")
-            .request_body(Some(body("DsrInput", true)))
-            .response("201", ok("registered, with its deadline"))
+            .request_body(Some(json_body("DsrInput", true)))
+            .response("201", described("registered, with its deadline"))
             .response("422", problem_response("an invalid field, or an unknown contact"))
             .build(),
     )
@@ -216,7 +207,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/dsr",
         list,
         operation("list_dsr", "dsr", "The register by due date; status, and due=open|due_soon|overdue (dpo, support)")
-            .response("200", ok("a page of requests"))
+            .response("200", described("a page of requests"))
             .build(),
     )
     .route(
@@ -225,7 +216,7 @@ pub fn routes(mut api: Api) -> Api {
         get,
         operation("get_dsr", "dsr", "One request, opened (dpo, support)")
             .parameter(id_parameter())
-            .response("200", ok("the request"))
+            .response("200", described("the request"))
             .response("404", problem_response("no such request"))
             .build(),
     )
@@ -235,7 +226,7 @@ pub fn routes(mut api: Api) -> Api {
         issue_token,
         operation("issue_dsr_token", "dsr", "Issue a single-use verification token for the person, shown once (dpo)")
             .parameter(id_parameter())
-            .response("201", ok("the token and its expiry"))
+            .response("201", described("the token and its expiry"))
             .response("404", problem_response("no such request"))
             .response("409", problem_response("the request is locked, verified or closed"))
             .build(),
@@ -245,7 +236,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/dsr/{id}/verify",
         verify,
         step_op("verify_dsr", "Verify the person's identity by token or staff attestation (dpo)")
-            .request_body(Some(body("DsrVerifyInput", true)))
+            .request_body(Some(json_body("DsrVerifyInput", true)))
             .response("422", problem_response("a wrong, used or expired token"))
             .build(),
     )
@@ -260,7 +251,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/dsr/{id}/extend",
         extend,
         step_op("extend_dsr", "Extend the deadline once by one or two months (Art. 12(3); dpo)")
-            .request_body(Some(body("DsrExtendInput", true)))
+            .request_body(Some(json_body("DsrExtendInput", true)))
             .build(),
     )
     .route(
@@ -268,7 +259,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/dsr/{id}/refuse",
         refuse,
         step_op("refuse_dsr", "Refuse with grounds and the right to complain (Art. 12(4); dpo)")
-            .request_body(Some(body("DsrRefuseInput", true)))
+            .request_body(Some(json_body("DsrRefuseInput", true)))
             .build(),
     )
     .route(
@@ -282,7 +273,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/dsr/{id}/fulfil",
         fulfil,
         step_op("fulfil_dsr", "Carry a verified request out (erasure, restriction, objection, rectification; dpo)")
-            .request_body(Some(body("DsrFulfilInput", false)))
+            .request_body(Some(json_body("DsrFulfilInput", false)))
             .build(),
     )
 }

@@ -3,7 +3,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
-use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson};
 use crate::http::guard::{Guard, ManageErasure};
 use crate::service::erasure::{self, ErasureExceptionInput, Exception, Ground};
@@ -13,8 +13,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 
 fn render_exception(exception: &Exception) -> Value {
@@ -84,20 +82,14 @@ pub fn routes(mut api: Api) -> Api {
     api.schemas.extend(nested);
     api.schemas.push(("Ground".into(), <Ground as utoipa::PartialSchema>::schema()));
     api.schemas.push(("ErasureExceptionInput".into(), <ErasureExceptionInput as utoipa::PartialSchema>::schema()));
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
     api.route(
         HttpMethod::Post,
         "/api/v1/contacts/{id}/erasure-exceptions",
         add_exception,
         operation("add_erasure_exception", "dsr", "Record a legal hold or an Art. 17(3) exception to erasure (dpo)")
             .parameter(id_parameter())
-            .request_body(Some(
-                RequestBodyBuilder::new()
-                    .required(Some(Required::True))
-                    .content("application/json", json_content(Ref::from_schema_name("ErasureExceptionInput")))
-                    .build(),
-            ))
-            .response("201", ok("the exception"))
+            .request_body(Some(json_body("ErasureExceptionInput", true)))
+            .response("201", described("the exception"))
             .response("404", problem_response("no such contact"))
             .build(),
     )
@@ -107,7 +99,7 @@ pub fn routes(mut api: Api) -> Api {
         list_exceptions,
         operation("list_erasure_exceptions", "dsr", "The exceptions to a person's erasure, with their notes (dpo)")
             .parameter(id_parameter())
-            .response("200", ok("the exceptions"))
+            .response("200", described("the exceptions"))
             .response("404", problem_response("no such contact"))
             .build(),
     )
@@ -117,7 +109,7 @@ pub fn routes(mut api: Api) -> Api {
         lift_exceptions,
         operation("lift_erasure_exceptions", "dsr", "Lift the exceptions to a person's erasure (dpo)")
             .parameter(id_parameter())
-            .response("204", ok("lifted"))
+            .response("204", described("lifted"))
             .response("404", problem_response("no exception recorded"))
             .build(),
     )
@@ -127,7 +119,7 @@ pub fn routes(mut api: Api) -> Api {
         receipt,
         operation("get_erasure_receipt", "dsr", "The erasure receipt, a note signed with the audit key (dpo)")
             .parameter(id_parameter())
-            .response("200", ok("the receipt and its signed note"))
+            .response("200", described("the receipt and its signed note"))
             .response("404", problem_response("no erasure was carried out for this request"))
             .build(),
     )
@@ -141,7 +133,7 @@ pub fn routes(mut api: Api) -> Api {
             "Recipients to tell of an erasure, rectification or restriction (Art. 19; dpo)",
         )
         .parameter(id_parameter())
-        .response("200", ok("the notification tasks"))
+        .response("200", described("the notification tasks"))
         .build(),
     )
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::api::{json_body, json_content, operation, problem_response, Api};
 use crate::http::extract::ApiJson;
 use crate::http::guard::{Guard, WritePurposes};
 use crate::service::purposes;
@@ -14,8 +14,7 @@ use kith_core::purpose::Purpose;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::openapi::{Ref, ResponseBuilder};
 use utoipa::ToSchema;
 
 async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
@@ -50,12 +49,6 @@ pub fn routes(mut api: Api) -> Api {
     <Purpose as ToSchema>::schemas(&mut schemas);
     api.schemas.extend(schemas);
     api.schemas.push(("Purpose".into(), <Purpose as utoipa::PartialSchema>::schema()));
-    let body = || {
-        RequestBodyBuilder::new()
-            .required(Some(Required::True))
-            .content("application/json", json_content(Ref::from_schema_name("Purpose")))
-            .build()
-    };
     let one = |what: &str| {
         ResponseBuilder::new()
             .description(what)
@@ -76,7 +69,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/purposes",
         create,
         operation("create_purpose", "purposes", "Add a processing purpose (admin, dpo)")
-            .request_body(Some(body()))
+            .request_body(Some(json_body("Purpose", true)))
             .response("201", one("added"))
             .response("409", problem_response("a purpose with this key exists"))
             .response(
@@ -91,7 +84,7 @@ pub fn routes(mut api: Api) -> Api {
         replace,
         operation("replace_purpose", "purposes", "Change a processing purpose (admin, dpo)")
             .parameter(key)
-            .request_body(Some(body()))
+            .request_body(Some(json_body("Purpose", true)))
             .response("200", one("changed"))
             .response("422", problem_response("a rule is broken"))
             .build(),

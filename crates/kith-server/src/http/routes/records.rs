@@ -4,7 +4,7 @@
 
 use crate::auth::caller::Caller;
 use crate::error::ApiResult;
-use crate::http::api::{id_parameter, json_content, operation, page_schema, problem_response, Api};
+use crate::http::api::{id_parameter, json_body, json_content, operation, page_schema, problem_response, Api};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::listing::ListParams;
 use crate::AppState;
@@ -15,9 +15,8 @@ use kith_core::model::{Company, Contact, Deal, Interaction, Purchase};
 use kith_core::EntityBody;
 use serde_json::{Map, Value};
 use utoipa::openapi::path::{HttpMethod, ParameterIn};
-use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-use utoipa::openapi::{Ref, RefOr, Required, ResponseBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::IntoParams;
 
 async fn create<B: EntityBody>(
@@ -78,12 +77,6 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
     api.schemas.push((schema_name.clone(), B::schema()));
     api.schemas.push((record_name.clone(), record_schema(B::schema(), B::KIND == kith_core::EntityKind::Purchases)));
 
-    let body = |required: bool| {
-        RequestBodyBuilder::new()
-            .required(Some(if required { Required::True } else { Required::False }))
-            .content("application/json", json_content(Ref::from_schema_name(schema_name.clone())))
-            .build()
-    };
     let ok_record = |status: &str| {
         ResponseBuilder::new().description(status).content("application/json", json_content(record_ref())).build()
     };
@@ -110,7 +103,7 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
         &collection,
         create::<B>,
         operation(&format!("create_{name}"), name, &format!("Create one of {name}"))
-            .request_body(Some(body(true)))
+            .request_body(Some(json_body(&schema_name, true)))
             .response("201", ok_record("created"))
             .response("400", problem_response("the body is not JSON"))
             .response("413", problem_response("the body is too large"))
@@ -134,7 +127,7 @@ fn entity_routes<B: EntityBody>(mut api: Api) -> Api {
         update::<B>,
         operation(&format!("update_{name}"), name, &format!("Change fields of one of {name}: each field given replaces the stored one (lists and objects whole); null resets it"))
             .parameter(id_parameter())
-            .request_body(Some(body(true)))
+            .request_body(Some(json_body(&schema_name, true)))
             .response("200", ok_record("the changed record"))
             .response("404", problem_response("no such record"))
             .response("409", problem_response("changed concurrently"))

@@ -2,7 +2,7 @@
 
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{json_content, operation, problem_response, Api};
+use crate::http::api::{described, json_body, operation, problem_response, Api};
 use crate::http::extract::ApiJson;
 use crate::http::guard::{Guard, WriteRoles};
 use crate::service::roles;
@@ -14,8 +14,6 @@ use kith_core::access::RoleInput;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 
 async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
@@ -65,20 +63,13 @@ pub fn routes(mut api: Api) -> Api {
     <RoleInput as ToSchema>::schemas(&mut nested);
     api.schemas.extend(nested);
     api.schemas.push(("RoleInput".into(), <RoleInput as utoipa::PartialSchema>::schema()));
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
-    let body = || {
-        RequestBodyBuilder::new()
-            .required(Some(Required::True))
-            .content("application/json", json_content(Ref::from_schema_name("RoleInput")))
-            .build()
-    };
     let name = || crate::http::api::text_parameter("name", "a custom role's name");
     api.route(
         HttpMethod::Get,
         "/api/v1/roles",
         list,
         operation("list_roles", "roles", "The built-in and custom roles with their permissions (admin, dpo, auditor)")
-            .response("200", ok("the roles"))
+            .response("200", described("the roles"))
             .build(),
     )
     .route(
@@ -86,8 +77,8 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/roles",
         create,
         operation("create_role", "roles", "Define a custom role (admin)")
-            .request_body(Some(body()))
-            .response("201", ok("defined"))
+            .request_body(Some(json_body("RoleInput", true)))
+            .response("201", described("defined"))
             .response("409", problem_response("the name is taken"))
             .build(),
     )
@@ -97,8 +88,8 @@ pub fn routes(mut api: Api) -> Api {
         replace,
         operation("replace_role", "roles", "Change a custom role (admin); it applies from the next request")
             .parameter(name())
-            .request_body(Some(body()))
-            .response("200", ok("changed"))
+            .request_body(Some(json_body("RoleInput", true)))
+            .response("200", described("changed"))
             .build(),
     )
     .route(
@@ -107,7 +98,7 @@ pub fn routes(mut api: Api) -> Api {
         delete,
         operation("delete_role", "roles", "Delete a custom role (admin); who holds it is left with nothing")
             .parameter(name())
-            .response("204", ok("deleted"))
+            .response("204", described("deleted"))
             .response("404", problem_response("no such custom role"))
             .build(),
     )

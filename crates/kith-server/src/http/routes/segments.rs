@@ -3,7 +3,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{id_parameter, json_content, operation, problem_response, Api};
+use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
 use crate::http::extract::{path_id, ApiJson, ApiQuery};
 use crate::listing::{encode_cursor, parse_cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::service::segments::{self, Evaluation, Segment};
@@ -16,8 +16,6 @@ use kith_core::segment::SegmentInput;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{Ref, Required, ResponseBuilder};
 use utoipa::ToSchema;
 
 fn render(segment: &Segment) -> Value {
@@ -103,18 +101,13 @@ pub fn routes(mut api: Api) -> Api {
     <SegmentInput as ToSchema>::schemas(&mut nested);
     api.schemas.extend(nested);
     api.schemas.push(("SegmentInput".into(), <SegmentInput as utoipa::PartialSchema>::schema()));
-    let ok = |what: &str| ResponseBuilder::new().description(what).build();
-    let body = RequestBodyBuilder::new()
-        .required(Some(Required::True))
-        .content("application/json", json_content(Ref::from_schema_name("SegmentInput")))
-        .build();
     api.route(
         HttpMethod::Post,
         "/api/v1/segments",
         create,
         operation("create_segment", "segments", "Save a filter over contacts")
-            .request_body(Some(body))
-            .response("201", ok("saved"))
+            .request_body(Some(json_body("SegmentInput", true)))
+            .response("201", described("saved"))
             .response("422", problem_response("an invalid filter"))
             .build(),
     )
@@ -122,7 +115,7 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Get,
         "/api/v1/segments",
         list,
-        operation("list_segments", "segments", "The saved segments").response("200", ok("the segments")).build(),
+        operation("list_segments", "segments", "The saved segments").response("200", described("the segments")).build(),
     )
     .route(
         HttpMethod::Get,
@@ -130,7 +123,7 @@ pub fn routes(mut api: Api) -> Api {
         get,
         operation("get_segment", "segments", "One segment")
             .parameter(id_parameter())
-            .response("200", ok("the segment"))
+            .response("200", described("the segment"))
             .response("404", problem_response("no such segment"))
             .build(),
     )
@@ -140,7 +133,7 @@ pub fn routes(mut api: Api) -> Api {
         delete,
         operation("delete_segment", "segments", "Delete a segment")
             .parameter(id_parameter())
-            .response("204", ok("deleted"))
+            .response("204", described("deleted"))
             .response("404", problem_response("no such segment"))
             .build(),
     )
@@ -154,7 +147,7 @@ pub fn routes(mut api: Api) -> Api {
             "The members the request's purpose allows, with counts of those left out by reason",
         )
         .parameter(id_parameter())
-        .response("200", ok("a page of members and the counts"))
+        .response("200", described("a page of members and the counts"))
         .response("404", problem_response("no such segment"))
         .build(),
     )
@@ -164,7 +157,7 @@ pub fn routes(mut api: Api) -> Api {
         count,
         operation("segment_count", "segments", "How many people the segment matches, allows and leaves out, by reason")
             .parameter(id_parameter())
-            .response("200", ok("the counts"))
+            .response("200", described("the counts"))
             .response("404", problem_response("no such segment"))
             .build(),
     )
