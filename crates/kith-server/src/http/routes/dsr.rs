@@ -20,7 +20,7 @@ use utoipa::openapi::path::HttpMethod;
 use utoipa::ToSchema;
 
 /// The register's view of a request: clear columns only.
-pub(crate) fn summary(row: &DsrRow, now: i64) -> Value {
+fn summary(row: &DsrRow, now: i64) -> Value {
     let open = RequestStatus::parse(&row.status).is_some_and(|s| !s.is_closed());
     let at = |t: Option<i64>| t.map(rfc3339_millis);
     json!({
@@ -47,7 +47,7 @@ pub(crate) fn summary(row: &DsrRow, now: i64) -> Value {
 }
 
 /// The whole request, opened.
-pub(crate) fn render(request: &Request) -> Value {
+fn render(request: &Request) -> Value {
     let (row, p) = (&request.row, &request.details);
     let mut out = summary(row, crate::now_millis());
     let Value::Object(fields) = &mut out else { return out };

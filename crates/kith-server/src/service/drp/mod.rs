@@ -2,20 +2,22 @@
 //! configured register with signed claims for a pairwise token, then
 //! file requests on a person's behalf, read their status and revoke them.
 //!
-//! An agent authenticates with its own credentials, never a Kith token:
-//! these routes sit outside the bearer-token middleware. A deletion or an
+//! An agent authenticates with its own credentials, never a Kith token
+//! (its routes sit outside the bearer-token middleware). A deletion or an
 //! access request becomes a data-subject request of the register (channel
 //! `agent`), so identity verification, deadlines and fulfilment stay the
 //! DPO's; its protocol status is read from the register's state. An
 //! opt-out of sale is recorded at once as objections. The identity an
 //! agent sends lives only in the sealed data-subject request; the tables
 //! here hold ids, statuses and the agent's callback address. Status
-//! changes are posted to that address in the background.
+//! changes are posted to that address in the background (`callback`).
+//!
+//! The protocol's answers are not problem JSON: each operation returns a
+//! [`Refusal`] the route answers as the protocol has it.
 
 mod callback;
 mod protocol;
 
-pub use callback::{check_url, is_public, Refusal as CallbackRefusal};
 pub use protocol::{agent_information, create_request, register_agent, request_status, revoke_request, Registered};
 
 use crate::audit::event::{self as audit_event, About};

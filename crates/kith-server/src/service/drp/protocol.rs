@@ -17,7 +17,6 @@ use kith_core::dsr::{Channel, RequestStatus};
 use kith_crypto::secrets::{hash_secret, random_token};
 use kith_store::{DrpAgentRow, DrpRequestRow};
 use serde_json::Value;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 const TOKEN_PREFIX: &str = "kith_drp_";
@@ -197,8 +196,7 @@ pub async fn revoke_request(
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let received = OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.received_at) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let received = crate::clock::time_of(row.received_at);
     let revocation = open_signed(svc, body, &agent)
         .filter(|(claims, envelope)| is_revocation_of(claims, envelope.issued_at, received));
     if revocation.is_none() {

@@ -100,10 +100,6 @@ pub struct Request {
     pub details: Details,
 }
 
-fn time_of(millis: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 pub(crate) fn status_of(row: &DsrRow) -> ApiResult<RequestStatus> {
     RequestStatus::parse(&row.status).ok_or_else(|| ApiError::internal("dsr", "a stored status is unknown"))
 }

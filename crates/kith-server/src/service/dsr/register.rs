@@ -1,7 +1,8 @@
 //! Registering a request, and reading the register.
 
-use super::{event, past_time, required_text, time_of, Details, DsrInput, RegisterQuery, Request, DAY_MS};
+use super::{event, past_time, required_text, Details, DsrInput, RegisterQuery, Request, DAY_MS};
 use crate::auth::caller::Caller;
+use crate::clock::time_of;
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{encode_cursor, parse_cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::service::Services;

@@ -3,10 +3,10 @@
 //! the step, writes it if nobody changed it meanwhile, and audits it.
 
 use super::{
-    event, load, past_time, required_text, status_of, time_of, DsrExtendInput, DsrRefuseInput, DsrVerifyInput, Request,
-    DAY_MS,
+    event, load, past_time, required_text, status_of, DsrExtendInput, DsrRefuseInput, DsrVerifyInput, Request, DAY_MS,
 };
 use crate::auth::caller::Caller;
+use crate::clock::time_of;
 use crate::error::{ApiError, ApiResult};
 use crate::sealing::WRITE_ATTEMPTS;
 use crate::service::Services;
