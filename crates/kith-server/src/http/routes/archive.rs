@@ -5,7 +5,8 @@ use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
 use crate::http::api::{described, id_parameter, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiQuery};
+use crate::http::extract::ApiQuery;
+use crate::http::routes::dsr::request_id;
 use crate::service::archive;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -25,7 +26,7 @@ async fn issue_link(
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let id = path_id(&id)?;
+    let id = request_id(&state, &who, &id, true)?;
     let link = archive::issue_link(&state, &who, id).await?;
     Ok((
         StatusCode::CREATED,
@@ -53,7 +54,7 @@ async fn download(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
-    let id = path_id(&id)?;
+    let id = request_id(&state, &who, &id, true)?;
     let archive = archive::download(&state, &who, id, params.token.as_deref()).await?;
     let disposition = format!("attachment; filename=\"kith-{}-{id}.zip\"", archive.kind);
     Ok((

@@ -18,6 +18,7 @@ use kith_store::DsrRow;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// The register's view of a request: clear columns only.
 fn summary(row: &DsrRow, now: i64) -> Value {
@@ -75,6 +76,14 @@ fn render(request: &Request) -> Value {
     out
 }
 
+/// The request id in the path, read only once the caller may use the
+/// register (`write`: act on it): a refused caller is answered 403 whatever
+/// the path holds, as before the id is looked at.
+pub(super) fn request_id(state: &AppState, who: &Caller, raw: &str, write: bool) -> ApiResult<Uuid> {
+    state.authorizer.authorize_requests(&who.principal, write)?;
+    path_id(raw)
+}
+
 async fn create(
     State(state): State<AppState>,
     who: Caller,
@@ -97,7 +106,7 @@ async fn list(
 }
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&dsr::get(&state, &who, path_id(&id)?).await?)))
+    Ok(Json(render(&dsr::get(&state, &who, request_id(&state, &who, &id, false)?).await?)))
 }
 
 async fn issue_token(
@@ -105,7 +114,7 @@ async fn issue_token(
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let issued = dsr::issue_token(&state, &who, path_id(&id)?).await?;
+    let issued = dsr::issue_token(&state, &who, request_id(&state, &who, &id, true)?).await?;
     let row = &issued.request.row;
     Ok((
         StatusCode::CREATED,
@@ -125,11 +134,11 @@ async fn verify(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DsrVerifyInput>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&dsr::verify(&state, &who, path_id(&id)?, input).await?)))
+    Ok(Json(render(&dsr::verify(&state, &who, request_id(&state, &who, &id, true)?, input).await?)))
 }
 
 async fn unlock(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&dsr::unlock(&state, &who, path_id(&id)?).await?)))
+    Ok(Json(render(&dsr::unlock(&state, &who, request_id(&state, &who, &id, true)?).await?)))
 }
 
 async fn extend(
@@ -139,7 +148,7 @@ async fn extend(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DsrExtendInput>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&dsr::extend(&state, &who, path_id(&id)?, input).await?)))
+    Ok(Json(render(&dsr::extend(&state, &who, request_id(&state, &who, &id, true)?, input).await?)))
 }
 
 async fn refuse(
@@ -149,11 +158,11 @@ async fn refuse(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DsrRefuseInput>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&dsr::refuse(&state, &who, path_id(&id)?, input).await?)))
+    Ok(Json(render(&dsr::refuse(&state, &who, request_id(&state, &who, &id, true)?, input).await?)))
 }
 
 async fn withdraw(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&dsr::withdraw(&state, &who, path_id(&id)?).await?)))
+    Ok(Json(render(&dsr::withdraw(&state, &who, request_id(&state, &who, &id, true)?).await?)))
 }
 
 async fn fulfil(
@@ -163,7 +172,7 @@ async fn fulfil(
     Path(id): Path<String>,
     MaybeJson(input): MaybeJson<DsrFulfilInput>,
 ) -> ApiResult<Json<Value>> {
-    let fulfilled = dsr::fulfil(&state, &who, path_id(&id)?, input).await?;
+    let fulfilled = dsr::fulfil(&state, &who, request_id(&state, &who, &id, true)?, input).await?;
     let mut answer = render(&fulfilled.request);
     if let Some(receipt) = fulfilled.receipt {
         answer["receipt"] = receipt;
