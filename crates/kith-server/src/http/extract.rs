@@ -199,6 +199,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// The id in the path, read only once `allowed` holds: a caller refused
+/// the operation gets that refusal whatever the path holds, so a malformed
+/// id tells them nothing either.
+pub fn path_id_once<T>(allowed: Result<T, ApiError>, raw: &str) -> Result<uuid::Uuid, ApiError> {
+    allowed?;
+    path_id(raw)
+}
+
 /// An id from the path: not a UUID, nothing is there (404).
 pub fn path_id(raw: &str) -> crate::error::ApiResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::NotFound, "an id is a UUID"))

@@ -10,7 +10,7 @@ use crate::auth::sessions::{self, clear_cookie, csrf_for, idle_expires_at, set_c
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{json_body, json_content, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiJson};
+use crate::http::extract::{path_id_once, ApiJson};
 use crate::http::guard::{Guard, ManageAccounts};
 use crate::http::ratelimit::limited;
 use crate::service::accounts::{shown_status, Profile};
@@ -55,6 +55,11 @@ pub fn render_user(user: &UserRow, profile: &Profile, now: i64) -> Value {
         "updated_at": rfc3339_millis(user.updated_at),
         "password_changed_at": rfc3339_millis(user.password_changed_at),
     })
+}
+
+/// The account id in the path, read once the caller may manage accounts.
+fn user_id(state: &AppState, who: &Caller, raw: &str) -> ApiResult<uuid::Uuid> {
+    path_id_once(state.authorizer.authorize_accounts(&who.principal), raw)
 }
 
 async fn login(
@@ -131,7 +136,7 @@ async fn add_user(
 }
 
 async fn get_user(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(user_json(&users::get(&state, &who, path_id(&id)?).await?)))
+    Ok(Json(user_json(&users::get(&state, &who, user_id(&state, &who, &id)?).await?)))
 }
 
 async fn update_user(
@@ -141,7 +146,7 @@ async fn update_user(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(user_json(&users::update(&state, &who, path_id(&id)?, patch).await?)))
+    Ok(Json(user_json(&users::update(&state, &who, user_id(&state, &who, &id)?, patch).await?)))
 }
 
 async fn reset_password(
@@ -151,12 +156,12 @@ async fn reset_password(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<PasswordReset>,
 ) -> ApiResult<StatusCode> {
-    users::reset_password(&state, &who, path_id(&id)?, input).await?;
+    users::reset_password(&state, &who, user_id(&state, &who, &id)?, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn revoke_sessions(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let ended = users::revoke_sessions(&state, &who, path_id(&id)?).await?;
+    let ended = users::revoke_sessions(&state, &who, user_id(&state, &who, &id)?).await?;
     Ok(Json(json!({ "revoked": ended })))
 }
 

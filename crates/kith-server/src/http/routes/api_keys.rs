@@ -4,7 +4,7 @@ use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiJson};
+use crate::http::extract::{path_id_once, ApiJson};
 use crate::http::guard::{Guard, IssueApiKeys};
 use crate::service::api_keys;
 use crate::AppState;
@@ -51,7 +51,8 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 }
 
 async fn revoke(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    api_keys::revoke(&state, &who, path_id(&id)?).await?;
+    api_keys::revoke(&state, &who, path_id_once(state.authorizer.authorize_api_keys(&who.principal, false), &id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

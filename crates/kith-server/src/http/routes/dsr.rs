@@ -4,7 +4,7 @@ use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
 use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiJson, ApiQuery, MaybeJson};
+use crate::http::extract::{path_id_once, ApiJson, ApiQuery, MaybeJson};
 use crate::http::guard::{Guard, ManageRequests, RegisterRequests};
 use crate::service::dsr::{
     self, DsrExtendInput, DsrFulfilInput, DsrInput, DsrRefuseInput, DsrVerifyInput, RegisterQuery, Request,
@@ -80,8 +80,7 @@ fn render(request: &Request) -> Value {
 /// register (`write`: act on it): a refused caller is answered 403 whatever
 /// the path holds, as before the id is looked at.
 pub(super) fn request_id(state: &AppState, who: &Caller, raw: &str, write: bool) -> ApiResult<Uuid> {
-    state.authorizer.authorize_requests(&who.principal, write)?;
-    path_id(raw)
+    path_id_once(state.authorizer.authorize_requests(&who.principal, write), raw)
 }
 
 async fn create(

@@ -4,7 +4,7 @@ use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::ApiResult;
 use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiJson};
+use crate::http::extract::{path_id, path_id_once, ApiJson};
 use crate::http::guard::{Guard, ManageErasure};
 use crate::service::erasure::{self, ErasureExceptionInput, Exception, Ground};
 use crate::AppState;
@@ -55,23 +55,26 @@ async fn lift_exceptions(State(state): State<AppState>, who: Caller, Path(id): P
 
 /// The signed receipt of an erasure request.
 async fn receipt(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(erasure::receipt(&state, &who, path_id(&id)?).await?))
+    Ok(Json(
+        erasure::receipt(&state, &who, path_id_once(state.authorizer.authorize_erasure(&who.principal), &id)?).await?,
+    ))
 }
 
 /// The recipients to tell of an erasure (Art. 19), with their status.
 async fn notifications(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let items: Vec<Value> = erasure::notifications(&state, &who, path_id(&id)?)
-        .await?
-        .iter()
-        .map(|n| {
-            json!({
-                "api_key_id": n.api_key_id,
-                "recipient": n.recipient,
-                "status": n.status,
-                "created_at": rfc3339_millis(n.created_at),
+    let items: Vec<Value> =
+        erasure::notifications(&state, &who, path_id_once(state.authorizer.authorize_erasure(&who.principal), &id)?)
+            .await?
+            .iter()
+            .map(|n| {
+                json!({
+                    "api_key_id": n.api_key_id,
+                    "recipient": n.recipient,
+                    "status": n.status,
+                    "created_at": rfc3339_millis(n.created_at),
+                })
             })
-        })
-        .collect();
+            .collect();
     Ok(Json(json!({"items": items, "next_cursor": null})))
 }
 

@@ -1,10 +1,11 @@
 //! The segment routes: extract, call `service::segments`, render.
 
 use crate::auth::caller::Caller;
+use crate::auth::Action;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{described, id_parameter, json_body, operation, problem_response, Api};
-use crate::http::extract::{path_id, ApiJson, ApiQuery};
+use crate::http::extract::{path_id, path_id_once, ApiJson, ApiQuery};
 use crate::listing::{encode_cursor, parse_cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::service::segments::{self, Evaluation, Segment};
 use crate::AppState;
@@ -13,6 +14,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use kith_core::purpose::Purpose;
 use kith_core::segment::SegmentInput;
+use kith_core::EntityKind;
 use kith_core::ErrorCode;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
@@ -43,7 +45,14 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 }
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&segments::get(&state, &who, path_id(&id)?).await?)))
+    Ok(Json(render(
+        &segments::get(
+            &state,
+            &who,
+            path_id_once(state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts), &id)?,
+        )
+        .await?,
+    )))
 }
 
 async fn delete(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -435,3 +435,38 @@ async fn every_route_for_every_role_and_a_key_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+/// A caller refused an operation on one item is refused whatever the path
+/// names: a malformed id tells them nothing (403, never 404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_caller_learns_nothing_from_the_path_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let auditor = token_for(&s, "auditor").await;
+        let cases = [
+            (Method::GET, "/api/v1/users/not-an-id"),
+            (Method::PATCH, "/api/v1/users/not-an-id"),
+            (Method::POST, "/api/v1/users/not-an-id/password"),
+            (Method::POST, "/api/v1/users/not-an-id/sessions/revoke"),
+            (Method::GET, "/api/v1/dsr/not-an-id"),
+            (Method::POST, "/api/v1/dsr/not-an-id/unlock"),
+            (Method::POST, "/api/v1/dsr/not-an-id/withdraw"),
+            (Method::POST, "/api/v1/dsr/not-an-id/verification-token"),
+            (Method::POST, "/api/v1/dsr/not-an-id/export-link"),
+            (Method::GET, "/api/v1/dsr/not-an-id/export"),
+            (Method::GET, "/api/v1/dsr/not-an-id/receipt"),
+            (Method::GET, "/api/v1/dsr/not-an-id/notifications"),
+            (Method::GET, "/api/v1/segments/not-an-id"),
+            (Method::DELETE, "/api/v1/api-keys/not-an-id"),
+        ];
+        for (method, path) in cases {
+            let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+            let (status, answer) = send_as(&s, &auditor, method.clone(), path, body.as_ref()).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {answer}");
+            assert_eq!(answer["code"], "forbidden", "{method} {path}: {answer}");
+        }
+        s.stop().await;
+        db.cleanup().await;
+    }
+}
