@@ -1,0 +1,28 @@
+//! The store's interface per domain, with the rows each one speaks in;
+//! `Store` is their sum. Each trait's SQL is in `sql/<domain>.rs`.
+
+mod access;
+mod accounts;
+mod audit;
+mod capture;
+mod drp;
+mod erasure;
+mod keys;
+mod policy;
+mod records;
+mod requests;
+mod segments;
+mod settings;
+
+pub use access::*;
+pub use accounts::*;
+pub use audit::*;
+pub use capture::*;
+pub use drp::*;
+pub use erasure::*;
+pub use keys::*;
+pub use policy::*;
+pub use records::*;
+pub use requests::*;
+pub use segments::*;
+pub use settings::*;
