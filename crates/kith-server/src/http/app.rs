@@ -232,8 +232,10 @@ pub fn build_app(mut state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::authenticate::authenticate));
     let capture =
         capture.router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::ratelimit::limit));
+    let pages = crate::http::web::routes(&state);
     let mut app = public
         .router
+        .merge(pages)
         .merge(capture)
         .merge(login.router)
         .merge(agents.router)

@@ -15,3 +15,4 @@ pub mod ratelimit;
 pub mod routes;
 pub mod serve;
 pub mod tls;
+pub mod web;

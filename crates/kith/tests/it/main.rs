@@ -7,6 +7,7 @@ mod accounts;
 mod archive;
 mod audit;
 mod bad_text;
+mod browser;
 mod canary;
 mod capture;
 mod cli;

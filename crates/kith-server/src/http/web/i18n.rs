@@ -1,0 +1,108 @@
+//! The interface's language: messages in Fluent files
+//! (`crates/kith-server/locales/<language>/kith.ftl`, compiled in), chosen
+//! from `Accept-Language`. Adding a language is adding one folder.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{static_loader, LanguageIdentifier, Loader};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en-US",
+        // Bidirectional isolation marks would show in plain-text contexts (titles).
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// The languages offered, by their primary subtag.
+const OFFERED: &[(&str, &str)] = &[("en", "en-US"), ("uk", "uk")];
+
+/// The reader's language, with its messages.
+#[derive(Clone)]
+pub struct Lang {
+    id: LanguageIdentifier,
+}
+
+impl Lang {
+    /// The first offered language of an `Accept-Language` header, in the
+    /// order of preference it gives (`q`), else English.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        let mut wanted: Vec<(f32, &str)> = accept
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.trim().split(';');
+                let tag = parts.next()?.trim();
+                let q =
+                    parts.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+                (q > 0.0 && !tag.is_empty()).then_some((q, tag))
+            })
+            .collect();
+        wanted.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let chosen = wanted.iter().find_map(|(_, tag)| {
+            let primary = tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
+            OFFERED.iter().find(|(p, _)| *p == primary).map(|(_, id)| *id)
+        });
+        Self { id: chosen.unwrap_or("en-US").parse().expect("an offered language id") }
+    }
+
+    /// The language tag for `<html lang>`.
+    pub fn tag(&self) -> String {
+        self.id.language.as_str().to_string()
+    }
+
+    /// A message.
+    pub fn t(&self, key: &str) -> String {
+        LOCALES.lookup(&self.id, key)
+    }
+
+    /// A message with one argument.
+    pub fn t1(&self, key: &str, name: &str, value: impl Into<FluentValue<'static>>) -> String {
+        let args: HashMap<Cow<'static, str>, FluentValue<'static>> =
+            HashMap::from([(Cow::Owned(name.to_string()), value.into())]);
+        LOCALES.lookup_with_args(&self.id, key, &args)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::negotiate(parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preferred_offered_language_wins() {
+        assert_eq!(Lang::negotiate(Some("uk-UA,uk;q=0.9,en;q=0.8")).tag(), "uk");
+        assert_eq!(Lang::negotiate(Some("de-DE, en;q=0.5, uk;q=0.7")).tag(), "uk");
+        assert_eq!(Lang::negotiate(Some("fr, uk;q=0")).tag(), "en");
+        assert_eq!(Lang::negotiate(None).tag(), "en");
+    }
+
+    #[test]
+    fn every_message_exists_in_every_language() {
+        let english = include_str!("../../../locales/en-US/kith.ftl");
+        let keys = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with([' ', '#', '*', '[']) && l.contains(" ="))
+                .map(|l| l.split(" =").next().unwrap().to_string())
+                .collect()
+        };
+        let ukrainian = keys(include_str!("../../../locales/uk/kith.ftl"));
+        for key in keys(english) {
+            assert!(ukrainian.contains(&key), "uk lacks {key}");
+        }
+        assert_eq!(Lang::negotiate(Some("uk")).t("sign-in"), "Увійти");
+        assert_eq!(Lang::negotiate(Some("uk")).t1("contacts-count", "count", 3), "3 контакти на цій сторінці");
+    }
+}

@@ -1,0 +1,48 @@
+//! The staff interface: pages rendered on the server from compile-time
+//! templates (`crates/kith-server/templates/`), in the reader's language
+//! (`i18n.rs`), over the same services, authorisation and audit as the
+//! API. Every page works without JavaScript; htmx (vendored) only improves.
+//!
+//! Pages authenticate with the session cookie (`session.rs`); every form
+//! that changes something carries the session's CSRF token, checked before
+//! the handler runs. Every answer carries a Content-Security-Policy without
+//! `unsafe-inline` (scripts and styles come from `/assets/` only).
+
+mod assets;
+mod i18n;
+mod pages;
+mod session;
+
+pub use i18n::Lang;
+
+use crate::AppState;
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Scripts, styles, images, forms and connections only from this server;
+/// no frames, no plugins, no base URL but ours.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The pages and their assets, to merge into the application's router.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let staff = Router::new()
+        .route("/", get(pages::contacts::list))
+        .route("/contacts/{id}", get(pages::contacts::show))
+        .route("/logout", post(pages::login::sign_out))
+        .route_layer(axum::middleware::from_fn(session::form_token))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::staff));
+    let public = Router::new()
+        .route("/login", get(pages::login::form).post(pages::login::sign_in))
+        .route("/assets/{name}", get(assets::serve));
+    staff
+        .merge(public)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+}

@@ -1,0 +1,162 @@
+//! The contacts list and a contact's page. What a role may not see is
+//! absent here as in the API: the record service redacts before the page
+//! sees a value, and every person shown is audited as read.
+
+use super::{error, render, Chrome};
+use crate::auth::caller::Caller;
+use crate::http::extract::path_id;
+use crate::http::web::session::PageSession;
+use crate::http::web::Lang;
+use crate::listing::ListParams;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+use kith_core::model::Contact;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One row of the list, as far as the reader may see it.
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub emails: String,
+    pub phones: String,
+    pub tags: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+pub struct ContactsPage {
+    pub chrome: Chrome,
+    pub q: String,
+    pub email: String,
+    pub rows: Vec<Row>,
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+fn text(record: &Value, field: &str) -> String {
+    record.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn joined(record: &Value, field: &str) -> String {
+    let items = record.get(field).and_then(Value::as_array).into_iter().flatten();
+    items.filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn name_of(record: &Value, lang: &Lang) -> String {
+    let name = [text(record, "given_name"), text(record, "family_name")].join(" ").trim().to_string();
+    if name.is_empty() {
+        lang.t("unnamed")
+    } else {
+        name
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Query(search): Query<Search>,
+) -> Response {
+    let chrome = Chrome::new(lang, &who, &session);
+    let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let params = ListParams {
+        q: blank(&search.q),
+        email: blank(&search.email),
+        cursor: search.cursor.clone(),
+        sort: Some("-updated_at".into()),
+        ..Default::default()
+    };
+    let page = match state.records.list::<Contact>(&who, params).await {
+        Ok(page) => page,
+        Err(e) => return error(chrome, e),
+    };
+    let rows = page
+        .items
+        .iter()
+        .map(|c| Row {
+            id: text(c, "id"),
+            name: name_of(c, &chrome.lang),
+            emails: joined(c, "emails"),
+            phones: joined(c, "phones"),
+            tags: joined(c, "tags"),
+            updated: text(c, "updated_at").chars().take(10).collect(),
+        })
+        .collect();
+    render(StatusCode::OK, &ContactsPage { chrome, q: search.q, email: search.email, rows, next: page.next_cursor })
+}
+
+/// A field of the contact page: its label and its value as text.
+pub struct Field {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+pub struct ContactPage {
+    pub chrome: Chrome,
+    pub name: String,
+    pub fields: Vec<Field>,
+}
+
+/// The fields a contact page shows, in order, with their message keys.
+const SHOWN: &[(&str, &str)] = &[
+    ("given_name", "field-given-name"),
+    ("family_name", "field-family-name"),
+    ("emails", "field-emails"),
+    ("phones", "field-phones"),
+    ("job_title", "field-job-title"),
+    ("birthday", "field-birthday"),
+    ("notes", "field-notes"),
+    ("tags", "field-tags"),
+    ("owner", "field-owner"),
+    ("created_at", "field-created"),
+    ("updated_at", "field-updated"),
+];
+
+pub async fn show(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(id): Path<String>,
+) -> Response {
+    let chrome = Chrome::new(lang, &who, &session);
+    let found = match path_id(&id) {
+        Ok(id) => state.records.get::<Contact>(&who, id).await,
+        Err(e) => Err(e),
+    };
+    let record = match found {
+        Ok(record) => record,
+        Err(e) => return error(chrome, e),
+    };
+    let fields = SHOWN
+        .iter()
+        .filter_map(|(field, key)| {
+            let value = match record.get(*field)? {
+                Value::Array(_) => joined(&record, field),
+                Value::String(s) => s.clone(),
+                _ => return None,
+            };
+            (!value.is_empty()).then(|| Field { label: chrome.lang.t(key), value })
+        })
+        .collect();
+    let name = name_of(&record, &chrome.lang);
+    render(StatusCode::OK, &ContactPage { chrome, name, fields })
+}

@@ -1,0 +1,75 @@
+//! Signing in and out through the session machinery the API uses.
+
+use super::render;
+use crate::auth::caller::{Caller, PublicRequest};
+use crate::auth::network::client_key;
+use crate::auth::sessions::{clear_cookie, set_cookie};
+use crate::http::web::Lang;
+use crate::service::login;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use kith_core::account::LoginInput;
+use kith_core::ErrorCode;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub lang: Lang,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+pub async fn form(lang: Lang) -> Response {
+    render(StatusCode::OK, &LoginPage { lang, email: String::new(), error: None })
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    email: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    lang: Lang,
+    request: PublicRequest,
+    Form(form): Form<SignIn>,
+) -> Response {
+    let ip = request.client.as_deref().and_then(|c| c.parse().ok());
+    if state.login_limit.take(&client_key(ip), std::time::Instant::now()).is_err() {
+        let error = Some(lang.t("sign-in-limited"));
+        return render(StatusCode::TOO_MANY_REQUESTS, &LoginPage { lang, email: form.email, error });
+    }
+    // Six digits are an authenticator's code; anything else a recovery code.
+    let code = form.code.trim();
+    let (totp, recovery_code) = match code {
+        "" => (None, None),
+        c if c.len() == 6 && c.chars().all(|d| d.is_ascii_digit()) => (Some(c.to_string()), None),
+        c => (None, Some(c.to_string())),
+    };
+    let input = LoginInput { email: form.email.clone(), password: form.password, totp, recovery_code };
+    match login::login(&state, request.request_id, request.client, &input).await {
+        Ok(done) => {
+            let cookie = set_cookie(&done.secret, state.config.accounts.session_absolute_seconds, state.config.tls);
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+        }
+        Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => e.into_response(),
+        Err(_) => {
+            let error = Some(lang.t("sign-in-failed"));
+            render(StatusCode::UNAUTHORIZED, &LoginPage { lang, email: form.email, error })
+        }
+    }
+}
+
+pub async fn sign_out(State(state): State<AppState>, who: Caller) -> Response {
+    if let Err(e) = login::logout(&state, &who).await {
+        return e.into_response();
+    }
+    ([(header::SET_COOKIE, clear_cookie(state.config.tls))], Redirect::to("/login")).into_response()
+}

@@ -1,0 +1,80 @@
+//! Who is reading a page: the session cookie, as for the API. A page
+//! without a live session sends the reader to sign in; a refused cookie is
+//! audited as any refused credential. A form that changes something must
+//! carry the session's CSRF token in its `csrf` field, checked here before
+//! any handler runs, so no page can forget it.
+
+use crate::audit::event as audit_event;
+use crate::auth::sessions::{self, csrf_for};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use kith_crypto::secrets::constant_time_eq;
+use std::net::SocketAddr;
+
+/// The largest form a page posts.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// What a page needs of the reader's session besides the principal.
+#[derive(Clone)]
+pub struct PageSession {
+    /// The token every form of this session carries.
+    pub csrf: String,
+}
+
+/// Middleware: a live session, or a redirect to the sign-in page.
+pub async fn staff(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(secret) = sessions::cookie_secret(req.headers()) else {
+        return Redirect::to("/login").into_response();
+    };
+    let now = crate::now_millis();
+    // Safe-method check: the form token is this module's to verify.
+    let checked = sessions::principal_for_session(
+        &state.store,
+        &state.config.accounts,
+        &secret,
+        &Method::GET,
+        req.headers(),
+        now,
+    )
+    .await;
+    match checked {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            req.extensions_mut().insert(PageSession { csrf: csrf_for(&secret) });
+            next.run(req).await
+        }
+        Err(refused) => {
+            let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            let event = audit_event::authentication_refused(refused.actor, request_id, client);
+            if let Err(e) = state.audit.record_refusal(event).await {
+                return e.into_response();
+            }
+            Redirect::to("/login").into_response()
+        }
+    }
+}
+
+/// Middleware: a state-changing form carries the session's CSRF token.
+pub async fn form_token(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let expected = req.extensions().get::<PageSession>().map(|s| s.csrf.clone());
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let sent = form_urlencoded::parse(&bytes).find(|(name, _)| name == "csrf").map(|(_, value)| value.into_owned());
+    let valid =
+        matches!((&expected, &sent), (Some(want), Some(got)) if constant_time_eq(want.as_bytes(), got.as_bytes()));
+    if !valid {
+        return (StatusCode::FORBIDDEN, "the form is missing this session's token: reload the page and try again")
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}

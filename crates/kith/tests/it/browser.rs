@@ -1,0 +1,285 @@
+//! The staff interface in a real browser: Debian's chromium driven through
+//! chromedriver (WebDriver). Without chromedriver these tests say so and
+//! pass outside CI; in CI (`CI` set) its absence fails them.
+//!
+//! Every page visited is checked by axe-core (vendored in `assets/`, run
+//! in the page) for serious and critical accessibility violations.
+
+use crate::harness::{send_as, token_for, Backend, Server, TestDb};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const AXE: &str = include_str!("assets/axe.min.js");
+const PASSWORD: &str = "violet-harbour-lantern-92";
+const NOTE: &str = "NoteMarkerB7";
+
+/// A headless browser session and the chromedriver it talks to.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    /// A browser whose preferred language is `lang`; `None` when there is
+    /// no chromedriver here (and this is not CI).
+    async fn start(lang: &str) -> Option<Self> {
+        if !std::path::Path::new(CHROMEDRIVER).exists() {
+            assert!(std::env::var_os("CI").is_none(), "CI needs {CHROMEDRIVER} (Debian's chromium-driver)");
+            eprintln!("skipped: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut capabilities = serde_json::Map::new();
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--ignore-certificate-errors",
+            "--window-size=1280,900",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--lang={lang}"));
+        let options = json!({"binary": CHROMIUM, "args": args, "prefs": {"intl.accept_languages": lang}});
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..50 {
+            // chromedriver listens on loopback: plain HTTP, no TLS stack needed.
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            match builder.capabilities(capabilities.clone()).connect(&url).await {
+                Ok(client) => return Some(Self { client, driver }),
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no WebDriver session: {last:?}");
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    async fn open(&self, s: &Server, path: &str) {
+        self.client.goto(&s.url(path)).await.unwrap();
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    /// Waits until the browser shows `path` with a query that contains `query`.
+    async fn arrive(&self, path: &str, query: &str) {
+        for _ in 0..100 {
+            let url = self.client.current_url().await.unwrap();
+            let ready: bool =
+                self.client.execute("return document.readyState === 'complete';", Vec::new()).await.unwrap()
+                    == json!(true);
+            if url.path() == path && url.query().unwrap_or_default().contains(query) && ready {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never arrived at {path}?{query}: at {}", self.client.current_url().await.unwrap());
+    }
+
+    async fn fill(&self, id: &str, text: &str) {
+        let field = self.client.find(Locator::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn press(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    }
+
+    async fn sign_in(&self, s: &Server, email: &str) {
+        self.open(s, "/login").await;
+        self.fill("email", email).await;
+        self.fill("password", PASSWORD).await;
+        self.press("form[action='/login'] button").await;
+        self.arrive("/", "").await;
+    }
+
+    async fn html(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// axe-core's serious and critical violations on the page shown.
+    async fn accessibility_problems(&self) -> Vec<String> {
+        self.client.execute(AXE, Vec::new()).await.unwrap();
+        let script = "const done = arguments[arguments.length - 1];
+            axe.run(document).then(r => done(r.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))));";
+        let found = self.client.execute_async(script, Vec::new()).await.unwrap();
+        found.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    }
+
+    async fn assert_accessible(&self, page: &str) {
+        let problems = self.accessibility_problems().await;
+        assert!(problems.is_empty(), "{page}: {problems:#?}");
+    }
+}
+
+async fn add_user(s: &Server, admin: &str, email: &str, role: &str) {
+    let body = json!({"email": email, "display_name": "Test Person", "roles": [role], "password": PASSWORD});
+    let (status, user) = send_as(s, admin, Method::POST, "/api/v1/users", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+}
+
+async fn add_contact(s: &Server, body: &Value) -> String {
+    let (status, contact) = s.post("/api/v1/contacts", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    contact["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    add_user(&s, &admin, "mia@example.org", "marketing").await;
+    let olena = add_contact(
+        &s,
+        &json!({"given_name": "Olena", "family_name": "Kovalenko", "emails": ["olena@example.org"],
+                "notes": NOTE, "tags": ["fair-2026"]}),
+    )
+    .await;
+    add_contact(&s, &json!({"given_name": "Petro", "family_name": "Shevchuk"})).await;
+
+    // A page without a session sends the reader to sign in.
+    browser.open(&s, "/").await;
+    assert_eq!(browser.path().await, "/login");
+    assert_eq!(browser.client.title().await.unwrap(), "Sign in to Kith");
+    browser.assert_accessible("sign-in").await;
+
+    // A wrong password is refused with a message, nothing else.
+    browser.fill("email", "sam@example.org").await;
+    browser.fill("password", "not-the-password-1").await;
+    browser.press("form[action='/login'] button").await;
+    browser.client.wait().for_element(Locator::Id("sign-in-error")).await.unwrap();
+    assert_eq!(browser.path().await, "/login");
+
+    browser.sign_in(&s, "sam@example.org").await;
+    assert_eq!(browser.path().await, "/");
+    let list = browser.html().await;
+    assert!(list.contains("Olena Kovalenko") && list.contains("Petro Shevchuk"), "{list}");
+    assert!(list.contains("olena@example.org"));
+    browser.assert_accessible("contacts").await;
+    // Nothing on the page needs an inline style the policy would block.
+    let styles = browser.client.execute("return document.querySelectorAll('style').length;", Vec::new()).await;
+    assert_eq!(styles.unwrap(), json!(0));
+    // The check finds what it should: a control without a label is serious.
+    let unlabelled = "document.querySelector('main').appendChild(document.createElement('input'));";
+    browser.client.execute(unlabelled, Vec::new()).await.unwrap();
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.iter().any(|p| p.starts_with("label")), "{problems:?}");
+
+    // Search by name words.
+    browser.fill("q", "kovalenko").await;
+    browser.press("form.search button").await;
+    browser.arrive("/", "q=kovalenko").await;
+    let found = browser.html().await;
+    assert!(found.contains("Olena Kovalenko") && !found.contains("Petro Shevchuk"), "{found}");
+
+    // The contact page shows what sales may see, notes included.
+    browser.press(&format!("a[href='/contacts/{olena}']")).await;
+    browser.arrive(&format!("/contacts/{olena}"), "").await;
+    assert!(browser.html().await.contains(NOTE));
+    browser.assert_accessible("contact").await;
+
+    // The policy forbids inline script: one injected into the page does not run.
+    let ran = browser
+        .client
+        .execute(
+            "const s = document.createElement('script'); s.textContent = 'window.inlineRan = true;';
+             document.body.appendChild(s); return window.inlineRan === true;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ran, json!(false), "the Content-Security-Policy blocks inline script");
+
+    // A form without the session's token changes nothing.
+    let cookie = browser.client.get_named_cookie("kith_session").await.unwrap();
+    let forged = s
+        .client
+        .post(s.url("/logout"))
+        .header("cookie", format!("kith_session={}", cookie.value()))
+        .form(&[("csrf", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    browser.open(&s, "/").await;
+    assert_eq!(browser.path().await, "/", "the session still holds");
+
+    // Signing out ends the session; marketing does not see notes.
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+    browser.open(&s, "/").await;
+    assert_eq!(browser.path().await, "/login", "the old session is gone");
+    browser.sign_in(&s, "mia@example.org").await;
+    // Marketing e-mail needs consent: without it the person is not shown...
+    browser.open(&s, &format!("/contacts/{olena}")).await;
+    let refused = browser.html().await;
+    assert!(!refused.contains("Kovalenko") && refused.contains("may not be used for the purpose"), "{refused}");
+    browser.assert_accessible("refusal").await;
+    // ...and with it, shown without the notes marketing may not read.
+    let dpo = token_for(&s, "dpo").await;
+    let notice = json!({"version": "2026-11", "text": "We send offers by e-mail."});
+    assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
+    let consent = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",
+                         "method": "api"});
+    let path = format!("/api/v1/contacts/{olena}/consents");
+    let (status, entry) = send_as(&s, &dpo, Method::POST, &path, Some(&consent)).await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    browser.open(&s, &format!("/contacts/{olena}")).await;
+    let page = browser.html().await;
+    assert!(page.contains("Kovalenko") && !page.contains(NOTE), "{page}");
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interface_speaks_ukrainian_to_a_ukrainian_browser() {
+    let Some(browser) = Browser::start("uk").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "oksana@example.org", "sales").await;
+    add_contact(&s, &json!({"given_name": "Тарас", "family_name": "Мельник"})).await;
+
+    browser.open(&s, "/login").await;
+    assert_eq!(browser.client.title().await.unwrap(), "Вхід до Kith");
+    let lang = browser.client.find(Locator::Css("html")).await.unwrap().attr("lang").await.unwrap();
+    assert_eq!(lang.as_deref(), Some("uk"));
+    browser.sign_in(&s, "oksana@example.org").await;
+    let list = browser.html().await;
+    assert!(list.contains("Контакти") && list.contains("Тарас Мельник"), "{list}");
+    assert!(list.contains("Один контакт на цій сторінці"), "{list}");
+    browser.assert_accessible("contacts, uk").await;
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}
