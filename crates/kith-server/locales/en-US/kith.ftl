@@ -51,3 +51,51 @@ not-found = Nothing is here.
 not-for-purpose = This person's data may not be used for the purpose you work under now.
 forbidden = Your role may not see this.
 session-ended = Your session ended. Sign in again.
+purpose-label = Purpose
+purpose-use = Use this purpose
+timeline-title = Timeline
+timeline-none = Nothing recorded yet.
+timeline-interaction = { $kind ->
+    [call] Call
+    [email] E-mail
+    [meeting] Meeting
+    [task] Task
+   *[note] Note
+}
+timeline-deal = Deal ({ $stage })
+timeline-purchase = Purchase
+consent-title = Consent
+consent-broken = This person's consent ledger does not verify: no consent counts until the DPO has looked at it.
+consent-current = Current choices
+consent-none = No consent recorded.
+consent-given = given
+consent-withdrawn = withdrawn
+consent-ledger = Ledger
+consent-record = Record a choice
+consent-purpose = Purpose
+consent-choice = Choice
+consent-give = Gives consent
+consent-withdraw = Withdraws consent
+consent-notice = Privacy notice version
+consent-method = How it was given
+consent-save = Record
+method-in_person = In person
+method-phone = By phone
+method-web_form = Web form
+method-api = Recorded by staff
+method-double_opt_in = Double opt-in
+method-import = Import
+method-agent = Authorised agent
+restriction-title = Restriction and objections
+restricted-yes = Processing is restricted (Art. 18): only storage, and what the DPO allows.
+restricted-no = Processing is not restricted.
+objections-none = No objections.
+objections-list = Objects to: { $purposes }
+access-title = Who accessed this person
+access-none = No access recorded.
+column-when = When
+column-who = Who
+column-action = Action
+column-fields = Fields
+column-purpose = Purpose
+column-what = What

@@ -52,3 +52,51 @@ not-found = Тут нічого немає.
 not-for-purpose = Дані цієї особи зараз не можна використовувати для мети, з якою ви працюєте.
 forbidden = Вашій ролі це не дозволено бачити.
 session-ended = Сеанс завершено. Увійдіть знову.
+purpose-label = Мета
+purpose-use = Застосувати мету
+timeline-title = Хронологія
+timeline-none = Ще нічого не записано.
+timeline-interaction = { $kind ->
+    [call] Дзвінок
+    [email] Лист
+    [meeting] Зустріч
+    [task] Завдання
+   *[note] Нотатка
+}
+timeline-deal = Угода ({ $stage })
+timeline-purchase = Покупка
+consent-title = Згода
+consent-broken = Журнал згод цієї особи не проходить перевірку: жодна згода не діє, доки її не перегляне DPO.
+consent-current = Поточний вибір
+consent-none = Жодної згоди не записано.
+consent-given = надано
+consent-withdrawn = відкликано
+consent-ledger = Журнал
+consent-record = Записати вибір
+consent-purpose = Мета
+consent-choice = Вибір
+consent-give = Надає згоду
+consent-withdraw = Відкликає згоду
+consent-notice = Версія повідомлення про конфіденційність
+consent-method = Як надано
+consent-save = Записати
+method-in_person = Особисто
+method-phone = Телефоном
+method-web_form = Вебформа
+method-api = Записано працівником
+method-double_opt_in = Подвійне підтвердження
+method-import = Імпорт
+method-agent = Уповноважений представник
+restriction-title = Обмеження та заперечення
+restricted-yes = Обробку обмежено (ст. 18): лише зберігання та те, що дозволить DPO.
+restricted-no = Обробку не обмежено.
+objections-none = Заперечень немає.
+objections-list = Заперечує проти: { $purposes }
+access-title = Хто мав доступ до даних цієї особи
+access-none = Доступу не записано.
+column-when = Коли
+column-who = Хто
+column-action = Дія
+column-fields = Поля
+column-purpose = Мета
+column-what = Що

@@ -15,6 +15,12 @@ pub async fn catalogue(svc: &Services) -> ApiResult<Vec<Purpose>> {
     documents.iter().map(|d| serde_json::from_str(d).map_err(|e| ApiError::internal("purposes", e))).collect()
 }
 
+/// The purposes this caller may process data for: the choices of a
+/// purpose selector.
+pub async fn usable(svc: &Services, who: &Caller) -> ApiResult<Vec<Purpose>> {
+    Ok(catalogue(svc).await?.into_iter().filter(|p| who.principal.may_use(p)).collect())
+}
+
 /// The catalogue, for a caller who may read it.
 pub async fn list(svc: &Services, who: &Caller) -> ApiResult<Vec<Purpose>> {
     svc.authorizer.authorize_purposes(&who.principal, false)?;

@@ -283,3 +283,99 @@ async fn the_interface_speaks_ukrainian_to_a_ukrainian_browser() {
     s.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purpose_selector_filters_the_list_as_the_api_does() {
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "mia@example.org", "marketing").await;
+    let olena = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
+    add_contact(&s, &json!({"given_name": "Petro", "family_name": "Shevchuk"})).await;
+    let dpo = token_for(&s, "dpo").await;
+    let notice = json!({"version": "2026-11", "text": "We send offers by e-mail."});
+    assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
+    let consent = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",
+                         "method": "api"});
+    let path = format!("/api/v1/contacts/{olena}/consents");
+    assert_eq!(send_as(&s, &dpo, Method::POST, &path, Some(&consent)).await.0, StatusCode::CREATED);
+
+    // Marketing's own purpose needs consent: only Olena gave it.
+    browser.sign_in(&s, "mia@example.org").await;
+    let list = browser.html().await;
+    assert!(list.contains("Olena Kovalenko") && !list.contains("Petro Shevchuk"), "{list}");
+
+    // Service delivery rests on the contract: everybody, and the choice stays.
+    let select = browser.client.find(Locator::Id("purpose-select")).await.unwrap();
+    select.select_by_value("essential.service").await.unwrap();
+    browser.press("form.purpose-choice button").await;
+    browser.arrive("/", "").await;
+    browser.open(&s, "/").await;
+    let list = browser.html().await;
+    assert!(list.contains("Olena Kovalenko") && list.contains("Petro Shevchuk"), "{list}");
+    let chosen = browser.client.find(Locator::Css("#purpose-select option[selected]")).await.unwrap();
+    assert_eq!(chosen.attr("value").await.unwrap().as_deref(), Some("essential.service"));
+    browser.assert_accessible("contacts, another purpose").await;
+
+    // A purpose the role may not use is refused, and the list stays as chosen.
+    let cookie = browser.client.get_named_cookie("kith_session").await.unwrap();
+    let page = browser.client.find(Locator::Css("form.purpose-choice input[name=csrf]")).await.unwrap();
+    let csrf = page.attr("value").await.unwrap().unwrap();
+    let refused = s
+        .client
+        .post(s.url("/purpose"))
+        .header("cookie", format!("kith_session={}", cookie.value()))
+        .form(&[("csrf", csrf.as_str()), ("purpose", "sales"), ("back", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_records_consent() {
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    // Only a DPO makes an account that reaches everyone's data.
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    let olena = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
+    let call = json!({"contact_id": olena, "kind": "call", "occurred_at": "2026-11-30T10:00:00Z",
+                      "subject": "Asked about the spring offer"});
+    assert_eq!(s.post("/api/v1/interactions", &call).await.0, StatusCode::CREATED);
+    let notice = json!({"version": "2026-11", "text": "We send offers by e-mail."});
+    assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.open(&s, &format!("/contacts/{olena}")).await;
+    let page = browser.html().await;
+    assert!(page.contains("Asked about the spring offer") && page.contains("Call"), "timeline: {page}");
+    assert!(page.contains("No consent recorded."), "{page}");
+    assert!(page.contains("Processing is not restricted."), "{page}");
+    // The access log names the sales token that created the person.
+    assert!(page.contains("Who accessed this person") && page.contains("token:"), "{page}");
+    browser.assert_accessible("contact, DPO").await;
+
+    // Record a consent given in person; the ledger and the API agree.
+    let purpose = browser.client.find(Locator::Id("consent-purpose")).await.unwrap();
+    purpose.select_by_value("marketing.communications.email").await.unwrap();
+    let method = browser.client.find(Locator::Id("consent-method")).await.unwrap();
+    method.select_by_value("in_person").await.unwrap();
+    browser.press("form.record-consent button").await;
+    browser.arrive(&format!("/contacts/{olena}"), "").await;
+    let page = browser.html().await;
+    assert!(page.contains("In person") && page.contains("given"), "{page}");
+    let (_, ledger) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{olena}/consents"), None).await;
+    assert_eq!(ledger["current"]["marketing.communications.email"]["granted"], json!(true), "{ledger}");
+    assert_eq!(ledger["current"]["marketing.communications.email"]["method"], json!("in_person"), "{ledger}");
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}

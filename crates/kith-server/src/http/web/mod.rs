@@ -32,6 +32,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/", get(pages::contacts::list))
         .route("/contacts/{id}", get(pages::contacts::show))
         .route("/logout", post(pages::login::sign_out))
+        .route("/purpose", post(pages::purpose::choose))
+        .route("/contacts/{id}/consents", post(pages::contacts::record_consent))
         .route_layer(axum::middleware::from_fn(session::form_token))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::staff));
     let public = Router::new()

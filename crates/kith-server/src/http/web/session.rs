@@ -5,15 +5,39 @@
 //! any handler runs, so no page can forget it.
 
 use crate::audit::event as audit_event;
+use crate::auth::caller::PURPOSE_HEADER;
 use crate::auth::sessions::{self, csrf_for};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use kith_crypto::secrets::constant_time_eq;
 use std::net::SocketAddr;
+
+/// The cookie remembering the purpose a reader chose.
+const PURPOSE_COOKIE: &str = "kith_purpose";
+
+/// The purpose cookie (`None`: removed). Not secret, but only this site's.
+pub fn purpose_cookie(purpose: Option<&str>, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let value = match purpose {
+        Some(key) => format!("{PURPOSE_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+        None => format!("{PURPOSE_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict{secure}"),
+    };
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kith_purpose=; Max-Age=0; Path=/"))
+}
+
+/// The purpose a reader chose, from its cookie.
+fn chosen_purpose(req: &Request) -> Option<HeaderValue> {
+    let cookies = req.headers().get_all(header::COOKIE);
+    let found = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == PURPOSE_COOKIE && !value.is_empty()).then(|| value.to_string())
+    });
+    found.and_then(|key| HeaderValue::from_str(&key).ok())
+}
 
 /// The largest form a page posts.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -43,6 +67,11 @@ pub async fn staff(State(state): State<AppState>, mut req: Request, next: Next) 
     .await;
     match checked {
         Ok(principal) => {
+            // The chosen purpose travels as the API's header; the caller
+            // extractor checks its form and the services its use.
+            if let Some(purpose) = chosen_purpose(&req) {
+                req.headers_mut().insert(PURPOSE_HEADER, purpose);
+            }
             req.extensions_mut().insert(principal);
             req.extensions_mut().insert(PageSession { csrf: csrf_for(&secret) });
             next.run(req).await

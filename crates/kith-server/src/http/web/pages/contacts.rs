@@ -2,19 +2,24 @@
 //! absent here as in the API: the record service redacts before the page
 //! sees a value, and every person shown is audited as read.
 
+use super::panels;
 use super::{error, render, Chrome};
 use crate::auth::caller::Caller;
+use crate::error::ApiError;
 use crate::http::extract::path_id;
 use crate::http::web::session::PageSession;
 use crate::http::web::Lang;
 use crate::listing::ListParams;
+use crate::service::consents;
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
+use kith_core::consent::ConsentInput;
 use kith_core::model::Contact;
+use kith_core::ErrorCode;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -48,7 +53,7 @@ pub struct Search {
     cursor: Option<String>,
 }
 
-fn text(record: &Value, field: &str) -> String {
+pub(super) fn text(record: &Value, field: &str) -> String {
     record.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
@@ -73,7 +78,7 @@ pub async fn list(
     Extension(session): Extension<PageSession>,
     Query(search): Query<Search>,
 ) -> Response {
-    let chrome = Chrome::new(lang, &who, &session);
+    let chrome = Chrome::load(&state, lang, &who, &session, "/").await;
     let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
     let params = ListParams {
         q: blank(&search.q),
@@ -111,8 +116,13 @@ pub struct Field {
 #[template(path = "contact.html")]
 pub struct ContactPage {
     pub chrome: Chrome,
+    pub id: String,
     pub name: String,
     pub fields: Vec<Field>,
+    pub timeline: Option<Vec<panels::Moment>>,
+    pub consent: Option<panels::ConsentPanel>,
+    pub restriction: Option<panels::RestrictionPanel>,
+    pub access: Option<Vec<panels::Access>>,
 }
 
 /// The fields a contact page shows, in order, with their message keys.
@@ -130,33 +140,87 @@ const SHOWN: &[(&str, &str)] = &[
     ("updated_at", "field-updated"),
 ];
 
+fn fields_of(record: &Value, lang: &Lang) -> Vec<Field> {
+    SHOWN
+        .iter()
+        .filter_map(|(field, key)| {
+            let value = match record.get(*field)? {
+                Value::Array(_) => joined(record, field),
+                Value::String(s) => s.clone(),
+                _ => return None,
+            };
+            (!value.is_empty()).then(|| Field { label: lang.t(key), value })
+        })
+        .collect()
+}
+
 pub async fn show(
     State(state): State<AppState>,
     lang: Lang,
     who: Caller,
     Extension(session): Extension<PageSession>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
 ) -> Response {
-    let chrome = Chrome::new(lang, &who, &session);
-    let found = match path_id(&id) {
-        Ok(id) => state.records.get::<Contact>(&who, id).await,
-        Err(e) => Err(e),
+    let chrome = Chrome::load(&state, lang, &who, &session, &format!("/contacts/{raw}")).await;
+    let id = match path_id(&raw) {
+        Ok(id) => id,
+        Err(e) => return error(chrome, e),
     };
-    let record = match found {
+    let record = match state.records.get::<Contact>(&who, id).await {
         Ok(record) => record,
         Err(e) => return error(chrome, e),
     };
-    let fields = SHOWN
-        .iter()
-        .filter_map(|(field, key)| {
-            let value = match record.get(*field)? {
-                Value::Array(_) => joined(&record, field),
-                Value::String(s) => s.clone(),
-                _ => return None,
+    let lang = &chrome.lang;
+    let page = ContactPage {
+        id: id.to_string(),
+        name: name_of(&record, lang),
+        fields: fields_of(&record, lang),
+        timeline: panels::timeline(&state, &who, id, lang).await,
+        consent: panels::consent(&state, &who, id, lang).await,
+        restriction: panels::restriction(&state, &who, id, lang).await,
+        access: panels::access(&state, &who, id).await,
+        chrome,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    purpose: String,
+    granted: String,
+    notice_version: String,
+    method: String,
+}
+
+/// Records a consent given or withdrawn, as `POST /api/v1/contacts/{id}/consents` does.
+pub async fn record_consent(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(raw): Path<String>,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let back = format!("/contacts/{raw}");
+    let method = serde_json::from_value(Value::String(form.method.clone()));
+    let recorded = match (path_id(&raw), method) {
+        (Ok(id), Ok(method)) => {
+            let input = ConsentInput {
+                purpose: form.purpose,
+                granted: form.granted == "yes",
+                notice_version: form.notice_version,
+                method,
+                source: None,
+                evidence: Default::default(),
+                guardian: None,
             };
-            (!value.is_empty()).then(|| Field { label: chrome.lang.t(key), value })
-        })
-        .collect();
-    let name = name_of(&record, &chrome.lang);
-    render(StatusCode::OK, &ContactPage { chrome, name, fields })
+            consents::append(&state, &who, id, input).await.map(|_| ())
+        }
+        (Err(e), _) => Err(e),
+        (_, Err(_)) => Err(ApiError::new(ErrorCode::InvalidValue, "method: one of the ways consent is given")),
+    };
+    match recorded {
+        Ok(()) => Redirect::to(&format!("{back}#consent")).into_response(),
+        Err(e) => error(Chrome::load(&state, lang, &who, &session, &back).await, e),
+    }
 }

@@ -3,10 +3,13 @@
 
 pub mod contacts;
 pub mod login;
+mod panels;
+pub mod purpose;
 
 use super::session::PageSession;
 use super::Lang;
 use crate::auth::caller::Caller;
+use crate::service::{purposes, Services};
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -15,18 +18,33 @@ use axum::response::{Html, IntoResponse, Response};
 pub struct Chrome {
     pub lang: Lang,
     pub user: String,
+    /// The purpose the page's data is processed for, and the others the
+    /// reader may choose (key, name).
     pub purpose: String,
+    pub purposes: Vec<(String, String)>,
     pub csrf: String,
+    /// Where the purpose selector returns to.
+    pub back: String,
 }
 
 impl Chrome {
-    pub fn new(lang: Lang, who: &Caller, session: &PageSession) -> Self {
+    pub async fn load(svc: &Services, lang: Lang, who: &Caller, session: &PageSession, back: &str) -> Self {
+        // A catalogue that cannot be read leaves only the current purpose to show.
+        let usable = purposes::usable(svc, who).await.unwrap_or_default();
         Self {
             lang,
             user: who.principal.name.clone(),
             purpose: who.purpose.clone().unwrap_or_else(|| who.principal.default_purpose()),
+            purposes: usable.into_iter().map(|p| (p.key, p.name)).collect(),
             csrf: session.csrf.clone(),
+            back: back.to_string(),
         }
+    }
+
+    /// Whether the current purpose is among those offered (a default the
+    /// catalogue no longer lists is still shown as chosen).
+    pub fn offers_current(&self) -> bool {
+        self.purposes.iter().any(|(key, _)| *key == self.purpose)
     }
 }
 
