@@ -379,3 +379,129 @@ async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_recor
     s.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_are_created_and_changed_through_forms_with_errors_at_their_fields() {
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    add_user(&s, &admin, "sue@example.org", "support").await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    browser.press("a[href='/contacts/new']").await;
+    browser.arrive("/contacts/new", "").await;
+    browser.assert_accessible("new contact").await;
+    browser.fill("f-given_name", "Iryna").await;
+    browser.fill("f-emails", "not-an-address").await;
+    browser.fill("f-birthday", "1990-04-25").await;
+    browser.press("form.contact-form button").await;
+    browser.client.wait().for_element(Locator::Id("e-emails")).await.unwrap();
+    let refused = browser.html().await;
+    assert!(refused.contains("not-an-address"), "what was typed stays");
+    let field = browser.client.find(Locator::Id("f-emails")).await.unwrap();
+    assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    browser.assert_accessible("new contact, refused").await;
+
+    browser.fill("f-emails", "iryna@example.org").await;
+    browser.press("form.contact-form button").await;
+    browser.client.wait().for_element(Locator::Css("dl.fields")).await.unwrap();
+    let id = browser.path().await.trim_start_matches("/contacts/").to_string();
+    let (status, stored) = s.get(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(
+        (stored["given_name"].as_str(), stored["emails"][0].as_str()),
+        (Some("Iryna"), Some("iryna@example.org"))
+    );
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    // Support may not see birthdays: the form lacks the field, and a change
+    // leaves it as it was.
+    browser.sign_in(&s, "sue@example.org").await;
+    browser.open(&s, &format!("/contacts/{id}/edit")).await;
+    assert!(browser.client.find(Locator::Id("f-birthday")).await.is_err(), "no birthday field for support");
+    browser.fill("f-job_title", "Buyer").await;
+    browser.press("form.contact-form button").await;
+    browser.arrive(&format!("/contacts/{id}"), "").await;
+    assert!(browser.html().await.contains("Buyer"));
+    let (_, stored) = s.get(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!((stored["job_title"].as_str(), stored["birthday"].as_str()), (Some("Buyer"), Some("1990-04-25")));
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_receipt() {
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let dpo = token_for(&s, "dpo").await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    let olena = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
+    let petro = add_contact(&s, &json!({"given_name": "Petro", "family_name": "Shevchuk"})).await;
+    let register = |kind: &str, person: &str| json!({"kind": kind, "contact_id": person});
+    let (_, access) = send_as(&s, &dpo, Method::POST, "/api/v1/dsr", Some(&register("access", &olena))).await;
+    let (_, erasure) = send_as(&s, &dpo, Method::POST, "/api/v1/dsr", Some(&register("erasure", &petro))).await;
+    let (access, erasure) = (access["id"].as_str().unwrap().to_string(), erasure["id"].as_str().unwrap().to_string());
+
+    // Sales has no register: no link, and the page refuses.
+    browser.sign_in(&s, "sam@example.org").await;
+    assert!(browser.client.find(Locator::Css("a[href='/requests']")).await.is_err());
+    browser.open(&s, "/requests").await;
+    assert!(browser.html().await.contains("Your role may not see this."));
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.press("a[href='/requests']").await;
+    browser.arrive("/requests", "").await;
+    let queue = browser.html().await;
+    assert!(queue.contains("Access") && queue.contains("Erasure"), "{queue}");
+    browser.assert_accessible("request queue").await;
+
+    // Access: identity confirmed, archive downloaded, then completed.
+    browser.press(&format!("a[href='/requests/{access}']")).await;
+    browser.arrive(&format!("/requests/{access}"), "").await;
+    browser.assert_accessible("request").await;
+    browser.fill("verify-note", "passport seen at the counter").await;
+    browser.press("form.step button").await;
+    browser.client.wait().for_element(Locator::Id("archive-link")).await.unwrap();
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "In progress");
+    let cookie = browser.client.get_named_cookie("kith_session").await.unwrap();
+    let zip = s
+        .client
+        .get(s.url(&format!("/requests/{access}/archive")))
+        .header("cookie", format!("kith_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
+    browser.open(&s, &format!("/requests/{access}")).await;
+    browser.press("#fulfil").await;
+    browser.arrive(&format!("/requests/{access}"), "").await;
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "Completed");
+
+    // Erasure: the person is gone, the receipt is shown.
+    browser.open(&s, &format!("/requests/{erasure}")).await;
+    browser.fill("verify-note", "called back on the number we hold").await;
+    browser.press("form.step button").await;
+    browser.client.wait().for_element(Locator::Id("fulfil")).await.unwrap();
+    browser.press("#fulfil").await;
+    browser.client.wait().for_element(Locator::Id("receipt")).await.unwrap();
+    assert_eq!(s.get(&format!("/api/v1/contacts/{petro}")).await.0, StatusCode::NOT_FOUND);
+    browser.assert_accessible("erasure receipt").await;
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}

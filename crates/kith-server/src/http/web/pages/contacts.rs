@@ -5,6 +5,7 @@
 use super::panels;
 use super::{error, render, Chrome};
 use crate::auth::caller::Caller;
+use crate::auth::Action;
 use crate::error::ApiError;
 use crate::http::extract::path_id;
 use crate::http::web::session::PageSession;
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use kith_core::consent::ConsentInput;
 use kith_core::model::Contact;
-use kith_core::ErrorCode;
+use kith_core::{EntityKind, ErrorCode};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -41,6 +42,7 @@ pub struct ContactsPage {
     pub email: String,
     pub rows: Vec<Row>,
     pub next: Option<String>,
+    pub may_create: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -57,7 +59,7 @@ pub(super) fn text(record: &Value, field: &str) -> String {
     record.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-fn joined(record: &Value, field: &str) -> String {
+pub(super) fn joined(record: &Value, field: &str) -> String {
     let items = record.get(field).and_then(Value::as_array).into_iter().flatten();
     items.filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
 }
@@ -103,7 +105,9 @@ pub async fn list(
             updated: text(c, "updated_at").chars().take(10).collect(),
         })
         .collect();
-    render(StatusCode::OK, &ContactsPage { chrome, q: search.q, email: search.email, rows, next: page.next_cursor })
+    let may_create = state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts).is_ok();
+    let page = ContactsPage { chrome, q: search.q, email: search.email, rows, next: page.next_cursor, may_create };
+    render(StatusCode::OK, &page)
 }
 
 /// A field of the contact page: its label and its value as text.
@@ -119,6 +123,7 @@ pub struct ContactPage {
     pub id: String,
     pub name: String,
     pub fields: Vec<Field>,
+    pub may_edit: bool,
     pub timeline: Option<Vec<panels::Moment>>,
     pub consent: Option<panels::ConsentPanel>,
     pub restriction: Option<panels::RestrictionPanel>,
@@ -175,6 +180,7 @@ pub async fn show(
         id: id.to_string(),
         name: name_of(&record, lang),
         fields: fields_of(&record, lang),
+        may_edit: state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts).is_ok(),
         timeline: panels::timeline(&state, &who, id, lang).await,
         consent: panels::consent(&state, &who, id, lang).await,
         restriction: panels::restriction(&state, &who, id, lang).await,

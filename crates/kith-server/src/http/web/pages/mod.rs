@@ -2,9 +2,11 @@
 //! routes they never touch the store, seal or audit themselves.
 
 pub mod contacts;
+pub mod editing;
 pub mod login;
 mod panels;
 pub mod purpose;
+pub mod requests;
 
 use super::session::PageSession;
 use super::Lang;
@@ -25,6 +27,7 @@ pub struct Chrome {
     pub csrf: String,
     /// Where the purpose selector returns to.
     pub back: String,
+    pub may_see_requests: bool,
 }
 
 impl Chrome {
@@ -38,6 +41,7 @@ impl Chrome {
             purposes: usable.into_iter().map(|p| (p.key, p.name)).collect(),
             csrf: session.csrf.clone(),
             back: back.to_string(),
+            may_see_requests: svc.authorizer.authorize_requests(&who.principal, false).is_ok(),
         }
     }
 
