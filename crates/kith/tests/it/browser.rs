@@ -6,6 +6,7 @@
 //! in the page) for serious and critical accessibility violations.
 
 use crate::harness::{send_as, token_for, Backend, Server, TestDb};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::{Method, StatusCode};
@@ -130,6 +131,25 @@ impl Browser {
         found.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
     }
 
+    /// A picture of the page for the documentation, when
+    /// `KITH_SCREENSHOTS` names the folder to put it in.
+    async fn snapshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("KITH_SCREENSHOTS") else { return };
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Presses a key on whatever has the focus.
+    async fn key(&self, key: Key) {
+        self.client.active_element().await.unwrap().send_keys(&char::from(key).to_string()).await.unwrap();
+    }
+
+    /// What has the focus: its id, else its text.
+    async fn focused(&self) -> String {
+        let script = "const e = document.activeElement; return e.id || e.textContent.trim();";
+        self.client.execute(script, Vec::new()).await.unwrap().as_str().unwrap_or_default().to_string()
+    }
+
     async fn assert_accessible(&self, page: &str) {
         let problems = self.accessibility_problems().await;
         assert!(problems.is_empty(), "{page}: {problems:#?}");
@@ -169,6 +189,7 @@ async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
     assert_eq!(browser.path().await, "/login");
     assert_eq!(browser.client.title().await.unwrap(), "Sign in to Kith");
     browser.assert_accessible("sign-in").await;
+    browser.snapshot("sign-in").await;
 
     // A wrong password is refused with a message, nothing else.
     browser.fill("email", "sam@example.org").await;
@@ -183,6 +204,7 @@ async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
     assert!(list.contains("Olena Kovalenko") && list.contains("Petro Shevchuk"), "{list}");
     assert!(list.contains("olena@example.org"));
     browser.assert_accessible("contacts").await;
+    browser.snapshot("contacts").await;
     // Nothing on the page needs an inline style the policy would block.
     let styles = browser.client.execute("return document.querySelectorAll('style').length;", Vec::new()).await;
     assert_eq!(styles.unwrap(), json!(0));
@@ -278,6 +300,7 @@ async fn the_interface_speaks_ukrainian_to_a_ukrainian_browser() {
     assert!(list.contains("Контакти") && list.contains("Тарас Мельник"), "{list}");
     assert!(list.contains("Один контакт на цій сторінці"), "{list}");
     browser.assert_accessible("contacts, uk").await;
+    browser.snapshot("contacts-uk").await;
 
     browser.stop().await;
     s.stop().await;
@@ -361,6 +384,7 @@ async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_recor
     // The access log names the sales token that created the person.
     assert!(page.contains("Who accessed this person") && page.contains("token:"), "{page}");
     browser.assert_accessible("contact, DPO").await;
+    browser.snapshot("contact").await;
 
     // Record a consent given in person; the ledger and the API agree.
     let purpose = browser.client.find(Locator::Id("consent-purpose")).await.unwrap();
@@ -464,6 +488,7 @@ async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_
     let queue = browser.html().await;
     assert!(queue.contains("Access") && queue.contains("Erasure"), "{queue}");
     browser.assert_accessible("request queue").await;
+    browser.snapshot("requests").await;
 
     // Access: identity confirmed, archive downloaded, then completed.
     browser.press(&format!("a[href='/requests/{access}']")).await;
@@ -500,6 +525,63 @@ async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_
     browser.client.wait().for_element(Locator::Id("receipt")).await.unwrap();
     assert_eq!(s.get(&format!("/api/v1/contacts/{petro}")).await.0, StatusCode::NOT_FOUND);
     browser.assert_accessible("erasure receipt").await;
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_pages_work_from_the_keyboard_alone() {
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    let olena = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
+
+    // Sign in by typing and Enter only.
+    browser.open(&s, "/login").await;
+    browser.client.find(Locator::Id("email")).await.unwrap().click().await.unwrap();
+    browser.client.active_element().await.unwrap().send_keys("sam@example.org").await.unwrap();
+    browser.key(Key::Tab).await;
+    assert_eq!(browser.focused().await, "password");
+    browser.client.active_element().await.unwrap().send_keys(PASSWORD).await.unwrap();
+    browser.key(Key::Enter).await;
+    browser.arrive("/", "").await;
+
+    // The first Tab reaches the skip link, which moves the focus to the content.
+    browser.key(Key::Tab).await;
+    assert_eq!(browser.focused().await, "Skip to content");
+    browser.key(Key::Enter).await;
+    assert_eq!(browser.focused().await, "main");
+
+    // From there, Tab reaches the person's link, and Enter opens the page.
+    let mut reached = false;
+    for _ in 0..12 {
+        browser.key(Key::Tab).await;
+        if browser.focused().await == "Olena Kovalenko" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the contact's link is reachable by Tab");
+    browser.key(Key::Enter).await;
+    browser.arrive(&format!("/contacts/{olena}"), "").await;
+
+    // Signing out is a Tab away from the header's start.
+    let mut signed_out = false;
+    browser.open(&s, "/").await;
+    for _ in 0..10 {
+        browser.key(Key::Tab).await;
+        if browser.focused().await == "Sign out" {
+            browser.key(Key::Enter).await;
+            browser.arrive("/login", "").await;
+            signed_out = true;
+            break;
+        }
+    }
+    assert!(signed_out, "sign out is reachable by Tab");
 
     browser.stop().await;
     s.stop().await;
