@@ -284,6 +284,12 @@ pub async fn confirm_totp(svc: &Services, who: &Caller, input: &TotpConfirm) -> 
     Ok(codes)
 }
 
+/// Whether the caller's account has a second factor enrolled.
+pub async fn second_factor_enrolled(svc: &Services, who: &Caller) -> ApiResult<bool> {
+    let (user_id, _) = session_of(who)?;
+    Ok(current_user(svc, user_id).await?.totp.is_some())
+}
+
 /// Changes the caller's own password; their other sessions end.
 pub async fn change_own_password(svc: &Services, who: &Caller, input: &PasswordChange) -> ApiResult<()> {
     let (user_id, session) = session_of(who)?;

@@ -587,3 +587,70 @@ async fn the_main_pages_work_from_the_keyboard_alone() {
     s.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_set_up_an_authenticator_and_change_their_password_in_the_browser() {
+    use kith_crypto::totp;
+    let Some(browser) = Browser::start("en-US").await else { return };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    browser.press("a[href='/account']").await;
+    browser.arrive("/account", "").await;
+    browser.assert_accessible("account").await;
+    browser.press("#totp-begin").await;
+    browser.client.wait().for_element(Locator::Id("totp-secret")).await.unwrap();
+    let qr = browser.client.find(Locator::Css("img.qr")).await.unwrap().attr("src").await.unwrap().unwrap();
+    assert!(qr.starts_with("data:image/svg+xml;base64,"), "{qr}");
+    browser.assert_accessible("account, enrolling").await;
+    let shown = browser.client.find(Locator::Id("totp-secret")).await.unwrap().text().await.unwrap();
+    let secret = totp::base32_decode(&shown).unwrap();
+    let now = u64::try_from(kith_server::now_millis() / 1000).unwrap();
+    let code = totp::code_at(&secret, totp::step_at(now));
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    browser.fill("totp-code", wrong).await;
+    browser.press("form[action='/account/totp/confirm'] button").await;
+    browser.client.wait().for_element(Locator::Id("account-problem")).await.unwrap();
+    // A wrong code is refused; starting again gives a new key, whose code completes it.
+    browser.press("#totp-begin").await;
+    browser.client.wait().for_element(Locator::Id("totp-secret")).await.unwrap();
+    let shown = browser.client.find(Locator::Id("totp-secret")).await.unwrap().text().await.unwrap();
+    let secret = totp::base32_decode(&shown).unwrap();
+    let code = totp::code_at(&secret, totp::step_at(now));
+    browser.fill("totp-code", &code).await;
+    browser.press("form[action='/account/totp/confirm'] button").await;
+    browser.client.wait().for_element(Locator::Id("recovery-codes")).await.unwrap();
+    let codes = browser.client.find_all(Locator::Css("#recovery-codes li")).await.unwrap();
+    assert_eq!(codes.len(), 10);
+
+    // A wrong current password changes nothing; the right one does.
+    browser.open(&s, "/account").await;
+    browser.fill("current-password", "not-the-password-1").await;
+    browser.fill("new-password", "amber-orchard-whistle-57").await;
+    browser.press("#password-change").await;
+    browser.client.wait().for_element(Locator::Id("account-problem")).await.unwrap();
+    browser.fill("current-password", PASSWORD).await;
+    browser.fill("new-password", "amber-orchard-whistle-57").await;
+    browser.press("#password-change").await;
+    browser.client.wait().for_element(Locator::Id("account-notice")).await.unwrap();
+
+    // Signing in now takes the new password and a code.
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+    browser.fill("email", "sam@example.org").await;
+    browser.fill("password", "amber-orchard-whistle-57").await;
+    browser.press("form[action='/login'] button").await;
+    browser.client.wait().for_element(Locator::Id("sign-in-error")).await.unwrap();
+    browser.fill("password", "amber-orchard-whistle-57").await;
+    browser.fill("code", &totp::code_at(&secret, totp::step_at(now) + 1)).await;
+    browser.press("form[action='/login'] button").await;
+    browser.arrive("/", "").await;
+
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}

@@ -1,6 +1,7 @@
 //! Page handlers: extract, call a service, fill a template. Like the API's
 //! routes they never touch the store, seal or audit themselves.
 
+pub mod account;
 pub mod contacts;
 pub mod editing;
 pub mod login;
