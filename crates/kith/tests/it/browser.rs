@@ -131,6 +131,24 @@ impl Browser {
         found.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
     }
 
+    /// The browser's session cookie, for a request made beside it.
+    async fn session_cookie(&self) -> String {
+        let cookie = self.client.get_named_cookie("kith_session").await.unwrap();
+        format!("kith_session={}", cookie.value())
+    }
+
+    /// A form posted with the browser's session, as another page might.
+    async fn post_form(&self, s: &Server, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let cookie = self.session_cookie().await;
+        s.client.post(s.url(path)).header("cookie", cookie).form(form).send().await.unwrap()
+    }
+
+    /// A page fetched with the browser's session (a download, say).
+    async fn get_with_session(&self, s: &Server, path: &str) -> reqwest::Response {
+        let cookie = self.session_cookie().await;
+        s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap()
+    }
+
     /// A picture of the page for the documentation, when
     /// `KITH_SCREENSHOTS` names the folder to put it in.
     async fn snapshot(&self, name: &str) {
@@ -156,6 +174,31 @@ impl Browser {
     }
 }
 
+/// A browser, a server on SQLite and its database: where each test starts.
+async fn scene(lang: &str) -> Option<(Browser, Server, TestDb)> {
+    let browser = Browser::start(lang).await?;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&db).await;
+    Some((browser, s, db))
+}
+
+async fn finish(browser: Browser, s: Server, db: TestDb) {
+    browser.stop().await;
+    s.stop().await;
+    db.cleanup().await;
+}
+
+/// A notice, and the person's consent to e-mail marketing under it.
+async fn consent_to_email_marketing(s: &Server, dpo: &str, person: &str) {
+    let notice = json!({"version": "2026-11", "text": "We send offers by e-mail."});
+    assert_eq!(send_as(s, dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
+    let consent = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",
+                         "method": "api"});
+    let path = format!("/api/v1/contacts/{person}/consents");
+    let (status, entry) = send_as(s, dpo, Method::POST, &path, Some(&consent)).await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+}
+
 async fn add_user(s: &Server, admin: &str, email: &str, role: &str) {
     let body = json!({"email": email, "display_name": "Test Person", "roles": [role], "password": PASSWORD});
     let (status, user) = send_as(s, admin, Method::POST, "/api/v1/users", Some(&body)).await;
@@ -170,9 +213,7 @@ async fn add_contact(s: &Server, body: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     let admin = token_for(&s, "admin").await;
     add_user(&s, &admin, "sam@example.org", "sales").await;
     add_user(&s, &admin, "mia@example.org", "marketing").await;
@@ -240,15 +281,7 @@ async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
     assert_eq!(ran, json!(false), "the Content-Security-Policy blocks inline script");
 
     // A form without the session's token changes nothing.
-    let cookie = browser.client.get_named_cookie("kith_session").await.unwrap();
-    let forged = s
-        .client
-        .post(s.url("/logout"))
-        .header("cookie", format!("kith_session={}", cookie.value()))
-        .form(&[("csrf", "not-the-token")])
-        .send()
-        .await
-        .unwrap();
+    let forged = browser.post_form(&s, "/logout", &[("csrf", "not-the-token")]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     browser.open(&s, "/").await;
     assert_eq!(browser.path().await, "/", "the session still holds");
@@ -266,27 +299,17 @@ async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
     browser.assert_accessible("refusal").await;
     // ...and with it, shown without the notes marketing may not read.
     let dpo = token_for(&s, "dpo").await;
-    let notice = json!({"version": "2026-11", "text": "We send offers by e-mail."});
-    assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-    let consent = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",
-                         "method": "api"});
-    let path = format!("/api/v1/contacts/{olena}/consents");
-    let (status, entry) = send_as(&s, &dpo, Method::POST, &path, Some(&consent)).await;
-    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    consent_to_email_marketing(&s, &dpo, &olena).await;
     browser.open(&s, &format!("/contacts/{olena}")).await;
     let page = browser.html().await;
     assert!(page.contains("Kovalenko") && !page.contains(NOTE), "{page}");
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_interface_speaks_ukrainian_to_a_ukrainian_browser() {
-    let Some(browser) = Browser::start("uk").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("uk").await else { return };
     let admin = token_for(&s, "admin").await;
     add_user(&s, &admin, "oksana@example.org", "sales").await;
     add_contact(&s, &json!({"given_name": "Тарас", "family_name": "Мельник"})).await;
@@ -302,27 +325,18 @@ async fn the_interface_speaks_ukrainian_to_a_ukrainian_browser() {
     browser.assert_accessible("contacts, uk").await;
     browser.snapshot("contacts-uk").await;
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_purpose_selector_filters_the_list_as_the_api_does() {
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     let admin = token_for(&s, "admin").await;
     add_user(&s, &admin, "mia@example.org", "marketing").await;
     let olena = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
     add_contact(&s, &json!({"given_name": "Petro", "family_name": "Shevchuk"})).await;
     let dpo = token_for(&s, "dpo").await;
-    let notice = json!({"version": "2026-11", "text": "We send offers by e-mail."});
-    assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-    let consent = json!({"purpose": "marketing.communications.email", "granted": true, "notice_version": "2026-11",
-                         "method": "api"});
-    let path = format!("/api/v1/contacts/{olena}/consents");
-    assert_eq!(send_as(&s, &dpo, Method::POST, &path, Some(&consent)).await.0, StatusCode::CREATED);
+    consent_to_email_marketing(&s, &dpo, &olena).await;
 
     // Marketing's own purpose needs consent: only Olena gave it.
     browser.sign_in(&s, "mia@example.org").await;
@@ -342,29 +356,18 @@ async fn the_purpose_selector_filters_the_list_as_the_api_does() {
     browser.assert_accessible("contacts, another purpose").await;
 
     // A purpose the role may not use is refused, and the list stays as chosen.
-    let cookie = browser.client.get_named_cookie("kith_session").await.unwrap();
     let page = browser.client.find(Locator::Css("form.purpose-choice input[name=csrf]")).await.unwrap();
     let csrf = page.attr("value").await.unwrap().unwrap();
-    let refused = s
-        .client
-        .post(s.url("/purpose"))
-        .header("cookie", format!("kith_session={}", cookie.value()))
-        .form(&[("csrf", csrf.as_str()), ("purpose", "sales"), ("back", "/")])
-        .send()
-        .await
-        .unwrap();
+    let refused =
+        browser.post_form(&s, "/purpose", &[("csrf", csrf.as_str()), ("purpose", "sales"), ("back", "/")]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_records_consent() {
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     // Only a DPO makes an account that reaches everyone's data.
     let dpo = token_for(&s, "dpo").await;
     add_user(&s, &dpo, "dora@example.org", "dpo").await;
@@ -399,16 +402,12 @@ async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_recor
     assert_eq!(ledger["current"]["marketing.communications.email"]["granted"], json!(true), "{ledger}");
     assert_eq!(ledger["current"]["marketing.communications.email"]["method"], json!("in_person"), "{ledger}");
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contacts_are_created_and_changed_through_forms_with_errors_at_their_fields() {
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     let admin = token_for(&s, "admin").await;
     add_user(&s, &admin, "sam@example.org", "sales").await;
     add_user(&s, &admin, "sue@example.org", "support").await;
@@ -453,16 +452,12 @@ async fn contacts_are_created_and_changed_through_forms_with_errors_at_their_fie
     let (_, stored) = s.get(&format!("/api/v1/contacts/{id}")).await;
     assert_eq!((stored["job_title"].as_str(), stored["birthday"].as_str()), (Some("Buyer"), Some("1990-04-25")));
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_receipt() {
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     let dpo = token_for(&s, "dpo").await;
     let admin = token_for(&s, "admin").await;
     add_user(&s, &dpo, "dora@example.org", "dpo").await;
@@ -499,14 +494,7 @@ async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_
     browser.client.wait().for_element(Locator::Id("archive-link")).await.unwrap();
     let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
     assert_eq!(status, "In progress");
-    let cookie = browser.client.get_named_cookie("kith_session").await.unwrap();
-    let zip = s
-        .client
-        .get(s.url(&format!("/requests/{access}/archive")))
-        .header("cookie", format!("kith_session={}", cookie.value()))
-        .send()
-        .await
-        .unwrap();
+    let zip = browser.get_with_session(&s, &format!("/requests/{access}/archive")).await;
     assert_eq!(zip.status(), StatusCode::OK);
     assert_eq!(zip.headers()["content-type"], "application/zip");
     assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
@@ -526,16 +514,12 @@ async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_
     assert_eq!(s.get(&format!("/api/v1/contacts/{petro}")).await.0, StatusCode::NOT_FOUND);
     browser.assert_accessible("erasure receipt").await;
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_pages_work_from_the_keyboard_alone() {
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     let admin = token_for(&s, "admin").await;
     add_user(&s, &admin, "sam@example.org", "sales").await;
     let olena = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
@@ -583,17 +567,13 @@ async fn the_main_pages_work_from_the_keyboard_alone() {
     }
     assert!(signed_out, "sign out is reachable by Tab");
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_set_up_an_authenticator_and_change_their_password_in_the_browser() {
     use kith_crypto::totp;
-    let Some(browser) = Browser::start("en-US").await else { return };
-    let db = TestDb::new(Backend::Sqlite).await;
-    let s = Server::start(&db).await;
+    let Some((browser, s, db)) = scene("en-US").await else { return };
     let admin = token_for(&s, "admin").await;
     add_user(&s, &admin, "sam@example.org", "sales").await;
 
@@ -650,7 +630,5 @@ async fn staff_set_up_an_authenticator_and_change_their_password_in_the_browser(
     browser.press("form[action='/login'] button").await;
     browser.arrive("/", "").await;
 
-    browser.stop().await;
-    s.stop().await;
-    db.cleanup().await;
+    finish(browser, s, db).await;
 }
