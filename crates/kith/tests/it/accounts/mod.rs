@@ -107,7 +107,12 @@ pub(super) async fn kith_with_stdin(args: Vec<String>, stdin: &str) -> (bool, St
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        // A command that refuses its arguments exits without reading its
+        // input; that shows in its status and output, not as a broken pipe.
+        match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            written => written.unwrap(),
+        }
         let out = child.wait_with_output().unwrap();
         (
             out.status.success(),
