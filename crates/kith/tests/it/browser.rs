@@ -632,3 +632,35 @@ async fn staff_set_up_an_authenticator_and_change_their_password_in_the_browser(
 
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_list_and_show_their_people() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    let (status, acme) = s
+        .post("/api/v1/companies", &json!({"name": "Acme GmbH", "domain": "acme.example", "tags": ["supplier"]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{acme}");
+    let acme = acme["id"].as_str().unwrap().to_string();
+    add_contact(
+        &s,
+        &json!({"given_name": "Olena", "family_name": "Kovalenko", "company_id": acme,
+                            "job_title": "Buyer"}),
+    )
+    .await;
+    add_contact(&s, &json!({"given_name": "Petro", "family_name": "Shevchuk"})).await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    browser.press("a[href='/companies']").await;
+    browser.arrive("/companies", "").await;
+    assert!(browser.html().await.contains("acme.example"));
+    browser.assert_accessible("companies").await;
+    browser.press(&format!("a[href='/companies/{acme}']")).await;
+    browser.arrive(&format!("/companies/{acme}"), "").await;
+    let page = browser.html().await;
+    assert!(page.contains("Olena Kovalenko") && page.contains("Buyer") && !page.contains("Petro"), "{page}");
+    browser.assert_accessible("company").await;
+
+    finish(browser, s, db).await;
+}

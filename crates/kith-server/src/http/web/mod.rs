@@ -34,6 +34,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/contacts/new", get(pages::editing::new_form))
         .route("/contacts/{id}", get(pages::contacts::show).post(pages::editing::update))
         .route("/contacts/{id}/edit", get(pages::editing::edit_form))
+        .route("/companies", get(pages::companies::list))
+        .route("/companies/{id}", get(pages::companies::show))
         .route("/requests", get(pages::requests::queue))
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/steps", post(pages::requests::step))

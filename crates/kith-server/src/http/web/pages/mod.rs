@@ -2,6 +2,7 @@
 //! routes they never touch the store, seal or audit themselves.
 
 pub mod account;
+pub mod companies;
 pub mod contacts;
 pub mod editing;
 pub mod login;
@@ -29,6 +30,7 @@ pub struct Chrome {
     /// Where the purpose selector returns to.
     pub back: String,
     pub may_see_requests: bool,
+    pub may_see_companies: bool,
 }
 
 impl Chrome {
@@ -43,6 +45,10 @@ impl Chrome {
             csrf: session.csrf.clone(),
             back: back.to_string(),
             may_see_requests: svc.authorizer.authorize_requests(&who.principal, false).is_ok(),
+            may_see_companies: svc
+                .authorizer
+                .authorize(&who.principal, crate::auth::Action::Read, kith_core::EntityKind::Companies)
+                .is_ok(),
         }
     }
 
