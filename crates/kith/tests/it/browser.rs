@@ -322,6 +322,9 @@ async fn the_interface_speaks_ukrainian_to_a_ukrainian_browser() {
     let list = browser.html().await;
     assert!(list.contains("Контакти") && list.contains("Тарас Мельник"), "{list}");
     assert!(list.contains("Один контакт на цій сторінці"), "{list}");
+    let today = kith_server::clock::rfc3339_millis(kith_server::now_millis());
+    let (year, month, day) = (&today[0..4], &today[5..7], &today[8..10]);
+    assert!(list.contains(&format!("{day}.{month}.{year}")), "dates as Ukrainian writes them: {list}");
     browser.assert_accessible("contacts, uk").await;
     browser.snapshot("contacts-uk").await;
 
@@ -382,6 +385,7 @@ async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_recor
     browser.open(&s, &format!("/contacts/{olena}")).await;
     let page = browser.html().await;
     assert!(page.contains("Asked about the spring offer") && page.contains("Call"), "timeline: {page}");
+    assert!(page.contains("Nov 30, 2026"), "dates as English writes them: {page}");
     assert!(page.contains("No consent recorded."), "{page}");
     assert!(page.contains("Processing is not restricted."), "{page}");
     // The access log names the sales token that created the person.

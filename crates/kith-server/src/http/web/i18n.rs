@@ -56,6 +56,23 @@ impl Lang {
         self.id.language.as_str().to_string()
     }
 
+    /// The calendar day of an RFC 3339 time (or `YYYY-MM-DD`) as this
+    /// language writes dates: `Dec 1, 2026` in English, `01.12.2026` in
+    /// Ukrainian. Anything else is shown as it came.
+    pub fn date(&self, raw: &str) -> String {
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let day = raw.get(..10).unwrap_or(raw);
+        let parts: Vec<u32> = day.split('-').filter_map(|p| p.parse().ok()).collect();
+        let [year, month, day_of_month] = parts[..] else { return raw.to_string() };
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day_of_month) {
+            return raw.to_string();
+        }
+        match self.id.language.as_str() {
+            "uk" => format!("{day_of_month:02}.{month:02}.{year}"),
+            _ => format!("{} {day_of_month}, {year}", MONTHS[month as usize - 1]),
+        }
+    }
+
     /// A message.
     pub fn t(&self, key: &str) -> String {
         LOCALES.lookup(&self.id, key)
@@ -87,6 +104,14 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("de-DE, en;q=0.5, uk;q=0.7")).tag(), "uk");
         assert_eq!(Lang::negotiate(Some("fr, uk;q=0")).tag(), "en");
         assert_eq!(Lang::negotiate(None).tag(), "en");
+    }
+
+    #[test]
+    fn dates_are_written_as_each_language_writes_them() {
+        assert_eq!(Lang::negotiate(Some("en")).date("2026-12-01T10:00:00.000Z"), "Dec 1, 2026");
+        assert_eq!(Lang::negotiate(Some("uk")).date("2026-12-01"), "01.12.2026");
+        assert_eq!(Lang::negotiate(Some("uk")).date("not a date"), "not a date");
+        assert_eq!(Lang::negotiate(Some("en")).date("2026-13-01"), "2026-13-01");
     }
 
     #[test]

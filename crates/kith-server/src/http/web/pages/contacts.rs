@@ -102,7 +102,7 @@ pub async fn list(
             emails: joined(c, "emails"),
             phones: joined(c, "phones"),
             tags: joined(c, "tags"),
-            updated: text(c, "updated_at").chars().take(10).collect(),
+            updated: chrome.lang.date(&text(c, "updated_at")),
         })
         .collect();
     let may_create = state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts).is_ok();

@@ -23,10 +23,6 @@ pub struct Moment {
     pub detail: String,
 }
 
-fn day(raw: &str) -> String {
-    raw.chars().take(10).collect()
-}
-
 /// Up to 50 records of kind `B` about the person, if the reader may read them.
 async fn about_person<B: EntityBody>(svc: &Services, who: &Caller, person: Uuid) -> Option<Vec<Value>> {
     svc.authorizer.authorize(&who.principal, Action::Read, B::KIND).ok()?;
@@ -57,7 +53,7 @@ pub async fn timeline(svc: &Services, who: &Caller, person: Uuid, lang: &Lang) -
         moments.push(Moment { when: text(&p, "purchased_at"), what: lang.t("timeline-purchase"), detail });
     }
     moments.sort_by(|a, b| b.when.cmp(&a.when));
-    Some(moments.into_iter().map(|m| Moment { when: day(&m.when), ..m }).collect())
+    Some(moments.into_iter().map(|m| Moment { when: lang.date(&m.when), ..m }).collect())
 }
 
 /// A line of the consent panel.

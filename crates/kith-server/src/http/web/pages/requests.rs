@@ -35,8 +35,8 @@ pub struct Line {
     pub person: Option<String>,
 }
 
-fn day(millis: i64) -> String {
-    rfc3339_millis(millis).chars().take(10).collect()
+fn day(millis: i64, lang: &Lang) -> String {
+    lang.date(&rfc3339_millis(millis))
 }
 
 fn line(row: &DsrRow, lang: &Lang, now: i64) -> Line {
@@ -50,8 +50,8 @@ fn line(row: &DsrRow, lang: &Lang, now: i64) -> Line {
         id: row.id.to_string(),
         kind: lang.t(&format!("request-kind-{}", row.kind)),
         status: lang.t(&format!("request-status-{}", row.status)),
-        received: day(row.received_at),
-        due: day(row.due_at),
+        received: day(row.received_at, lang),
+        due: day(row.due_at, lang),
         urgency,
         person: row.contact_id.map(|c| c.to_string()),
     }
