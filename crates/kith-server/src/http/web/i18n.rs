@@ -48,7 +48,8 @@ impl Lang {
             let primary = tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
             OFFERED.iter().find(|(p, _)| *p == primary).map(|(_, id)| *id)
         });
-        Self { id: chosen.unwrap_or("en-US").parse().expect("an offered language id") }
+        // The offered ids are constants that parse; the default (undetermined) falls back to English.
+        Self { id: chosen.unwrap_or("en-US").parse().unwrap_or_default() }
     }
 
     /// The language tag for `<html lang>`.
