@@ -47,6 +47,8 @@ pub enum ConsentMethod {
     InPerson,
     Phone,
     Agent,
+    /// Given or withdrawn by the person in the privacy portal.
+    Portal,
 }
 
 impl ConsentMethod {
@@ -59,6 +61,7 @@ impl ConsentMethod {
             Self::InPerson => "in_person",
             Self::Phone => "phone",
             Self::Agent => "agent",
+            Self::Portal => "portal",
         }
     }
 }

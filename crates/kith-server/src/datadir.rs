@@ -27,6 +27,8 @@ pub struct FileSettings {
     pub capture: Option<crate::config::CaptureSettings>,
     /// Staff accounts: lockout, session lifetimes, login rate.
     pub accounts: Option<crate::config::AccountSettings>,
+    /// The privacy portal: link and session lifetimes, the link, rates.
+    pub portal: Option<crate::config::PortalSettings>,
     /// The business id Data Rights Protocol agents address (default `kith`).
     pub drp_business_id: Option<String>,
 }

@@ -67,6 +67,7 @@ pub trait Store:
     + RequestStore
     + ErasureStore
     + DrpStore
+    + PortalStore
 {
 }
 
@@ -82,7 +83,8 @@ impl<
             + AccountStore
             + RequestStore
             + ErasureStore
-            + DrpStore,
+            + DrpStore
+            + PortalStore,
     > Store for T
 {
 }
@@ -93,7 +95,7 @@ impl<
 pub mod prelude {
     pub use super::{
         AccessStore, AccountStore, AuditStore, CaptureStore, DrpStore, ErasureStore, KeyStore, PolicyStore,
-        RecordStore, RequestStore, SegmentStore, SettingsStore,
+        PortalStore, RecordStore, RequestStore, SegmentStore, SettingsStore,
     };
 }
 

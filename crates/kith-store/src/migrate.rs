@@ -37,6 +37,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "drp_callback_hosts",
         sql: include_str!("../migrations/sqlite/0015_drp_callback_hosts.sql"),
     },
+    Migration { version: 16, name: "portal", sql: include_str!("../migrations/sqlite/0016_portal.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -93,6 +94,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "drp_callback_hosts",
         sql: include_str!("../migrations/postgres/0018_drp_callback_hosts.sql"),
     },
+    Migration { version: 19, name: "portal", sql: include_str!("../migrations/postgres/0019_portal.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -470,6 +470,7 @@ macro_rules! impl_store {
         $crate::sql::requests::impl_requests!($store, $db, $backend, $d);
         $crate::sql::erasure::impl_erasure!($store, $db, $backend, $d);
         $crate::sql::drp::impl_drp!($store, $db, $backend, $d);
+        $crate::sql::portal::impl_portal!($store, $db, $backend, $d);
     };
 }
 

@@ -248,6 +248,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             accounts.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
             accounts
         },
+        portal: {
+            let portal = dir.settings.portal.clone().unwrap_or_default();
+            portal.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
+            portal
+        },
         drp_business_id: dir
             .settings
             .drp_business_id

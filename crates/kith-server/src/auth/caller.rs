@@ -87,6 +87,28 @@ impl Caller {
     }
 }
 
+/// A caller with no role and no permission: the portal reaches people
+/// only through its own services, never the authoriser's grants.
+fn portal_caller(credential: Credential, name: String, request_id: Option<String>) -> Caller {
+    let principal =
+        Principal { credential, name, roles: Vec::new(), teams: Vec::new(), permissions: Default::default() };
+    Caller { principal, request_id, client: None, purpose: None, override_suppression: false }
+}
+
+impl Caller {
+    /// The privacy portal's public page, looking up the address someone
+    /// gave: audited as `public:portal`.
+    pub fn portal(request_id: Option<String>) -> Self {
+        portal_caller(Credential::Portal, "portal".into(), request_id)
+    }
+
+    /// The person themself in a portal session: audited as
+    /// `subject:<id>`, and what they record names them so.
+    pub fn subject(contact: uuid::Uuid, request_id: Option<String>) -> Self {
+        portal_caller(Credential::Subject(contact), format!("subject:{contact}"), request_id)
+    }
+}
+
 /// A purpose key: dotted lower-case words, as in the fideslang data uses
 /// (`marketing.communications.email`).
 fn parse_purpose(raw: &str) -> Option<String> {

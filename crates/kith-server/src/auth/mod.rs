@@ -41,6 +41,10 @@ pub enum Credential {
     User { user: Uuid, session: Uuid },
     /// A Data Rights Protocol agent's pairwise token (by the agent's id).
     Agent(String),
+    /// The privacy portal's public page, before anyone is known: no credential.
+    Portal,
+    /// The person themself, in a privacy portal session (by their contact id).
+    Subject(Uuid),
 }
 
 /// An authenticated caller.
@@ -82,7 +86,7 @@ impl Principal {
             Credential::PublicForm(_) => true,
             Credential::Token(_) | Credential::User { .. } => self.roles.iter().any(|role| purpose.allows_role(role)),
             Credential::ApiKey { purposes, .. } => purposes.contains(&purpose.key),
-            Credential::Agent(_) => false,
+            Credential::Agent(_) | Credential::Portal | Credential::Subject(_) => false,
         }
     }
 
@@ -103,6 +107,8 @@ impl Principal {
             Credential::ApiKey { id, .. } => format!("key:{id}"),
             Credential::User { user, .. } => format!("user:{user}"),
             Credential::Agent(agent) => format!("agent:{agent}"),
+            Credential::Portal => "public:portal".into(),
+            Credential::Subject(contact) => format!("subject:{contact}"),
         }
     }
 

@@ -37,11 +37,7 @@ impl CaptureSettings {
             return Err("capture.confirmation_ttl_seconds: between 60 (a minute) and 2592000 (30 days)".into());
         }
         if let Some(url) = &self.confirm_url {
-            // The token is a credential: it travels in clear only to this machine.
-            let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
-                .iter()
-                .any(|p| url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
-            if !(url.starts_with("https://") || loopback) || !url.contains("{token}") {
+            if !super::credential_url(url) {
                 return Err(
                     "capture.confirm_url: an https URL (http only to loopback) with {token} where the token goes"
                         .into(),

@@ -7,11 +7,13 @@ mod accounts;
 mod alerts;
 mod callbacks;
 mod capture;
+mod portal;
 
 pub use accounts::AccountSettings;
 pub use alerts::AlertRules;
 pub use callbacks::CallbackRules;
 pub use capture::CaptureSettings;
+pub use portal::PortalSettings;
 
 /// How fast requests may come: `burst` at once, then `per_minute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +36,15 @@ impl Rate {
     }
 }
 
+/// Whether a URL may carry a token (a credential) to the person: https, or
+/// http only to this machine, with `{token}` where the token goes.
+fn credential_url(url: &str) -> bool {
+    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|p| url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
+    (url.starts_with("https://") || loopback) && url.contains("{token}")
+}
+
 /// Settings the request path and the services need.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -52,6 +63,8 @@ pub struct ServerConfig {
     pub capture: CaptureSettings,
     /// Staff accounts: lockout, session lifetimes, login rate, hash cost.
     pub accounts: AccountSettings,
+    /// The privacy portal: link and session lifetimes, the link, rates.
+    pub portal: PortalSettings,
     /// The business id Data Rights Protocol agents put in their signed
     /// claims: a claim for another business is refused.
     pub drp_business_id: String,
@@ -85,6 +98,7 @@ impl Default for ServerConfig {
             digital_consent_age: DEFAULT_DIGITAL_CONSENT_AGE,
             capture: Default::default(),
             accounts: Default::default(),
+            portal: Default::default(),
             drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
             drp_callbacks: Default::default(),
         }

@@ -40,6 +40,8 @@ pub struct AppState {
     /// `sale:opt-out` requests per Data Rights Protocol agent (this server's
     /// own): each answer tells whether an address is known.
     pub opt_out_limit: Arc<crate::http::ratelimit::Limiter>,
+    /// Privacy portal links per address (this server's own).
+    pub portal_limit: Arc<crate::http::ratelimit::Limiter>,
     openapi: Arc<String>,
 }
 
@@ -166,11 +168,13 @@ impl AppState {
         let limits = Arc::new(PublicLimits::new(config.capture.per_client, config.capture.per_form));
         let login_limit = Arc::new(crate::http::ratelimit::Limiter::new(config.accounts.login_per_client));
         let opt_out_limit = Arc::new(crate::http::ratelimit::Limiter::new(crate::config::DRP_OPT_OUT_RATE));
+        let portal_limit = Arc::new(crate::http::ratelimit::Limiter::new(config.portal.per_address));
         Self {
             services: Services::new(store, keys, notary, authorizer, config, audit),
             limits,
             login_limit,
             opt_out_limit,
+            portal_limit,
             openapi: Arc::default(),
         }
     }

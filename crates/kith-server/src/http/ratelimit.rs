@@ -96,7 +96,7 @@ impl Limiter {
 
 /// The limits of the public capture endpoints.
 pub struct PublicLimits {
-    client: Limiter,
+    pub(crate) client: Limiter,
     form: Limiter,
 }
 

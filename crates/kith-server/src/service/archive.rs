@@ -121,16 +121,26 @@ pub async fn download(svc: &Services, who: &Caller, id: Uuid, token: Option<&str
     Ok(Archive { kind, zip })
 }
 
-/// A refused link is audited as denied against the request, then refused.
-async fn refuse<T>(svc: &Services, who: &Caller, request: &Request) -> ApiResult<T> {
-    let fields = vec!["export".into(), "link:refused".into()];
-    let refused = crate::audit::event::denied(event(who, AuditAction::Read, &request.row, fields));
-    svc.audit.record(vec![refused]).await?;
-    Err(link_expired())
+/// The archive a person downloads in the privacy portal, for the access
+/// request the portal filed for them: recorded as downloaded, like the
+/// DPO's own download.
+pub(crate) async fn for_portal(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<Archive> {
+    let request = load(svc, id).await?;
+    let person = archive_person(&request)?;
+    let zip = build(svc, who, person).await?;
+    let (hash, now) = (hash_secret(&random_token(32)), crate::now_millis());
+    svc.store.insert_export_link(id, &hash, now, now + 1).await?;
+    svc.store.use_export_link(id, &hash, now).await?;
+    let kind = request.row.kind.clone();
+    svc.audit
+        .record(vec![event(who, AuditAction::Read, &request.row, vec!["export".into(), format!("kind:{kind}")])])
+        .await?;
+    Ok(Archive { kind, zip })
 }
 
-/// Opens everything held about the person and packs the archive in memory.
-async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
+/// What is held about the person, opened, as the archive has it; every
+/// read audited as an `export` read by `who`.
+pub(crate) async fn subject(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Subject> {
     let records = &svc.records;
     let (contact, company_name) = records.person_for_export(who, person).await?;
     let interactions = records.of_person::<Interaction>(who, person).await?;
@@ -143,7 +153,7 @@ async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>>
         .await?
         .remove(&person)
         .unwrap_or_default();
-    let subject = Subject {
+    Ok(Subject {
         generated_at: rfc3339_millis(crate::now_millis()),
         contact,
         company_name,
@@ -157,8 +167,20 @@ async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>>
         access_log: access_log(svc, person).await?,
         purposes: crate::service::purposes::catalogue(svc).await?,
         recipients: recipients(svc).await?,
-    };
-    pack(&export::files(&subject))
+    })
+}
+
+/// A refused link is audited as denied against the request, then refused.
+async fn refuse<T>(svc: &Services, who: &Caller, request: &Request) -> ApiResult<T> {
+    let fields = vec!["export".into(), "link:refused".into()];
+    let refused = crate::audit::event::denied(event(who, AuditAction::Read, &request.row, fields));
+    svc.audit.record(vec![refused]).await?;
+    Err(link_expired())
+}
+
+/// Opens everything held about the person and packs the archive in memory.
+async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
+    pack(&export::files(&subject(svc, who, person).await?))
 }
 
 /// Who read or changed the person's data: every audit event about them.

@@ -222,6 +222,13 @@ pub async fn ledger(svc: &Services, who: &Caller, contact: Uuid) -> ApiResult<Le
 pub async fn append(svc: &Services, who: &Caller, contact: Uuid, mut input: ConsentInput) -> ApiResult<ConsentEntry> {
     let (key, row, _) = person_in_scope(svc, who, Action::Update, contact).await?;
     input.validate()?;
+    // Only the portal records what the person did there.
+    if input.method == ConsentMethod::Portal {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            "method: portal is recorded only by the person, in the privacy portal",
+        ));
+    }
     // A third party records consent only for the purposes its key is for.
     if let Credential::ApiKey { purposes, .. } = &who.principal.credential {
         if !purposes.contains(&input.purpose) {

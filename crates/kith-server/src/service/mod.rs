@@ -21,6 +21,7 @@ pub mod drp;
 pub mod dsr;
 pub mod erasure;
 pub mod login;
+pub mod portal;
 pub mod purposes;
 pub mod records;
 pub mod roles;

@@ -80,6 +80,7 @@ macro_rules! impl_erasure {
                 }
                 counts.insert("contacts".into(), delete_rows(&mut tx, kith_core::EntityKind::Contacts, "id", id).await?);
                 delete_owned_key(&mut tx, "contacts", id).await?;
+                forget_portal(&mut tx, id).await?;
                 for term in &order.suppressions {
                     sqlx::query::<$db>(
                         "INSERT INTO suppressions (term, request_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (term) DO NOTHING",

@@ -9,6 +9,7 @@ pub(crate) mod drp;
 pub(crate) mod erasure;
 pub(crate) mod keys;
 pub(crate) mod policy;
+pub(crate) mod portal;
 pub(crate) mod records;
 pub(crate) mod requests;
 pub(crate) mod rows;

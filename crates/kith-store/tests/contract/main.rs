@@ -9,6 +9,7 @@ mod capture;
 mod drp;
 mod erasure;
 mod policy;
+mod portal;
 mod records;
 mod requests;
 

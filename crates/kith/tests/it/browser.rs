@@ -668,3 +668,80 @@ async fn companies_list_and_show_their_people() {
 
     finish(browser, s, db).await;
 }
+
+/// The message the outbox holds for `to`, claimed as the mail integration would.
+async fn message_to(s: &Server, dpo: &str, to: &str) -> Value {
+    let (status, page) = send_as(s, dpo, Method::POST, "/api/v1/outbox/claim", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().iter().find(|m| m["to"] == to).cloned().unwrap_or_else(|| panic!("{page}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_uses_the_privacy_portal_from_the_link_to_an_erasure_request() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    let email = "mykola.portal@example.org";
+    let person = add_contact(&s, &json!({"given_name": "Mykola", "family_name": "Bondar", "emails": [email]})).await;
+    consent_to_email_marketing(&s, &dpo, &person).await;
+
+    browser.open(&s, "/privacy").await;
+    browser.assert_accessible("privacy portal").await;
+    browser.fill("email", email).await;
+    browser.press("form[action='/privacy'] button").await;
+    browser.client.wait().for_element(Locator::Id("privacy-notice")).await.unwrap();
+    browser.assert_accessible("privacy portal, link sent").await;
+
+    // The link from the message lands on a page with one button.
+    let message = message_to(&s, &dpo, email).await;
+    let token = message["token"].as_str().unwrap();
+    browser.open(&s, &format!("/privacy/open?token={token}")).await;
+    browser.assert_accessible("privacy portal, open").await;
+    browser.press("#open-portal").await;
+    browser.arrive("/privacy/me", "").await;
+    let page = browser.html().await;
+    assert!(page.contains("Mykola") && page.contains(email) && page.contains("Given on"), "{page}");
+    browser.assert_accessible("privacy portal, the person's page").await;
+    browser.snapshot("privacy-portal").await;
+
+    // Withdrawing the consent is a ledger entry of the person's.
+    browser.press("#consents form button").await;
+    browser.arrive("/privacy/me", "done=consent").await;
+    assert!(browser.html().await.contains("Withdrawn on"));
+    let (_, ledger) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}/consents"), None).await;
+    assert_eq!(ledger["current"]["marketing.communications.email"]["method"], "portal", "{ledger}");
+    assert_eq!(ledger["current"]["marketing.communications.email"]["granted"], false);
+
+    // Erasure asked for: a request in the DPO's register, running.
+    browser.fill("erasure-note", "I moved abroad").await;
+    browser.press("#erasure-confirm").await;
+    browser.press("#ask-erasure").await;
+    browser.arrive("/privacy/me", "done=erasure").await;
+    let requests = browser.client.find(Locator::Id("my-requests")).await.unwrap().text().await.unwrap();
+    assert!(requests.contains("Erasure") && requests.contains("In progress"), "{requests}");
+    let (_, register) = send_as(&s, &dpo, Method::GET, "/api/v1/dsr", None).await;
+    let filed = &register["items"][0];
+    assert_eq!((filed["kind"].as_str(), filed["channel"].as_str()), (Some("erasure"), Some("portal")), "{register}");
+    assert_eq!(filed["contact_id"], person.as_str());
+    browser.assert_accessible("privacy portal, after the requests").await;
+
+    // Signing out ends the session: the page is gone.
+    browser.press("form.sign-out button").await;
+    browser.arrive("/privacy", "ended=1").await;
+    browser.open(&s, "/privacy/me").await;
+    browser.arrive("/privacy", "ended=1").await;
+    finish(browser, s, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_privacy_portal_speaks_ukrainian() {
+    let Some((browser, s, db)) = scene("uk").await else { return };
+    browser.open(&s, "/privacy").await;
+    let page = browser.html().await;
+    assert!(page.contains("Перегляд і керування вашими персональними даними"), "{page}");
+    browser.fill("email", "nobody@example.org").await;
+    browser.press("form[action='/privacy'] button").await;
+    browser.client.wait().for_element(Locator::Id("privacy-notice")).await.unwrap();
+    assert!(browser.html().await.contains("Перевірте свою пошту"));
+    browser.assert_accessible("privacy portal, uk").await;
+    finish(browser, s, db).await;
+}

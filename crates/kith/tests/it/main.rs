@@ -21,6 +21,7 @@ mod ledger_seal;
 mod multi;
 mod openapi;
 mod policy_property;
+mod portal;
 mod purposes;
 mod refused_text;
 mod rotation;

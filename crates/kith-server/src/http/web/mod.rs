@@ -11,6 +11,8 @@
 mod assets;
 mod i18n;
 mod pages;
+mod portal_session;
+mod presession;
 mod session;
 
 pub use i18n::Lang;
@@ -49,10 +51,23 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/contacts/{id}/consents", post(pages::contacts::record_consent))
         .route_layer(axum::middleware::from_fn(session::form_token))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::staff));
+    let portal = Router::new()
+        .route("/privacy/me", get(pages::portal_me::show))
+        .route("/privacy/me/archive", post(pages::portal_me::download))
+        .route("/privacy/me/consents", post(pages::portal_me::consent))
+        .route("/privacy/me/corrections", post(pages::portal_me::correct))
+        .route("/privacy/me/objection", post(pages::portal_me::object))
+        .route("/privacy/me/erasure", post(pages::portal_me::erase))
+        .route("/privacy/logout", post(pages::portal::sign_out))
+        .route_layer(axum::middleware::from_fn(session::form_token))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), portal_session::subject));
     let public = Router::new()
         .route("/login", get(pages::login::form).post(pages::login::sign_in))
+        .route("/privacy", get(pages::portal::ask_form).post(pages::portal::ask))
+        .route("/privacy/open", get(pages::portal::open_form).post(pages::portal::open))
         .route("/assets/{name}", get(assets::serve));
     staff
+        .merge(portal)
         .merge(public)
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

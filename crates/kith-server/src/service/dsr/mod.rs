@@ -18,8 +18,10 @@ mod input;
 mod register;
 mod steps;
 
+pub(crate) use fulfil::carry_out;
 pub use fulfil::{fulfil, Fulfilled};
 pub use input::{DsrExtendInput, DsrFulfilInput, DsrInput, DsrRefuseInput, DsrVerifyInput, RegisterQuery};
+pub(crate) use register::register_from_portal;
 pub use register::{get, list, register, register_for_staff, Listed};
 pub use steps::{extend, issue_token, refuse, unlock, verify, withdraw, withdrawn, IssuedToken};
 

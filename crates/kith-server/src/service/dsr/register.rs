@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::listing::{encode_cursor, parse_cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::service::Services;
 use kith_core::audit::{AuditAction, AuditEvent};
-use kith_core::dsr::{deadline, RequestKind, RequestStatus, DUE_SOON_DAYS};
+use kith_core::dsr::{deadline, Channel, RequestKind, RequestStatus, DUE_SOON_DAYS};
 use kith_core::model::unix_millis;
 use kith_core::values::{parse_email, parse_phone};
 use kith_core::{EntityKind, ErrorCode};
@@ -59,6 +59,44 @@ pub async fn register_for_staff(svc: &Services, who: &Caller, input: &DsrInput) 
 /// audits it. The caller was authorised: staff through the authoriser
 /// ([`register_for_staff`]), an agent through its signed claims (`drp`).
 pub async fn register(svc: &Services, who: &Caller, input: &DsrInput) -> ApiResult<Request> {
+    insert(svc, who, input, Details::default(), false).await
+}
+
+/// What a person files in the privacy portal: the request is theirs
+/// (`contact`), its channel `portal`, and their identity verified by the
+/// link to their own address that opened the session. A rectification
+/// carries the changes they propose, for the DPO to apply or refuse.
+pub(crate) async fn register_from_portal(
+    svc: &Services,
+    who: &Caller,
+    contact: Uuid,
+    kind: RequestKind,
+    purpose: Option<String>,
+    note: Option<String>,
+    changes: Option<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Request> {
+    let input = DsrInput {
+        kind,
+        contact_id: Some(contact),
+        email: None,
+        phone: None,
+        received_at: None,
+        channel: Some(Channel::Portal),
+        purpose,
+        note,
+    };
+    insert(svc, who, &input, Details { changes, ..Details::default() }, true).await
+}
+
+/// Registers a request: `details` start as given, and a request the
+/// portal files is verified from the start.
+async fn insert(
+    svc: &Services,
+    who: &Caller,
+    input: &DsrInput,
+    mut details: Details,
+    verified_by_portal: bool,
+) -> ApiResult<Request> {
     let now = crate::now_millis();
     let received = match &input.received_at {
         Some(raw) => past_time("received_at", raw, now)?,
@@ -80,18 +118,18 @@ pub async fn register(svc: &Services, who: &Caller, input: &DsrInput) -> ApiResu
         (_, Some(_)) => return Err(ApiError::new(ErrorCode::InvalidValue, "purpose: only for an objection")),
         (_, None) => None,
     };
-    let mut details = Details::default();
     if let Some(note) = &input.note {
         details.note = Some(required_text("note", note, "empty: leave it out instead")?);
     }
     let contact = match_person(svc, who, input, &mut details).await?;
     let id = Uuid::new_v4();
     let received_at = unix_millis(received);
+    let status = if verified_by_portal { RequestStatus::InProgress } else { RequestStatus::Received };
     let mut request = Request {
         row: DsrRow {
             id,
             kind: input.kind.as_str().into(),
-            status: RequestStatus::Received.as_str().into(),
+            status: status.as_str().into(),
             channel: input.channel.unwrap_or_default().as_str().into(),
             contact_id: contact,
             purpose,
@@ -99,8 +137,8 @@ pub async fn register(svc: &Services, who: &Caller, input: &DsrInput) -> ApiResu
             due_at: unix_millis(deadline(received, 0)),
             extended_months: 0,
             person_told_at: None,
-            verified_at: None,
-            verification_method: None,
+            verified_at: verified_by_portal.then_some(now),
+            verification_method: verified_by_portal.then(|| "portal".to_string()),
             failed_attempts: 0,
             token_hash: None,
             token_expires_at: None,
@@ -126,11 +164,14 @@ pub async fn register(svc: &Services, who: &Caller, input: &DsrInput) -> ApiResu
         async move { store.insert_dsr(row, &wrapped).await }
     })
     .await??;
-    let fields = vec![
-        "status:received".to_string(),
+    let mut fields = vec![
+        format!("status:{}", status.as_str()),
         format!("kind:{}", input.kind.as_str()),
         if contact.is_some() { "person:matched" } else { "person:unmatched" }.to_string(),
     ];
+    if verified_by_portal {
+        fields.push("verification:portal".into());
+    }
     svc.audit.record(vec![event(who, AuditAction::Create, &request.row, fields)]).await?;
     Ok(request)
 }

@@ -7,6 +7,8 @@ pub mod contacts;
 pub mod editing;
 pub mod login;
 mod panels;
+pub mod portal;
+pub mod portal_me;
 pub mod purpose;
 pub mod requests;
 
