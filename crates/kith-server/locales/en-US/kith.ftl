@@ -232,3 +232,5 @@ privacy-done-consent = Your choice is recorded.
 privacy-done-correction = Your correction is sent. You will find the request below.
 privacy-done-objection = Your objection is recorded: no more direct marketing.
 privacy-done-erasure = Your request for erasure is sent. You will find it below.
+request-changes = Changes to the contact
+step-rectify = Apply these changes

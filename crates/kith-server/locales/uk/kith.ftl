@@ -233,3 +233,5 @@ privacy-done-consent = Ваш вибір записано.
 privacy-done-correction = Ваше виправлення надіслано. Запит ви знайдете нижче.
 privacy-done-objection = Ваше заперечення записано: прямого маркетингу більше не буде.
 privacy-done-erasure = Ваш запит на видалення надіслано. Ви знайдете його нижче.
+request-changes = Зміни до контакту
+step-rectify = Застосувати ці зміни

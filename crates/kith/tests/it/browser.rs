@@ -711,6 +711,18 @@ async fn a_person_uses_the_privacy_portal_from_the_link_to_an_erasure_request() 
     assert_eq!(ledger["current"]["marketing.communications.email"]["method"], "portal", "{ledger}");
     assert_eq!(ledger["current"]["marketing.communications.email"]["granted"], false);
 
+    // A correction proposed: the DPO applies it from the request's page.
+    browser.fill("family_name", "Bondarenko").await;
+    browser.fill("correction-note", "My name changed").await;
+    browser.press("#propose-correction").await;
+    browser.arrive("/privacy/me", "done=correction").await;
+    let (_, register) = send_as(&s, &dpo, Method::GET, "/api/v1/dsr", None).await;
+    let rectification = register["items"].as_array().unwrap().iter().find(|r| r["kind"] == "rectification").unwrap()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     // Erasure asked for: a request in the DPO's register, running.
     browser.fill("erasure-note", "I moved abroad").await;
     browser.press("#erasure-confirm").await;
@@ -719,7 +731,7 @@ async fn a_person_uses_the_privacy_portal_from_the_link_to_an_erasure_request() 
     let requests = browser.client.find(Locator::Id("my-requests")).await.unwrap().text().await.unwrap();
     assert!(requests.contains("Erasure") && requests.contains("In progress"), "{requests}");
     let (_, register) = send_as(&s, &dpo, Method::GET, "/api/v1/dsr", None).await;
-    let filed = &register["items"][0];
+    let filed = register["items"].as_array().unwrap().iter().find(|r| r["kind"] == "erasure").unwrap();
     assert_eq!((filed["kind"].as_str(), filed["channel"].as_str()), (Some("erasure"), Some("portal")), "{register}");
     assert_eq!(filed["contact_id"], person.as_str());
     browser.assert_accessible("privacy portal, after the requests").await;
@@ -729,6 +741,19 @@ async fn a_person_uses_the_privacy_portal_from_the_link_to_an_erasure_request() 
     browser.arrive("/privacy", "ended=1").await;
     browser.open(&s, "/privacy/me").await;
     browser.arrive("/privacy", "ended=1").await;
+
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.open(&s, &format!("/requests/{rectification}")).await;
+    let changes = browser.client.find(Locator::Id("request-changes")).await.unwrap().text().await.unwrap();
+    assert!(changes.contains("Family name") && changes.contains("Bondarenko"), "{changes}");
+    browser.assert_accessible("a rectification from the portal").await;
+    browser.press("#rectify").await;
+    browser.arrive(&format!("/requests/{rectification}"), "").await;
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "Completed");
+    let (_, contact) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}"), None).await;
+    assert_eq!(contact["family_name"], "Bondarenko");
     finish(browser, s, db).await;
 }
 

@@ -287,6 +287,13 @@ async fn every_action_in_the_portal_is_a_request_or_a_ledger_entry_the_dpo_sees(
         let me = v.get(s, "/privacy/me").await.body;
         assert!(me.contains("You have objected to direct marketing") && me.contains("Rectification"), "{me}");
 
+        // The DPO applies the proposed correction as it stands.
+        let path = format!("/api/v1/dsr/{rectification}/fulfil");
+        let (status, done) = send_as(s, &p.dpo, Method::POST, &path, Some(&json!({}))).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let (_, contact) = send_as(s, &p.dpo, Method::GET, &format!("/api/v1/contacts/{}", p.person), None).await;
+        assert_eq!(contact["family_name"], "Kovalenko-Shevchuk");
+
         // The DPO carries the erasure out: the session and the person are gone.
         let erasure = of("erasure")["id"].as_str().unwrap().to_string();
         let (status, _) =
@@ -298,7 +305,7 @@ async fn every_action_in_the_portal_is_a_request_or_a_ledger_entry_the_dpo_sees(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn portal_forms_need_their_tokens_and_links_for_one_address_are_limited() {
+async fn forms_before_a_session_and_in_the_portal_need_their_tokens_and_links_per_address_are_limited() {
     let portal = PortalSettings { per_address: Rate { per_minute: 1, burst: 2 }, ..Default::default() };
     let p = Portal::start(crate::harness::Backend::Sqlite, portal).await;
     let s = &p.s;
@@ -306,6 +313,17 @@ async fn portal_forms_need_their_tokens_and_links_for_one_address_are_limited() 
     let mut stranger = Visitor::new();
     let forged = stranger.post(s, "/privacy", &[("email", KNOWN), ("form", "forged")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // The staff sign-in form is guarded the same way (no signing a browser in to another's account).
+    let login = [("email", "someone@example.org"), ("password", "guess-guess-guess")];
+    assert_eq!(stranger.post(s, "/login", &login).await.status, StatusCode::FORBIDDEN);
+    let page = stranger.get(s, "/login").await;
+    let form = Visitor::hidden(&page.body, "form");
+    let attempt = stranger.post(s, "/login", &[login[0], login[1], ("form", form.as_str())]).await;
+    assert_eq!(
+        attempt.status,
+        StatusCode::UNAUTHORIZED,
+        "with its token the form is heard (and the password is wrong)"
+    );
     let mut v = p.signed_in().await;
     let page = v.get(s, "/privacy/me").await;
     assert_eq!(page.status, StatusCode::OK);

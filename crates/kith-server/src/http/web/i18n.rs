@@ -79,6 +79,11 @@ impl Lang {
         LOCALES.lookup(&self.id, key)
     }
 
+    /// A message that may not exist (a label made from a field's name).
+    pub fn try_t(&self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(&self.id, key)
+    }
+
     /// A message with one argument.
     pub fn t1(&self, key: &str, name: &str, value: impl Into<FluentValue<'static>>) -> String {
         let args: HashMap<Cow<'static, str>, FluentValue<'static>> =

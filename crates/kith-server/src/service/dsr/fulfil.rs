@@ -58,6 +58,7 @@ pub(crate) async fn carry_out(svc: &Services, who: &Caller, id: Uuid, input: Dsr
     let on_behalf = Caller { request_id: Some(format!("dsr:{id}")), ..who.clone() };
     let mut fields = vec!["status:completed".to_string()];
     let mut receipt = None;
+    let mut applied = None;
     match (request.row.contact_id, kind) {
         (None, _) if no_data => fields.push("outcome:no_data".into()),
         (None, _) => {
@@ -88,11 +89,15 @@ pub(crate) async fn carry_out(svc: &Services, who: &Caller, id: Uuid, input: Dsr
             fields.push(format!("fulfilment:objection:{purpose}"));
         }
         (Some(contact), RequestKind::Rectification) => {
-            let changes = input
-                .changes
-                .clone()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "changes: the contact fields to correct"))?;
+            // Without changes of the DPO's own, those the person proposed (in the portal).
+            let changes =
+                input
+                    .changes
+                    .clone()
+                    .or_else(|| request.details.changes.clone())
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "changes: the contact fields to correct"))?;
+            applied = Some(changes.clone());
             svc.records.update::<Contact>(&on_behalf, contact, changes).await?;
             fields.push("fulfilment:rectification".into());
             fields.push(crate::service::erasure::record_recipients(svc, id).await?);
@@ -101,7 +106,7 @@ pub(crate) async fn carry_out(svc: &Services, who: &Caller, id: Uuid, input: Dsr
     let request = step(svc, who, id, |request, now| {
         move_to(request, RequestStatus::Completed, now)?;
         request.row.completed_at = Some(now);
-        request.details.changes = input.changes.clone();
+        request.details.changes = applied.clone();
         request.details.outcome = no_data.then(|| "no_data".to_string());
         Ok(Step { fields: fields.clone(), refusal: None })
     })

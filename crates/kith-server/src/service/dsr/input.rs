@@ -64,7 +64,8 @@ pub struct DsrRefuseInput {
 }
 
 /// Carrying a request out: `changes` for a rectification (contact fields,
-/// as in a `PATCH`), or `outcome` `no_data` when no person matched.
+/// as in a `PATCH`; without them, the changes the person proposed in the
+/// privacy portal), or `outcome` `no_data` when no person matched.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DsrFulfilInput {

@@ -4,12 +4,13 @@ use super::render;
 use crate::auth::caller::{Caller, PublicRequest};
 use crate::auth::network::client_key;
 use crate::auth::sessions::{clear_cookie, set_cookie};
+use crate::http::web::presession;
 use crate::http::web::Lang;
 use crate::service::login;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Form, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kith_core::account::LoginInput;
 use kith_core::ErrorCode;
@@ -19,12 +20,20 @@ use serde::Deserialize;
 #[template(path = "login.html")]
 pub struct LoginPage {
     pub lang: Lang,
+    /// The pre-session token the form carries (`presession.rs`).
+    pub form_token: String,
     pub email: String,
     pub error: Option<String>,
 }
 
-pub async fn form(lang: Lang) -> Response {
-    render(StatusCode::OK, &LoginPage { lang, email: String::new(), error: None })
+pub async fn form(State(state): State<AppState>, lang: Lang, headers: HeaderMap) -> Response {
+    let guard = presession::issue(&headers, state.config.tls);
+    let page =
+        render(StatusCode::OK, &LoginPage { lang, form_token: guard.token.clone(), email: String::new(), error: None });
+    match guard.set_cookie {
+        Some(cookie) => ([(header::SET_COOKIE, cookie)], page).into_response(),
+        None => page,
+    }
 }
 
 #[derive(Deserialize)]
@@ -33,18 +42,31 @@ pub struct SignIn {
     password: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    form: String,
 }
 
 pub async fn sign_in(
     State(state): State<AppState>,
     lang: Lang,
+    headers: HeaderMap,
     request: PublicRequest,
     Form(form): Form<SignIn>,
 ) -> Response {
+    let form_token = form.form.clone();
+    let page = |lang: Lang, email: String, key: &str| LoginPage {
+        error: Some(lang.t(key)),
+        lang,
+        form_token: form_token.clone(),
+        email,
+    };
+    // Another site's post would sign the browser in to an account of its choosing.
+    if !presession::holds(&headers, &form.form) {
+        return render(StatusCode::FORBIDDEN, &page(lang, form.email, "form-expired"));
+    }
     let ip = request.client.as_deref().and_then(|c| c.parse().ok());
     if state.login_limit.take(&client_key(ip), std::time::Instant::now()).is_err() {
-        let error = Some(lang.t("sign-in-limited"));
-        return render(StatusCode::TOO_MANY_REQUESTS, &LoginPage { lang, email: form.email, error });
+        return render(StatusCode::TOO_MANY_REQUESTS, &page(lang, form.email, "sign-in-limited"));
     }
     // Six digits are an authenticator's code; anything else a recovery code.
     let code = form.code.trim();
@@ -60,10 +82,7 @@ pub async fn sign_in(
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
         }
         Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => e.into_response(),
-        Err(_) => {
-            let error = Some(lang.t("sign-in-failed"));
-            render(StatusCode::UNAUTHORIZED, &LoginPage { lang, email: form.email, error })
-        }
+        Err(_) => render(StatusCode::UNAUTHORIZED, &page(lang, form.email, "sign-in-failed")),
     }
 }
 

@@ -102,6 +102,8 @@ pub struct RequestPage {
     pub details: Vec<(String, String)>,
     pub steps: Steps,
     pub receipt: Option<String>,
+    /// The contact fields a rectification changes (field, new value).
+    pub changes: Vec<(String, String)>,
 }
 
 /// Which steps the page offers, from the request's kind and status.
@@ -110,6 +112,8 @@ pub struct Steps {
     pub extend: bool,
     pub refuse: bool,
     pub fulfil: bool,
+    /// Carrying out a rectification: applying the changes it holds.
+    pub rectify: bool,
     pub no_data: bool,
     pub archive: bool,
 }
@@ -125,6 +129,10 @@ fn steps_for(request: &dsr::Request) -> Steps {
         extend: open && row.extended_months == 0,
         refuse: open,
         fulfil: in_progress && row.contact_id.is_some() && kind != Some(RequestKind::Rectification),
+        rectify: in_progress
+            && row.contact_id.is_some()
+            && kind == Some(RequestKind::Rectification)
+            && request.details.changes.as_ref().is_some_and(|c| !c.is_empty()),
         no_data: in_progress && row.contact_id.is_none(),
         archive: in_progress
             && row.contact_id.is_some()
@@ -168,7 +176,26 @@ pub async fn show(
     };
     let line = line(&request.row, &chrome.lang, crate::now_millis());
     let steps = steps_for(&request);
-    render(StatusCode::OK, &RequestPage { chrome, line, details, steps, receipt })
+    // The correctable fields all have a label (`field-family-name`); any other shows its key.
+    let label = |field: &str| {
+        chrome.lang.try_t(&format!("field-{}", field.replace('_', "-"))).unwrap_or_else(|| field.to_string())
+    };
+    let changes = d.changes.iter().flatten().map(|(field, value)| (label(field), shown_value(value))).collect();
+    render(StatusCode::OK, &RequestPage { chrome, line, details, steps, receipt, changes })
+}
+
+/// A changed value as text: a list one item per line, a reset as nothing.
+fn shown_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -206,7 +233,8 @@ pub async fn step(
             dsr::extend(&state, &who, id, input).await.map(|_| ())
         }
         "refuse" => dsr::refuse(&state, &who, id, DsrRefuseInput { grounds: form.note.clone() }).await.map(|_| ()),
-        "fulfil" => dsr::fulfil(&state, &who, id, DsrFulfilInput::default()).await.map(|_| ()),
+        // A rectification applies the changes it holds: the person's proposal.
+        "fulfil" | "rectify" => dsr::fulfil(&state, &who, id, DsrFulfilInput::default()).await.map(|_| ()),
         "no_data" => {
             let input = DsrFulfilInput { changes: None, outcome: Some("no_data".into()) };
             dsr::fulfil(&state, &who, id, input).await.map(|_| ())
