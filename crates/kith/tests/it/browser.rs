@@ -108,6 +108,26 @@ impl Browser {
         self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
     }
 
+    /// Presses what submits a form and waits for the next page to load,
+    /// even when it has the same address as this one.
+    async fn submit(&self, css: &str) {
+        self.client.execute("window.kithLeaving = true;", Vec::new()).await.unwrap();
+        self.press(css).await;
+        self.new_page().await;
+    }
+
+    /// Waits until the page marked as left is replaced and loaded.
+    async fn new_page(&self) {
+        let script = "return window.kithLeaving === undefined && document.readyState === 'complete';";
+        for _ in 0..100 {
+            if self.client.execute(script, Vec::new()).await.ok() == Some(json!(true)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page did not change: at {}", self.client.current_url().await.unwrap());
+    }
+
     async fn sign_in(&self, s: &Server, email: &str) {
         self.open(s, "/login").await;
         self.fill("email", email).await;
@@ -398,8 +418,7 @@ async fn a_contact_page_shows_the_timeline_the_consents_and_who_looked_and_recor
     purpose.select_by_value("marketing.communications.email").await.unwrap();
     let method = browser.client.find(Locator::Id("consent-method")).await.unwrap();
     method.select_by_value("in_person").await.unwrap();
-    browser.press("form.record-consent button").await;
-    browser.arrive(&format!("/contacts/{olena}"), "").await;
+    browser.submit("form.record-consent button").await;
     let page = browser.html().await;
     assert!(page.contains("In person") && page.contains("given"), "{page}");
     let (_, ledger) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{olena}/consents"), None).await;
@@ -450,7 +469,7 @@ async fn contacts_are_created_and_changed_through_forms_with_errors_at_their_fie
     browser.open(&s, &format!("/contacts/{id}/edit")).await;
     assert!(browser.client.find(Locator::Id("f-birthday")).await.is_err(), "no birthday field for support");
     browser.fill("f-job_title", "Buyer").await;
-    browser.press("form.contact-form button").await;
+    browser.submit("form.contact-form button").await;
     browser.arrive(&format!("/contacts/{id}"), "").await;
     assert!(browser.html().await.contains("Buyer"));
     let (_, stored) = s.get(&format!("/api/v1/contacts/{id}")).await;
@@ -503,8 +522,7 @@ async fn the_dpo_works_through_the_request_queue_to_the_archive_and_the_erasure_
     assert_eq!(zip.headers()["content-type"], "application/zip");
     assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
     browser.open(&s, &format!("/requests/{access}")).await;
-    browser.press("#fulfil").await;
-    browser.arrive(&format!("/requests/{access}"), "").await;
+    browser.submit("#fulfil").await;
     let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
     assert_eq!(status, "Completed");
 
@@ -748,8 +766,7 @@ async fn a_person_uses_the_privacy_portal_from_the_link_to_an_erasure_request() 
     let changes = browser.client.find(Locator::Id("request-changes")).await.unwrap().text().await.unwrap();
     assert!(changes.contains("Family name") && changes.contains("Bondarenko"), "{changes}");
     browser.assert_accessible("a rectification from the portal").await;
-    browser.press("#rectify").await;
-    browser.arrive(&format!("/requests/{rectification}"), "").await;
+    browser.submit("#rectify").await;
     let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
     assert_eq!(status, "Completed");
     let (_, contact) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}"), None).await;
@@ -768,5 +785,88 @@ async fn the_privacy_portal_speaks_ukrainian() {
     browser.client.wait().for_element(Locator::Id("privacy-notice")).await.unwrap();
     assert!(browser.html().await.contains("Перевірте свою пошту"));
     browser.assert_accessible("privacy portal, uk").await;
+    finish(browser, s, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_add_a_task_and_a_deal_move_it_through_the_pipeline_and_finish_the_day() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    browser.sign_in(&s, "sam@example.org").await;
+    // A contact of Sam's own, so that everything about them is in Sam's scope.
+    browser.open(&s, "/contacts/new").await;
+    browser.fill("f-given_name", "Iryna").await;
+    browser.fill("f-family_name", "Tkachenko").await;
+    browser.press("form.contact-form button").await;
+    browser.client.wait().for_element(Locator::Id("add-interaction")).await.unwrap();
+    let person = browser.path().await.trim_start_matches("/contacts/").to_string();
+
+    // A call, then a task due today.
+    browser.press("#add-interaction summary").await;
+    browser.client.find(Locator::Css("#interaction-kind option[value='call']")).await.unwrap().click().await.unwrap();
+    browser.fill("interaction-subject", "Asked about the annual plan").await;
+    browser.submit("#add-interaction-submit").await;
+    browser.press("#add-interaction summary").await;
+    browser.client.find(Locator::Css("#interaction-kind option[value='task']")).await.unwrap().click().await.unwrap();
+    browser.fill("interaction-subject", "Send the offer").await;
+    let today = &kith_server::clock::rfc3339_millis(kith_server::now_millis())[..10];
+    let due = browser.client.find(Locator::Id("interaction-due")).await.unwrap();
+    browser
+        .client
+        .execute("arguments[0].value = arguments[1];", vec![serde_json::to_value(&due).unwrap(), json!(today)])
+        .await
+        .unwrap();
+    browser.submit("#add-interaction-submit").await;
+    let timeline = browser.client.find(Locator::Css("ol.timeline")).await.unwrap().text().await.unwrap();
+    assert!(timeline.contains("Asked about the annual plan") && timeline.contains("Send the offer"), "{timeline}");
+
+    // A deal, moved on the board from proposal to won.
+    browser.press("#add-deal summary").await;
+    browser.fill("deal-title", "Annual plan").await;
+    browser.fill("deal-amount", "1200.50").await;
+    browser.fill("deal-currency", "EUR").await;
+    browser.client.find(Locator::Css("#deal-stage option[value='proposal']")).await.unwrap().click().await.unwrap();
+    browser.submit("#add-deal-submit").await;
+    browser.assert_accessible("contact with its forms").await;
+    browser.press("a[href='/deals']").await;
+    browser.arrive("/deals", "").await;
+    browser.assert_accessible("deal pipeline").await;
+    let proposal = browser.client.find(Locator::Id("column-proposal")).await.unwrap().text().await.unwrap();
+    assert!(proposal.contains("Annual plan") && proposal.contains("1200.50 EUR"), "{proposal}");
+    browser.submit("#column-proposal button[data-stage='negotiation']").await;
+    // From the keyboard: focus the move to "won" and press Enter.
+    let won = browser.client.find(Locator::Css("#column-negotiation button[data-stage='won']")).await.unwrap();
+    browser.client.execute("arguments[0].focus();", vec![serde_json::to_value(&won).unwrap()]).await.unwrap();
+    browser.client.execute("window.kithLeaving = true;", Vec::new()).await.unwrap();
+    browser.key(Key::Enter).await;
+    browser.new_page().await;
+    let won = browser.client.find(Locator::Id("column-won")).await.unwrap().text().await.unwrap();
+    assert!(won.contains("Annual plan"), "{won}");
+    browser.snapshot("deals").await;
+    // Each move is an audited update of the deal's stage.
+    let dpo = token_for(&s, "dpo").await;
+    let (_, log) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}/access-log"), None).await;
+    let moves = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["entity"] == "deals"
+                && e["action"] == "update"
+                && e["fields"].as_array().unwrap().contains(&json!("stage"))
+        })
+        .count();
+    assert_eq!(moves, 2, "{log}");
+
+    // My day: the task due today, then done.
+    browser.press("a[href='/today']").await;
+    browser.arrive("/today", "").await;
+    browser.assert_accessible("my day").await;
+    let tasks = browser.client.find(Locator::Id("tasks")).await.unwrap().text().await.unwrap();
+    assert!(tasks.contains("Send the offer") && tasks.contains("due today"), "{tasks}");
+    assert!(!tasks.contains("Asked about the annual plan"), "a call is no task");
+    browser.submit("#tasks form button").await;
+    assert!(browser.html().await.contains("No open tasks"));
     finish(browser, s, db).await;
 }

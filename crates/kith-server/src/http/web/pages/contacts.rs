@@ -124,6 +124,11 @@ pub struct ContactPage {
     pub name: String,
     pub fields: Vec<Field>,
     pub may_edit: bool,
+    /// Whether the reader may add an interaction or a deal to the person.
+    pub may_add_interaction: bool,
+    pub may_add_deal: bool,
+    /// The deal stages (key, name) the new-deal form offers.
+    pub stages: Vec<(String, String)>,
     pub timeline: Option<Vec<panels::Moment>>,
     pub consent: Option<panels::ConsentPanel>,
     pub restriction: Option<panels::RestrictionPanel>,
@@ -181,6 +186,15 @@ pub async fn show(
         name: name_of(&record, lang),
         fields: fields_of(&record, lang),
         may_edit: state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Contacts).is_ok(),
+        may_add_interaction: state
+            .authorizer
+            .authorize(&who.principal, Action::Create, EntityKind::Interactions)
+            .is_ok(),
+        may_add_deal: state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Deals).is_ok(),
+        stages: super::deals::STAGES
+            .iter()
+            .map(|s| (s.as_str().to_string(), super::deals::stage_name(lang, *s)))
+            .collect(),
         timeline: panels::timeline(&state, &who, id, lang).await,
         consent: panels::consent(&state, &who, id, lang).await,
         restriction: panels::restriction(&state, &who, id, lang).await,

@@ -2,8 +2,10 @@
 //! routes they never touch the store, seal or audit themselves.
 
 pub mod account;
+pub mod activity;
 pub mod companies;
 pub mod contacts;
+pub mod deals;
 pub mod editing;
 pub mod login;
 mod panels;
@@ -33,12 +35,15 @@ pub struct Chrome {
     pub back: String,
     pub may_see_requests: bool,
     pub may_see_companies: bool,
+    pub may_see_deals: bool,
+    pub may_see_tasks: bool,
 }
 
 impl Chrome {
     pub async fn load(svc: &Services, lang: Lang, who: &Caller, session: &PageSession, back: &str) -> Self {
         // A catalogue that cannot be read leaves only the current purpose to show.
         let usable = purposes::usable(svc, who).await.unwrap_or_default();
+        let may_read = |kind| svc.authorizer.authorize(&who.principal, crate::auth::Action::Read, kind).is_ok();
         Self {
             lang,
             user: who.principal.name.clone(),
@@ -47,10 +52,9 @@ impl Chrome {
             csrf: session.csrf.clone(),
             back: back.to_string(),
             may_see_requests: svc.authorizer.authorize_requests(&who.principal, false).is_ok(),
-            may_see_companies: svc
-                .authorizer
-                .authorize(&who.principal, crate::auth::Action::Read, kith_core::EntityKind::Companies)
-                .is_ok(),
+            may_see_companies: may_read(kith_core::EntityKind::Companies),
+            may_see_deals: may_read(kith_core::EntityKind::Deals),
+            may_see_tasks: may_read(kith_core::EntityKind::Interactions),
         }
     }
 
