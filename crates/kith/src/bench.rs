@@ -49,13 +49,13 @@ const GIVEN: [&str; 8] = ["Olena", "Taras", "Mariam", "João", "Aiko", "Liam", "
 const FAMILY: [&str; 8] = ["Kovalenko", "Shevchenko", "Haddad", "Silva", "Tanaka", "Murphy", "Dubois", "Zhang"];
 
 /// One generated person: the same values go to both sides.
-struct Person {
+pub(crate) struct Person {
     id: Uuid,
     contact: Contact,
     interactions: Vec<(Uuid, Interaction)>,
 }
 
-fn generate(n: usize, per_contact: usize, seed: u64) -> Vec<Person> {
+pub(crate) fn generate(n: usize, per_contact: usize, seed: u64) -> Vec<Person> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     (0..n)
         .map(|i| {
@@ -100,7 +100,7 @@ fn generate(n: usize, per_contact: usize, seed: u64) -> Vec<Person> {
         .collect()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -203,22 +203,9 @@ async fn encrypted(
     let opened = dir.initialise(url.as_deref()).await?;
     let store = opened.store;
     let ring = opened.keys.current();
-    let now = kith_server::now_millis();
 
     let started = Instant::now();
-    for chunk in people.chunks(batch) {
-        let mut records: Vec<(NewRecord, Option<kith_store::KeyRow>)> = Vec::with_capacity(chunk.len() * 4);
-        for p in chunk {
-            let key = DataKey::generate();
-            let wrapped = to_store(ring.wrap(p.id, &key));
-            let contact = seal_record(&ring, &key, &p.contact, p.id, p.id, now).map_err(api)?;
-            records.push((contact, Some(wrapped)));
-            for (id, it) in &p.interactions {
-                records.push((seal_record(&ring, &key, it, *id, p.id, now).map_err(api)?, None));
-            }
-        }
-        store.insert_batch(records).await?;
-    }
+    insert_sealed(&store, &opened.keys, people, batch).await?;
     let insert = started.elapsed();
 
     let mut latencies = Vec::with_capacity(probes.len());
@@ -244,6 +231,32 @@ async fn encrypted(
         anyhow::ensure!(found.emails[0] == *email, "lookup returned another contact");
     }
     Ok(Figures::new(people.len(), insert, latencies))
+}
+
+/// Stores people as the server does: a data key each, every document
+/// sealed, blind-index terms, `batch` contacts per transaction.
+pub(crate) async fn insert_sealed(
+    store: &kith_store::DynStore,
+    keys: &kith_crypto::KeyringHandle,
+    people: &[Person],
+    batch: usize,
+) -> Result<()> {
+    let ring = keys.current();
+    let now = kith_server::now_millis();
+    for chunk in people.chunks(batch) {
+        let mut records: Vec<(NewRecord, Option<kith_store::KeyRow>)> = Vec::with_capacity(chunk.len() * 4);
+        for p in chunk {
+            let key = DataKey::generate();
+            let wrapped = to_store(ring.wrap(p.id, &key));
+            let contact = seal_record(&ring, &key, &p.contact, p.id, p.id, now).map_err(api)?;
+            records.push((contact, Some(wrapped)));
+            for (id, it) in &p.interactions {
+                records.push((seal_record(&ring, &key, it, *id, p.id, now).map_err(api)?, None));
+            }
+        }
+        store.insert_batch(records).await?;
+    }
+    Ok(())
 }
 
 fn api(e: kith_server::error::ApiError) -> anyhow::Error {

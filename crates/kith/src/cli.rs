@@ -156,6 +156,8 @@ enum BenchCommand {
     Audit(crate::bench_audit::AuditArgs),
     /// The access check per request: the real policy against a permissive one.
     Policy(crate::bench_policy::PolicyArgs),
+    /// The server time of the contacts list page over a large database.
+    Pages(crate::bench_pages::PagesArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -177,6 +179,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
         Command::Bench(BenchCommand::Audit(args)) => crate::bench_audit::run(args).await,
         Command::Bench(BenchCommand::Policy(args)) => crate::bench_policy::run(args).await,
+        Command::Bench(BenchCommand::Pages(args)) => crate::bench_pages::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_audit;
+mod bench_pages;
 mod bench_policy;
 mod cli;
 mod users;
