@@ -31,6 +31,10 @@ pub const EMAIL_FIELD: &str = "user_email";
 pub struct Profile {
     pub email: String,
     pub display_name: Option<String>,
+    /// The interface language the person chose (a primary language tag,
+    /// `uk`); without it the browser's language applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// The blind-index term an address is found by.
@@ -115,7 +119,7 @@ pub async fn create_user(
     let password_hash = hash_password(params, &input.password).await?;
     let id = Uuid::new_v4();
     let key = DataKey::generate();
-    let profile = Profile { email, display_name };
+    let profile = Profile { email, display_name, language: None };
     let user = UserRow {
         id,
         email_term: email_term(keys, &profile.email),

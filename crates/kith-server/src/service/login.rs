@@ -210,6 +210,31 @@ async fn current_user(svc: &Services, id: Uuid) -> ApiResult<UserRow> {
     svc.store.user(id).await?.ok_or_else(|| ApiError::not_found("account"))
 }
 
+/// Sets (or, with `None`, clears) the caller's own interface language: a
+/// primary language tag (`en`, `uk`); which ones the interface offers is
+/// the interface's to check. Sealed with the profile, audited.
+pub async fn set_own_language(svc: &Services, who: &Caller, language: Option<&str>) -> ApiResult<()> {
+    let (user_id, _) = session_of(who)?;
+    let language = match language.map(str::trim) {
+        None | Some("") => None,
+        Some(tag) if (2..=3).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_lowercase()) => {
+            Some(tag.to_string())
+        }
+        Some(_) => return Err(ApiError::new(ErrorCode::InvalidValue, "language: a language tag such as en or uk")),
+    };
+    let mut user = current_user(svc, user_id).await?;
+    let key = user_key(&svc.store, &svc.keys, user.id).await?;
+    let mut profile = open_profile(&key, &user)?;
+    profile.language = language;
+    user.sealed = crate::service::accounts::seal_profile(&key, user.id, &profile)?;
+    user.updated_at = crate::now_millis();
+    if !svc.store.update_user(&user, false).await? {
+        return Err(ApiError::not_found("account"));
+    }
+    svc.audit.record(vec![caller_event(who, AuditAction::ConfigChange, "users", user.id, &["language"])]).await?;
+    Ok(())
+}
+
 /// The caller's own session, found by its cookie's secret; audited as a read of the account.
 pub async fn whoami(svc: &Services, who: &Caller, secret: &str) -> ApiResult<(UserRow, Profile, SessionRow)> {
     let (user_id, _) = session_of(who)?;

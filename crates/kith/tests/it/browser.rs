@@ -446,6 +446,8 @@ async fn contacts_are_created_and_changed_through_forms_with_errors_at_their_fie
     browser.client.wait().for_element(Locator::Id("e-emails")).await.unwrap();
     let refused = browser.html().await;
     assert!(refused.contains("not-an-address"), "what was typed stays");
+    let message = browser.client.find(Locator::Id("e-emails")).await.unwrap().text().await.unwrap();
+    assert_eq!(message, "This is not an e-mail address.", "the reader's words for the rule");
     let field = browser.client.find(Locator::Id("f-emails")).await.unwrap();
     assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     browser.assert_accessible("new contact, refused").await;
@@ -833,7 +835,7 @@ async fn sales_add_a_task_and_a_deal_move_it_through_the_pipeline_and_finish_the
     browser.arrive("/deals", "").await;
     browser.assert_accessible("deal pipeline").await;
     let proposal = browser.client.find(Locator::Id("column-proposal")).await.unwrap().text().await.unwrap();
-    assert!(proposal.contains("Annual plan") && proposal.contains("1200.50 EUR"), "{proposal}");
+    assert!(proposal.contains("Annual plan") && proposal.contains("1,200.50 EUR"), "{proposal}");
     browser.submit("#column-proposal button[data-stage='negotiation']").await;
     // From the keyboard: focus the move to "won" and press Enter.
     let won = browser.client.find(Locator::Css("#column-negotiation button[data-stage='won']")).await.unwrap();
@@ -868,5 +870,43 @@ async fn sales_add_a_task_and_a_deal_move_it_through_the_pipeline_and_finish_the
     assert!(!tasks.contains("Asked about the annual plan"), "a call is no task");
     browser.submit("#tasks form button").await;
     assert!(browser.html().await.contains("No open tasks"));
+    finish(browser, s, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_keeps_its_own_language_across_browsers_and_sign_ins() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "oksana@example.org", "sales").await;
+    let person = add_contact(&s, &json!({"given_name": "Taras", "family_name": "Melnyk"})).await;
+    let deal =
+        json!({"title": "Supply", "stage": "lead", "amount": "1234567.50", "currency": "UAH", "contact_id": person});
+    assert_eq!(s.post("/api/v1/deals", &deal).await.0, StatusCode::CREATED);
+
+    browser.sign_in(&s, "oksana@example.org").await;
+    assert!(browser.html().await.contains("Contacts"));
+    browser.open(&s, "/account").await;
+    browser.client.find(Locator::Css("#language option[value='uk']")).await.unwrap().click().await.unwrap();
+    browser.submit("#language-save").await;
+    let page = browser.html().await;
+    assert!(page.contains("Мова інтерфейсу"), "{page}");
+    browser.assert_accessible("account, uk").await;
+    // Numbers as Ukrainian writes them.
+    browser.open(&s, "/deals").await;
+    let lead = browser.client.find(Locator::Id("column-lead")).await.unwrap().text().await.unwrap();
+    assert!(lead.contains("1 234 567,50 UAH"), "{lead}");
+
+    // Signing out gives the browser its own language back; signing in, the account's.
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+    assert_eq!(browser.client.title().await.unwrap(), "Sign in to Kith");
+    browser.sign_in(&s, "oksana@example.org").await;
+    assert!(browser.html().await.contains("Контакти"));
+
+    // Back to the browser's language.
+    browser.open(&s, "/account").await;
+    browser.client.find(Locator::Css("#language option[value='']")).await.unwrap().click().await.unwrap();
+    browser.submit("#language-save").await;
+    assert!(browser.html().await.contains("Language of the interface"));
     finish(browser, s, db).await;
 }

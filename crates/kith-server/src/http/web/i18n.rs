@@ -1,10 +1,12 @@
 //! The interface's language: messages in Fluent files
 //! (`crates/kith-server/locales/<language>/kith.ftl`, compiled in), chosen
-//! from `Accept-Language`. Adding a language is adding one folder.
+//! by the account's own setting (kept in the `kith_lang` cookie, set at
+//! sign-in and when it changes), else from `Accept-Language`. Adding a
+//! language is adding one folder and one line in `OFFERED`.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderValue};
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{static_loader, LanguageIdentifier, Loader};
 use std::borrow::Cow;
@@ -19,8 +21,11 @@ static_loader! {
     };
 }
 
-/// The languages offered, by their primary subtag.
-const OFFERED: &[(&str, &str)] = &[("en", "en-US"), ("uk", "uk")];
+/// The languages offered, by their primary subtag, with their own names.
+const OFFERED: &[(&str, &str, &str)] = &[("en", "en-US", "English"), ("uk", "uk", "Українська")];
+
+/// The cookie carrying the account's chosen language to every page.
+const COOKIE: &str = "kith_lang";
 
 /// The reader's language, with its messages.
 #[derive(Clone)]
@@ -46,7 +51,7 @@ impl Lang {
         wanted.sort_by(|a, b| b.0.total_cmp(&a.0));
         let chosen = wanted.iter().find_map(|(_, tag)| {
             let primary = tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
-            OFFERED.iter().find(|(p, _)| *p == primary).map(|(_, id)| *id)
+            OFFERED.iter().find(|(p, _, _)| *p == primary).map(|(_, id, _)| *id)
         });
         // The offered ids are constants that parse; the default (undetermined) falls back to English.
         Self { id: chosen.unwrap_or("en-US").parse().unwrap_or_default() }
@@ -74,6 +79,33 @@ impl Lang {
         }
     }
 
+    /// A decimal number as stored (`-1234.50`) as this language writes
+    /// it: `-1,234.50` in English, `-1 234,50` in Ukrainian (a no-break
+    /// space between groups). Anything else is shown as it came.
+    pub fn number(&self, raw: &str) -> String {
+        let (sign, digits) = raw.strip_prefix('-').map_or(("", raw), |rest| ("-", rest));
+        let (whole, fraction) = digits.split_once('.').map_or((digits, None), |(w, f)| (w, Some(f)));
+        let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
+            return raw.to_string();
+        }
+        let (group, point) = match self.id.language.as_str() {
+            "uk" => ('\u{a0}', ','),
+            _ => (',', '.'),
+        };
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(group);
+            }
+            grouped.push(c);
+        }
+        match fraction {
+            Some(f) => format!("{sign}{grouped}{point}{f}"),
+            None => format!("{sign}{grouped}"),
+        }
+    }
+
     /// A message.
     pub fn t(&self, key: &str) -> String {
         LOCALES.lookup(&self.id, key)
@@ -92,11 +124,49 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// The language of an offered primary tag (`uk`), if offered.
+    pub fn offered(tag: &str) -> Option<Self> {
+        OFFERED.iter().find(|(p, _, _)| *p == tag).map(|(p, _, _)| Self::negotiate(Some(p)))
+    }
+
+    /// The browser's language alone, without the account's choice.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Self {
+        Self::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    }
+
+    /// The languages a reader may choose: (primary tag, name in itself).
+    pub fn choices() -> Vec<(&'static str, &'static str)> {
+        OFFERED.iter().map(|(p, _, name)| (*p, *name)).collect()
+    }
+
+    /// The `Set-Cookie` value that makes `tag` the browser's language for
+    /// Kith (`None`: the browser's own again).
+    pub fn cookie(tag: Option<&str>, secure: bool) -> HeaderValue {
+        let secure = if secure { "; Secure" } else { "" };
+        let value = match tag.filter(|t| Self::offered(t).is_some()) {
+            Some(tag) => format!("{COOKIE}={tag}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Strict{secure}"),
+            None => format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}"),
+        };
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kith_lang=; Path=/; Max-Age=0"))
+    }
+}
+
+/// The language the account chose, from its cookie.
+fn chosen(headers: &axum::http::HeaderMap) -> Option<Lang> {
+    let cookies = headers.get_all(header::COOKIE);
+    let mut pairs = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';'));
+    pairs.find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE).then(|| Lang::offered(value.trim())).flatten()
+    })
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::negotiate(parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())))
+        Ok(chosen(&parts.headers).unwrap_or_else(|| Self::from_headers(&parts.headers)))
     }
 }
 
@@ -110,6 +180,19 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("de-DE, en;q=0.5, uk;q=0.7")).tag(), "uk");
         assert_eq!(Lang::negotiate(Some("fr, uk;q=0")).tag(), "en");
         assert_eq!(Lang::negotiate(None).tag(), "en");
+    }
+
+    #[test]
+    fn numbers_are_written_as_each_language_writes_them() {
+        let (en, uk) = (Lang::negotiate(Some("en")), Lang::negotiate(Some("uk")));
+        assert_eq!(en.number("1234567.50"), "1,234,567.50");
+        assert_eq!(uk.number("1234567.50"), "1\u{a0}234\u{a0}567,50");
+        assert_eq!(en.number("-999"), "-999");
+        assert_eq!(en.number("-1000"), "-1,000");
+        assert_eq!(uk.number("0.5"), "0,5");
+        for odd in ["", "-", "1.2.3", "abc", "1e5", ".5"] {
+            assert_eq!(en.number(odd), odd, "shown as it came");
+        }
     }
 
     #[test]

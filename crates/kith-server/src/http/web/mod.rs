@@ -52,6 +52,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/totp", post(pages::account::begin_totp))
         .route("/account/totp/confirm", post(pages::account::confirm_totp))
         .route("/account/password", post(pages::account::change_password))
+        .route("/account/language", post(pages::account::choose_language))
         .route("/logout", post(pages::login::sign_out))
         .route("/purpose", post(pages::purpose::choose))
         .route("/contacts/{id}/consents", post(pages::contacts::record_consent))

@@ -4,6 +4,7 @@
 
 use super::{error, render, Chrome};
 use crate::auth::caller::Caller;
+use crate::error::ApiError;
 use crate::http::web::session::PageSession;
 use crate::http::web::Lang;
 use crate::service::login;
@@ -11,11 +12,12 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use kith_core::account::{PasswordChange, TotpConfirm};
+use kith_core::ErrorCode;
 use serde::Deserialize;
 
 /// An enrolment waiting for its first code.
@@ -35,18 +37,23 @@ pub struct AccountPage {
     /// A message about the last step (done, or refused).
     pub notice: Option<String>,
     pub problem: Option<String>,
+    /// The languages offered (tag, own name), and the one in use.
+    pub languages: Vec<(&'static str, &'static str)>,
+    pub language: String,
 }
 
 async fn page(state: &AppState, lang: Lang, who: &Caller, session: &PageSession) -> Result<AccountPage, Response> {
     let chrome = Chrome::load(state, lang, who, session, "/account").await;
     match login::second_factor_enrolled(state, who).await {
         Ok(enrolled) => Ok(AccountPage {
+            language: chrome.lang.tag(),
             chrome,
             enrolled,
             enrolment: None,
             recovery_codes: Vec::new(),
             notice: None,
             problem: None,
+            languages: Lang::choices(),
         }),
         Err(e) => Err(error(chrome, e)),
     }
@@ -152,4 +159,39 @@ pub async fn change_password(
             render(status, &account)
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct Language {
+    language: String,
+}
+
+/// The account's interface language: kept with the account (so it follows
+/// the person to another browser at sign-in) and in this browser's cookie.
+/// An empty choice goes back to the browser's language.
+pub async fn choose_language(
+    State(state): State<AppState>,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<Language>,
+) -> Response {
+    let tag = Some(form.language.trim()).filter(|t| !t.is_empty());
+    let chosen = match tag {
+        Some(tag) => match Lang::offered(tag) {
+            Some(lang) => Some((tag, lang)),
+            None => {
+                let lang = Lang::from_headers(&headers);
+                let refused = ApiError::new(ErrorCode::InvalidValue, "language: one the interface offers");
+                return error(Chrome::load(&state, lang, &who, &session, "/account").await, refused);
+            }
+        },
+        None => None,
+    };
+    if let Err(e) = login::set_own_language(&state, &who, tag).await {
+        let lang = chosen.map(|(_, lang)| lang).unwrap_or_else(|| Lang::from_headers(&headers));
+        return error(Chrome::load(&state, lang, &who, &session, "/account").await, e);
+    }
+    let cookie = Lang::cookie(tag, state.config.tls);
+    ([(axum::http::header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
 }

@@ -81,7 +81,7 @@ fn moves_from(stage: DealStage, lang: &Lang) -> Vec<(String, String)> {
 }
 
 fn card(record: &Value, stage: DealStage, lang: &Lang) -> Card {
-    let amount = [text(record, "amount"), text(record, "currency")].join(" ").trim().to_string();
+    let amount = [lang.number(&text(record, "amount")), text(record, "currency")].join(" ").trim().to_string();
     Card {
         id: text(record, "id"),
         title: text(record, "title"),

@@ -76,9 +76,9 @@ fn form_fields(
     shown: &[&str],
     refusal: Option<&ApiError>,
 ) -> Vec<FormField> {
-    let at = refusal.and_then(|e| e.detail.split_once(':')).map(|(field, message)| {
+    let at = refusal.and_then(|e| e.detail.split_once(':').map(|(field, _)| (field, e))).map(|(field, e)| {
         let name = field.split(['[', '.']).next().unwrap_or_default().trim().to_string();
-        (name, message.trim().to_string())
+        (name, super::problem(lang, e))
     });
     FIELDS
         .iter()

@@ -79,7 +79,12 @@ pub async fn sign_in(
     match login::login(&state, request.request_id, request.client, &input).await {
         Ok(done) => {
             let cookie = set_cookie(&done.secret, state.config.accounts.session_absolute_seconds, state.config.tls);
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+            // The account's own language, else the browser's.
+            let language = Lang::cookie(done.profile.language.as_deref(), state.config.tls);
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response.headers_mut().append(header::SET_COOKIE, language);
+            response
         }
         Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => e.into_response(),
         Err(_) => render(StatusCode::UNAUTHORIZED, &page(lang, form.email, "sign-in-failed")),
@@ -90,5 +95,9 @@ pub async fn sign_out(State(state): State<AppState>, who: Caller) -> Response {
     if let Err(e) = login::logout(&state, &who).await {
         return e.into_response();
     }
-    ([(header::SET_COOKIE, clear_cookie(state.config.tls))], Redirect::to("/login")).into_response()
+    // The next person at this browser gets their own language, not this account's.
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(header::SET_COOKIE, clear_cookie(state.config.tls));
+    response.headers_mut().append(header::SET_COOKIE, Lang::cookie(None, state.config.tls));
+    response
 }

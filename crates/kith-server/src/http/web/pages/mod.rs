@@ -73,6 +73,14 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// What a refusal means, in the reader's language: the message for its
+/// code (`problem-invalid_email`), or the API's own words where the code
+/// has none. A form shows it next to the field the refusal names.
+pub fn problem(lang: &Lang, refusal: &crate::error::ApiError) -> String {
+    let detail = refusal.detail.split_once(':').map_or(refusal.detail.as_str(), |(_, rest)| rest.trim());
+    lang.try_t(&format!("problem-{}", refusal.code.as_str())).unwrap_or_else(|| detail.to_string())
+}
+
 /// A page telling what went wrong, in the reader's language.
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -44,12 +44,12 @@ pub async fn timeline(svc: &Services, who: &Caller, person: Uuid, lang: &Lang) -
     }
     for d in deals.unwrap_or_default() {
         let what = lang.t1("timeline-deal", "stage", text(&d, "stage"));
-        let amount = [text(&d, "amount"), text(&d, "currency")].join(" ").trim().to_string();
+        let amount = [lang.number(&text(&d, "amount")), text(&d, "currency")].join(" ").trim().to_string();
         let detail = [text(&d, "title"), amount].join(" · ").trim_end_matches(" · ").to_string();
         moments.push(Moment { when: text(&d, "updated_at"), what, detail });
     }
     for p in purchases.unwrap_or_default() {
-        let detail = [text(&p, "total"), text(&p, "currency")].join(" ").trim().to_string();
+        let detail = [lang.number(&text(&p, "total")), text(&p, "currency")].join(" ").trim().to_string();
         moments.push(Moment { when: text(&p, "purchased_at"), what: lang.t("timeline-purchase"), detail });
     }
     moments.sort_by(|a, b| b.when.cmp(&a.when));

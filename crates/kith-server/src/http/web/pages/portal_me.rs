@@ -140,7 +140,7 @@ fn activity(lang: &Lang, subject: &Subject) -> Vec<Line> {
         lines.push((d.updated_at.clone(), Line { label, value: d.body.title.clone() }));
     }
     for p in &subject.purchases {
-        let value = format!("{} {}", p.body.total(), p.body.currency);
+        let value = format!("{} {}", lang.number(&p.body.total().to_string()), p.body.currency);
         lines.push((p.body.purchased_at.clone(), Line { label: lang.t("timeline-purchase"), value }));
     }
     lines.sort_by(|a, b| b.0.cmp(&a.0));
@@ -266,7 +266,7 @@ async fn refused(
     }
     match page(state, lang.clone(), csrf, portal_page, who).await {
         Ok(mut me) => {
-            me.error = Some(format!("{} ({})", lang.t("privacy-refused"), error.detail));
+            me.error = Some(format!("{}: {}", lang.t("privacy-refused"), super::problem(&lang, &error)));
             if let Some(typed) = typed {
                 me.correction = typed;
             }
