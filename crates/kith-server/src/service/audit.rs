@@ -29,6 +29,8 @@ pub struct Filters {
     pub action: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// Newest first (the pages' order); the API's is oldest first.
+    pub newest_first: bool,
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
@@ -94,12 +96,13 @@ pub async fn events(
         action: filters.action,
         from: filters.from,
         to: filters.to,
+        newest_first: filters.newest_first,
         ..AuditQuery::default()
     };
     page(svc, query, limit, cursor).await
 }
 
-/// One person's access log.
+/// One person's access log, oldest first.
 pub async fn access_log(
     svc: &Services,
     who: &Caller,
@@ -107,9 +110,8 @@ pub async fn access_log(
     limit: Option<u32>,
     cursor: Option<String>,
 ) -> ApiResult<AuditPage> {
-    audited(svc, who, Some(subject)).await?;
-    let query = AuditQuery { subject_id: Some(subject), ..AuditQuery::default() };
-    page(svc, query, limit, cursor).await
+    let filters = Filters { subject_id: Some(subject), ..Filters::default() };
+    events(svc, who, filters, limit, cursor).await
 }
 
 /// The alerts raised, newest first, as one page.

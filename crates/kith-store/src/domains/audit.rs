@@ -49,7 +49,8 @@ pub struct AlertRow {
     pub detail: String,
 }
 
-/// Filters of an audit query; events come in sequence order after `after`.
+/// Filters of an audit query; events come in sequence order after `after`
+/// (or, `newest_first`, in reverse order before it).
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub subject_id: Option<Uuid>,
@@ -59,7 +60,9 @@ pub struct AuditQuery {
     pub from: Option<i64>,
     /// Milliseconds, exclusive.
     pub to: Option<i64>,
+    /// The sequence number of the last event of the previous page.
     pub after: Option<i64>,
+    pub newest_first: bool,
     pub limit: u32,
 }
 

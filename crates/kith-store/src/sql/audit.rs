@@ -96,8 +96,12 @@ macro_rules! impl_audit {
             }
 
             async fn audit_query(&self, query: &$crate::AuditQuery) -> $crate::Result<Vec<kith_core::audit::AuditEvent>> {
-                let mut conditions = vec!["seq > $1".to_string()];
-                let mut args: Vec<$crate::query::Arg> = vec![$crate::query::Arg::Int(query.after.unwrap_or(0))];
+                let (past, order, start) = match query.newest_first {
+                    false => (">", "", 0),
+                    true => ("<", " DESC", i64::MAX),
+                };
+                let mut conditions = vec![format!("seq {past} $1")];
+                let mut args: Vec<$crate::query::Arg> = vec![$crate::query::Arg::Int(query.after.unwrap_or(start))];
                 let mut add = |condition: &str, arg: $crate::query::Arg| {
                     args.push(arg);
                     conditions.push(format!("{condition} ${}", args.len()));
@@ -118,7 +122,7 @@ macro_rules! impl_audit {
                     add("at <", $crate::query::Arg::Int(to));
                 }
                 let text = format!(
-                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq LIMIT ${}",
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq{order} LIMIT ${}",
                     conditions.join(" AND "),
                     args.len() + 1
                 );

@@ -84,6 +84,10 @@ async fn the_audit_log_numbers_chains_and_checkpoints_its_events() {
         assert_eq!(seqs(AuditQuery { from: Some(200), to: Some(300), ..all.clone() }).await, vec![2]);
         assert_eq!(seqs(AuditQuery { after: Some(1), limit: 1, ..all.clone() }).await, vec![2]);
         assert_eq!(seqs(AuditQuery { after: Some(3), ..all.clone() }).await, Vec::<i64>::new());
+        let newest = AuditQuery { newest_first: true, ..all.clone() };
+        assert_eq!(seqs(newest.clone()).await, vec![3, 2, 1]);
+        assert_eq!(seqs(AuditQuery { after: Some(3), limit: 1, ..newest.clone() }).await, vec![2]);
+        assert_eq!(seqs(AuditQuery { subject_id: Some(person), ..newest }).await, vec![2, 1]);
         // Checkpoints: one per size, the first note kept; the latest is the one covering the most events.
         assert_eq!(s.latest_checkpoint().await.unwrap(), None);
         s.insert_checkpoint(2, "two", 10).await.unwrap();

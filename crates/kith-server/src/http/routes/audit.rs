@@ -89,6 +89,7 @@ async fn list(
         action: p.action,
         from: crate::clock::query_time("from", p.from.as_deref())?,
         to: crate::clock::query_time("to", p.to.as_deref())?,
+        newest_first: false,
     };
     Ok(Json(page_json(audit::events(&state, &who, filters, p.limit, p.cursor).await?)))
 }

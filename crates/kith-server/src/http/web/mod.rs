@@ -44,6 +44,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/tasks/{id}/done", post(pages::activity::done))
         .route("/companies", get(pages::companies::list))
         .route("/companies/{id}", get(pages::companies::show))
+        .route("/audit", get(pages::audit::log))
         .route("/requests", get(pages::requests::queue))
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/steps", post(pages::requests::step))

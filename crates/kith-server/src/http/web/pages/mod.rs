@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod audit;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
@@ -37,6 +38,7 @@ pub struct Chrome {
     pub may_see_companies: bool,
     pub may_see_deals: bool,
     pub may_see_tasks: bool,
+    pub may_see_audit: bool,
 }
 
 impl Chrome {
@@ -55,6 +57,7 @@ impl Chrome {
             may_see_companies: may_read(kith_core::EntityKind::Companies),
             may_see_deals: may_read(kith_core::EntityKind::Deals),
             may_see_tasks: may_read(kith_core::EntityKind::Interactions),
+            may_see_audit: svc.authorizer.authorize_audit(&who.principal).is_ok(),
         }
     }
 

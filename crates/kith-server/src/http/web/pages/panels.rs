@@ -137,9 +137,10 @@ pub struct Access {
 
 pub async fn access(svc: &Services, who: &Caller, person: Uuid) -> Option<Vec<Access>> {
     svc.authorizer.authorize_audit(&who.principal).ok()?;
-    let page = audit::access_log(svc, who, person, Some(50), None).await.ok()?;
+    let latest = audit::Filters { subject_id: Some(person), newest_first: true, ..Default::default() };
+    let page = audit::events(svc, who, latest, Some(50), None).await.ok()?;
     let name = |v: Result<Value, serde_json::Error>| v.ok().as_ref().and_then(Value::as_str).map(str::to_string);
-    let lines = page.events.iter().rev().map(|e| Access {
+    let lines = page.events.iter().map(|e| Access {
         at: crate::clock::rfc3339_millis(e.at).chars().take(19).collect::<String>().replace('T', " "),
         actor: e.actor.clone(),
         action: name(serde_json::to_value(e.action)).unwrap_or_default(),
