@@ -141,6 +141,28 @@ pub async fn disable_form(svc: &Services, who: &Caller, key: String) -> ApiResul
     Ok(())
 }
 
+/// What a form's own page shows: its purposes by name and the notice's text.
+pub struct Hosted {
+    pub form: FormRow,
+    /// (key, name) of each purpose the form asks for.
+    pub purposes: Vec<(String, String)>,
+    pub notice: String,
+}
+
+/// An enabled form with what its page shows, for anyone (a form is public).
+pub async fn hosted(svc: &Services, form_key: &str) -> ApiResult<Hosted> {
+    let form = svc.store.form(form_key).await?.filter(|f| f.disabled_at.is_none()).ok_or_else(no_such_form)?;
+    let catalogue = crate::service::purposes::catalogue(svc).await?;
+    let purposes = form
+        .purposes
+        .iter()
+        .map(|key| (key.clone(), catalogue.iter().find(|p| &p.key == key).map_or(key.clone(), |p| p.name.clone())))
+        .collect();
+    let notices = svc.store.notices().await?;
+    let notice = notices.into_iter().find(|n| n.version == form.notice_version).map(|n| n.text).unwrap_or_default();
+    Ok(Hosted { form, purposes, notice })
+}
+
 fn no_such_form() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such form")
 }

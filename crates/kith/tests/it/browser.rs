@@ -963,3 +963,88 @@ async fn the_dpo_reads_the_audit_log_newest_first_filters_it_and_verifies_the_ch
     assert!(browser.html().await.contains("<h1>"), "a page, not a crash");
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_publishes_a_notice_and_a_form_whose_page_collects_a_confirmed_consent() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.press("a[href='/consent']").await;
+    browser.arrive("/consent", "").await;
+    let purposes = browser.client.find(Locator::Id("purposes")).await.unwrap().text().await.unwrap();
+    assert!(purposes.contains("E-mail marketing") && purposes.contains("Consent"), "{purposes}");
+    browser.assert_accessible("purposes, notices and forms").await;
+
+    // A purpose on legitimate interests without its balancing note is refused, at the top.
+    browser.press("#add-purpose summary").await;
+    browser.fill("purpose-key", "marketing.advertising.first_party").await;
+    browser.fill("purpose-name", "Our own adverts").await;
+    browser
+        .client
+        .find(Locator::Css("#purpose-basis option[value='legitimate_interests']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill("purpose-categories", "user.contact.email").await;
+    browser.fill("purpose-retention", "365").await;
+    browser.submit("#add-purpose-submit").await;
+    let problem = browser.client.find(Locator::Id("consent-problem")).await.unwrap().text().await.unwrap();
+    assert!(problem.contains("balancing_note"), "{problem}");
+
+    // A notice, then a form under it.
+    browser.press("#add-notice summary").await;
+    browser.fill("notice-version", "2026-12").await;
+    browser.fill("notice-text", "We write to you about our offers until you say stop.").await;
+    browser.submit("#add-notice-submit").await;
+    assert!(browser.client.find(Locator::Id("notices")).await.unwrap().text().await.unwrap().contains("2026-12"));
+    browser.press("#add-form summary").await;
+    browser.fill("form-name", "Newsletter footer").await;
+    browser
+        .client
+        .find(Locator::Css("input[name='purposes'][value='marketing.communications.email']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.submit("#add-form-submit").await;
+    let link =
+        browser.client.find(Locator::Css(".capture-form dd a")).await.unwrap().attr("href").await.unwrap().unwrap();
+    let snippet =
+        browser.client.find(Locator::Css("textarea.snippet")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(snippet.contains(&link), "{snippet}");
+    browser.assert_accessible("a form with its link").await;
+
+    // A visitor fills in the form's page and confirms from the message.
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+    browser.client.goto(&link).await.unwrap();
+    browser.assert_accessible("a capture form's page").await;
+    browser.fill("email", "reader@example.org").await;
+    browser.press("input[name='purposes']").await;
+    browser.submit("#capture-submit").await;
+    browser.client.find(Locator::Id("capture-sent")).await.unwrap();
+    let message = message_to(&s, &dpo, "reader@example.org").await;
+    let token = message["token"].as_str().unwrap();
+    browser.open(&s, &format!("/forms/confirm?token={token}")).await;
+    browser.assert_accessible("confirmation").await;
+    browser.submit("#capture-confirm").await;
+    browser.client.find(Locator::Id("capture-confirmed")).await.unwrap();
+    let (_, found) = send_as(&s, &dpo, Method::GET, "/api/v1/contacts?email=reader@example.org", None).await;
+    let person = found["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, ledger) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}/consents"), None).await;
+    let current = &ledger["current"]["marketing.communications.email"];
+    assert_eq!(
+        (current["granted"].as_bool(), current["method"].as_str()),
+        (Some(true), Some("double_opt_in")),
+        "{ledger}"
+    );
+    // Used once.
+    browser.open(&s, &format!("/forms/confirm?token={token}")).await;
+    browser.submit("#capture-confirm").await;
+    browser.client.find(Locator::Id("capture-problem")).await.unwrap();
+    finish(browser, s, db).await;
+}

@@ -45,6 +45,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/companies", get(pages::companies::list))
         .route("/companies/{id}", get(pages::companies::show))
         .route("/audit", get(pages::audit::log))
+        .route("/consent", get(pages::consent::show))
+        .route("/consent/purposes", post(pages::consent::add_purpose))
+        .route("/consent/notices", post(pages::consent::add_notice))
+        .route("/consent/forms", post(pages::consent::add_form))
+        .route("/consent/forms/{key}/disable", post(pages::consent::disable_form))
         .route("/requests", get(pages::requests::queue))
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/steps", post(pages::requests::step))
@@ -72,6 +77,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let public = Router::new()
         .route("/login", get(pages::login::form).post(pages::login::sign_in))
         .route("/privacy", get(pages::portal::ask_form).post(pages::portal::ask))
+        .route("/forms/confirm", get(pages::capture::confirm_form).post(pages::capture::confirm))
+        .route("/forms/{key}", get(pages::capture::show).post(pages::capture::submit))
         .route("/privacy/open", get(pages::portal::open_form).post(pages::portal::open))
         .route("/assets/{name}", get(assets::serve));
     staff

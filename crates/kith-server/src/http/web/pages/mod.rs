@@ -4,7 +4,9 @@
 pub mod account;
 pub mod activity;
 pub mod audit;
+pub mod capture;
 pub mod companies;
+pub mod consent;
 pub mod contacts;
 pub mod deals;
 pub mod editing;
@@ -39,6 +41,7 @@ pub struct Chrome {
     pub may_see_deals: bool,
     pub may_see_tasks: bool,
     pub may_see_audit: bool,
+    pub may_see_consent: bool,
 }
 
 impl Chrome {
@@ -58,6 +61,7 @@ impl Chrome {
             may_see_deals: may_read(kith_core::EntityKind::Deals),
             may_see_tasks: may_read(kith_core::EntityKind::Interactions),
             may_see_audit: svc.authorizer.authorize_audit(&who.principal).is_ok(),
+            may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
         }
     }
 
