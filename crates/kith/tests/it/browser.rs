@@ -1048,3 +1048,72 @@ async fn the_dpo_publishes_a_notice_and_a_form_whose_page_collects_a_confirmed_c
     browser.client.find(Locator::Id("capture-problem")).await.unwrap();
     finish(browser, s, db).await;
 }
+
+/// Defines a role reading and updating contacts' identity and contact details, from the grid.
+async fn define_role(browser: &Browser, name: &str) {
+    browser.press("#add-role summary").await;
+    browser.fill("role-name", name).await;
+    browser.press("#grid-contacts-read").await;
+    browser.press("#grid-contacts-update").await;
+    browser.press("#role-field-identity").await;
+    browser.press("#role-field-contact_details").await;
+    browser.submit("#add-role-submit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administration_accounts_a_role_from_its_grid_and_a_key_shown_once() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "ada@example.org", "admin").await;
+
+    // The admin adds an account and disables it.
+    browser.sign_in(&s, "ada@example.org").await;
+    browser.press("a[href='/admin']").await;
+    browser.arrive("/admin", "").await;
+    browser.assert_accessible("administration, admin").await;
+    assert!(browser.client.find(Locator::Id("issue-key")).await.is_err(), "only the DPO issues keys");
+    browser.press("#add-account summary").await;
+    browser.fill("account-email", "sid@example.org").await;
+    browser.fill("account-display-name", "Sid").await;
+    browser.press("#account-role-sales").await;
+    browser.fill("account-password", PASSWORD).await;
+    browser.submit("#add-account-submit").await;
+    let accounts = browser.client.find(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
+    assert!(accounts.contains("sid@example.org") && accounts.contains("sales"), "{accounts}");
+    browser.submit("button[aria-label='Disable sid@example.org']").await;
+    let accounts = browser.client.find(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
+    assert!(accounts.contains("Disabled"), "{accounts}");
+
+    // A role reaching people's data is more than the admin holds: refused.
+    define_role(&browser, "field_sales").await;
+    assert!(browser.client.find(Locator::Id("admin-problem")).await.is_ok(), "the admin may not grant it");
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    // The DPO may: the role appears as a grid; then a key, shown once, and revoked.
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.open(&s, "/admin").await;
+    define_role(&browser, "field_sales").await;
+    let role = browser.client.find(Locator::Id("role-field_sales")).await.unwrap().text().await.unwrap();
+    assert!(role.contains("contacts") && role.contains("contact_details, identity"), "{role}");
+    browser.press("#issue-key summary").await;
+    browser.fill("key-recipient", "Mailer Ltd").await;
+    browser.press("input[name='purposes'][value='marketing.communications.email']").await;
+    browser.press("#key-contacts-read").await;
+    browser.submit("#issue-key-submit").await;
+    let token = browser.client.find(Locator::Id("issued-token")).await.unwrap().text().await.unwrap();
+    assert!(token.len() > 20, "{token}");
+    browser.assert_accessible("administration, a key issued").await;
+    let with_key = |token: String| {
+        let s = &s;
+        async move { s.client.get(s.url("/api/v1/contacts")).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(with_key(token.clone()).await, StatusCode::OK);
+    browser.open(&s, "/admin").await;
+    assert!(browser.client.find(Locator::Id("issued-token")).await.is_err(), "shown once");
+    browser.submit("button[aria-label='Revoke the key of Mailer Ltd']").await;
+    assert_eq!(with_key(token).await, StatusCode::UNAUTHORIZED);
+    finish(browser, s, db).await;
+}

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod activity;
+pub mod admin;
+pub mod admin_changes;
 pub mod audit;
 pub mod capture;
 pub mod companies;
@@ -42,6 +44,7 @@ pub struct Chrome {
     pub may_see_tasks: bool,
     pub may_see_audit: bool,
     pub may_see_consent: bool,
+    pub may_see_admin: bool,
 }
 
 impl Chrome {
@@ -62,6 +65,9 @@ impl Chrome {
             may_see_tasks: may_read(kith_core::EntityKind::Interactions),
             may_see_audit: svc.authorizer.authorize_audit(&who.principal).is_ok(),
             may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
+            may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
+                || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
+                || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),
         }
     }
 

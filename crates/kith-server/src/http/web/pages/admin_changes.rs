@@ -1,0 +1,194 @@
+//! The administration page's forms: add an account, change its roles or
+//! status, define a custom role from its grid, issue and revoke API keys.
+
+use super::admin::{after, page, snake, ACTIONS, KINDS, SCOPES};
+use super::{render, Chrome};
+use crate::auth::caller::Caller;
+use crate::http::extract::path_id;
+use crate::http::web::session::PageSession;
+use crate::http::web::Lang;
+use crate::service::{api_keys, roles, users};
+use crate::AppState;
+use axum::extract::{Path, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+use kith_core::access::{FieldClass, Permission, RoleInput};
+use kith_core::account::{AccountStatus, NewUserInput, UserPatch};
+use kith_core::api_key::ApiKeyInput;
+use std::collections::BTreeSet;
+
+type Pairs = Vec<(String, String)>;
+
+fn pairs(raw: &[u8]) -> Pairs {
+    form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+fn first(pairs: &Pairs, name: &str) -> String {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+}
+
+fn all(pairs: &Pairs, name: &str) -> Vec<String> {
+    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+}
+
+fn listed(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+pub async fn add_account(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let form = pairs(&raw);
+    let input = NewUserInput {
+        email: first(&form, "email"),
+        display_name: Some(first(&form, "display_name")).filter(|n| !n.is_empty()),
+        roles: all(&form, "roles"),
+        teams: listed(&first(&form, "teams")),
+        password: first(&form, "password"),
+    };
+    let done = users::add(&state, &who, input).await.map(|_| ());
+    after(&state, lang, &who, &session, done, "accounts-heading").await
+}
+
+/// Changes an account's roles, or enables or disables it.
+pub async fn change_account(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(raw_id): Path<String>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let form = pairs(&raw);
+    let patch = match first(&form, "change").as_str() {
+        "roles" => UserPatch { roles: Some(all(&form, "roles")), ..UserPatch::default() },
+        "disable" => UserPatch { status: Some(AccountStatus::Disabled), ..UserPatch::default() },
+        _ => UserPatch { status: Some(AccountStatus::Active), ..UserPatch::default() },
+    };
+    let done = match path_id(&raw_id) {
+        Ok(id) => users::update(&state, &who, id, patch).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    after(&state, lang, &who, &session, done, "accounts-heading").await
+}
+
+/// A custom role from its grid: per kind, the actions ticked, at the
+/// scope chosen, over the field classes ticked.
+fn role_from(form: &Pairs) -> RoleInput {
+    let fields: BTreeSet<FieldClass> =
+        all(form, "fields").iter().filter_map(|f| serde_json::from_value(serde_json::json!(f)).ok()).collect();
+    let permissions = KINDS
+        .iter()
+        .filter_map(|kind| {
+            let actions: BTreeSet<_> = ACTIONS
+                .iter()
+                .filter(|a| form.iter().any(|(k, _)| *k == format!("{}.{}", kind.as_str(), a.as_str())))
+                .copied()
+                .collect();
+            if actions.is_empty() {
+                return None;
+            }
+            let chosen = first(form, &format!("{}.scope", kind.as_str()));
+            let scope = SCOPES.iter().find(|s| snake(*s) == chosen).copied().unwrap_or(kith_core::access::Scope::Own);
+            Some(Permission { actions, entities: [kind.as_str().to_string()].into(), fields: fields.clone(), scope })
+        })
+        .collect();
+    RoleInput {
+        name: first(form, "name"),
+        description: Some(first(form, "description")).filter(|d| !d.is_empty()),
+        permissions,
+    }
+}
+
+pub async fn add_role(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let done = roles::write(&state, &who, role_from(&pairs(&raw)), false).await.map(|_| ());
+    after(&state, lang, &who, &session, done, "roles-heading").await
+}
+
+pub async fn delete_role(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(name): Path<String>,
+) -> Response {
+    let done = roles::delete(&state, &who, &name).await;
+    after(&state, lang, &who, &session, done, "roles-heading").await
+}
+
+/// Issues a key and shows its token on the page, once.
+pub async fn issue_key(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let form = pairs(&raw);
+    let permissions = KINDS
+        .iter()
+        .filter_map(|kind| {
+            let actions: BTreeSet<_> = ACTIONS
+                .iter()
+                .filter(|a| form.iter().any(|(k, _)| *k == format!("{}.{}", kind.as_str(), a.as_str())))
+                .copied()
+                .collect();
+            (!actions.is_empty()).then(|| Permission {
+                actions,
+                entities: [kind.as_str().to_string()].into(),
+                fields: FieldClass::ALL
+                    .iter()
+                    .copied()
+                    .filter(|f| !matches!(f, FieldClass::SpecialCategory | FieldClass::ConsentEvidence))
+                    .collect(),
+                scope: kith_core::access::Scope::All,
+            })
+        })
+        .collect();
+    let input = ApiKeyInput {
+        recipient: first(&form, "recipient"),
+        purposes: all(&form, "purposes"),
+        permissions,
+        expires_in_days: first(&form, "expires_in_days").parse().unwrap_or(0),
+        allowed_addresses: listed(&first(&form, "allowed_addresses")),
+    };
+    match api_keys::issue(&state, &who, input).await {
+        Ok((_, token)) => {
+            let chrome = Chrome::load(&state, lang, &who, &session, "/admin").await;
+            match page(&state, chrome, &who).await {
+                Ok(mut page) => {
+                    page.notice = Some(page.chrome.lang.t("key-issued"));
+                    page.issued = Some(token);
+                    render(StatusCode::CREATED, &page)
+                }
+                Err(refused) => refused,
+            }
+        }
+        Err(e) => after(&state, lang, &who, &session, Err(e), "keys-heading").await,
+    }
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(raw_id): Path<String>,
+) -> Response {
+    let done = match path_id(&raw_id) {
+        Ok(id) => api_keys::revoke(&state, &who, id).await,
+        Err(e) => Err(e),
+    };
+    after(&state, lang, &who, &session, done, "keys-heading").await
+}
