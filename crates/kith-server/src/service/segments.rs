@@ -319,6 +319,17 @@ pub async fn members(
     Ok(Members { purpose: view.purpose, evaluation, items, last })
 }
 
+/// Counts for a filter not saved yet (building a segment): the same
+/// evaluation as a saved one's, naming nobody; audited as a preview.
+pub async fn preview(svc: &Services, who: &Caller, filter: SegmentFilter) -> ApiResult<(Purpose, Evaluation)> {
+    let mut input = SegmentInput { name: "preview".into(), description: None, filter };
+    input.validate()?;
+    let view = view(svc, who, Uuid::nil(), &input.filter).await?;
+    let evaluation = evaluate(svc, &input.filter, &view).await?;
+    svc.audit.record(vec![event(who, AuditAction::Read, None, vec!["preview".into(), "count".into()])]).await?;
+    Ok((view.purpose, evaluation))
+}
+
 /// Counts only: the aggregate analytics and planning need, naming nobody.
 pub async fn count(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<(Purpose, Evaluation)> {
     let segment = load(svc, id).await?;

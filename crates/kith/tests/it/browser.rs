@@ -1117,3 +1117,54 @@ async fn administration_accounts_a_role_from_its_grid_and_a_key_shown_once() {
     assert_eq!(with_key(token).await, StatusCode::UNAUTHORIZED);
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marketing_builds_a_segment_sees_who_is_left_out_and_why_and_saves_it() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "mia@example.org", "marketing").await;
+    let dpo = token_for(&s, "dpo").await;
+    let tagged = |given: &str| json!({"given_name": given, "family_name": "Fairgoer", "tags": ["fair2026"]});
+    let olena = add_contact(&s, &tagged("Olena")).await;
+    let petro = add_contact(&s, &tagged("Petro")).await;
+    add_contact(&s, &tagged("Iryna")).await;
+    add_contact(&s, &json!({"given_name": "Taras", "family_name": "Elsewhere"})).await;
+    consent_to_email_marketing(&s, &dpo, &olena).await;
+    let restricted = send_as(&s, &dpo, Method::POST, &format!("/api/v1/contacts/{petro}/restriction"), None).await;
+    assert_eq!(restricted.0, StatusCode::OK, "{}", restricted.1);
+
+    // Marketing's own purpose (e-mail marketing) needs consent.
+    browser.sign_in(&s, "mia@example.org").await;
+    browser.press("a[href='/segments']").await;
+    browser.arrive("/segments", "").await;
+    browser.assert_accessible("segments").await;
+    browser.fill("tags", "fair2026").await;
+    browser.submit("#count-segment").await;
+    let counts = browser.client.find(Locator::Id("segment-counts")).await.unwrap().text().await.unwrap();
+    assert!(counts.contains("1 people may be used") && counts.contains("3 matched the filter"), "{counts}");
+    assert!(
+        counts.contains("no consent for this purpose: 1") && counts.contains("processing is restricted: 1"),
+        "{counts}"
+    );
+    browser.assert_accessible("segments, counted").await;
+    browser.fill("segment-name", "Fair leads").await;
+    browser.submit("#save-segment").await;
+    assert!(browser.path().await.starts_with("/segments/"));
+    let members = browser.client.find(Locator::Id("segment-members")).await.unwrap().text().await.unwrap();
+    assert_eq!(members, "Olena Fairgoer", "only who may be written to");
+    browser.assert_accessible("a segment").await;
+    browser.open(&s, "/segments").await;
+    assert!(browser
+        .client
+        .find(Locator::Id("saved-segments"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Fair leads"));
+    // A filter of the wrong shape is refused plainly.
+    browser.open(&s, "/segments?count=1&deal_stage=nowhere").await;
+    assert!(browser.client.find(Locator::Id("segment-problem")).await.is_ok());
+    finish(browser, s, db).await;
+}

@@ -18,6 +18,7 @@ pub mod portal;
 pub mod portal_me;
 pub mod purpose;
 pub mod requests;
+pub mod segments;
 
 use super::session::PageSession;
 use super::Lang;
@@ -45,6 +46,7 @@ pub struct Chrome {
     pub may_see_audit: bool,
     pub may_see_consent: bool,
     pub may_see_admin: bool,
+    pub may_see_segments: bool,
 }
 
 impl Chrome {
@@ -63,6 +65,7 @@ impl Chrome {
             may_see_companies: may_read(kith_core::EntityKind::Companies),
             may_see_deals: may_read(kith_core::EntityKind::Deals),
             may_see_tasks: may_read(kith_core::EntityKind::Interactions),
+            may_see_segments: may_read(kith_core::EntityKind::Contacts),
             may_see_audit: svc.authorizer.authorize_audit(&who.principal).is_ok(),
             may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
