@@ -1168,3 +1168,44 @@ async fn marketing_builds_a_segment_sees_who_is_left_out_and_why_and_saves_it() 
     assert!(browser.client.find(Locator::Id("segment-problem")).await.is_ok());
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_verifies_a_request_by_a_token_and_unlocks_one_locked_by_wrong_tokens() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    let person = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
+    let body = json!({"kind": "access", "contact_id": person});
+    let (_, request) = send_as(&s, &dpo, Method::POST, "/api/v1/dsr", Some(&body)).await;
+    let id = request["id"].as_str().unwrap().to_string();
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.open(&s, &format!("/requests/{id}")).await;
+    browser.submit("#issue-token").await;
+    let first = browser.client.find(Locator::Id("issued-token")).await.unwrap().text().await.unwrap();
+    assert!(first.starts_with("kith_dsr_"), "{first}");
+    browser.assert_accessible("a request with its token").await;
+
+    // Five wrong tokens lock the request; the DPO unlocks it.
+    for _ in 0..5 {
+        browser.open(&s, &format!("/requests/{id}")).await;
+        browser.fill("check-token", "kith_dsr_wrong").await;
+        browser.submit("#check-token-submit").await;
+    }
+    browser.open(&s, &format!("/requests/{id}")).await;
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "Locked after failed verifications");
+    browser.submit("#unlock").await;
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "Received");
+
+    // A new token, given back right, verifies the person.
+    browser.submit("#issue-token").await;
+    let token = browser.client.find(Locator::Id("issued-token")).await.unwrap().text().await.unwrap();
+    assert_ne!(token, first, "a new token");
+    browser.open(&s, &format!("/requests/{id}")).await;
+    browser.fill("check-token", &token).await;
+    browser.submit("#check-token-submit").await;
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "In progress");
+    finish(browser, s, db).await;
+}

@@ -104,11 +104,17 @@ pub struct RequestPage {
     pub receipt: Option<String>,
     /// The contact fields a rectification changes (field, new value).
     pub changes: Vec<(String, String)>,
+    /// A verification token just issued, shown once.
+    pub issued: Option<String>,
 }
 
 /// Which steps the page offers, from the request's kind and status.
 pub struct Steps {
     pub verify: bool,
+    /// Issue a verification token for the person, or check one they gave back.
+    pub token: bool,
+    pub check_token: bool,
+    pub unlock: bool,
     pub extend: bool,
     pub refuse: bool,
     pub fulfil: bool,
@@ -126,6 +132,9 @@ fn steps_for(request: &dsr::Request) -> Steps {
     let kind = RequestKind::parse(&row.kind);
     Steps {
         verify: matches!(status, Some(RequestStatus::Received | RequestStatus::IdentityVerification)),
+        token: matches!(status, Some(RequestStatus::Received | RequestStatus::IdentityVerification)),
+        check_token: status == Some(RequestStatus::IdentityVerification),
+        unlock: status == Some(RequestStatus::Locked),
         extend: open && row.extended_months == 0,
         refuse: open,
         fulfil: in_progress && row.contact_id.is_some() && kind != Some(RequestKind::Rectification),
@@ -140,21 +149,22 @@ fn steps_for(request: &dsr::Request) -> Steps {
     }
 }
 
-pub async fn show(
-    State(state): State<AppState>,
+/// A request's page, or the page refusing it.
+async fn request_page(
+    state: &AppState,
     lang: Lang,
-    who: Caller,
-    Extension(session): Extension<PageSession>,
-    Path(raw): Path<String>,
-) -> Response {
-    let chrome = Chrome::load(&state, lang, &who, &session, &format!("/requests/{raw}")).await;
-    let found = match path_id(&raw) {
-        Ok(id) => dsr::get(&state, &who, id).await,
+    who: &Caller,
+    session: &PageSession,
+    raw: &str,
+) -> Result<RequestPage, Response> {
+    let chrome = Chrome::load(state, lang, who, session, &format!("/requests/{raw}")).await;
+    let found = match path_id(raw) {
+        Ok(id) => dsr::get(state, who, id).await,
         Err(e) => Err(e),
     };
     let request = match found {
         Ok(request) => request,
-        Err(e) => return error(chrome, e),
+        Err(e) => return Err(error(chrome, e)),
     };
     let d = &request.details;
     let details = [
@@ -171,7 +181,7 @@ pub async fn show(
     .collect();
     let completed_erasure = request.row.kind == "erasure" && request.row.status == "completed";
     let receipt = match completed_erasure {
-        true => erasure::receipt(&state, &who, request.row.id).await.ok().map(|r| r.to_string()),
+        true => erasure::receipt(state, who, request.row.id).await.ok().map(|r| r.to_string()),
         false => None,
     };
     let line = line(&request.row, &chrome.lang, crate::now_millis());
@@ -181,7 +191,20 @@ pub async fn show(
         chrome.lang.try_t(&format!("field-{}", field.replace('_', "-"))).unwrap_or_else(|| field.to_string())
     };
     let changes = d.changes.iter().flatten().map(|(field, value)| (label(field), shown_value(value))).collect();
-    render(StatusCode::OK, &RequestPage { chrome, line, details, steps, receipt, changes })
+    Ok(RequestPage { chrome, line, details, steps, receipt, changes, issued: None })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(raw): Path<String>,
+) -> Response {
+    match request_page(&state, lang, &who, &session, &raw).await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(refused) => refused,
+    }
 }
 
 /// A changed value as text: a list one item per line, a reset as nothing.
@@ -233,6 +256,24 @@ pub async fn step(
             dsr::extend(&state, &who, id, input).await.map(|_| ())
         }
         "refuse" => dsr::refuse(&state, &who, id, DsrRefuseInput { grounds: form.note.clone() }).await.map(|_| ()),
+        "unlock" => dsr::unlock(&state, &who, id).await.map(|_| ()),
+        "check_token" => {
+            let input = DsrVerifyInput { token: Some(form.note.trim().to_string()), method: None, note: None };
+            dsr::verify(&state, &who, id, input).await.map(|_| ())
+        }
+        "token" => {
+            return match dsr::issue_token(&state, &who, id).await {
+                Ok(issued) => {
+                    let mut page = match request_page(&state, lang, &who, &session, &raw).await {
+                        Ok(page) => page,
+                        Err(refused) => return refused,
+                    };
+                    page.issued = Some(issued.token);
+                    render(StatusCode::OK, &page)
+                }
+                Err(e) => error(Chrome::load(&state, lang, &who, &session, &back).await, e),
+            }
+        }
         // A rectification applies the changes it holds: the person's proposal.
         "fulfil" | "rectify" => dsr::fulfil(&state, &who, id, DsrFulfilInput::default()).await.map(|_| ()),
         "no_data" => {
