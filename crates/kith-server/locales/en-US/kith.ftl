@@ -449,3 +449,6 @@ step-token = Issue a verification token
 step-check-token = The token the person gave back
 step-check = Check it
 step-unlock = Unlock the request
+company-name = Name
+company-new = New company
+company-edit = Edit company

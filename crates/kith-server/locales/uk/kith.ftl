@@ -450,3 +450,6 @@ step-token = Видати токен перевірки
 step-check-token = Токен, який повернула особа
 step-check = Перевірити
 step-unlock = Розблокувати запит
+company-name = Назва
+company-new = Нова компанія
+company-edit = Редагувати компанію

@@ -182,6 +182,18 @@ impl Browser {
         self.client.active_element().await.unwrap().send_keys(&char::from(key).to_string()).await.unwrap();
     }
 
+    /// Presses Tab until what has the focus is `target` (its id or text);
+    /// false when `limit` presses do not reach it.
+    async fn tab_to(&self, target: &str, limit: usize) -> bool {
+        for _ in 0..limit {
+            self.key(Key::Tab).await;
+            if self.focused().await == target {
+                return true;
+            }
+        }
+        false
+    }
+
     /// What has the focus: its id, else its text.
     async fn focused(&self) -> String {
         let script = "const e = document.activeElement; return e.id || e.textContent.trim();";
@@ -578,18 +590,10 @@ async fn the_main_pages_work_from_the_keyboard_alone() {
     browser.arrive(&format!("/contacts/{olena}"), "").await;
 
     // Signing out is a Tab away from the header's start.
-    let mut signed_out = false;
     browser.open(&s, "/").await;
-    for _ in 0..10 {
-        browser.key(Key::Tab).await;
-        if browser.focused().await == "Sign out" {
-            browser.key(Key::Enter).await;
-            browser.arrive("/login", "").await;
-            signed_out = true;
-            break;
-        }
-    }
-    assert!(signed_out, "sign out is reachable by Tab");
+    assert!(browser.tab_to("Sign out", 20).await, "sign out is reachable by Tab");
+    browser.key(Key::Enter).await;
+    browser.arrive("/login", "").await;
 
     finish(browser, s, db).await;
 }
@@ -685,6 +689,27 @@ async fn companies_list_and_show_their_people() {
     let page = browser.html().await;
     assert!(page.contains("Olena Kovalenko") && page.contains("Buyer") && !page.contains("Petro"), "{page}");
     browser.assert_accessible("company").await;
+
+    // A new company through its form, refused at its field first, then changed.
+    browser.open(&s, "/companies").await;
+    browser.press("a[href='/companies/new']").await;
+    browser.arrive("/companies/new", "").await;
+    browser.assert_accessible("new company").await;
+    browser.fill("f-name", "Bilyi Lebid TOV").await;
+    browser.fill("f-emails", "not-an-address").await;
+    browser.submit("form.contact-form button").await;
+    let message = browser.client.find(Locator::Id("e-emails")).await.unwrap().text().await.unwrap();
+    assert_eq!(message, "This is not an e-mail address.");
+    browser.fill("f-emails", "office@lebid.example").await;
+    browser.submit("form.contact-form button").await;
+    let company = browser.path().await.trim_start_matches("/companies/").to_string();
+    assert!(browser.html().await.contains("office@lebid.example"));
+    browser.press(&format!("a[href='/companies/{company}/edit']")).await;
+    browser.arrive(&format!("/companies/{company}/edit"), "").await;
+    browser.fill("f-domain", "lebid.example").await;
+    browser.submit("form.contact-form button").await;
+    let (_, stored) = s.get(&format!("/api/v1/companies/{company}")).await;
+    assert_eq!((stored["name"].as_str(), stored["domain"].as_str()), (Some("Bilyi Lebid TOV"), Some("lebid.example")));
 
     finish(browser, s, db).await;
 }
@@ -1207,5 +1232,34 @@ async fn the_dpo_verifies_a_request_by_a_token_and_unlocks_one_locked_by_wrong_t
     browser.submit("#check-token-submit").await;
     let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
     assert_eq!(status, "In progress");
+    finish(browser, s, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_privacy_portal_works_from_the_keyboard_alone() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    let email = "keys.only@example.org";
+    let person = add_contact(&s, &json!({"given_name": "Oleh", "family_name": "Keys", "emails": [email]})).await;
+    consent_to_email_marketing(&s, &dpo, &person).await;
+
+    browser.open(&s, "/privacy").await;
+    assert!(browser.tab_to("Skip to content", 3).await);
+    assert!(browser.tab_to("email", 5).await, "the address field is reachable");
+    browser.client.active_element().await.unwrap().send_keys(email).await.unwrap();
+    browser.client.execute("window.kithLeaving = true;", Vec::new()).await.unwrap();
+    browser.key(Key::Enter).await;
+    browser.new_page().await;
+    browser.client.find(Locator::Id("privacy-notice")).await.unwrap();
+
+    let token = message_to(&s, &dpo, email).await["token"].as_str().unwrap().to_string();
+    browser.open(&s, &format!("/privacy/open?token={token}")).await;
+    assert!(browser.tab_to("open-portal", 6).await, "the button is reachable");
+    browser.key(Key::Enter).await;
+    browser.arrive("/privacy/me", "").await;
+    assert!(browser.tab_to("Withdraw consent", 20).await, "a consent's button is reachable");
+    browser.key(Key::Enter).await;
+    browser.arrive("/privacy/me", "done=consent").await;
+    assert!(browser.html().await.contains("Withdrawn on"));
     finish(browser, s, db).await;
 }

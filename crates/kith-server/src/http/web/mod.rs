@@ -21,6 +21,7 @@ use crate::AppState;
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
+use kith_core::model::{Company, Contact};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Scripts, styles, images, forms and connections only from this server;
@@ -32,18 +33,20 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 pub fn routes(state: &AppState) -> Router<AppState> {
     let staff = Router::new()
         .route("/", get(pages::contacts::list))
-        .route("/contacts", post(pages::editing::create))
-        .route("/contacts/new", get(pages::editing::new_form))
-        .route("/contacts/{id}", get(pages::contacts::show).post(pages::editing::update))
-        .route("/contacts/{id}/edit", get(pages::editing::edit_form))
+        .route("/contacts", post(pages::editing::create::<Contact>))
+        .route("/contacts/new", get(pages::editing::new_form::<Contact>))
+        .route("/contacts/{id}", get(pages::contacts::show).post(pages::editing::update::<Contact>))
+        .route("/contacts/{id}/edit", get(pages::editing::edit_form::<Contact>))
         .route("/contacts/{id}/interactions", post(pages::activity::add_interaction))
         .route("/contacts/{id}/deals", post(pages::activity::add_deal))
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
         .route("/today", get(pages::activity::today))
         .route("/tasks/{id}/done", post(pages::activity::done))
-        .route("/companies", get(pages::companies::list))
-        .route("/companies/{id}", get(pages::companies::show))
+        .route("/companies", get(pages::companies::list).post(pages::editing::create::<Company>))
+        .route("/companies/new", get(pages::editing::new_form::<Company>))
+        .route("/companies/{id}", get(pages::companies::show).post(pages::editing::update::<Company>))
+        .route("/companies/{id}/edit", get(pages::editing::edit_form::<Company>))
         .route("/audit", get(pages::audit::log))
         .route("/segments", get(pages::segments::list).post(pages::segments::save))
         .route("/segments/{id}", get(pages::segments::show))

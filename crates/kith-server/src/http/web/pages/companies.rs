@@ -5,6 +5,7 @@
 use super::contacts::{joined, text};
 use super::{error, render, Chrome};
 use crate::auth::caller::Caller;
+use crate::auth::Action;
 use crate::http::extract::path_id;
 use crate::http::web::session::PageSession;
 use crate::http::web::Lang;
@@ -16,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use kith_core::model::{Company, Contact};
+use kith_core::EntityKind;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -40,6 +42,7 @@ fn row(company: &Value) -> CompanyRow {
 #[template(path = "companies.html")]
 pub struct CompaniesPage {
     pub chrome: Chrome,
+    pub may_create: bool,
     pub q: String,
     pub rows: Vec<CompanyRow>,
     pub next: Option<String>,
@@ -71,7 +74,8 @@ pub async fn list(
     match state.records.list::<Company>(&who, params).await {
         Ok(page) => {
             let rows = page.items.iter().map(row).collect();
-            render(StatusCode::OK, &CompaniesPage { chrome, q: search.q, rows, next: page.next_cursor })
+            let may_create = state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Companies).is_ok();
+            render(StatusCode::OK, &CompaniesPage { chrome, may_create, q: search.q, rows, next: page.next_cursor })
         }
         Err(e) => error(chrome, e),
     }
@@ -88,6 +92,7 @@ pub struct Person {
 #[template(path = "company.html")]
 pub struct CompanyPage {
     pub chrome: Chrome,
+    pub may_edit: bool,
     pub company: CompanyRow,
     pub emails: String,
     pub phones: String,
@@ -125,6 +130,7 @@ pub async fn show(
         })
         .collect();
     let page = CompanyPage {
+        may_edit: state.authorizer.authorize(&who.principal, Action::Update, EntityKind::Companies).is_ok(),
         emails: joined(&company, "emails"),
         phones: joined(&company, "phones"),
         company: row(&company),

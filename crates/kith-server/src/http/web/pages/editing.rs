@@ -1,7 +1,7 @@
-//! Creating and changing a contact through a form. The form holds only the
-//! fields the reader may see; a change sends only those, so a field the
-//! role may not see is never touched. A refusal that names a field is
-//! shown next to that field, with what was typed kept.
+//! Creating and changing a contact or a company through a form. The form
+//! holds only the fields the reader may see; a change sends only those, so
+//! a field the role may not see is never touched. A refusal that names a
+//! field is shown next to that field, with what was typed kept.
 
 use super::contacts::{joined, text};
 use super::{error, render, Chrome};
@@ -18,7 +18,8 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use kith_core::model::Contact;
+use kith_core::model::{Company, Contact};
+use kith_core::EntityBody;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -35,17 +36,49 @@ pub enum Shape {
     Commas,
 }
 
-/// The fields of the contact form, with their message keys and shapes.
-const FIELDS: &[(&str, &str, Shape)] = &[
-    ("given_name", "field-given-name", Shape::Line),
-    ("family_name", "field-family-name", Shape::Line),
-    ("emails", "field-emails", Shape::Lines),
-    ("phones", "field-phones", Shape::Lines),
-    ("job_title", "field-job-title", Shape::Line),
-    ("birthday", "field-birthday", Shape::Line),
-    ("notes", "field-notes", Shape::Text),
-    ("tags", "field-tags", Shape::Commas),
-];
+/// A kind of record edited through a form: its fields (name, message
+/// key, shape), its path, and the titles of its forms.
+pub trait FormKind: EntityBody {
+    const FIELDS: &'static [(&'static str, &'static str, Shape)];
+    /// `contacts`: the form posts to `/contacts` and `/contacts/{id}`.
+    const PATH: &'static str;
+    /// Where "cancel" goes from a new record's form.
+    const LIST: &'static str;
+    const NEW_TITLE: &'static str;
+    const EDIT_TITLE: &'static str;
+}
+
+impl FormKind for Contact {
+    const FIELDS: &'static [(&'static str, &'static str, Shape)] = &[
+        ("given_name", "field-given-name", Shape::Line),
+        ("family_name", "field-family-name", Shape::Line),
+        ("emails", "field-emails", Shape::Lines),
+        ("phones", "field-phones", Shape::Lines),
+        ("job_title", "field-job-title", Shape::Line),
+        ("birthday", "field-birthday", Shape::Line),
+        ("notes", "field-notes", Shape::Text),
+        ("tags", "field-tags", Shape::Commas),
+    ];
+    const PATH: &'static str = "contacts";
+    const LIST: &'static str = "/";
+    const NEW_TITLE: &'static str = "contact-new";
+    const EDIT_TITLE: &'static str = "contact-edit";
+}
+
+impl FormKind for Company {
+    const FIELDS: &'static [(&'static str, &'static str, Shape)] = &[
+        ("name", "company-name", Shape::Line),
+        ("domain", "column-domain", Shape::Line),
+        ("emails", "field-emails", Shape::Lines),
+        ("phones", "field-phones", Shape::Lines),
+        ("notes", "field-notes", Shape::Text),
+        ("tags", "field-tags", Shape::Commas),
+    ];
+    const PATH: &'static str = "companies";
+    const LIST: &'static str = "/companies";
+    const NEW_TITLE: &'static str = "company-new";
+    const EDIT_TITLE: &'static str = "company-edit";
+}
 
 /// A field as the form shows it.
 pub struct FormField {
@@ -58,19 +91,30 @@ pub struct FormField {
 }
 
 #[derive(Template)]
-#[template(path = "contact_form.html")]
-pub struct ContactForm {
+#[template(path = "record_form.html")]
+pub struct RecordForm {
     pub chrome: Chrome,
-    /// `None` for a new contact.
+    pub title: String,
+    /// The kind's path (`contacts`), and where "cancel" goes for a new record.
+    pub path: &'static str,
+    pub list: &'static str,
+    /// `None` for a new record.
     pub id: Option<String>,
     pub fields: Vec<FormField>,
     /// A refusal that names no field.
     pub problem: Option<String>,
 }
 
+impl RecordForm {
+    fn of<B: FormKind>(chrome: Chrome, id: Option<String>, fields: Vec<FormField>, problem: Option<String>) -> Self {
+        let title = chrome.lang.t(if id.is_some() { B::EDIT_TITLE } else { B::NEW_TITLE });
+        Self { chrome, title, path: B::PATH, list: B::LIST, id, fields, problem }
+    }
+}
+
 /// The form's fields: those given in `shown` (all, for a new contact), with
 /// their values and the error that names one of them.
-fn form_fields(
+fn form_fields<B: FormKind>(
     lang: &Lang,
     values: &HashMap<String, String>,
     shown: &[&str],
@@ -80,7 +124,7 @@ fn form_fields(
         let name = field.split(['[', '.']).next().unwrap_or_default().trim().to_string();
         (name, super::problem(lang, e))
     });
-    FIELDS
+    B::FIELDS
         .iter()
         .filter(|(name, _, _)| shown.contains(name))
         .map(|(name, key, shape)| FormField {
@@ -105,9 +149,9 @@ fn general_problem(refusal: &ApiError, fields: &[FormField]) -> Option<String> {
 }
 
 /// The document fields a form sends, in the API's shapes.
-fn document(form: &HashMap<String, String>, shown: &[&str], for_change: bool) -> Map<String, Value> {
+fn document<B: FormKind>(form: &HashMap<String, String>, shown: &[&str], for_change: bool) -> Map<String, Value> {
     let mut out = Map::new();
-    for (name, _, shape) in FIELDS.iter().filter(|(name, _, _)| shown.contains(name)) {
+    for (name, _, shape) in B::FIELDS.iter().filter(|(name, _, _)| shown.contains(name)) {
         let raw = form.get(*name).map(String::as_str).unwrap_or_default();
         let value = match shape {
             Shape::Line | Shape::Text => {
@@ -124,7 +168,7 @@ fn document(form: &HashMap<String, String>, shown: &[&str], for_change: bool) ->
                 Value::Array(items.map(|s| Value::String(s.to_string())).collect())
             }
         };
-        // A new contact leaves empty fields out; a change resets them.
+        // A new record leaves empty fields out; a change resets them.
         if for_change || !value.is_null() {
             out.insert(name.to_string(), value);
         }
@@ -132,9 +176,9 @@ fn document(form: &HashMap<String, String>, shown: &[&str], for_change: bool) ->
     out
 }
 
-/// The form's values of a stored contact, as the reader may see it.
-fn values_of(record: &Value) -> HashMap<String, String> {
-    FIELDS
+/// The form's values of a stored record, as the reader may see it.
+fn values_of<B: FormKind>(record: &Value) -> HashMap<String, String> {
+    B::FIELDS
         .iter()
         .map(|(name, _, shape)| {
             let value = match shape {
@@ -147,75 +191,75 @@ fn values_of(record: &Value) -> HashMap<String, String> {
         .collect()
 }
 
-fn all_fields() -> Vec<&'static str> {
-    FIELDS.iter().map(|(name, _, _)| *name).collect()
+fn all_fields<B: FormKind>() -> Vec<&'static str> {
+    B::FIELDS.iter().map(|(name, _, _)| *name).collect()
 }
 
-pub async fn new_form(
+pub async fn new_form<B: FormKind>(
     State(state): State<AppState>,
     lang: Lang,
     who: Caller,
     Extension(session): Extension<PageSession>,
 ) -> Response {
-    let chrome = Chrome::load(&state, lang, &who, &session, "/contacts/new").await;
-    if let Err(e) = state.authorizer.authorize(&who.principal, Action::Create, kith_core::EntityKind::Contacts) {
+    let chrome = Chrome::load(&state, lang, &who, &session, &format!("/{}/new", B::PATH)).await;
+    if let Err(e) = state.authorizer.authorize(&who.principal, Action::Create, B::KIND) {
         return error(chrome, e);
     }
-    let fields = form_fields(&chrome.lang, &HashMap::new(), &all_fields(), None);
-    render(StatusCode::OK, &ContactForm { chrome, id: None, fields, problem: None })
+    let fields = form_fields::<B>(&chrome.lang, &HashMap::new(), &all_fields::<B>(), None);
+    render(StatusCode::OK, &RecordForm::of::<B>(chrome, None, fields, None))
 }
 
-pub async fn create(
+pub async fn create<B: FormKind>(
     State(state): State<AppState>,
     lang: Lang,
     who: Caller,
     Extension(session): Extension<PageSession>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let shown = all_fields();
-    let created = match from_value::<Contact>(Value::Object(document(&form, &shown, false))) {
-        Ok(contact) => state.records.create(&who, contact).await,
+    let shown = all_fields::<B>();
+    let created = match from_value::<B>(Value::Object(document::<B>(&form, &shown, false))) {
+        Ok(body) => state.records.create(&who, body).await,
         Err(e) => Err(e),
     };
     match created {
-        Ok(created) => Redirect::to(&format!("/contacts/{}", created.id)).into_response(),
+        Ok(created) => Redirect::to(&format!("/{}/{}", B::PATH, created.id)).into_response(),
         Err(refusal) if refusal.code.status() >= 500 => refusal.into_response(),
         Err(refusal) => {
-            let chrome = Chrome::load(&state, lang, &who, &session, "/contacts/new").await;
-            let fields = form_fields(&chrome.lang, &form, &shown, Some(&refusal));
+            let chrome = Chrome::load(&state, lang, &who, &session, &format!("/{}/new", B::PATH)).await;
+            let fields = form_fields::<B>(&chrome.lang, &form, &shown, Some(&refusal));
             let problem = general_problem(&refusal, &fields);
-            render(StatusCode::UNPROCESSABLE_ENTITY, &ContactForm { chrome, id: None, fields, problem })
+            render(StatusCode::UNPROCESSABLE_ENTITY, &RecordForm::of::<B>(chrome, None, fields, problem))
         }
     }
 }
 
-/// The fields of a stored contact the reader may see, of those the form has.
-fn visible(record: &Value) -> Vec<&'static str> {
-    FIELDS.iter().map(|(name, _, _)| *name).filter(|name| record.get(*name).is_some()).collect()
+/// The fields of a stored record the reader may see, of those the form has.
+fn visible<B: FormKind>(record: &Value) -> Vec<&'static str> {
+    B::FIELDS.iter().map(|(name, _, _)| *name).filter(|name| record.get(*name).is_some()).collect()
 }
 
-pub async fn edit_form(
+pub async fn edit_form<B: FormKind>(
     State(state): State<AppState>,
     lang: Lang,
     who: Caller,
     Extension(session): Extension<PageSession>,
     Path(raw): Path<String>,
 ) -> Response {
-    let back = format!("/contacts/{raw}/edit");
+    let back = format!("/{}/{raw}/edit", B::PATH);
     let chrome = Chrome::load(&state, lang, &who, &session, &back).await;
     let found = match path_id(&raw) {
-        Ok(id) => state.records.get::<Contact>(&who, id).await,
+        Ok(id) => state.records.get::<B>(&who, id).await,
         Err(e) => Err(e),
     };
     let record = match found {
         Ok(record) => record,
         Err(e) => return error(chrome, e),
     };
-    let fields = form_fields(&chrome.lang, &values_of(&record), &visible(&record), None);
-    render(StatusCode::OK, &ContactForm { chrome, id: Some(raw), fields, problem: None })
+    let fields = form_fields::<B>(&chrome.lang, &values_of::<B>(&record), &visible::<B>(&record), None);
+    render(StatusCode::OK, &RecordForm::of::<B>(chrome, Some(raw), fields, None))
 }
 
-pub async fn update(
+pub async fn update<B: FormKind>(
     State(state): State<AppState>,
     lang: Lang,
     who: Caller,
@@ -224,20 +268,20 @@ pub async fn update(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     // Only the fields the form carried change: the ones the reader saw.
-    let shown: Vec<&str> = FIELDS.iter().map(|(name, _, _)| *name).filter(|name| form.contains_key(*name)).collect();
+    let shown: Vec<&str> = B::FIELDS.iter().map(|(name, _, _)| *name).filter(|name| form.contains_key(*name)).collect();
     let changed = match path_id(&raw) {
-        Ok(id) => state.records.update::<Contact>(&who, id, document(&form, &shown, true)).await,
+        Ok(id) => state.records.update::<B>(&who, id, document::<B>(&form, &shown, true)).await,
         Err(e) => Err(e),
     };
     match changed {
-        Ok(_) => Redirect::to(&format!("/contacts/{raw}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/{}/{raw}", B::PATH)).into_response(),
         Err(refusal) if refusal.code.status() >= 500 => refusal.into_response(),
         Err(refusal) => {
-            let chrome = Chrome::load(&state, lang, &who, &session, &format!("/contacts/{raw}/edit")).await;
-            let fields = form_fields(&chrome.lang, &form, &shown, Some(&refusal));
+            let chrome = Chrome::load(&state, lang, &who, &session, &format!("/{}/{raw}/edit", B::PATH)).await;
+            let fields = form_fields::<B>(&chrome.lang, &form, &shown, Some(&refusal));
             let problem = general_problem(&refusal, &fields);
             let status = StatusCode::from_u16(refusal.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            render(status, &ContactForm { chrome, id: Some(raw), fields, problem })
+            render(status, &RecordForm::of::<B>(chrome, Some(raw), fields, problem))
         }
     }
 }
