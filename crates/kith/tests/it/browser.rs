@@ -856,6 +856,23 @@ async fn sales_add_a_task_and_a_deal_move_it_through_the_pipeline_and_finish_the
     browser.client.find(Locator::Css("#deal-stage option[value='proposal']")).await.unwrap().click().await.unwrap();
     browser.submit("#add-deal-submit").await;
     browser.assert_accessible("contact with its forms").await;
+    // A purchase of two lines, with its page and total.
+    browser.open(&s, &format!("/contacts/{person}")).await;
+    browser.press("#add-purchase summary").await;
+    browser.fill("purchase-currency", "EUR").await;
+    for (n, sku, quantity, price) in [(1, "PLAN-Y", "1", "1000.00"), (2, "SEAT", "3", "66.50")] {
+        browser.fill(&format!("line-{n}-sku"), sku).await;
+        browser.fill(&format!("line-{n}-quantity"), quantity).await;
+        browser.fill(&format!("line-{n}-unit-price"), price).await;
+    }
+    browser.submit("#add-purchase-submit").await;
+    assert!(browser.path().await.starts_with("/purchases/"));
+    let purchase = browser.client.find(Locator::Id("purchase")).await.unwrap().text().await.unwrap();
+    assert!(purchase.contains("PLAN-Y") && purchase.contains("199.50"), "{purchase}");
+    let total = browser.client.find(Locator::Id("purchase-total")).await.unwrap().text().await.unwrap();
+    assert_eq!(total, "1,199.50 EUR");
+    browser.assert_accessible("a purchase").await;
+
     browser.press("a[href='/deals']").await;
     browser.arrive("/deals", "").await;
     browser.assert_accessible("deal pipeline").await;

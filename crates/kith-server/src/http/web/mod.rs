@@ -39,6 +39,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/contacts/{id}/edit", get(pages::editing::edit_form::<Contact>))
         .route("/contacts/{id}/interactions", post(pages::activity::add_interaction))
         .route("/contacts/{id}/deals", post(pages::activity::add_deal))
+        .route("/contacts/{id}/purchases", post(pages::purchases::add))
+        .route("/purchases/{id}", get(pages::purchases::show))
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
         .route("/today", get(pages::activity::today))

@@ -127,6 +127,7 @@ pub struct ContactPage {
     /// Whether the reader may add an interaction or a deal to the person.
     pub may_add_interaction: bool,
     pub may_add_deal: bool,
+    pub may_add_purchase: bool,
     /// The deal stages (key, name) the new-deal form offers.
     pub stages: Vec<(String, String)>,
     pub timeline: Option<Vec<panels::Moment>>,
@@ -191,6 +192,7 @@ pub async fn show(
             .authorize(&who.principal, Action::Create, EntityKind::Interactions)
             .is_ok(),
         may_add_deal: state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Deals).is_ok(),
+        may_add_purchase: state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Purchases).is_ok(),
         stages: super::deals::STAGES
             .iter()
             .map(|s| (s.as_str().to_string(), super::deals::stage_name(lang, *s)))

@@ -16,6 +16,7 @@ pub mod login;
 mod panels;
 pub mod portal;
 pub mod portal_me;
+pub mod purchases;
 pub mod purpose;
 pub mod requests;
 pub mod segments;

@@ -21,6 +21,8 @@ pub struct Moment {
     pub when: String,
     pub what: String,
     pub detail: String,
+    /// The record's own page, where it has one.
+    pub link: Option<String>,
 }
 
 /// Up to 50 records of kind `B` about the person, if the reader may read them.
@@ -40,17 +42,19 @@ pub async fn timeline(svc: &Services, who: &Caller, person: Uuid, lang: &Lang) -
     let mut moments = Vec::new();
     for i in interactions.unwrap_or_default() {
         let what = lang.t1("timeline-interaction", "kind", text(&i, "kind"));
-        moments.push(Moment { when: text(&i, "occurred_at"), what, detail: text(&i, "subject") });
+        moments.push(Moment { when: text(&i, "occurred_at"), what, detail: text(&i, "subject"), link: None });
     }
     for d in deals.unwrap_or_default() {
         let what = lang.t1("timeline-deal", "stage", text(&d, "stage"));
         let amount = [lang.number(&text(&d, "amount")), text(&d, "currency")].join(" ").trim().to_string();
         let detail = [text(&d, "title"), amount].join(" · ").trim_end_matches(" · ").to_string();
-        moments.push(Moment { when: text(&d, "updated_at"), what, detail });
+        let link = Some(format!("/deals#deal-{}", text(&d, "id")));
+        moments.push(Moment { when: text(&d, "updated_at"), what, detail, link });
     }
     for p in purchases.unwrap_or_default() {
         let detail = [lang.number(&text(&p, "total")), text(&p, "currency")].join(" ").trim().to_string();
-        moments.push(Moment { when: text(&p, "purchased_at"), what: lang.t("timeline-purchase"), detail });
+        let link = Some(format!("/purchases/{}", text(&p, "id")));
+        moments.push(Moment { when: text(&p, "purchased_at"), what: lang.t("timeline-purchase"), detail, link });
     }
     moments.sort_by(|a, b| b.when.cmp(&a.when));
     Some(moments.into_iter().map(|m| Moment { when: lang.date(&m.when), ..m }).collect())
