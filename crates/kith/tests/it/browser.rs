@@ -1280,3 +1280,59 @@ async fn the_privacy_portal_works_from_the_keyboard_alone() {
     assert!(browser.html().await.contains("Withdrawn on"));
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contacts_list_filters_by_phone_tag_company_and_owner_and_sorts() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+    let (_, acme) = s.post("/api/v1/companies", &json!({"name": "Acme GmbH"})).await;
+    let acme = acme["id"].as_str().unwrap().to_string();
+    add_contact(
+        &s,
+        &json!({"given_name": "Olena", "family_name": "A", "company_id": acme, "phones": ["+380441234567"]}),
+    )
+    .await;
+    add_contact(&s, &json!({"given_name": "Petro", "family_name": "B", "tags": ["vip"]})).await;
+    add_contact(&s, &json!({"given_name": "Iryna", "family_name": "C"})).await;
+    browser.sign_in(&s, "sam@example.org").await;
+    // Sam's own contact.
+    browser.open(&s, "/contacts/new").await;
+    browser.fill("f-given_name", "Taras").await;
+    browser.fill("f-family_name", "D").await;
+    browser.submit("form.contact-form button").await;
+
+    let names = |html: String| {
+        ["Olena A", "Petro B", "Iryna C", "Taras D"].into_iter().filter(|n| html.contains(n)).collect::<Vec<_>>()
+    };
+    let search = |query: String| {
+        let (browser, s) = (&browser, &s);
+        async move {
+            browser.open(s, &format!("/?{query}")).await;
+            names(browser.html().await)
+        }
+    };
+    assert_eq!(search("phone=%2B380441234567".into()).await, ["Olena A"]);
+    assert_eq!(search("tag=vip".into()).await, ["Petro B"]);
+    assert_eq!(search(format!("company={acme}")).await, ["Olena A"]);
+    assert_eq!(search("mine=1".into()).await, ["Taras D"]);
+    // Oldest first: the page lists them in the order they were added.
+    browser.open(&s, "/?sort=created_at").await;
+    let html = browser.html().await;
+    let at = |name: &str| html.find(name).unwrap();
+    assert!(at("Olena A") < at("Petro B") && at("Petro B") < at("Iryna C") && at("Iryna C") < at("Taras D"));
+    // The form keeps the choices, and works from its controls.
+    browser.open(&s, "/").await;
+    browser
+        .client
+        .find(Locator::Css(&format!("#company option[value='{acme}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.submit("#search-contacts").await;
+    assert_eq!(names(browser.html().await), ["Olena A"]);
+    browser.assert_accessible("contacts, filtered").await;
+    finish(browser, s, db).await;
+}

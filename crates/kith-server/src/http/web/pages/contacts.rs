@@ -38,21 +38,66 @@ pub struct Row {
 #[template(path = "contacts.html")]
 pub struct ContactsPage {
     pub chrome: Chrome,
-    pub q: String,
-    pub email: String,
+    pub search: Search,
     pub rows: Vec<Row>,
+    /// The query of the next page, with the same search.
     pub next: Option<String>,
     pub may_create: bool,
+    /// Companies to filter by (id, name), when the reader may read them.
+    pub companies: Vec<(String, String)>,
+    /// The orders offered (sort key, words).
+    pub sorts: Vec<(&'static str, String)>,
 }
 
-#[derive(Deserialize, Default)]
+/// The list's search, filters and order, as typed.
+#[derive(Deserialize, Default, Clone)]
 pub struct Search {
     #[serde(default)]
-    q: String,
+    pub q: String,
     #[serde(default)]
-    email: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub company: String,
+    /// Only the reader's own contacts.
+    #[serde(default)]
+    pub mine: Option<String>,
+    #[serde(default)]
+    pub sort: String,
     #[serde(default)]
     cursor: Option<String>,
+}
+
+/// The orders the list offers; the first is the default.
+const SORTS: [&str; 4] = ["-updated_at", "updated_at", "-created_at", "created_at"];
+
+/// Companies offered as a filter, by name.
+const COMPANIES_OFFERED: u32 = 200;
+
+impl Search {
+    fn query_with(&self, cursor: &str) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("q", &self.q),
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("tag", &self.tag),
+            ("company", &self.company),
+            ("sort", &self.sort),
+        ] {
+            if !value.trim().is_empty() {
+                query.append_pair(name, value.trim());
+            }
+        }
+        if self.mine.is_some() {
+            query.append_pair("mine", "1");
+        }
+        query.append_pair("cursor", cursor);
+        query.finish()
+    }
 }
 
 pub(super) fn text(record: &Value, field: &str) -> String {
@@ -82,16 +127,36 @@ pub async fn list(
 ) -> Response {
     let chrome = Chrome::load(&state, lang, &who, &session, "/").await;
     let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let company = match blank(&search.company).map(|raw| path_id(&raw)).transpose() {
+        Ok(company) => company,
+        Err(e) => return error(chrome, e),
+    };
+    let sort = SORTS.iter().find(|s| **s == search.sort).unwrap_or(&SORTS[0]);
     let params = ListParams {
         q: blank(&search.q),
         email: blank(&search.email),
+        phone: blank(&search.phone),
+        tag: blank(&search.tag),
+        company_id: company,
+        owner: search.mine.as_ref().map(|_| who.principal.name.clone()),
         cursor: search.cursor.clone(),
-        sort: Some("-updated_at".into()),
+        sort: Some(sort.to_string()),
         ..Default::default()
     };
     let page = match state.records.list::<Contact>(&who, params).await {
         Ok(page) => page,
         Err(e) => return error(chrome, e),
+    };
+    let companies = match state.authorizer.authorize(&who.principal, Action::Read, EntityKind::Companies) {
+        Ok(_) => {
+            let params = ListParams { limit: Some(COMPANIES_OFFERED), ..Default::default() };
+            let listed = state.records.list::<kith_core::model::Company>(&who, params).await;
+            let mut found: Vec<(String, String)> =
+                listed.map(|p| p.items.iter().map(|c| (text(c, "id"), text(c, "name"))).collect()).unwrap_or_default();
+            found.sort_by_key(|(_, name)| name.to_lowercase());
+            found
+        }
+        Err(_) => Vec::new(),
     };
     let rows = page
         .items
@@ -106,7 +171,9 @@ pub async fn list(
         })
         .collect();
     let may_create = state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts).is_ok();
-    let page = ContactsPage { chrome, q: search.q, email: search.email, rows, next: page.next_cursor, may_create };
+    let next = page.next_cursor.map(|cursor| search.query_with(&cursor));
+    let sorts = SORTS.iter().map(|s| (*s, chrome.lang.t(&format!("sort-{}", s.replace('_', "-"))))).collect();
+    let page = ContactsPage { chrome, search, rows, next, may_create, companies, sorts };
     render(StatusCode::OK, &page)
 }
 
