@@ -276,6 +276,8 @@ async fn staff_sign_in_find_a_contact_and_see_only_what_their_role_may() {
     let list = browser.html().await;
     assert!(list.contains("Olena Kovalenko") && list.contains("Petro Shevchuk"), "{list}");
     assert!(list.contains("olena@example.org"));
+    let who = browser.client.find(Locator::Css("header .who")).await.unwrap().text().await.unwrap();
+    assert_eq!(who, "Signed in as Test Person", "the header names the reader, not their account id");
     browser.assert_accessible("contacts").await;
     browser.snapshot("contacts").await;
     // Nothing on the page needs an inline style the policy would block.

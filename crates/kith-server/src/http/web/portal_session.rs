@@ -56,7 +56,7 @@ pub async fn subject(State(state): State<AppState>, mut req: Request, next: Next
     };
     match portal::session(&state, &secret).await {
         Ok(Some(session)) => {
-            req.extensions_mut().insert(PageSession { csrf: csrf_for(&secret) });
+            req.extensions_mut().insert(PageSession { csrf: csrf_for(&secret), name: None });
             req.extensions_mut().insert(PortalPage { session, secret });
             next.run(req).await
         }

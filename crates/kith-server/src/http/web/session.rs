@@ -47,6 +47,36 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct PageSession {
     /// The token every form of this session carries.
     pub csrf: String,
+    /// How the header names the reader (their display name or address),
+    /// from the cookie set at sign-in; the account id without it.
+    pub name: Option<String>,
+}
+
+/// The cookie carrying the reader's own name to the header, so no page
+/// opens (and audits) their sealed profile again.
+const NAME_COOKIE: &str = "kith_name";
+
+/// The name cookie (`None`: removed), percent-encoded.
+pub fn name_cookie(name: Option<&str>, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let value = match name {
+        Some(name) => {
+            let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            format!("{NAME_COOKIE}={encoded}; Path=/; HttpOnly; SameSite=Strict{secure}")
+        }
+        None => format!("{NAME_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict{secure}"),
+    };
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kith_name=; Max-Age=0; Path=/"))
+}
+
+fn reader_name(req: &Request) -> Option<String> {
+    let cookies = req.headers().get_all(header::COOKIE);
+    let found = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == NAME_COOKIE && !value.is_empty() && value.len() <= 600).then(|| value.to_string())
+    })?;
+    let decoded: String = form_urlencoded::parse(format!("n={found}").as_bytes()).next()?.1.into_owned();
+    Some(decoded.chars().take(200).collect()).filter(|n: &String| !n.trim().is_empty())
 }
 
 /// Middleware: a live session, or a redirect to the sign-in page.
@@ -73,7 +103,8 @@ pub async fn staff(State(state): State<AppState>, mut req: Request, next: Next) 
                 req.headers_mut().insert(PURPOSE_HEADER, purpose);
             }
             req.extensions_mut().insert(principal);
-            req.extensions_mut().insert(PageSession { csrf: csrf_for(&secret) });
+            let name = reader_name(&req);
+            req.extensions_mut().insert(PageSession { csrf: csrf_for(&secret), name });
             next.run(req).await
         }
         Err(refused) => {

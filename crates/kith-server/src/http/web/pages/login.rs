@@ -5,6 +5,7 @@ use crate::auth::caller::{Caller, PublicRequest};
 use crate::auth::network::client_key;
 use crate::auth::sessions::{clear_cookie, set_cookie};
 use crate::http::web::presession;
+use crate::http::web::session::name_cookie;
 use crate::http::web::Lang;
 use crate::service::login;
 use crate::AppState;
@@ -81,9 +82,11 @@ pub async fn sign_in(
             let cookie = set_cookie(&done.secret, state.config.accounts.session_absolute_seconds, state.config.tls);
             // The account's own language, else the browser's.
             let language = Lang::cookie(done.profile.language.as_deref(), state.config.tls);
+            let name = done.profile.display_name.as_deref().unwrap_or(&done.profile.email);
             let mut response = Redirect::to("/").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response.headers_mut().append(header::SET_COOKIE, language);
+            response.headers_mut().append(header::SET_COOKIE, name_cookie(Some(name), state.config.tls));
             response
         }
         Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => e.into_response(),
@@ -99,5 +102,6 @@ pub async fn sign_out(State(state): State<AppState>, who: Caller) -> Response {
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(header::SET_COOKIE, clear_cookie(state.config.tls));
     response.headers_mut().append(header::SET_COOKIE, Lang::cookie(None, state.config.tls));
+    response.headers_mut().append(header::SET_COOKIE, name_cookie(None, state.config.tls));
     response
 }

@@ -57,7 +57,7 @@ impl Chrome {
         let may_read = |kind| svc.authorizer.authorize(&who.principal, crate::auth::Action::Read, kind).is_ok();
         Self {
             lang,
-            user: who.principal.name.clone(),
+            user: session.name.clone().unwrap_or_else(|| who.principal.name.clone()),
             purpose: who.purpose.clone().unwrap_or_else(|| who.principal.default_purpose()),
             purposes: usable.into_iter().map(|p| (p.key, p.name)).collect(),
             csrf: session.csrf.clone(),
