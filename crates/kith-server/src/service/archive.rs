@@ -106,13 +106,7 @@ pub async fn download(svc: &Services, who: &Caller, id: Uuid, token: Option<&str
             return refuse(svc, who, &request).await;
         }
         Some(_) => {}
-        None => {
-            // The DPO's own download is recorded as a link used at once, so
-            // fulfilment sees one download however it happened.
-            let (hash, now) = (hash_secret(&random_token(32)), crate::now_millis());
-            svc.store.insert_export_link(id, &hash, now, now + 1).await?;
-            svc.store.use_export_link(id, &hash, now).await?;
-        }
+        None => record_download(svc, id).await?,
     }
     let kind = request.row.kind.clone();
     svc.audit
@@ -121,21 +115,30 @@ pub async fn download(svc: &Services, who: &Caller, id: Uuid, token: Option<&str
     Ok(Archive { kind, zip })
 }
 
-/// The archive a person downloads in the privacy portal, for the access
-/// request the portal filed for them: recorded as downloaded, like the
-/// DPO's own download.
-pub(crate) async fn for_portal(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<Archive> {
-    let request = load(svc, id).await?;
-    let person = archive_person(&request)?;
-    let zip = build(svc, who, person).await?;
+/// A download without a link (the DPO's own, or the person's in the
+/// portal) is recorded as a link used at once, so fulfilment sees one
+/// download however it happened.
+async fn record_download(svc: &Services, id: Uuid) -> ApiResult<()> {
     let (hash, now) = (hash_secret(&random_token(32)), crate::now_millis());
     svc.store.insert_export_link(id, &hash, now, now + 1).await?;
     svc.store.use_export_link(id, &hash, now).await?;
-    let kind = request.row.kind.clone();
-    svc.audit
-        .record(vec![event(who, AuditAction::Read, &request.row, vec!["export".into(), format!("kind:{kind}")])])
-        .await?;
-    Ok(Archive { kind, zip })
+    Ok(())
+}
+
+/// The person's archive for the privacy portal, built before any request
+/// is filed, so a failure leaves nothing behind in the register.
+pub(crate) async fn build_for_portal(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
+    build(svc, who, person).await
+}
+
+/// Records that the person downloaded the archive of the access request
+/// the portal filed for them.
+pub(crate) async fn downloaded_in_portal(svc: &Services, who: &Caller, request: &Request) -> ApiResult<()> {
+    archive_person(request)?;
+    record_download(svc, request.row.id).await?;
+    let fields = vec!["export".into(), format!("kind:{}", request.row.kind)];
+    svc.audit.record(vec![event(who, AuditAction::Read, &request.row, fields)]).await?;
+    Ok(())
 }
 
 /// What is held about the person, opened, as the archive has it; every

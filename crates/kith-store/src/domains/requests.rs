@@ -77,7 +77,8 @@ pub struct ExportLinkRow {
     pub used_at: Option<i64>,
 }
 
-/// Which requests a register listing wants, in (due_at, id) order after `after`.
+/// Which requests a register listing wants, in (due_at, id) order after
+/// `after` (or in reverse, `latest_first`).
 #[derive(Debug, Clone, Default)]
 pub struct DsrQuery {
     /// Only the requests matched to this person.
@@ -89,5 +90,7 @@ pub struct DsrQuery {
     /// Due before, in milliseconds.
     pub due_to: Option<i64>,
     pub after: Option<(i64, Uuid)>,
+    /// Latest due first (and `after` counts backwards).
+    pub latest_first: bool,
     pub limit: u32,
 }

@@ -74,17 +74,20 @@ macro_rules! impl_requests {
                 if let Some(to) = query.due_to {
                     conditions.push(format!("due_at < {}", next($crate::query::Arg::Int(to))));
                 }
+                let (past, order) = if query.latest_first { ("<", " DESC") } else { (">", "") };
                 if let Some((due, id)) = &query.after {
                     let (a, b, c) = (
                         next($crate::query::Arg::Int(*due)),
                         next($crate::query::Arg::Int(*due)),
                         next($crate::query::Arg::Text(id.to_string())),
                     );
-                    conditions.push(format!("(due_at > {a} OR (due_at = {b} AND id > {c}))"));
+                    conditions.push(format!("(due_at {past} {a} OR (due_at = {b} AND id {past} {c}))"));
                 }
                 let limit = next($crate::query::Arg::Int(i64::from(query.limit)));
                 let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
-                let text = format!("SELECT {DSR_COLUMNS} FROM dsr_requests{filter} ORDER BY due_at, id LIMIT {limit}");
+                let text = format!(
+                    "SELECT {DSR_COLUMNS} FROM dsr_requests{filter} ORDER BY due_at{order}, id{order} LIMIT {limit}"
+                );
                 let mut q = sqlx::query::<$db>(&text);
                 for arg in args {
                     q = bind_arg(q, arg);

@@ -86,6 +86,13 @@ async fn the_request_register_lists_by_due_date_and_refuses_stale_updates() {
             seen.extend(ids(&page));
         }
         assert_eq!(seen, ids(&ordered));
+        // Latest due first, and backwards after the last one seen.
+        let mut reversed = ids(&ordered);
+        reversed.reverse();
+        let latest = DsrQuery { latest_first: true, ..all.clone() };
+        assert_eq!(listed(latest.clone()).await, reversed);
+        let after = Some((ordered[4].due_at, ordered[4].id));
+        assert_eq!(listed(DsrQuery { after, limit: 2, ..latest }).await, reversed[1..3].to_vec());
         // An update names the version it read and bumps it; only the changing columns change.
         let mut done = s.dsr(access.id).await.unwrap().unwrap();
         (done.status, done.verified_at, done.verification_method) =

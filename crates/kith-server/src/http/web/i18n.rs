@@ -143,23 +143,16 @@ impl Lang {
     /// The `Set-Cookie` value that makes `tag` the browser's language for
     /// Kith (`None`: the browser's own again).
     pub fn cookie(tag: Option<&str>, secure: bool) -> HeaderValue {
-        let secure = if secure { "; Secure" } else { "" };
-        let value = match tag.filter(|t| Self::offered(t).is_some()) {
-            Some(tag) => format!("{COOKIE}={tag}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Strict{secure}"),
-            None => format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}"),
-        };
-        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kith_lang=; Path=/; Max-Age=0"))
+        match tag.filter(|t| Self::offered(t).is_some()) {
+            Some(tag) => super::set_cookie(COOKIE, tag, Some(365 * 86_400), "/", secure),
+            None => super::clear_cookie(COOKIE, "/", secure),
+        }
     }
 }
 
 /// The language the account chose, from its cookie.
 fn chosen(headers: &axum::http::HeaderMap) -> Option<Lang> {
-    let cookies = headers.get_all(header::COOKIE);
-    let mut pairs = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';'));
-    pairs.find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == COOKIE).then(|| Lang::offered(value.trim())).flatten()
-    })
+    super::cookie(headers, COOKIE).and_then(|tag| Lang::offered(&tag))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Lang {

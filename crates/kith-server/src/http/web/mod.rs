@@ -29,6 +29,34 @@ use tower_http::set_header::SetResponseHeaderLayer;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The value of the cookie `name` a request carries, if any (not empty,
+/// at most 600 bytes).
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty() && value.len() <= 600)
+}
+
+/// A `Set-Cookie` value the pages use: HttpOnly and SameSite=Strict
+/// always, Secure over TLS; `value` `None` removes the cookie.
+pub(crate) fn set_cookie(name: &str, value: &str, max_age: Option<u64>, path: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}{age}; Path={path}; HttpOnly; SameSite=Strict{secure}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("kith_invalid=; Max-Age=0"))
+}
+
+/// The `Set-Cookie` value that removes the cookie `name`.
+pub(crate) fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
+    set_cookie(name, "", Some(0), path, secure)
+}
+
 /// The pages and their assets, to merge into the application's router.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let staff = Router::new()

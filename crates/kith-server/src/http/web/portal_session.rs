@@ -8,11 +8,19 @@ use crate::auth::sessions::csrf_for;
 use crate::service::portal;
 use crate::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-const COOKIE: &str = "kith_portal";
+/// The cookie's name: over TLS with the `__Secure-` prefix, so no sibling
+/// subdomain can plant a session of its choosing.
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Secure-kith_portal"
+    } else {
+        "kith_portal"
+    }
+}
 
 /// The person a portal page is for, and their session.
 #[derive(Clone)]
@@ -22,36 +30,19 @@ pub struct PortalPage {
     pub secret: String,
 }
 
-fn secret(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim().to_string())
-        .filter(|value| !value.is_empty() && value.len() <= 100)
-}
-
 /// The cookie of a new portal session: only the portal's paths see it.
 pub fn set_cookie(secret: &str, max_age_seconds: u64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={secret}; Max-Age={max_age_seconds}; Path=/privacy; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .unwrap_or_else(|_| clear_cookie(false))
+    super::set_cookie(cookie_name(secure), secret, Some(max_age_seconds), "/privacy", secure)
 }
 
 pub fn clear_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{COOKIE}=; Max-Age=0; Path=/privacy; HttpOnly; SameSite=Strict{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("kith_portal=; Max-Age=0; Path=/privacy"))
+    super::clear_cookie(cookie_name(secure), "/privacy", secure)
 }
 
 /// Middleware: a live portal session, or back to the portal's first page.
 pub async fn subject(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(secret) = secret(req.headers()) else {
+    let secret = super::cookie(req.headers(), cookie_name(state.config.tls)).filter(|s| s.len() <= 100);
+    let Some(secret) = secret else {
         return Redirect::to("/privacy?ended=1").into_response();
     };
     match portal::session(&state, &secret).await {

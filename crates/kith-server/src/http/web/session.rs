@@ -21,22 +21,15 @@ const PURPOSE_COOKIE: &str = "kith_purpose";
 
 /// The purpose cookie (`None`: removed). Not secret, but only this site's.
 pub fn purpose_cookie(purpose: Option<&str>, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let value = match purpose {
-        Some(key) => format!("{PURPOSE_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{PURPOSE_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict{secure}"),
-    };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kith_purpose=; Max-Age=0; Path=/"))
+    match purpose {
+        Some(key) => super::set_cookie(PURPOSE_COOKIE, key, None, "/", secure),
+        None => super::clear_cookie(PURPOSE_COOKIE, "/", secure),
+    }
 }
 
 /// The purpose a reader chose, from its cookie.
 fn chosen_purpose(req: &Request) -> Option<HeaderValue> {
-    let cookies = req.headers().get_all(header::COOKIE);
-    let found = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == PURPOSE_COOKIE && !value.is_empty()).then(|| value.to_string())
-    });
-    found.and_then(|key| HeaderValue::from_str(&key).ok())
+    super::cookie(req.headers(), PURPOSE_COOKIE).and_then(|key| HeaderValue::from_str(&key).ok())
 }
 
 /// The largest form a page posts.
@@ -58,31 +51,30 @@ const NAME_COOKIE: &str = "kith_name";
 
 /// The name cookie (`None`: removed), percent-encoded.
 pub fn name_cookie(name: Option<&str>, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let value = match name {
+    match name {
         Some(name) => {
             let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-            format!("{NAME_COOKIE}={encoded}; Path=/; HttpOnly; SameSite=Strict{secure}")
+            super::set_cookie(NAME_COOKIE, &encoded, None, "/", secure)
         }
-        None => format!("{NAME_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict{secure}"),
-    };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kith_name=; Max-Age=0; Path=/"))
+        None => super::clear_cookie(NAME_COOKIE, "/", secure),
+    }
 }
 
 fn reader_name(req: &Request) -> Option<String> {
-    let cookies = req.headers().get_all(header::COOKIE);
-    let found = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == NAME_COOKIE && !value.is_empty() && value.len() <= 600).then(|| value.to_string())
-    })?;
+    let found = super::cookie(req.headers(), NAME_COOKIE)?;
     let decoded: String = form_urlencoded::parse(format!("n={found}").as_bytes()).next()?.1.into_owned();
     Some(decoded.chars().take(200).collect()).filter(|n: &String| !n.trim().is_empty())
+}
+
+/// To the sign-in page, forgetting the name of whoever was signed in.
+fn to_sign_in(secure: bool) -> Response {
+    ([(header::SET_COOKIE, name_cookie(None, secure))], Redirect::to("/login")).into_response()
 }
 
 /// Middleware: a live session, or a redirect to the sign-in page.
 pub async fn staff(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(secret) = sessions::cookie_secret(req.headers()) else {
-        return Redirect::to("/login").into_response();
+        return to_sign_in(state.config.tls);
     };
     let now = crate::now_millis();
     // Safe-method check: the form token is this module's to verify.
@@ -114,7 +106,7 @@ pub async fn staff(State(state): State<AppState>, mut req: Request, next: Next) 
             if let Err(e) = state.audit.record_refusal(event).await {
                 return e.into_response();
             }
-            Redirect::to("/login").into_response()
+            to_sign_in(state.config.tls)
         }
     }
 }

@@ -27,7 +27,7 @@ use uuid::Uuid;
 pub const CORRECTABLE: [&str; 6] = ["given_name", "family_name", "emails", "phones", "job_title", "birthday"];
 /// Longest explanation a person adds to a request, in characters.
 const MAX_NOTE: usize = 2000;
-/// The person's requests shown in the portal, newest due first.
+/// The person's requests shown in the portal, latest due first.
 const REQUESTS_SHOWN: u32 = 50;
 
 /// Everything held about the person, as their archive has it.
@@ -35,19 +35,27 @@ pub async fn held(svc: &Services, who: &Caller, contact: Uuid) -> ApiResult<Subj
     archive::subject(svc, who, contact).await
 }
 
-/// The person's requests in the register, by due date.
+/// The person's contact record alone (to compare a correction with),
+/// audited as an export read like the rest of what the portal shows.
+pub async fn contact_details(svc: &Services, who: &Caller, contact: Uuid) -> ApiResult<Contact> {
+    Ok(svc.records.person_for_export(who, contact).await?.0.body)
+}
+
+/// The person's latest requests in the register, latest due first.
 pub async fn requests(svc: &Services, contact: Uuid) -> ApiResult<Vec<DsrRow>> {
-    let query = DsrQuery { contact: Some(contact), limit: REQUESTS_SHOWN, ..DsrQuery::default() };
+    let query = DsrQuery { contact: Some(contact), latest_first: true, limit: REQUESTS_SHOWN, ..DsrQuery::default() };
     Ok(svc.store.dsrs(&query).await?)
 }
 
-/// The access archive: an access request filed and verified by the
-/// portal, the archive built, and the request completed by its download.
+/// The access archive: built first, then an access request filed and
+/// verified by the portal and completed by the download, so a failure
+/// to build leaves no request behind.
 pub async fn download_archive(svc: &Services, who: &Caller, contact: Uuid) -> ApiResult<Archive> {
+    let zip = archive::build_for_portal(svc, who, contact).await?;
     let request = dsr::register_from_portal(svc, who, contact, RequestKind::Access, None, None, None).await?;
-    let archive = archive::for_portal(svc, who, request.row.id).await?;
+    archive::downloaded_in_portal(svc, who, &request).await?;
     dsr::carry_out(svc, who, request.row.id, DsrFulfilInput::default()).await?;
-    Ok(archive)
+    Ok(Archive { kind: RequestKind::Access.as_str().into(), zip })
 }
 
 /// A correction the person proposes: new values for some of
@@ -71,8 +79,10 @@ pub async fn propose_correction(svc: &Services, who: &Caller, contact: Uuid, inp
         return Err(ApiError::new(ErrorCode::UnknownField, format!("{field}: not a field the portal corrects")));
     }
     let note = optional_note(input.note.as_deref())?;
-    if input.changes.is_empty() && note.is_none() {
-        return Err(ApiError::new(ErrorCode::MissingField, "changes: change a value, or say what is wrong"));
+    // The DPO carries a rectification out by applying changes: a note
+    // alone would leave nothing to apply.
+    if input.changes.is_empty() {
+        return Err(ApiError::new(ErrorCode::MissingField, "changes: change the value that is wrong"));
     }
     let (_, current) = consents::person(svc, contact).await?;
     let mut document = match serde_json::to_value(&current).map_err(|e| ApiError::internal("portal", e))? {
@@ -88,8 +98,7 @@ pub async fn propose_correction(svc: &Services, who: &Caller, contact: Uuid, inp
     let mut proposed: Contact = serde_json::from_value(Value::Object(document))
         .map_err(|e| ApiError::new(ErrorCode::InvalidValue, format!("changes: {e}")))?;
     proposed.validate()?;
-    let changes = Some(input.changes).filter(|c| !c.is_empty());
-    dsr::register_from_portal(svc, who, contact, RequestKind::Rectification, None, note, changes).await
+    dsr::register_from_portal(svc, who, contact, RequestKind::Rectification, None, note, Some(input.changes)).await
 }
 
 /// A consent given or withdrawn in the portal.
@@ -157,11 +166,21 @@ pub async fn object_to_direct_marketing(svc: &Services, who: &Caller, contact: U
 /// Art. 17(3) before carrying it out; one open at a time.
 pub async fn ask_erasure(svc: &Services, who: &Caller, contact: Uuid, note: Option<&str>) -> ApiResult<Request> {
     let note = optional_note(note)?;
-    let open = requests(svc, contact).await?.into_iter().any(|r| {
-        r.kind == RequestKind::Erasure.as_str()
-            && RequestStatus::parse(&r.status).is_some_and(|status| !status.is_closed())
-    });
-    if open {
+    let open_statuses = [
+        RequestStatus::Received,
+        RequestStatus::IdentityVerification,
+        RequestStatus::Locked,
+        RequestStatus::InProgress,
+    ];
+    let open = DsrQuery {
+        contact: Some(contact),
+        statuses: open_statuses.iter().map(|s| s.as_str().to_string()).collect(),
+        limit: 1000,
+        ..DsrQuery::default()
+    };
+    // Two servers may both pass this check at once: two erasure requests
+    // for one person are harmless (the second finds nobody to erase).
+    if svc.store.dsrs(&open).await?.iter().any(|r| r.kind == RequestKind::Erasure.as_str()) {
         return Err(ApiError::new(ErrorCode::Conflict, "an erasure you asked for is already in progress"));
     }
     dsr::register_from_portal(svc, who, contact, RequestKind::Erasure, None, note, None).await

@@ -7,7 +7,7 @@ use crate::auth::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{self, ListParams, Page};
 use kith_core::access::Grant;
-use kith_core::audit::{AuditAction, AuditOutcome};
+use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use kith_core::model::Contact;
 use kith_core::policy::may_process;
 use kith_core::values::{email_lookup_key, parse_phone};
@@ -26,6 +26,16 @@ impl Records {
     /// applies (a restricted person is still the same person) and only the
     /// id comes back; each person opened is audited as read.
     pub async fn find_contact_by_email(&self, who: &Caller, email: &str) -> ApiResult<Option<Uuid>> {
+        let (found, events) = self.look_up_email(who, email).await?;
+        self.audit.record(events).await?;
+        Ok(found)
+    }
+
+    /// [`Self::find_contact_by_email`] with its read events handed back
+    /// unrecorded, for a caller that records them with its own in one
+    /// write (the privacy portal, whose answer must take as long whether
+    /// the address is known or not).
+    pub async fn look_up_email(&self, who: &Caller, email: &str) -> ApiResult<(Option<Uuid>, Vec<AuditEvent>)> {
         let wanted = email_lookup_key(email);
         let params = ListParams { email: Some(email.to_string()), ..Default::default() };
         self.find_contact(who, params, "emails", |c| c.emails.iter().any(|e| email_lookup_key(e) == wanted)).await
@@ -36,19 +46,21 @@ impl Records {
     pub async fn find_contact_by_phone(&self, who: &Caller, phone: &str) -> ApiResult<Option<Uuid>> {
         let wanted = parse_phone(phone).map_err(|e| ApiError::from(e.at("phone")))?;
         let params = ListParams { phone: Some(wanted.clone()), ..Default::default() };
-        self.find_contact(who, params, "phones", |c| c.phones.contains(&wanted)).await
+        let (found, events) = self.find_contact(who, params, "phones", |c| c.phones.contains(&wanted)).await?;
+        self.audit.record(events).await?;
+        Ok(found)
     }
 
     /// The oldest contact the blind-index lookup in `params` finds that
-    /// `holds` confirms once opened; every one opened is audited as a read
-    /// of `field`.
+    /// `holds` confirms once opened, and a read event of `field` for every
+    /// one opened, for the caller to record.
     async fn find_contact(
         &self,
         who: &Caller,
         mut params: ListParams,
         field: &str,
         holds: impl Fn(&Contact) -> bool,
-    ) -> ApiResult<Option<Uuid>> {
+    ) -> ApiResult<(Option<Uuid>, Vec<AuditEvent>)> {
         params.limit = Some(listing::MAX_LIMIT);
         let plan = listing::plan(EntityKind::Contacts, params, &self.keys.current())?;
         let rows = self.store.list(&plan.query).await?;
@@ -69,8 +81,7 @@ impl Records {
                 found = Some(row.id);
             }
         }
-        self.audit.record(events).await?;
-        Ok(found)
+        Ok((found, events))
     }
 
     pub async fn get<B: EntityBody>(&self, who: &Caller, id: Uuid) -> ApiResult<Value> {

@@ -4,6 +4,7 @@
 use super::admin::{after, page, snake, ACTIONS, KINDS, SCOPES};
 use super::{render, Chrome};
 use crate::auth::caller::Caller;
+use crate::error::ApiError;
 use crate::http::extract::path_id;
 use crate::http::web::session::PageSession;
 use crate::http::web::Lang;
@@ -13,9 +14,10 @@ use axum::extract::{Path, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use kith_core::access::{FieldClass, Permission, RoleInput};
+use kith_core::access::{Action, FieldClass, Permission, RoleInput};
 use kith_core::account::{AccountStatus, NewUserInput, UserPatch};
 use kith_core::api_key::ApiKeyInput;
+use kith_core::{EntityKind, ErrorCode};
 use std::collections::BTreeSet;
 
 type Pairs = Vec<(String, String)>;
@@ -66,15 +68,22 @@ pub async fn change_account(
 ) -> Response {
     let form = pairs(&raw);
     let patch = match first(&form, "change").as_str() {
-        "roles" => UserPatch { roles: Some(all(&form, "roles")), ..UserPatch::default() },
-        "disable" => UserPatch { status: Some(AccountStatus::Disabled), ..UserPatch::default() },
-        _ => UserPatch { status: Some(AccountStatus::Active), ..UserPatch::default() },
+        "roles" => Ok(UserPatch { roles: Some(all(&form, "roles")), ..UserPatch::default() }),
+        "disable" => Ok(UserPatch { status: Some(AccountStatus::Disabled), ..UserPatch::default() }),
+        "enable" => Ok(UserPatch { status: Some(AccountStatus::Active), ..UserPatch::default() }),
+        _ => Err(ApiError::new(ErrorCode::InvalidValue, "change: roles, disable or enable")),
     };
-    let done = match path_id(&raw_id) {
-        Ok(id) => users::update(&state, &who, id, patch).await.map(|_| ()),
-        Err(e) => Err(e),
+    let done = match (path_id(&raw_id), patch) {
+        (Ok(id), Ok(patch)) => users::update(&state, &who, id, patch).await.map(|_| ()),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     after(&state, lang, &who, &session, done, "accounts-heading").await
+}
+
+/// The actions ticked for `kind` in a grid (`contacts.read` …).
+fn ticked(form: &Pairs, kind: EntityKind, offered: &[Action]) -> BTreeSet<Action> {
+    let is_ticked = |a: &&Action| form.iter().any(|(k, _)| *k == format!("{}.{}", kind.as_str(), a.as_str()));
+    offered.iter().filter(is_ticked).copied().collect()
 }
 
 /// A custom role from its grid: per kind, the actions ticked, at the
@@ -85,11 +94,7 @@ fn role_from(form: &Pairs) -> RoleInput {
     let permissions = KINDS
         .iter()
         .filter_map(|kind| {
-            let actions: BTreeSet<_> = ACTIONS
-                .iter()
-                .filter(|a| form.iter().any(|(k, _)| *k == format!("{}.{}", kind.as_str(), a.as_str())))
-                .copied()
-                .collect();
+            let actions = ticked(form, *kind, &ACTIONS);
             if actions.is_empty() {
                 return None;
             }
@@ -139,11 +144,8 @@ pub async fn issue_key(
     let permissions = KINDS
         .iter()
         .filter_map(|kind| {
-            let actions: BTreeSet<_> = ACTIONS
-                .iter()
-                .filter(|a| form.iter().any(|(k, _)| *k == format!("{}.{}", kind.as_str(), a.as_str())))
-                .copied()
-                .collect();
+            // A third party reads, creates or updates; nothing more is offered.
+            let actions = ticked(&form, *kind, &[Action::Read, Action::Create, Action::Update]);
             (!actions.is_empty()).then(|| Permission {
                 actions,
                 entities: [kind.as_str().to_string()].into(),

@@ -5,14 +5,13 @@
 
 use super::render;
 use crate::auth::caller::PublicRequest;
-use crate::auth::network::client_key;
 use crate::http::web::presession;
 use crate::http::web::Lang;
 use crate::service::capture;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, RawForm, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kith_core::capture::SubmissionInput;
 use kith_core::ErrorCode;
@@ -42,14 +41,6 @@ pub struct ConfirmPage {
     pub confirmed: bool,
 }
 
-/// A public page with the pre-session cookie set when the browser had none.
-fn with_cookie(cookie: Option<axum::http::HeaderValue>, page: Response) -> Response {
-    match cookie {
-        Some(cookie) => ([(header::SET_COOKIE, cookie)], page).into_response(),
-        None => page,
-    }
-}
-
 async fn form_page(state: &AppState, lang: Lang, key: &str, token: String) -> Result<FormPage, Response> {
     match capture::hosted(state, key).await {
         Ok(hosted) => Ok(FormPage {
@@ -70,7 +61,7 @@ async fn form_page(state: &AppState, lang: Lang, key: &str, token: String) -> Re
 pub async fn show(State(state): State<AppState>, lang: Lang, headers: HeaderMap, Path(key): Path<String>) -> Response {
     let guard = presession::issue(&headers, state.config.tls);
     match form_page(&state, lang, &key, guard.token.clone()).await {
-        Ok(page) => with_cookie(guard.set_cookie, render(StatusCode::OK, &page)),
+        Ok(page) => presession::with_cookie(guard.set_cookie, render(StatusCode::OK, &page)),
         Err(refused) => refused,
     }
 }
@@ -93,12 +84,11 @@ pub async fn submit(
     let field =
         |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
     page.email = field("email");
-    if !presession::holds(&headers, &field("form")) {
+    if !presession::holds(&headers, state.config.tls, &field("form")) {
         page.error = Some(page.lang.t("form-expired"));
-        return with_cookie(guard.set_cookie, render(StatusCode::FORBIDDEN, &page));
+        return presession::with_cookie(guard.set_cookie, render(StatusCode::FORBIDDEN, &page));
     }
-    let ip = request.client.as_deref().and_then(|c| c.parse().ok());
-    if state.limits.client.take(&client_key(ip), std::time::Instant::now()).is_err() {
+    if !super::public_client_allowed(&state, &request) {
         page.error = Some(page.lang.t("privacy-limited"));
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }
@@ -141,7 +131,7 @@ pub async fn confirm_form(
         message: None,
         confirmed: false,
     };
-    with_cookie(guard.set_cookie, render(StatusCode::OK, &page))
+    presession::with_cookie(guard.set_cookie, render(StatusCode::OK, &page))
 }
 
 pub async fn confirm(
@@ -157,12 +147,11 @@ pub async fn confirm(
     };
     let mut page =
         ConfirmPage { lang, form_token: guard.token.clone(), token: String::new(), message: None, confirmed: false };
-    if !presession::holds(&headers, &field("form")) {
+    if !presession::holds(&headers, state.config.tls, &field("form")) {
         page.message = Some(page.lang.t("form-expired"));
-        return with_cookie(guard.set_cookie, render(StatusCode::FORBIDDEN, &page));
+        return presession::with_cookie(guard.set_cookie, render(StatusCode::FORBIDDEN, &page));
     }
-    let ip = request.client.as_deref().and_then(|c| c.parse().ok());
-    if state.limits.client.take(&client_key(ip), std::time::Instant::now()).is_err() {
+    if !super::public_client_allowed(&state, &request) {
         page.message = Some(page.lang.t("privacy-limited"));
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }

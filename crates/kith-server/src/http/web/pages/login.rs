@@ -29,12 +29,8 @@ pub struct LoginPage {
 
 pub async fn form(State(state): State<AppState>, lang: Lang, headers: HeaderMap) -> Response {
     let guard = presession::issue(&headers, state.config.tls);
-    let page =
-        render(StatusCode::OK, &LoginPage { lang, form_token: guard.token.clone(), email: String::new(), error: None });
-    match guard.set_cookie {
-        Some(cookie) => ([(header::SET_COOKIE, cookie)], page).into_response(),
-        None => page,
-    }
+    let page = LoginPage { lang, form_token: guard.token.clone(), email: String::new(), error: None };
+    presession::with_cookie(guard.set_cookie, render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
@@ -54,7 +50,10 @@ pub async fn sign_in(
     request: PublicRequest,
     Form(form): Form<SignIn>,
 ) -> Response {
-    let form_token = form.form.clone();
+    // The browser's own token (a new one with its cookie if it had none),
+    // so a refused form can be sent again.
+    let guard = presession::issue(&headers, state.config.tls);
+    let form_token = guard.token.clone();
     let page = |lang: Lang, email: String, key: &str| LoginPage {
         error: Some(lang.t(key)),
         lang,
@@ -62,8 +61,9 @@ pub async fn sign_in(
         email,
     };
     // Another site's post would sign the browser in to an account of its choosing.
-    if !presession::holds(&headers, &form.form) {
-        return render(StatusCode::FORBIDDEN, &page(lang, form.email, "form-expired"));
+    if !presession::holds(&headers, state.config.tls, &form.form) {
+        let refused = render(StatusCode::FORBIDDEN, &page(lang, form.email, "form-expired"));
+        return presession::with_cookie(guard.set_cookie, refused);
     }
     let ip = request.client.as_deref().and_then(|c| c.parse().ok());
     if state.login_limit.take(&client_key(ip), std::time::Instant::now()).is_err() {

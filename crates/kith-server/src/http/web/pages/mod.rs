@@ -82,6 +82,13 @@ impl Chrome {
     }
 }
 
+/// Whether a public page's post from this client is within the public
+/// rate limit (the capture bucket per client address).
+pub fn public_client_allowed(state: &crate::AppState, request: &crate::auth::caller::PublicRequest) -> bool {
+    let ip = request.client.as_deref().and_then(|c| c.parse().ok());
+    state.limits.client.take(&crate::auth::network::client_key(ip), std::time::Instant::now()).is_ok()
+}
+
 /// A template rendered with its status; a failure to render is a 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

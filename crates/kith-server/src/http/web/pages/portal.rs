@@ -4,9 +4,8 @@
 
 use super::render;
 use crate::auth::caller::PublicRequest;
-use crate::auth::network::client_key;
 use crate::http::web::portal_session::{clear_cookie, set_cookie, PortalPage};
-use crate::http::web::presession::{self, FormToken};
+use crate::http::web::presession;
 use crate::http::web::Lang;
 use crate::service::portal;
 use crate::AppState;
@@ -41,14 +40,6 @@ pub struct OpenPage {
     pub error: Option<String>,
 }
 
-/// A page with the pre-session cookie set when the browser had none.
-fn with_form_cookie(guard: FormToken, page: Response) -> Response {
-    match guard.set_cookie {
-        Some(cookie) => ([(header::SET_COOKIE, cookie)], page).into_response(),
-        None => page,
-    }
-}
-
 #[derive(Deserialize)]
 pub struct AskQuery {
     #[serde(default)]
@@ -64,7 +55,7 @@ pub async fn ask_form(
     let guard = presession::issue(&headers, state.config.tls);
     let notice = query.ended.as_ref().map(|_| lang.t("privacy-session-ended"));
     let page = AskPage { lang, form_token: guard.token.clone(), email: String::new(), error: None, notice };
-    with_form_cookie(guard, render(StatusCode::OK, &page))
+    presession::with_cookie(guard.set_cookie, render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
@@ -76,14 +67,12 @@ pub struct Ask {
 
 /// Too many requests from this client, or for this address.
 fn limited(state: &AppState, request: &PublicRequest, email: &str) -> bool {
-    let now = std::time::Instant::now();
-    let ip = request.client.as_deref().and_then(|c| c.parse().ok());
-    if state.limits.client.take(&client_key(ip), now).is_err() {
+    if !super::public_client_allowed(state, request) {
         return true;
     }
     // The limiter keeps a digest, not the address.
     let address = format!("{:x}", Sha256::digest(email_lookup_key(email.trim()).as_bytes()));
-    state.portal_limit.take(&address, now).is_err()
+    state.portal_limit.take(&address, std::time::Instant::now()).is_err()
 }
 
 pub async fn ask(
@@ -102,9 +91,9 @@ pub async fn ask(
         error,
         notice,
     };
-    if !presession::holds(&headers, &form.form) {
+    if !presession::holds(&headers, state.config.tls, &form.form) {
         let notice = Some(lang.t("form-expired"));
-        return with_form_cookie(guard, render(StatusCode::FORBIDDEN, &page(lang, None, notice)));
+        return presession::with_cookie(guard.set_cookie, render(StatusCode::FORBIDDEN, &page(lang, None, notice)));
     }
     if limited(&state, &request, &form.email) {
         let notice = Some(lang.t("privacy-limited"));
@@ -115,7 +104,7 @@ pub async fn ask(
             let sent = AskPage { email: String::new(), ..page(lang.clone(), None, Some(lang.t("privacy-link-sent"))) };
             render(StatusCode::OK, &sent)
         }
-        Err(e) if e.detail.starts_with("email:") => {
+        Err(e) if e.code == ErrorCode::InvalidEmail || e.detail.starts_with("email:") => {
             let error = Some(lang.t("privacy-email-invalid"));
             render(StatusCode::UNPROCESSABLE_ENTITY, &page(lang, error, None))
         }
@@ -140,7 +129,7 @@ pub async fn open_form(
     let guard = presession::issue(&headers, state.config.tls);
     let token = query.0.token.unwrap_or_default();
     let page = OpenPage { lang, form_token: guard.token.clone(), token, error: None };
-    with_form_cookie(guard, render(StatusCode::OK, &page))
+    presession::with_cookie(guard.set_cookie, render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
@@ -159,15 +148,17 @@ pub async fn open(
 ) -> Response {
     let guard = presession::issue(&headers, state.config.tls);
     let form_token = guard.token.clone();
+    // A refused form keeps the token typed; an unknown or used one is cleared.
+    let typed = form.token.clone();
     let refused = |lang: Lang, status: StatusCode, key: &str| {
-        let page = OpenPage { error: Some(lang.t(key)), lang, form_token: form_token.clone(), token: String::new() };
+        let token = if status == StatusCode::GONE { String::new() } else { typed.clone() };
+        let page = OpenPage { error: Some(lang.t(key)), lang, form_token: form_token.clone(), token };
         render(status, &page)
     };
-    if !presession::holds(&headers, &form.form) {
-        return with_form_cookie(guard, refused(lang, StatusCode::FORBIDDEN, "form-expired"));
+    if !presession::holds(&headers, state.config.tls, &form.form) {
+        return presession::with_cookie(guard.set_cookie, refused(lang, StatusCode::FORBIDDEN, "form-expired"));
     }
-    let ip = request.client.as_deref().and_then(|c| c.parse().ok());
-    if state.limits.client.take(&client_key(ip), std::time::Instant::now()).is_err() {
+    if !super::public_client_allowed(&state, &request) {
         return refused(lang, StatusCode::TOO_MANY_REQUESTS, "privacy-limited");
     }
     match portal::open(&state, &form.token, &request).await {

@@ -93,8 +93,7 @@ fn join(values: &[String]) -> String {
     values.join("\n")
 }
 
-fn correction_of(subject: &Subject) -> CorrectionForm {
-    let c = &subject.contact.body;
+fn correction_of(c: &kith_core::model::Contact) -> CorrectionForm {
     CorrectionForm {
         given_name: c.given_name.clone().unwrap_or_default(),
         family_name: c.family_name.clone().unwrap_or_default(),
@@ -216,7 +215,7 @@ async fn page(
                 due: lang.date(&crate::clock::rfc3339_millis(r.due_at)),
             })
             .collect(),
-        correction: correction_of(&subject),
+        correction: correction_of(&subject.contact.body),
         lang,
     })
 }
@@ -358,9 +357,9 @@ pub async fn correct(
 ) -> Response {
     let who = subject_of(&portal_page, &request);
     let contact = portal_page.session.contact;
-    // What is held now, opened for the comparison only (the page showed it already).
-    let held = match page(&state, lang.clone(), &csrf, &portal_page, &who).await {
-        Ok(me) => me.correction,
+    // What is held now: only the contact, to compare the form with.
+    let held = match portal::contact_details(&state, &who, contact).await {
+        Ok(current) => correction_of(&current),
         Err(e) => return e.into_response(),
     };
     let note = Some(typed.note.clone()).filter(|n| !n.trim().is_empty());
