@@ -472,3 +472,7 @@ sort--updated-at = Changed most recently
 sort-updated-at = Changed longest ago
 sort--created-at = Added most recently
 sort-created-at = Added longest ago
+step-correct-field = The field to correct
+step-correct-value = Its correct value
+step-correct-hint = Addresses and numbers one per line; empty removes the value.
+step-correct = Correct it and complete the request

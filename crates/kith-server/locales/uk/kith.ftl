@@ -473,3 +473,7 @@ sort--updated-at = Змінені нещодавно
 sort-updated-at = Змінені найдавніше
 sort--created-at = Додані нещодавно
 sort-created-at = Додані найдавніше
+step-correct-field = Поле, яке треба виправити
+step-correct-value = Його правильне значення
+step-correct-hint = Адреси й номери — по одному в рядку; порожнє значення видаляє його.
+step-correct = Виправити й завершити запит

@@ -1338,3 +1338,34 @@ async fn the_contacts_list_filters_by_phone_tag_company_and_owner_and_sorts() {
     browser.assert_accessible("contacts, filtered").await;
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_carries_out_a_rectification_registered_by_letter_from_its_page() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    let person = add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko"})).await;
+    let body = json!({"kind": "rectification", "contact_id": person, "note": "letter of 28 November"});
+    let (_, request) = send_as(&s, &dpo, Method::POST, "/api/v1/dsr", Some(&body)).await;
+    let id = request["id"].as_str().unwrap().to_string();
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.open(&s, &format!("/requests/{id}")).await;
+    browser.fill("verify-note", "signature compared with the contract").await;
+    browser.submit("form.step button").await;
+    browser
+        .client
+        .find(Locator::Css("#correct-field option[value='family_name']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill("correct-value", "Kovalenko-Bondar").await;
+    browser.assert_accessible("a rectification to carry out").await;
+    browser.submit("#correct").await;
+    let status = browser.client.find(Locator::Id("request-status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "Completed");
+    let (_, contact) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}"), None).await;
+    assert_eq!(contact["family_name"], "Kovalenko-Bondar");
+    finish(browser, s, db).await;
+}

@@ -106,6 +106,8 @@ pub struct RequestPage {
     pub changes: Vec<(String, String)>,
     /// A verification token just issued, shown once.
     pub issued: Option<String>,
+    /// The fields a typed correction may change (name, label).
+    pub fields: Vec<(String, String)>,
 }
 
 /// Which steps the page offers, from the request's kind and status.
@@ -120,6 +122,8 @@ pub struct Steps {
     pub fulfil: bool,
     /// Carrying out a rectification: applying the changes it holds.
     pub rectify: bool,
+    /// A rectification without changes: the DPO types them.
+    pub correct: bool,
     pub no_data: bool,
     pub archive: bool,
 }
@@ -142,6 +146,10 @@ fn steps_for(request: &dsr::Request) -> Steps {
             && row.contact_id.is_some()
             && kind == Some(RequestKind::Rectification)
             && request.details.changes.as_ref().is_some_and(|c| !c.is_empty()),
+        correct: in_progress
+            && row.contact_id.is_some()
+            && kind == Some(RequestKind::Rectification)
+            && request.details.changes.as_ref().is_none_or(|c| c.is_empty()),
         no_data: in_progress && row.contact_id.is_none(),
         archive: in_progress
             && row.contact_id.is_some()
@@ -191,7 +199,8 @@ async fn request_page(
         chrome.lang.try_t(&format!("field-{}", field.replace('_', "-"))).unwrap_or_else(|| field.to_string())
     };
     let changes = d.changes.iter().flatten().map(|(field, value)| (label(field), shown_value(value))).collect();
-    Ok(RequestPage { chrome, line, details, steps, receipt, changes, issued: None })
+    let fields = CORRECTABLE.iter().map(|f| (f.to_string(), label(f))).collect();
+    Ok(RequestPage { chrome, line, details, steps, receipt, changes, issued: None, fields })
 }
 
 pub async fn show(
@@ -228,6 +237,31 @@ pub struct StepForm {
     note: String,
     #[serde(default)]
     months: Option<u8>,
+    /// A correction the DPO types: which field, and its new value.
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// The contact fields a correction typed on the request page may change.
+pub const CORRECTABLE: [&str; 6] = ["given_name", "family_name", "emails", "phones", "job_title", "birthday"];
+
+/// One field's new value, as a `PATCH` has it: a list one item per line,
+/// an empty value resets the field.
+fn correction(field: &str, value: &str) -> Result<serde_json::Map<String, serde_json::Value>, crate::error::ApiError> {
+    use serde_json::Value;
+    if !CORRECTABLE.contains(&field) {
+        return Err(crate::error::ApiError::new(kith_core::ErrorCode::InvalidValue, "field: one the form offers"));
+    }
+    let new = match field {
+        "emails" | "phones" => {
+            Value::from(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>())
+        }
+        _ if value.trim().is_empty() => Value::Null,
+        _ => Value::String(value.trim().to_string()),
+    };
+    Ok([(field.to_string(), new)].into_iter().collect())
 }
 
 /// One step of a request, from the buttons of its page.
@@ -276,6 +310,13 @@ pub async fn step(
         }
         // A rectification applies the changes it holds: the person's proposal.
         "fulfil" | "rectify" => dsr::fulfil(&state, &who, id, DsrFulfilInput::default()).await.map(|_| ()),
+        "correct" => match correction(&form.field, &form.value) {
+            Ok(changes) => {
+                let input = DsrFulfilInput { changes: Some(changes), outcome: None };
+                dsr::fulfil(&state, &who, id, input).await.map(|_| ())
+            }
+            Err(e) => Err(e),
+        },
         "no_data" => {
             let input = DsrFulfilInput { changes: None, outcome: Some("no_data".into()) };
             dsr::fulfil(&state, &who, id, input).await.map(|_| ())
