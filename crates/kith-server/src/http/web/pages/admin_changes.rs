@@ -2,6 +2,7 @@
 //! status, define a custom role from its grid, issue and revoke API keys.
 
 use super::admin::{after, page, snake, ACTIONS, KINDS, SCOPES};
+use super::posted::{all, first, listed, pairs, Pairs};
 use super::{render, Chrome};
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
@@ -19,24 +20,6 @@ use kith_core::account::{AccountStatus, NewUserInput, UserPatch};
 use kith_core::api_key::ApiKeyInput;
 use kith_core::{EntityKind, ErrorCode};
 use std::collections::BTreeSet;
-
-type Pairs = Vec<(String, String)>;
-
-fn pairs(raw: &[u8]) -> Pairs {
-    form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn first(pairs: &Pairs, name: &str) -> String {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-}
-
-fn all(pairs: &Pairs, name: &str) -> Vec<String> {
-    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
-}
-
-fn listed(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
-}
 
 pub async fn add_account(
     State(state): State<AppState>,

@@ -3,6 +3,7 @@
 //! forms with the link to embed. Reading is for roles that may read the
 //! catalogue; the forms to add are shown to those who may write it.
 
+use super::posted::{all, first, listed, pairs};
 use super::{error, render, Chrome};
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
@@ -161,23 +162,6 @@ pub async fn show(
         Ok(page) => render(StatusCode::OK, &page),
         Err(refused) => refused,
     }
-}
-
-/// The pairs of a posted form; a name may repeat (checkboxes).
-fn pairs(raw: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn first(pairs: &[(String, String)], name: &str) -> String {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-}
-
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
-}
-
-fn listed(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
 /// Back to the page after a change, or the page again with the refusal.

@@ -16,6 +16,7 @@ pub mod login;
 mod panels;
 pub mod portal;
 pub mod portal_me;
+mod posted;
 pub mod purchases;
 pub mod purpose;
 pub mod requests;
