@@ -476,3 +476,6 @@ step-correct-field = The field to correct
 step-correct-value = Its correct value
 step-correct-hint = Addresses and numbers one per line; empty removes the value.
 step-correct = Correct it and complete the request
+deal-edit = Edit deal
+deal-edit-named = Edit deal “{ $deal }”
+deal-expected-close = Expected to close

@@ -477,3 +477,6 @@ step-correct-field = Поле, яке треба виправити
 step-correct-value = Його правильне значення
 step-correct-hint = Адреси й номери — по одному в рядку; порожнє значення видаляє його.
 step-correct = Виправити й завершити запит
+deal-edit = Редагувати угоду
+deal-edit-named = Редагувати угоду «{ $deal }»
+deal-expected-close = Очікуване закриття

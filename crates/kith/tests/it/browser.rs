@@ -890,6 +890,18 @@ async fn sales_add_a_task_and_a_deal_move_it_through_the_pipeline_and_finish_the
     let won = browser.client.find(Locator::Id("column-won")).await.unwrap().text().await.unwrap();
     assert!(won.contains("Annual plan"), "{won}");
     browser.snapshot("deals").await;
+    // The deal's details are edited through its form, and the board shows them.
+    browser.press("#column-won a[href$='/edit']").await;
+    browser.client.find(Locator::Id("f-amount")).await.unwrap();
+    browser.assert_accessible("a deal's form").await;
+    browser.fill("f-amount", "1500").await;
+    browser.fill("f-expected_close", "not a date").await;
+    browser.submit("form.contact-form button").await;
+    assert!(browser.client.find(Locator::Id("e-expected_close")).await.is_ok(), "refused at its field");
+    browser.fill("f-expected_close", "2027-01-15").await;
+    browser.submit("form.contact-form button").await;
+    let won = browser.client.find(Locator::Id("column-won")).await.unwrap().text().await.unwrap();
+    assert!(won.contains("1,500 EUR"), "{won}");
     // Each move is an audited update of the deal's stage.
     let dpo = token_for(&s, "dpo").await;
     let (_, log) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/contacts/{person}/access-log"), None).await;
@@ -903,7 +915,7 @@ async fn sales_add_a_task_and_a_deal_move_it_through_the_pipeline_and_finish_the
                 && e["fields"].as_array().unwrap().contains(&json!("stage"))
         })
         .count();
-    assert_eq!(moves, 2, "{log}");
+    assert_eq!(moves, 2, "two moves, and the edit changed no stage: {log}");
 
     // My day: the task due today, then done.
     browser.press("a[href='/today']").await;

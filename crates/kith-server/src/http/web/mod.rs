@@ -21,7 +21,7 @@ use crate::AppState;
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
-use kith_core::model::{Company, Contact};
+use kith_core::model::{Company, Contact, Deal};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Scripts, styles, images, forms and connections only from this server;
@@ -70,6 +70,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/contacts/{id}/purchases", post(pages::purchases::add))
         .route("/purchases/{id}", get(pages::purchases::show))
         .route("/deals", get(pages::deals::board))
+        .route("/deals/{id}", post(pages::editing::update::<Deal>))
+        .route("/deals/{id}/edit", get(pages::editing::edit_form::<Deal>))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
         .route("/today", get(pages::activity::today))
         .route("/tasks/{id}/done", post(pages::activity::done))

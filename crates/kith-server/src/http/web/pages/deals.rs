@@ -54,6 +54,7 @@ pub struct Column {
 pub struct BoardPage {
     pub chrome: Chrome,
     pub columns: Vec<Column>,
+    pub may_edit: bool,
 }
 
 pub fn stage_name(lang: &Lang, stage: DealStage) -> String {
@@ -117,7 +118,9 @@ pub async fn board(
             more: page.next_cursor.is_some(),
         });
     }
-    render(StatusCode::OK, &BoardPage { chrome, columns })
+    let may_edit =
+        state.authorizer.authorize(&who.principal, crate::auth::Action::Update, kith_core::EntityKind::Deals).is_ok();
+    render(StatusCode::OK, &BoardPage { chrome, columns, may_edit })
 }
 
 #[derive(Deserialize)]

@@ -18,7 +18,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use kith_core::model::{Company, Contact};
+use kith_core::model::{Company, Contact, Deal};
 use kith_core::EntityBody;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -46,6 +46,11 @@ pub trait FormKind: EntityBody {
     const LIST: &'static str;
     const NEW_TITLE: &'static str;
     const EDIT_TITLE: &'static str;
+
+    /// Where a record of the kind is shown (after a change, and "cancel").
+    fn page_of(id: &str) -> String {
+        format!("/{}/{id}", Self::PATH)
+    }
 }
 
 impl FormKind for Contact {
@@ -80,6 +85,27 @@ impl FormKind for Company {
     const EDIT_TITLE: &'static str = "company-edit";
 }
 
+/// A deal's details; its stage moves on the board, and it is opened from
+/// the contact's page, so only editing goes through this form.
+impl FormKind for Deal {
+    const FIELDS: &'static [(&'static str, &'static str, Shape)] = &[
+        ("title", "deal-title", Shape::Line),
+        ("amount", "deal-amount", Shape::Line),
+        ("currency", "deal-currency", Shape::Line),
+        ("expected_close", "deal-expected-close", Shape::Line),
+        ("notes", "field-notes", Shape::Text),
+        ("tags", "field-tags", Shape::Commas),
+    ];
+    const PATH: &'static str = "deals";
+    const LIST: &'static str = "/deals";
+    const NEW_TITLE: &'static str = "deal-add";
+    const EDIT_TITLE: &'static str = "deal-edit";
+
+    fn page_of(id: &str) -> String {
+        format!("/deals#deal-{id}")
+    }
+}
+
 /// A field as the form shows it.
 pub struct FormField {
     pub name: &'static str,
@@ -95,9 +121,10 @@ pub struct FormField {
 pub struct RecordForm {
     pub chrome: Chrome,
     pub title: String,
-    /// The kind's path (`contacts`), and where "cancel" goes for a new record.
+    /// The kind's path (`contacts`).
     pub path: &'static str,
-    pub list: &'static str,
+    /// Where "cancel" goes.
+    pub back: String,
     /// `None` for a new record.
     pub id: Option<String>,
     pub fields: Vec<FormField>,
@@ -108,7 +135,8 @@ pub struct RecordForm {
 impl RecordForm {
     fn of<B: FormKind>(chrome: Chrome, id: Option<String>, fields: Vec<FormField>, problem: Option<String>) -> Self {
         let title = chrome.lang.t(if id.is_some() { B::EDIT_TITLE } else { B::NEW_TITLE });
-        Self { chrome, title, path: B::PATH, list: B::LIST, id, fields, problem }
+        let back = id.as_deref().map_or_else(|| B::LIST.to_string(), B::page_of);
+        Self { chrome, title, path: B::PATH, back, id, fields, problem }
     }
 }
 
@@ -222,7 +250,7 @@ pub async fn create<B: FormKind>(
         Err(e) => Err(e),
     };
     match created {
-        Ok(created) => Redirect::to(&format!("/{}/{}", B::PATH, created.id)).into_response(),
+        Ok(created) => Redirect::to(&B::page_of(&created.id.to_string())).into_response(),
         Err(refusal) if refusal.code.status() >= 500 => refusal.into_response(),
         Err(refusal) => {
             let chrome = Chrome::load(&state, lang, &who, &session, &format!("/{}/new", B::PATH)).await;
@@ -274,7 +302,7 @@ pub async fn update<B: FormKind>(
         Err(e) => Err(e),
     };
     match changed {
-        Ok(_) => Redirect::to(&format!("/{}/{raw}", B::PATH)).into_response(),
+        Ok(_) => Redirect::to(&B::page_of(&raw)).into_response(),
         Err(refusal) if refusal.code.status() >= 500 => refusal.into_response(),
         Err(refusal) => {
             let chrome = Chrome::load(&state, lang, &who, &session, &format!("/{}/{raw}/edit", B::PATH)).await;
