@@ -9,6 +9,7 @@ pub mod config;
 pub mod consent_seal;
 
 pub mod datadir;
+pub mod doctor;
 pub mod error;
 pub mod http;
 pub mod input;

@@ -41,6 +41,8 @@ enum Command {
     /// Measure import and lookup throughput against a plaintext baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The security self-check: findings with their severity and fix. Exit status 1 when any is high, so cron can alert.
+    Doctor(CommonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +182,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Audit(args)) => crate::bench_audit::run(args).await,
         Command::Bench(BenchCommand::Policy(args)) => crate::bench_policy::run(args).await,
         Command::Bench(BenchCommand::Pages(args)) => crate::bench_pages::run(args).await,
+        Command::Doctor(args) => doctor(args).await,
     }
 }
 
@@ -368,6 +371,40 @@ async fn token_revoke(args: TokenRevokeArgs) -> Result<()> {
     }
     record_command(&opened.store, AuditAction::TokenRevoke, "api_tokens", Some(args.id), &["revoked_at"]).await?;
     println!("revoked {}", args.id);
+    Ok(())
+}
+
+/// Prints the findings, most severe first; any high one fails the command.
+async fn doctor(args: CommonArgs) -> Result<()> {
+    use kith_server::doctor::{self, Severity};
+    let dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
+    let url = dir.database_url(args.database_url.as_deref());
+    let mut found = doctor::files(&dir, time::OffsetDateTime::now_utc());
+    found.extend(doctor::database(&url));
+    // The files are checked first: opening refuses a key file open to others.
+    let opened = dir.open(args.database_url.as_deref()).await;
+    match &opened {
+        Ok(opened) => found.extend(doctor::store(&opened.store, kith_server::now_millis()).await?),
+        Err(e) => found.push(doctor::unopened(e)),
+    }
+    doctor::sort(&mut found);
+    let count = |s: Severity| found.iter().filter(|f| f.severity == s).count();
+    let (high, medium, low) = (count(Severity::High), count(Severity::Medium), count(Severity::Low));
+    if let Ok(opened) = &opened {
+        let fields = [format!("high:{high}"), format!("medium:{medium}"), format!("low:{low}")];
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        kith_server::audit::record_command(&opened.store, AuditAction::Read, "doctor", None, &fields).await?;
+    }
+    if found.is_empty() {
+        println!("No findings.");
+    }
+    for f in &found {
+        println!("{:<6}  {}: {}\n        fix: {}", f.severity.as_str(), f.check, f.problem, f.fix);
+    }
+    println!("{high} high, {medium} medium, {low} low");
+    if high > 0 {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ fn help_explains_every_command() {
         (vec!["token", "create", "--help"], vec!["--name", "--role", "--expires", "shown only"]),
         (vec!["keys", "rotate", "--help"], vec!["--data-dir", "rewrap"]),
         (vec!["audit", "verify", "--help"], vec!["--data-dir", "Exit status"]),
+        (vec!["doctor", "--help"], vec!["--data-dir", "Exit status", "high"]),
     ] {
         let (ok, out, err) = run_kith(&args);
         assert!(ok, "{args:?}: {err}");

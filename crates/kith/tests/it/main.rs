@@ -12,6 +12,7 @@ mod canary;
 mod capture;
 mod cli;
 mod consents;
+mod doctor;
 mod drp;
 mod dsr;
 mod erasure;
