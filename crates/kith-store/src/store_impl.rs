@@ -440,6 +440,20 @@ macro_rules! impl_store {
 
         const FORM_COLUMNS: &str = "key, name, purposes, notice_version, source, created_at, created_by, disabled_at";
 
+        /// Queues a message for the mail integration, bound to the pending
+        /// confirmation or portal link (`owner`) whose key seals it.
+        async fn insert_outbox(tx: &mut Tx<'_>, message: &$crate::OutboxRow, owner: uuid::Uuid) -> $crate::Result<()> {
+            sqlx::query::<$db>("INSERT INTO outbox (id, pending_id, created_at, sealed) VALUES ($1, $2, $3, $4)")
+                .bind(message.id.to_string())
+                .bind(owner.to_string())
+                .bind(message.created_at)
+                .bind(message.sealed.clone())
+                .execute(&mut **tx)
+                .await
+                .map_err(map_unique)?;
+            Ok(())
+        }
+
         /// Deletes a pending confirmation, its outbox messages and its data key.
         async fn delete_pending(tx: &mut Tx<'_>, id: uuid::Uuid) -> $crate::Result<()> {
             sqlx::query::<$db>("DELETE FROM outbox WHERE pending_id = $1").bind(id.to_string()).execute(&mut **tx).await?;

@@ -125,12 +125,6 @@ async fn record_download(svc: &Services, id: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-/// The person's archive for the privacy portal, built before any request
-/// is filed, so a failure leaves nothing behind in the register.
-pub(crate) async fn build_for_portal(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
-    build(svc, who, person).await
-}
-
 /// Records that the person downloaded the archive of the access request
 /// the portal filed for them.
 pub(crate) async fn downloaded_in_portal(svc: &Services, who: &Caller, request: &Request) -> ApiResult<()> {
@@ -182,7 +176,7 @@ async fn refuse<T>(svc: &Services, who: &Caller, request: &Request) -> ApiResult
 }
 
 /// Opens everything held about the person and packs the archive in memory.
-async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
+pub(crate) async fn build(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<u8>> {
     pack(&export::files(&subject(svc, who, person).await?))
 }
 

@@ -70,14 +70,7 @@ macro_rules! impl_capture {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_unique)?;
-                sqlx::query::<$db>("INSERT INTO outbox (id, pending_id, created_at, sealed) VALUES ($1, $2, $3, $4)")
-                    .bind(message.id.to_string())
-                    .bind(message.pending_id.to_string())
-                    .bind(message.created_at)
-                    .bind(message.sealed.clone())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_unique)?;
+                insert_outbox(&mut tx, message, message.pending_id).await?;
                 tx.commit().await?;
                 Ok(())
             }

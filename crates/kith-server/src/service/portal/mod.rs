@@ -15,7 +15,7 @@ mod rights;
 
 pub use rights::{
     ask_erasure, contact_details, download_archive, held, object_to_direct_marketing, propose_correction, requests,
-    set_consent, ConsentChoice, Correction,
+    set_consent, ConsentChoice, Correction, CORRECTABLE,
 };
 
 use crate::audit::event::{self as audit_event, About};

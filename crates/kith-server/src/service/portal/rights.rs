@@ -23,7 +23,8 @@ use kith_store::{DsrQuery, DsrRow};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-/// The contact fields a person may propose corrections to.
+/// The contact fields a rectification from a form may change: the
+/// person's proposal in the portal, the DPO's typed correction.
 pub const CORRECTABLE: [&str; 6] = ["given_name", "family_name", "emails", "phones", "job_title", "birthday"];
 /// Longest explanation a person adds to a request, in characters.
 const MAX_NOTE: usize = 2000;
@@ -51,7 +52,7 @@ pub async fn requests(svc: &Services, contact: Uuid) -> ApiResult<Vec<DsrRow>> {
 /// verified by the portal and completed by the download, so a failure
 /// to build leaves no request behind.
 pub async fn download_archive(svc: &Services, who: &Caller, contact: Uuid) -> ApiResult<Archive> {
-    let zip = archive::build_for_portal(svc, who, contact).await?;
+    let zip = archive::build(svc, who, contact).await?;
     let request = dsr::register_from_portal(svc, who, contact, RequestKind::Access, None, None, None).await?;
     archive::downloaded_in_portal(svc, who, &request).await?;
     dsr::carry_out(svc, who, request.row.id, DsrFulfilInput::default()).await?;

@@ -123,7 +123,7 @@ pub async fn confirm_totp(
         }
         Err(e) => {
             account.problem = Some(account.chrome.lang.t("totp-wrong-code"));
-            let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&e);
             render(status, &account)
         }
     }
@@ -154,7 +154,7 @@ pub async fn change_password(
         }
         Err(e) if e.code.status() >= 500 => error(account.chrome, e),
         Err(e) => {
-            let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&e);
             account.problem = Some(e.detail);
             render(status, &account)
         }

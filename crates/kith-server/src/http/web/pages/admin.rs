@@ -233,8 +233,8 @@ pub async fn after(
         Err(e) if e.code.status() >= 500 => return e.into_response(),
         Err(e) => e,
     };
-    let status = StatusCode::from_u16(refusal.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-    let problem = format!("{} ({})", super::problem(&lang, &refusal), refusal.detail);
+    let status = super::status_of(&refusal);
+    let problem = super::problem_with_detail(&lang, &refusal);
     let chrome = Chrome::load(state, lang, who, session, "/admin").await;
     match page(state, chrome, who).await {
         Ok(mut page) => {

@@ -102,7 +102,7 @@ pub async fn submit(
         }
         Err(e) if e.code.status() >= 500 => e.into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&e);
             page.error = Some(super::problem(&page.lang, &e));
             render(status, &page)
         }

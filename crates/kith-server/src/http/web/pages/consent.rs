@@ -179,8 +179,8 @@ async fn after(
         Err(e) if e.code.status() >= 500 => return e.into_response(),
         Err(e) => e,
     };
-    let status = StatusCode::from_u16(refusal.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-    let problem = Some(format!("{} ({})", super::problem(&lang, &refusal), refusal.detail));
+    let status = super::status_of(&refusal);
+    let problem = Some(super::problem_with_detail(&lang, &refusal));
     let chrome = Chrome::load(state, lang, who, session, "/consent").await;
     match page(state, chrome, who, origin, problem).await {
         Ok(page) => render(status, &page),

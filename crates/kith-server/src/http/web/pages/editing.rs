@@ -308,7 +308,7 @@ pub async fn update<B: FormKind>(
             let chrome = Chrome::load(&state, lang, &who, &session, &format!("/{}/{raw}/edit", B::PATH)).await;
             let fields = form_fields::<B>(&chrome.lang, &form, &shown, Some(&refusal));
             let problem = general_problem(&refusal, &fields);
-            let status = StatusCode::from_u16(refusal.code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&refusal);
             render(status, &RecordForm::of::<B>(chrome, Some(raw), fields, problem))
         }
     }

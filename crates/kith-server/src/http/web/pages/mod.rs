@@ -106,6 +106,17 @@ pub fn problem(lang: &Lang, refusal: &crate::error::ApiError) -> String {
     lang.try_t(&format!("problem-{}", refusal.code.as_str())).unwrap_or_else(|| detail.to_string())
 }
 
+/// A refusal shown above a form: the reader's words for it, then the
+/// API's detail, which names the rule (never a value).
+pub fn problem_with_detail(lang: &Lang, refusal: &crate::error::ApiError) -> String {
+    format!("{} ({})", problem(lang, refusal), refusal.detail)
+}
+
+/// The HTTP status a refusal answers with.
+pub fn status_of(refusal: &crate::error::ApiError) -> StatusCode {
+    StatusCode::from_u16(refusal.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 /// A page telling what went wrong, in the reader's language.
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -120,7 +131,7 @@ pub struct ErrorPage {
 /// shown (in English) under the reader's own words for it.
 pub fn error(chrome: Chrome, error: crate::error::ApiError) -> Response {
     use kith_core::ErrorCode;
-    let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = status_of(&error);
     if status.is_server_error() {
         return error.into_response();
     }

@@ -259,7 +259,7 @@ async fn refused(
     error: ApiError,
     typed: Option<CorrectionForm>,
 ) -> Response {
-    let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = super::status_of(&error);
     if status.is_server_error() {
         return error.into_response();
     }

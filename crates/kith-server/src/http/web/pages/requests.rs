@@ -199,7 +199,7 @@ async fn request_page(
         chrome.lang.try_t(&format!("field-{}", field.replace('_', "-"))).unwrap_or_else(|| field.to_string())
     };
     let changes = d.changes.iter().flatten().map(|(field, value)| (label(field), shown_value(value))).collect();
-    let fields = CORRECTABLE.iter().map(|f| (f.to_string(), label(f))).collect();
+    let fields = crate::service::portal::CORRECTABLE.iter().map(|f| (f.to_string(), label(f))).collect();
     Ok(RequestPage { chrome, line, details, steps, receipt, changes, issued: None, fields })
 }
 
@@ -244,14 +244,11 @@ pub struct StepForm {
     value: String,
 }
 
-/// The contact fields a correction typed on the request page may change.
-pub const CORRECTABLE: [&str; 6] = ["given_name", "family_name", "emails", "phones", "job_title", "birthday"];
-
 /// One field's new value, as a `PATCH` has it: a list one item per line,
 /// an empty value resets the field.
 fn correction(field: &str, value: &str) -> Result<serde_json::Map<String, serde_json::Value>, crate::error::ApiError> {
     use serde_json::Value;
-    if !CORRECTABLE.contains(&field) {
+    if !crate::service::portal::CORRECTABLE.contains(&field) {
         return Err(crate::error::ApiError::new(kith_core::ErrorCode::InvalidValue, "field: one the form offers"));
     }
     let new = match field {

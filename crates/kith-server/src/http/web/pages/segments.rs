@@ -178,7 +178,7 @@ pub async fn list(
         }
         Err(e) if e.code.status() >= 500 => e.into_response(),
         Err(e) => {
-            let problem = Some(format!("{} ({})", super::problem(&chrome.lang, &e), e.detail));
+            let problem = Some(super::problem_with_detail(&chrome.lang, &e));
             builder(&state, chrome, &who, form, None, problem).await
         }
     }
@@ -204,7 +204,7 @@ pub async fn save(
         Err(e) if e.code.status() >= 500 => e.into_response(),
         Err(e) => {
             let chrome = Chrome::load(&state, lang, &who, &session, "/segments").await;
-            let problem = Some(format!("{} ({})", super::problem(&chrome.lang, &e), e.detail));
+            let problem = Some(super::problem_with_detail(&chrome.lang, &e));
             builder(&state, chrome, &who, form, None, problem).await
         }
     }
