@@ -42,6 +42,10 @@ pub struct KeyFile {
     /// Root of the per-field blind-index keys.
     #[serde(with = "b64_key")]
     pub index_key: Zeroizing<[u8; 32]>,
+    /// Backup keys, newest last; backups are encrypted to the newest.
+    /// Absent from key files written before backups existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backup_keys: Vec<crate::backup_key::BackupKey>,
 }
 
 impl std::fmt::Debug for KeyFile {
@@ -85,7 +89,13 @@ impl KeyFile {
     /// A fresh key file with one KEK and a new index root.
     pub fn generate(created_at: String) -> Self {
         let kek = new_kek(created_at);
-        Self { format: FORMAT.into(), active_kek: kek.id.clone(), keks: vec![kek], index_key: random_key() }
+        Self {
+            format: FORMAT.into(),
+            active_kek: kek.id.clone(),
+            keks: vec![kek],
+            index_key: random_key(),
+            backup_keys: Vec::new(),
+        }
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {

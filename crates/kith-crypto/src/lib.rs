@@ -5,12 +5,14 @@
 //!  ├── KEKs (one active; two only while a rotation runs)
 //!  │     └── wrap ─► data key of each data subject (stored wrapped, subject id as AAD)
 //!  │                   └── seal ─► every personal value of that subject (XChaCha20-Poly1305)
-//!  └── index root ─► HKDF per field ─► HMAC-SHA256 blind index terms
+//!  ├── index root ─► HKDF per field ─► HMAC-SHA256 blind index terms
+//!  └── backup keys (age X25519 identities) ─► backup files
 //! ```
 
 mod aead;
 pub mod audit_chain;
 pub mod audit_key;
+pub mod backup_key;
 pub mod data_key;
 pub mod keyfile;
 pub mod keyring;

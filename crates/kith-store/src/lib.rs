@@ -56,6 +56,7 @@ pub use domains::*;
 /// Everything Kith keeps, behind one interface.
 pub trait Store:
     SettingsStore
+    + BackupStore
     + RecordStore
     + KeyStore
     + PolicyStore
@@ -73,6 +74,7 @@ pub trait Store:
 
 impl<
         T: SettingsStore
+            + BackupStore
             + RecordStore
             + KeyStore
             + PolicyStore
@@ -94,8 +96,8 @@ impl<
 /// or a generic `T: Store` imports these with `use kith_store::prelude::*`.
 pub mod prelude {
     pub use super::{
-        AccessStore, AccountStore, AuditStore, CaptureStore, DrpStore, ErasureStore, KeyStore, PolicyStore,
-        PortalStore, RecordStore, RequestStore, SegmentStore, SettingsStore,
+        AccessStore, AccountStore, AuditStore, BackupStore, CaptureStore, DrpStore, ErasureStore, KeyStore,
+        PolicyStore, PortalStore, RecordStore, RequestStore, SegmentStore, SettingsStore,
     };
 }
 

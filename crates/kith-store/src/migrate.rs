@@ -38,6 +38,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0015_drp_callback_hosts.sql"),
     },
     Migration { version: 16, name: "portal", sql: include_str!("../migrations/sqlite/0016_portal.sql") },
+    Migration {
+        version: 17,
+        name: "erasure_ledger",
+        sql: include_str!("../migrations/sqlite/0017_erasure_ledger.sql"),
+    },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -95,6 +100,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0018_drp_callback_hosts.sql"),
     },
     Migration { version: 19, name: "portal", sql: include_str!("../migrations/postgres/0019_portal.sql") },
+    Migration {
+        version: 20,
+        name: "erasure_ledger",
+        sql: include_str!("../migrations/postgres/0020_erasure_ledger.sql"),
+    },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -338,6 +338,45 @@ macro_rules! impl_store {
             Ok(counts)
         }
 
+        /// What an erasure deletes and records, in the caller's
+        /// transaction: the person's rows with their index entries, data key
+        /// and portal links, the details of their requests; their
+        /// suppression terms and their entry in the erasure ledger. Shared
+        /// by an erasure and its replay after a restore.
+        async fn erase_rows(tx: &mut Tx<'_>, entry: &$crate::LedgerRow) -> $crate::Result<$crate::ErasureCounts> {
+            let id = entry.subject_id;
+            let mut counts = $crate::ErasureCounts::new();
+            for (name, n) in delete_person_rows(tx, id).await? {
+                counts.insert(name.to_string(), n);
+            }
+            counts.insert("contacts".into(), delete_rows(tx, kith_core::EntityKind::Contacts, "id", id).await?);
+            delete_owned_key(tx, "contacts", id).await?;
+            forget_portal(tx, id).await?;
+            for term in &entry.terms {
+                sqlx::query::<$db>(
+                    "INSERT INTO suppressions (term, request_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (term) DO NOTHING",
+                )
+                .bind(term.to_vec())
+                .bind(entry.request_id.to_string())
+                .bind(entry.erased_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            counts.insert("request_details".into(), forget_request_details(tx, id, &entry.terms, entry.erased_at).await?);
+            let terms: String = entry.terms.iter().flat_map(|t| t.iter()).map(|b| format!("{b:02x}")).collect();
+            sqlx::query::<$db>(
+                "INSERT INTO erasure_ledger (subject_id, request_id, erased_at, terms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (subject_id) DO NOTHING",
+            )
+            .bind(id.to_string())
+            .bind(entry.request_id.to_string())
+            .bind(entry.erased_at)
+            .bind(terms)
+            .execute(&mut **tx)
+            .await?;
+            Ok(counts)
+        }
+
         /// Erasure's part in the request register: every request about the
         /// person, or giving one of their addresses or numbers (`terms`, as
         /// the suppression list has them), loses its data key, its sealed
@@ -479,6 +518,7 @@ macro_rules! impl_store {
         $crate::sql::access::impl_access!($store, $db, $backend, $d);
         $crate::sql::segments::impl_segments!($store, $db, $backend, $d);
         $crate::sql::audit::impl_audit!($store, $db, $backend, $d);
+        $crate::sql::backup::impl_backup!($store, $db, $backend, $d);
         $crate::sql::capture::impl_capture!($store, $db, $backend, $d);
         $crate::sql::accounts::impl_accounts!($store, $db, $backend, $d);
         $crate::sql::requests::impl_requests!($store, $db, $backend, $d);

@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod backup;
 mod capture;
 mod drp;
 mod erasure;
@@ -18,6 +19,7 @@ mod settings;
 pub use access::*;
 pub use accounts::*;
 pub use audit::*;
+pub use backup::*;
 pub use capture::*;
 pub use drp::*;
 pub use erasure::*;

@@ -74,24 +74,13 @@ macro_rules! impl_erasure {
                 if held.is_some() {
                     return Ok($crate::Erased::Held);
                 }
-                let mut counts = $crate::ErasureCounts::new();
-                for (name, n) in delete_person_rows(&mut tx, id).await? {
-                    counts.insert(name.to_string(), n);
-                }
-                counts.insert("contacts".into(), delete_rows(&mut tx, kith_core::EntityKind::Contacts, "id", id).await?);
-                delete_owned_key(&mut tx, "contacts", id).await?;
-                forget_portal(&mut tx, id).await?;
-                for term in &order.suppressions {
-                    sqlx::query::<$db>(
-                        "INSERT INTO suppressions (term, request_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (term) DO NOTHING",
-                    )
-                    .bind(term.to_vec())
-                    .bind(order.request_id.to_string())
-                    .bind(order.at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                counts.insert("request_details".into(), forget_request_details(&mut tx, id, &order.suppressions, order.at).await?);
+                let entry = $crate::LedgerRow {
+                    subject_id: id,
+                    request_id: order.request_id,
+                    erased_at: order.at,
+                    terms: order.suppressions.clone(),
+                };
+                let counts = erase_rows(&mut tx, &entry).await?;
                 insert_notifications(&mut tx, &order.notifications).await?;
                 let receipt = sign(&counts);
                 sqlx::query::<$db>("INSERT INTO erasure_receipts (request_id, note, created_at) VALUES ($1, $2, $3)")

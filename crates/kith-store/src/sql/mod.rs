@@ -4,6 +4,7 @@
 pub(crate) mod access;
 pub(crate) mod accounts;
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod capture;
 pub(crate) mod drp;
 pub(crate) mod erasure;

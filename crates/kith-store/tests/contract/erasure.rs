@@ -4,7 +4,7 @@ use super::requests::request;
 use super::*;
 
 /// A record of `entity` about `contact`, sealed under the contact's key.
-fn about(entity: EntityKind, contact: Uuid) -> NewRecord {
+pub(crate) fn about(entity: EntityKind, contact: Uuid) -> NewRecord {
     let columns = entity
         .columns()
         .iter()

@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod backup;
 mod capture;
 mod drp;
 mod erasure;
