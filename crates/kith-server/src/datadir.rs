@@ -2,6 +2,7 @@
 //! certificate and `kith.toml` live, and how it is initialised and opened.
 
 use crate::audit::Notary;
+use crate::backup::RESTORE_MARKER;
 use anyhow::{bail, Context, Result};
 use kith_core::audit::AuditAction;
 use kith_crypto::{KeyFile, KeyringHandle};
@@ -49,19 +50,7 @@ pub struct Opened {
     pub database: String,
 }
 
-/// Hides a password in a database URL before it is printed or logged.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+pub use crate::config::redact_url;
 
 impl DataDir {
     pub fn new(root: &Path, key_file: Option<PathBuf>) -> Result<Self> {
@@ -87,6 +76,11 @@ impl DataDir {
 
     pub fn audit_key_file(&self) -> PathBuf {
         self.root.join("audit.key")
+    }
+
+    /// The erasure ledger's copy, beside the key file.
+    pub fn erasure_ledger_file(&self) -> PathBuf {
+        crate::backup::ledger::path_beside(&self.key_file())
     }
 
     pub fn checkpoint_file(&self) -> PathBuf {
@@ -140,13 +134,14 @@ impl DataDir {
     /// Remembers a database URL given at initialisation, so later commands
     /// on this directory reach the same database without repeating it.
     /// Returns whether `kith.toml` changed.
-    fn remember_database(&mut self, given: Option<&str>) -> Result<bool> {
+    pub fn remember_database(&self, given: Option<&str>) -> Result<bool> {
         let Some(url) = given else { return Ok(false) };
         if self.settings.database_url.as_deref() == Some(url) {
             return Ok(false);
         }
-        self.settings.database_url = Some(url.to_string());
-        let text = toml::to_string(&self.settings)?;
+        let mut settings = self.settings.clone();
+        settings.database_url = Some(url.to_string());
+        let text = toml::to_string(&settings)?;
         crate::http::tls::write_private(&self.config_file(), text.as_bytes())?;
         Ok(true)
     }
@@ -167,6 +162,7 @@ impl DataDir {
         self.create_root()?;
         let url = self.database_url(database_url);
         let store = open_store(&url).await?;
+        refuse_unfinished_restore(&store, &url).await?;
         let key_path = self.key_file();
         if !key_path.exists() {
             if let Some(active) = store.setting(ACTIVE_KEK).await? {
@@ -187,6 +183,7 @@ impl DataDir {
             );
         }
         if self.remember_database(database_url)? {
+            self.settings.database_url = database_url.map(str::to_string);
             crate::audit::record_command(&store, AuditAction::ConfigChange, "kith.toml", None, &["database_url"])
                 .await?;
         }
@@ -194,6 +191,7 @@ impl DataDir {
         let notary = self.notary(&store).await?;
         seed_purposes(&store).await?;
         crate::consent_seal::seal_legacy_entries(&store, &keys).await?;
+        self.reconcile_ledger(&store).await;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })
     }
 
@@ -213,6 +211,7 @@ impl DataDir {
         let keys = KeyringHandle::open(&key_path)?;
         let url = self.database_url(database_url);
         let store = open_store(&url).await?;
+        refuse_unfinished_restore(&store, &url).await?;
         let Some(active) = store.setting(ACTIVE_KEK).await? else {
             bail!("the database {} is not initialised; run `kith init` first", redact_url(&url));
         };
@@ -225,7 +224,34 @@ impl DataDir {
         let notary = self.notary(&store).await?;
         seed_purposes(&store).await?;
         crate::consent_seal::seal_legacy_entries(&store, &keys).await?;
+        self.reconcile_ledger(&store).await;
         Ok(Opened { store, keys, notary, database: redact_url(&url) })
+    }
+}
+
+async fn refuse_unfinished_restore(store: &DynStore, url: &str) -> Result<()> {
+    if let Some(since) = store.setting(RESTORE_MARKER).await? {
+        bail!(
+            "a restore into {} began at {since} and did not finish; drop that database and restore again",
+            redact_url(url)
+        );
+    }
+    Ok(())
+}
+
+impl DataDir {
+    /// Brings the erasure ledger's file and the database together (see
+    /// `backup::ledger::reconcile`). A file that cannot be written is
+    /// logged, not fatal: the database keeps the ledger, and `kith doctor`
+    /// reports the missing file.
+    pub async fn reconcile_ledger(&self, store: &DynStore) {
+        match crate::backup::ledger::reconcile(store, &self.erasure_ledger_file()).await {
+            Ok(done) if done.replayed > 0 => {
+                tracing::warn!(replayed = done.replayed, "people the erasure ledger names were erased again")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the erasure ledger file could not be reconciled"),
+        }
     }
 }
 

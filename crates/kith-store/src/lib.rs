@@ -47,6 +47,9 @@ pub enum StoreError {
     Migration { version: i64, reason: String },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// Where a snapshot was going could not take it (a full disk, a closed file).
+    #[error("the snapshot could not be written: {0}")]
+    Sink(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -363,7 +363,7 @@ macro_rules! impl_store {
                 .await?;
             }
             counts.insert("request_details".into(), forget_request_details(tx, id, &entry.terms, entry.erased_at).await?);
-            let terms: String = entry.terms.iter().flat_map(|t| t.iter()).map(|b| format!("{b:02x}")).collect();
+            let terms = $crate::terms_to_hex(&entry.terms);
             sqlx::query::<$db>(
                 "INSERT INTO erasure_ledger (subject_id, request_id, erased_at, terms) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (subject_id) DO NOTHING",

@@ -41,6 +41,9 @@ enum Command {
     /// Measure import and lookup throughput against a plaintext baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Encrypted online backups: create, verify, restore, and the backup keys.
+    #[command(subcommand)]
+    Backup(crate::backup::BackupCommand),
     /// The security self-check: findings with their severity and fix. Exit status 1 when any is high, so cron can alert.
     Doctor(CommonArgs),
 }
@@ -183,6 +186,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Policy(args)) => crate::bench_policy::run(args).await,
         Command::Bench(BenchCommand::Pages(args)) => crate::bench_pages::run(args).await,
         Command::Doctor(args) => doctor(args).await,
+        Command::Backup(command) => crate::backup::run(command).await,
     }
 }
 
@@ -265,6 +269,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| kith_server::config::DEFAULT_DRP_BUSINESS_ID.to_string()),
         drp_callbacks: Default::default(),
+        erasure_ledger: Some(dir.erasure_ledger_file()),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
@@ -283,7 +288,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(%local, scheme, "listening");
     let every = std::time::Duration::from_secs(60 * args.checkpoint_every.max(1));
     let periodic = {
-        let (store, notary, audit, tls) = (store.clone(), notary.clone(), audit.clone(), tls.clone());
+        let (store, notary, audit, tls, dir) = (store.clone(), notary.clone(), audit.clone(), tls.clone(), dir.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
@@ -297,6 +302,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 }
                 // Expired confirmations go even when no form is submitted.
                 kith_server::service::capture::sweep(&store, &audit).await;
+                // Other servers' erasures reach this data directory's ledger file.
+                dir.reconcile_ledger(&store).await;
             }
         })
     };

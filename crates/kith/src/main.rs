@@ -1,6 +1,7 @@
 //! `kith`: the one binary. Each subcommand parses its options and calls
 //! into kith-server; no business logic lives here.
 
+mod backup;
 mod bench;
 mod bench_audit;
 mod bench_pages;

@@ -15,6 +15,20 @@ pub use callbacks::CallbackRules;
 pub use capture::CaptureSettings;
 pub use portal::PortalSettings;
 
+/// Hides a password in a database URL before it is printed or logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// How fast requests may come: `burst` at once, then `per_minute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +84,9 @@ pub struct ServerConfig {
     pub drp_business_id: String,
     /// Where and how status callbacks to agents may go.
     pub drp_callbacks: CallbackRules,
+    /// The erasure ledger's file beside the key file, appended to after
+    /// each erasure (none in tests without a data directory).
+    pub erasure_ledger: Option<std::path::PathBuf>,
 }
 
 /// How long a client has to send a request's body.
@@ -101,6 +118,7 @@ impl Default for ServerConfig {
             portal: Default::default(),
             drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
             drp_callbacks: Default::default(),
+            erasure_ledger: None,
         }
     }
 }

@@ -20,7 +20,7 @@ use kith_core::entity::{IndexField, IndexTerm};
 use kith_core::values::check_text;
 use kith_core::{EntityKind, ErrorCode};
 use kith_crypto::Keyring;
-use kith_store::{Erased, ErasureCounts, ErasureExceptionRow, ErasureOrder, NotificationRow, Term};
+use kith_store::{Erased, ErasureCounts, ErasureExceptionRow, ErasureOrder, LedgerRow, NotificationRow, Term};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -167,6 +167,7 @@ pub(crate) async fn erase(svc: &Services, who: &Caller, request: Uuid, contact: 
         Erased::Held => return Err(held_error(&[])),
         Erased::Missing => return Err(ApiError::not_found("contacts")),
     };
+    remember_in_ledger_file(svc, &order);
     let mut fields: Vec<String> = counts.iter().map(|(name, n)| format!("{name}:{n}")).collect();
     fields.push("data_key:destroyed".into());
     fields.push(format!("suppression:{terms}"));
@@ -174,6 +175,23 @@ pub(crate) async fn erase(svc: &Services, who: &Caller, request: Uuid, contact: 
     let about = About { entity: "contacts", record: Some(contact), subject: Some(contact) };
     svc.audit.record(vec![audit_event::by(who, AuditAction::Delete, about, fields)]).await?;
     receipt_of(&note)
+}
+
+/// Adds the erasure to the ledger's file beside the key file, which a
+/// restore of an older backup replays. The database's ledger already has
+/// it, and the next open of the data directory copies what the file
+/// missed, so a failure here is logged rather than undoing the erasure.
+fn remember_in_ledger_file(svc: &Services, order: &ErasureOrder) {
+    let Some(path) = &svc.config.erasure_ledger else { return };
+    let entry = LedgerRow {
+        subject_id: order.contact_id,
+        request_id: order.request_id,
+        erased_at: order.at,
+        terms: order.suppressions.clone(),
+    };
+    if let Err(e) = crate::backup::ledger::append(path, &[entry]) {
+        tracing::warn!(error = %e, "the erasure could not be added to the ledger file");
+    }
 }
 
 fn held_error(grounds: &[&str]) -> ApiError {

@@ -123,3 +123,25 @@ pub trait BackupStore: Send + Sync + 'static {
     /// whether anything of theirs was still there.
     async fn replay_erasure(&self, entry: &LedgerRow) -> Result<bool>;
 }
+
+/// Suppression terms as the ledger spells them: hex, back to back.
+pub fn terms_to_hex(terms: &[Term]) -> String {
+    terms.iter().flat_map(|t| t.iter()).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The terms a ledger's hex spells, or `None` when it is malformed.
+pub fn terms_from_hex(hex: &str) -> Option<Vec<Term>> {
+    if !hex.len().is_multiple_of(32) || !hex.is_ascii() {
+        return None;
+    }
+    hex.as_bytes()
+        .chunks(32)
+        .map(|chunk| {
+            let mut term = [0u8; 16];
+            for (i, pair) in chunk.chunks(2).enumerate() {
+                term[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+            }
+            Some(term)
+        })
+        .collect()
+}

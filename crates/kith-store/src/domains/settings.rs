@@ -13,4 +13,5 @@ pub trait SettingsStore: Send + Sync + 'static {
     /// Sets a value only if it is not set yet; returns the value now stored.
     async fn init_setting(&self, name: &str, value: &str) -> Result<String>;
     async fn set_setting(&self, name: &str, value: &str) -> Result<()>;
+    async fn remove_setting(&self, name: &str) -> Result<()>;
 }

@@ -84,24 +84,6 @@ macro_rules! impl_backup {
             sink.end_table().await
         }
 
-        fn parse_terms(hex: &str) -> $crate::Result<Vec<$crate::Term>> {
-            let corrupt = || $crate::StoreError::Corrupt("an erasure ledger entry has malformed terms".into());
-            if hex.len() % 32 != 0 || !hex.is_ascii() {
-                return Err(corrupt());
-            }
-            hex.as_bytes()
-                .chunks(32)
-                .map(|chunk| {
-                    let mut term = [0u8; 16];
-                    for (i, pair) in chunk.chunks(2).enumerate() {
-                        let text = std::str::from_utf8(pair).map_err(|_| corrupt())?;
-                        term[i] = u8::from_str_radix(text, 16).map_err(|_| corrupt())?;
-                    }
-                    Ok(term)
-                })
-                .collect()
-        }
-
         #[async_trait::async_trait]
         impl $crate::BackupStore for $store {
             async fn snapshot(&self, sink: &mut dyn $crate::SnapshotSink, batch: usize) -> $crate::Result<()> {
@@ -226,7 +208,9 @@ macro_rules! impl_backup {
                             subject_id: parse_id(r.try_get::<&str, _>("subject_id")?)?,
                             request_id: parse_id(r.try_get::<&str, _>("request_id")?)?,
                             erased_at: r.try_get("erased_at")?,
-                            terms: parse_terms(r.try_get::<&str, _>("terms")?)?,
+                            terms: $crate::terms_from_hex(r.try_get::<&str, _>("terms")?).ok_or_else(|| {
+                                $crate::StoreError::Corrupt("an erasure ledger entry has malformed terms".into())
+                            })?,
                         })
                     })
                     .collect()

@@ -43,6 +43,11 @@ macro_rules! impl_settings {
                 .await?;
                 Ok(())
             }
+
+            async fn remove_setting(&self, name: &str) -> $crate::Result<()> {
+                sqlx::query::<$db>("DELETE FROM settings WHERE name = $1").bind(name.to_string()).execute(&self.pool).await?;
+                Ok(())
+            }
         }
     };
 }

@@ -5,9 +5,12 @@ use super::erasure::about;
 use super::requests::request;
 use super::*;
 
+/// One table of a snapshot: its name, columns and rows.
+type Table = (&'static str, Vec<ColumnSpec>, Vec<Vec<Cell>>);
+
 /// A snapshot kept in memory, table by table.
 #[derive(Default)]
-struct Collected(Vec<(&'static str, Vec<ColumnSpec>, Vec<Vec<Cell>>)>);
+struct Collected(Vec<Table>);
 
 #[async_trait::async_trait]
 impl SnapshotSink for Collected {

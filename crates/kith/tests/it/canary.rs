@@ -161,6 +161,16 @@ async fn canary(backend: Backend) {
         }
     }
 
+    // A backup taken now, while the person is there: the file in the data
+    // directory is scanned with everything else, and so is its decrypted
+    // content, which holds only what the database holds (sealed values).
+    let backup = data.join("before-erasure.age");
+    let mut backup_args = vec!["backup", "create", "--data-dir", data.to_str().unwrap(), "--quiet"];
+    backup_args.extend(["--out", backup.to_str().unwrap()]);
+    backup_args.extend(url_args.iter().map(String::as_str));
+    let (ok, _, err) = run_kith(&backup_args);
+    assert!(ok, "{err}");
+
     // The person is erased through a data-subject request: the erasure
     // itself leaves no value in any file, table or log line either.
     let mut dpo_args = vec!["token", "create", "--data-dir", data.to_str().unwrap(), "--name", "dpo", "--role", "dpo"];
@@ -204,8 +214,26 @@ async fn canary(backend: Backend) {
     if backend == Backend::Postgres {
         scan_postgres(db.url.as_deref().unwrap(), &needles, &mut found).await;
     }
+    assert!(scanned.iter().any(|f| f == "before-erasure.age"), "the backup was scanned: {scanned:?}");
+    let plain = decrypted_backup(&data.join("kith.key"), &backup);
+    assert!(contains(&plain, b"audit_events"), "the backup was opened: its tables are named in it");
+    for (name, needle) in &needles {
+        if contains(&plain, needle) {
+            found.push(format!("{name} inside the decrypted backup"));
+        }
+    }
     assert!(found.is_empty(), "personal values in clear: {found:?}");
     db.cleanup().await;
+}
+
+/// A backup's plaintext, opened with the key file's backup keys.
+fn decrypted_backup(key_file: &Path, backup: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let keys = kith_crypto::KeyFile::load(key_file).unwrap().backup_keys;
+    let file = std::fs::File::open(backup).unwrap();
+    let mut plain = Vec::new();
+    kith_crypto::backup_key::decrypt(&keys, file).unwrap().read_to_end(&mut plain).unwrap();
+    plain
 }
 
 /// Every row of every table in the test's schema, as PostgreSQL prints it.

@@ -155,6 +155,9 @@ impl Server {
         let data_dir = db.data_dir();
         let mut dir = DataDir::new(&data_dir, None).expect("data dir");
         let opened = dir.initialise(db.url.as_deref()).await.expect("initialise");
+        if config.erasure_ledger.is_none() {
+            config.erasure_ledger = Some(dir.erasure_ledger_file());
+        }
         let (token, row) = new_token("tester", "sales", kith_server::now_millis(), None);
         opened.store.insert_token(&row).await.expect("token");
         let tls_files = kith_server::http::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod archive;
 mod audit;
+mod backup;
 mod bad_text;
 mod browser;
 mod canary;
