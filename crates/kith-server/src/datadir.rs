@@ -232,7 +232,7 @@ impl DataDir {
 async fn refuse_unfinished_restore(store: &DynStore, url: &str) -> Result<()> {
     if let Some(since) = store.setting(RESTORE_MARKER).await? {
         bail!(
-            "a restore into {} began at {since} and did not finish; drop that database and restore again",
+            "a restore or migration into {} began at {since} and did not finish; drop that database and run it again",
             redact_url(url)
         );
     }

@@ -68,6 +68,17 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The empty database to move to: postgres://… or sqlite://PATH.
+    #[arg(long)]
+    to: String,
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RetireArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -244,6 +255,42 @@ async fn restore(args: RestoreArgs) -> Result<()> {
             1 => "1 person".to_string(),
             n => format!("{n} people"),
         }
+    );
+    Ok(())
+}
+
+/// `kith migrate`: copy, check, then switch `kith.toml`.
+pub async fn migrate(args: MigrateArgs) -> Result<()> {
+    let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
+    let from = dir.database_url(args.common.database_url.as_deref());
+    if from == args.to {
+        anyhow::bail!("--to names the database the installation already uses");
+    }
+    let opened = dir.open(args.common.database_url.as_deref()).await?;
+    eprintln!("stop the servers first: what they write after the copy begins stays in {}", opened.database);
+    let bar = progress_bar(args.quiet, "copying");
+    let progress = |table: &str, rows: u64| {
+        bar.set_message(table.to_string());
+        bar.set_position(rows);
+    };
+    let ledger = dir.erasure_ledger_file();
+    let done = backup::migrate(&opened.store, &args.to, &opened.notary.verifier(), &ledger, &progress).await;
+    bar.finish_and_clear();
+    let done = done.with_context(|| format!("{} still uses {}", dir.config_file().display(), opened.database))?;
+    dir.remember_database(Some(&args.to))?;
+    let target = kith_server::datadir::open_store(&args.to).await?;
+    let fields = [format!("rows:{}", done.rows), format!("tables:{}", done.tables)];
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    record_command(&target, AuditAction::Create, "migration", None, &fields).await?;
+    record_command(&target, AuditAction::ConfigChange, "kith.toml", None, &["database_url"]).await?;
+    println!(
+        "migrated {} rows in {} tables to {}; row counts match and the audit chain of {} events is intact. \
+         {} now names it; the old database is left as it was.",
+        done.rows,
+        done.tables,
+        kith_server::config::redact_url(&args.to),
+        done.audit_events,
+        dir.config_file().display()
     );
     Ok(())
 }

@@ -44,6 +44,8 @@ enum Command {
     /// Encrypted online backups: create, verify, restore, and the backup keys.
     #[command(subcommand)]
     Backup(crate::backup::BackupCommand),
+    /// Copy the installation into an empty database of another engine (postgres://… or sqlite://PATH), check row counts and the audit chain, then switch kith.toml to it.
+    Migrate(crate::backup::MigrateArgs),
     /// The security self-check: findings with their severity and fix. Exit status 1 when any is high, so cron can alert.
     Doctor(CommonArgs),
 }
@@ -187,6 +189,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Pages(args)) => crate::bench_pages::run(args).await,
         Command::Doctor(args) => doctor(args).await,
         Command::Backup(command) => crate::backup::run(command).await,
+        Command::Migrate(args) => crate::backup::migrate(args).await,
     }
 }
 

@@ -9,11 +9,13 @@ pub mod format;
 pub mod keys;
 pub mod ledger;
 mod load;
+mod migrate;
 mod restore;
 
 pub use create::{create, CreateReport};
 pub use format::Manifest;
 pub use load::verify;
+pub use migrate::{migrate, Migrated};
 pub use restore::{restore, RestoreReport, RestoreRequest};
 
 /// The setting a restore holds until it has finished; a database that

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use kith_core::audit::AuditAction;
 use kith_crypto::backup_key::BackupKey;
 use kith_crypto::KeyFile;
-use kith_store::ACTIVE_KEK;
+use kith_store::{DynStore, ACTIVE_KEK};
 use std::path::{Path, PathBuf};
 
 pub struct RestoreRequest<'a> {
@@ -84,6 +84,25 @@ fn settings_fit(keys: &KeyFile, request: &RestoreRequest<'_>, settings: &Setting
     Ok(())
 }
 
+/// Opens a database to fill, refusing one that holds anything or that an
+/// earlier restore or migration left half-filled, and marks it as being
+/// filled: every command and server refuses it until the marker goes.
+pub(super) async fn open_blank(url: &str) -> Result<DynStore> {
+    let store = kith_store::open(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+    if store.setting(RESTORE_MARKER).await?.is_some() {
+        bail!(
+            "a restore or migration into {} did not finish; drop that database (or delete its kith.db files) \
+             and run it again",
+            redact_url(url)
+        );
+    }
+    if !store.is_blank().await? {
+        bail!("{} already holds data; Kith fills only an empty data directory or database", redact_url(url));
+    }
+    store.set_setting(RESTORE_MARKER, &crate::clock::rfc3339_millis(crate::now_millis())).await?;
+    Ok(store)
+}
+
 /// Restores into an empty data directory or database only. The database
 /// carries a marker until the restore has finished, so a restore cut
 /// short leaves a database no server opens.
@@ -91,22 +110,7 @@ pub async fn restore(request: RestoreRequest<'_>, progress: Progress<'_>) -> Res
     let keys = preflight(&request)?;
     let identities = if request.identities.is_empty() { &keys.backup_keys } else { &request.identities };
     let mut reader = open(request.file, identities)?;
-    let url = &request.database_url;
-    let store = kith_store::open(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
-    if store.setting(RESTORE_MARKER).await?.is_some() {
-        bail!(
-            "a restore into {} did not finish; drop that database (or delete the data directory's kith.db files) \
-             and restore again",
-            redact_url(url)
-        );
-    }
-    if !store.is_blank().await? {
-        bail!(
-            "{} already holds data; a backup is restored only into an empty data directory or database",
-            redact_url(url)
-        );
-    }
-    store.set_setting(RESTORE_MARKER, &crate::clock::rfc3339_millis(crate::now_millis())).await?;
+    let store = open_blank(&request.database_url).await?;
     let manifest =
         load_into(&mut reader, &store, &|settings| settings_fit(&keys, &request, settings), progress).await?;
     let reconciled = ledger::reconcile(&store, &ledger::path_beside(&request.key_file)).await?;
@@ -120,5 +124,5 @@ pub async fn restore(request: RestoreRequest<'_>, progress: Progress<'_>) -> Res
     crate::audit::record_command(&store, AuditAction::Create, "restore", None, &fields)
         .await
         .context("the restore is done but its audit event could not be recorded")?;
-    Ok(RestoreReport { manifest, replayed: reconciled.replayed, database: redact_url(url) })
+    Ok(RestoreReport { manifest, replayed: reconciled.replayed, database: redact_url(&request.database_url) })
 }

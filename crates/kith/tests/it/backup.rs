@@ -309,3 +309,55 @@ async fn a_sqlite_backup_restores_into_postgresql_and_back() {
         cleanup.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_a_sqlite_installation_to_postgresql_and_back_and_refuses_a_used_target() {
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let sqlite = TestDb::new(Backend::Sqlite).await;
+    let s = Server::start(&sqlite).await;
+    let id = s.create("contacts", json!({"given_name": "Iryna", "emails": ["iryna@example.org"]})).await;
+    s.stop().await;
+    let postgres = TestDb::new(Backend::Postgres).await;
+    let to = postgres.url.clone().unwrap();
+
+    // A target that holds data, or that a cut-short copy left marked, is refused and nothing switches.
+    let used = sqlite.dir.path().join("used.db");
+    let used_url = format!("sqlite://{}", used.display());
+    let other = kith_store::open(&used_url).await.unwrap();
+    other.set_setting("active_kek", "kek-x").await.unwrap();
+    let err = kith_err(args(&["migrate"], &sqlite, &["--to", &used_url])).await;
+    assert!(err.contains("already holds data"), "{err}");
+    let half = sqlite.dir.path().join("half.db");
+    let half_url = format!("sqlite://{}", half.display());
+    kith_store::open(&half_url).await.unwrap().set_setting("restore_incomplete", "earlier").await.unwrap();
+    let err = kith_err(args(&["migrate"], &sqlite, &["--to", &half_url])).await;
+    assert!(err.contains("did not finish"), "{err}");
+    assert!(!sqlite.data_dir().join("kith.toml").exists(), "nothing switched");
+
+    let said = kith_ok(args(&["migrate"], &sqlite, &["--to", &to, "--quiet"])).await;
+    assert!(said.contains("row counts match"), "{said}");
+    let toml = std::fs::read_to_string(sqlite.data_dir().join("kith.toml")).unwrap();
+    assert!(toml.contains("postgres://"), "{toml}");
+    let err = kith_err(args(&["migrate"], &sqlite, &["--to", &to])).await;
+    assert!(err.contains("already uses"), "{err}");
+
+    // The data directory now serves from PostgreSQL.
+    let moved = TestDb { dir: sqlite.dir, url: Some(to.clone()), schema: None };
+    let served = Server::start(&moved).await;
+    let (status, contact) = served.get(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!((status, contact["given_name"].as_str()), (StatusCode::OK, Some("Iryna")), "{contact}");
+    served.stop().await;
+    let moved = TestDb { url: None, ..moved };
+    kith_ok(args(&["audit", "verify"], &moved, &[])).await;
+
+    // And back to a SQLite file.
+    let back = format!("sqlite://{}", moved.dir.path().join("back.db").display());
+    kith_ok(args(&["migrate"], &moved, &["--to", &back, "--quiet"])).await;
+    kith_ok(args(&["audit", "verify"], &moved, &[])).await;
+    let toml = std::fs::read_to_string(moved.data_dir().join("kith.toml")).unwrap();
+    assert!(toml.contains("back.db"), "{toml}");
+    moved.cleanup().await;
+    postgres.cleanup().await;
+}
