@@ -32,6 +32,8 @@ pub struct FileSettings {
     pub portal: Option<crate::config::PortalSettings>,
     /// The business id Data Rights Protocol agents address (default `kith`).
     pub drp_business_id: Option<String>,
+    /// Scheduled backups: how often, how many to keep, where.
+    pub backup: Option<crate::config::BackupSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +144,7 @@ impl DataDir {
         let mut settings = self.settings.clone();
         settings.database_url = Some(url.to_string());
         let text = toml::to_string(&settings)?;
-        crate::http::tls::write_private(&self.config_file(), text.as_bytes())?;
+        crate::tls::write_private(&self.config_file(), text.as_bytes())?;
         Ok(true)
     }
 
@@ -187,7 +189,7 @@ impl DataDir {
             crate::audit::record_command(&store, AuditAction::ConfigChange, "kith.toml", None, &["database_url"])
                 .await?;
         }
-        crate::http::tls::ensure_self_signed(&self.tls_dir())?;
+        crate::tls::ensure_self_signed(&self.tls_dir())?;
         let notary = self.notary(&store).await?;
         seed_purposes(&store).await?;
         crate::consent_seal::seal_legacy_entries(&store, &keys).await?;

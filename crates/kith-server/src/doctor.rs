@@ -5,10 +5,12 @@
 
 use crate::datadir::DataDir;
 use kith_store::{DsrQuery, DynStore};
+use serde::Serialize;
 use std::path::Path;
 
 /// How much a finding matters; any `High` makes `kith doctor` fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
     Medium,
@@ -26,7 +28,7 @@ impl Severity {
 }
 
 /// One thing to look at: what, why it matters, how to fix it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Finding {
     pub severity: Severity,
     /// A stable name, e.g. `key_file_permissions`.
@@ -48,6 +50,33 @@ const KEY_UNUSED_DAYS: i64 = 90;
 const CERT_WARNING_DAYS: i64 = 30;
 /// More admins than this is more standing access than most need.
 const MANY_ADMINS: usize = 3;
+/// The newest backup should be younger than this, unless `[backup]` says
+/// how often backups are taken (then twice that).
+const BACKUP_MAX_AGE_DAYS: i64 = 7;
+/// The audit chain should have been verified within this many days.
+const AUDIT_VERIFY_DAYS: i64 = 30;
+
+/// The setting a server started with `--http` leaves (plain HTTP on
+/// loopback), and a server started with TLS removes.
+pub const PLAIN_HTTP_SINCE: &str = "plain_http_since";
+
+/// What the store's checks need to know beyond the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub now_ms: i64,
+    /// When the active KEK was made (from the key file).
+    pub kek_created_ms: Option<i64>,
+    /// How often backups are scheduled (`[backup] every_hours`).
+    pub backup_every_ms: Option<i64>,
+}
+
+/// When the active KEK of a key file was made.
+pub fn kek_created_ms(dir: &DataDir) -> Option<i64> {
+    let keys = kith_crypto::KeyFile::load(&dir.key_file()).ok()?;
+    let kek = keys.kek(&keys.active_kek)?;
+    let at = time::OffsetDateTime::parse(&kek.created_at, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
+}
 
 /// The permission bits of a path others than its owner have (Unix).
 #[cfg(unix)]
@@ -111,7 +140,19 @@ pub fn files(dir: &DataDir, now: time::OffsetDateTime) -> Vec<Finding> {
             "restore the key file from where it is kept apart from the database".into(),
         )),
     }
-    if let Some(expiry) = crate::http::tls::self_signed_expiry(&dir.tls_dir()) {
+    let ledger = dir.erasure_ledger_file();
+    if key_file.exists() && !ledger.exists() {
+        found.push(finding(
+            Severity::High,
+            "erasure_ledger_missing",
+            format!(
+                "there is no erasure ledger at {}: a restore would refuse to run, or bring back people erased since the backup",
+                ledger.display()
+            ),
+            "run any kith command on the data directory (it writes the ledger from the database), and make sure the directory of the key file is writable".into(),
+        ));
+    }
+    if let Some(expiry) = crate::tls::self_signed_expiry(&dir.tls_dir()) {
         let left = (expiry - now).whole_days();
         found.push(finding(
             Severity::Low,
@@ -164,8 +205,9 @@ pub fn database(url: &str) -> Vec<Finding> {
 /// What the store holds about access and duties: accounts without a
 /// second factor, the number of admins, API keys unused for long, overdue
 /// data-subject requests.
-pub async fn store(store: &DynStore, now_ms: i64) -> anyhow::Result<Vec<Finding>> {
-    let mut found = Vec::new();
+pub async fn store(store: &DynStore, context: Context) -> anyhow::Result<Vec<Finding>> {
+    let now_ms = context.now_ms;
+    let mut found = upkeep(store, context).await?;
     let users = store.users().await?;
     let active: Vec<_> = users.iter().filter(|u| u.status == "active").collect();
     let without = active.iter().filter(|u| u.totp.is_none()).count();
@@ -222,6 +264,172 @@ pub async fn store(store: &DynStore, now_ms: i64) -> anyhow::Result<Vec<Finding>
         ));
     }
     Ok(found)
+}
+
+fn days_ago(now_ms: i64, at: i64) -> i64 {
+    (now_ms - at) / DAY_MS
+}
+
+async fn setting_ms(store: &DynStore, name: &str) -> anyhow::Result<Option<i64>> {
+    Ok(store.setting(name).await?.and_then(|v| v.parse().ok()))
+}
+
+/// The upkeep an installation needs: backups taken and verified, the
+/// audit chain verified and a checkpoint kept elsewhere, old backups that
+/// still hold erased people, plain HTTP.
+async fn upkeep(store: &DynStore, context: Context) -> anyhow::Result<Vec<Finding>> {
+    use crate::backup::{FIRST_BACKUP_AT, LAST_BACKUP_AT, LAST_VERIFIED_BACKUP};
+    let now = context.now_ms;
+    let mut found = Vec::new();
+    let last_backup = setting_ms(store, LAST_BACKUP_AT).await?;
+    match last_backup {
+        None => found.push(finding(
+            Severity::Medium,
+            "backup_missing",
+            "no backup of this installation has been taken".into(),
+            "kith backup create --data-dir DIR --out FILE, or schedule them with [backup] in kith.toml".into(),
+        )),
+        Some(at) => {
+            let limit = context.backup_every_ms.map_or(BACKUP_MAX_AGE_DAYS * DAY_MS, |every| 2 * every);
+            if now - at > limit {
+                found.push(finding(
+                    Severity::Medium,
+                    "backup_old",
+                    format!("the newest backup is {} days old", days_ago(now, at)),
+                    "take a backup now, and check the schedule ([backup] in kith.toml)".into(),
+                ));
+            }
+            if setting_ms(store, LAST_VERIFIED_BACKUP).await?.is_none_or(|verified| verified < at) {
+                found.push(finding(
+                    Severity::Medium,
+                    "backup_unverified",
+                    "the newest backup has not been verified".into(),
+                    "kith backup verify FILE --data-dir DIR (it also proves the backup restores)".into(),
+                ));
+            }
+        }
+    }
+    match setting_ms(store, crate::audit::VERIFIED_AT).await? {
+        Some(at) if now - at <= AUDIT_VERIFY_DAYS * DAY_MS => {}
+        last => found.push(finding(
+            Severity::Medium,
+            "audit_not_verified",
+            match last {
+                Some(at) => format!("the audit chain was last verified {} days ago", days_ago(now, at)),
+                None => "the audit chain has never been verified".into(),
+            },
+            "kith audit verify --data-dir DIR (or the check on /audit), monthly or from cron".into(),
+        )),
+    }
+    if store.setting(crate::audit::CHECKPOINT_EXPORTED_AT).await?.is_none() {
+        found.push(finding(
+            Severity::Low,
+            "checkpoint_not_exported",
+            "no signed audit checkpoint has been exported to keep apart from the database".into(),
+            "kith audit checkpoint --data-dir DIR --out FILE, and keep the file elsewhere".into(),
+        ));
+    }
+    if let (Some(kek), Some(first_backup)) = (context.kek_created_ms, setting_ms(store, FIRST_BACKUP_AT).await?) {
+        let since = kek.max(first_backup);
+        let erased = store.erasure_ledger().await?.iter().filter(|e| e.erased_at > since).count();
+        if erased > 0 {
+            found.push(finding(
+                Severity::Medium,
+                "erasures_since_rotation",
+                format!(
+                    "{erased} people were erased since the active key-encryption key was made: backups from before \
+                     their erasure still hold their data keys wrapped under it"
+                ),
+                "kith keys rotate --data-dir DIR, then take a new backup: older backups can then no longer be opened \
+                 for anyone"
+                    .into(),
+            ));
+        }
+    }
+    if store.setting(PLAIN_HTTP_SINCE).await?.is_some() {
+        found.push(finding(
+            Severity::Medium,
+            "plain_http",
+            "a server was started with --http: it speaks plain HTTP (on loopback only)".into(),
+            "start kith serve without --http, behind a TLS-terminating proxy on this machine at most".into(),
+        ));
+    }
+    Ok(found)
+}
+
+/// Every check: the data directory's files, the database URL, and the
+/// store when it could be opened (`Err` says why not). Sorted.
+pub async fn examine(
+    dir: &DataDir,
+    url: &str,
+    store: Result<&DynStore, String>,
+    backup_every_ms: Option<i64>,
+) -> anyhow::Result<Vec<Finding>> {
+    let mut found = files(dir, time::OffsetDateTime::now_utc());
+    found.extend(database(url));
+    match store {
+        Ok(opened) => {
+            let context = Context { now_ms: crate::now_millis(), kek_created_ms: kek_created_ms(dir), backup_every_ms };
+            found.extend(self::store(opened, context).await?);
+        }
+        Err(reason) => found.push(unopened(&reason)),
+    }
+    sort(&mut found);
+    Ok(found)
+}
+
+/// The findings with their counts, as the API answers them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Report {
+    /// The most severe first.
+    pub findings: Vec<Finding>,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+impl Report {
+    pub fn of(findings: Vec<Finding>) -> Self {
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let (high, medium, low) = (count(Severity::High), count(Severity::Medium), count(Severity::Low));
+        Self { findings, high, medium, low }
+    }
+
+    /// The audit event's fields: counts, never a finding's text.
+    pub fn fields(&self) -> Vec<String> {
+        vec![format!("high:{}", self.high), format!("medium:{}", self.medium), format!("low:{}", self.low)]
+    }
+}
+
+/// When a server last ran the doctor on its own (ms).
+pub const DAILY_RAN_AT: &str = "doctor_ran_at";
+
+/// Run from a server's periodic tick: once a day (across the servers of
+/// a database), the whole check, recorded as an audit event of
+/// `system:scheduler`; high findings are logged too.
+pub async fn daily(dir: &DataDir, url: &str, store: &DynStore, backup_every_ms: Option<i64>) -> anyhow::Result<()> {
+    let now = crate::now_millis();
+    let last = store.setting(DAILY_RAN_AT).await?.and_then(|v| v.parse::<i64>().ok());
+    if last.is_some_and(|at| now - at < DAY_MS) {
+        return Ok(());
+    }
+    store.set_setting(DAILY_RAN_AT, &now.to_string()).await?;
+    let report = Report::of(examine(dir, url, Ok(store), backup_every_ms).await?);
+    let fields = report.fields();
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    crate::audit::record_system(
+        store,
+        "system:scheduler",
+        kith_core::audit::AuditAction::Read,
+        "doctor",
+        None,
+        &fields,
+    )
+    .await?;
+    for high in report.findings.iter().filter(|f| f.severity == Severity::High) {
+        tracing::warn!(check = high.check, "the daily self-check found a high finding; run kith doctor");
+    }
+    Ok(())
 }
 
 /// The most severe first, then by check.

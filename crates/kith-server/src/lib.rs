@@ -18,6 +18,7 @@ pub mod listing;
 pub mod rotation;
 pub mod sealing;
 pub mod service;
+pub mod tls;
 
 pub use clock::now_millis;
 pub use http::app::{build_app, AppState};

@@ -203,7 +203,12 @@ async fn verify(args: VerifyArgs) -> Result<()> {
     // Recorded in the data directory's audit log when there is one to record in.
     let fields = [if outcome.is_ok() { "outcome:intact" } else { "outcome:damaged" }];
     match dir.open(args.common.database_url.as_deref()).await {
-        Ok(opened) => record_command(&opened.store, AuditAction::Read, "backup_verification", None, &fields).await?,
+        Ok(opened) => {
+            record_command(&opened.store, AuditAction::Read, "backup_verification", None, &fields).await?;
+            if let Ok(verified) = &outcome {
+                backup::note_verified(&opened.store, backup::taken_at(&verified.manifest)?).await?;
+            }
+        }
         Err(_) => eprintln!("note: {} has no database to record this verification in", dir.root.display()),
     }
     let verified = outcome.with_context(|| format!("{} did not verify", args.file.display()))?;
@@ -243,7 +248,7 @@ async fn restore(args: RestoreArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = report?;
     dir.remember_database(given)?;
-    kith_server::http::tls::ensure_self_signed(&dir.tls_dir())?;
+    kith_server::tls::ensure_self_signed(&dir.tls_dir())?;
     println!(
         "restored {} rows in {} tables from a backup of {} into {}; {} erased since the backup: erased again",
         report.manifest.rows(),

@@ -8,7 +8,7 @@ use kith_server::auth::{new_token, AccessPolicy, ROLES};
 use kith_server::clock::rfc3339_millis;
 use kith_server::config::ServerConfig;
 use kith_server::datadir::DataDir;
-use kith_server::http::tls::{ensure_self_signed, rustls_config, TlsFiles};
+use kith_server::tls::{ensure_self_signed, rustls_config, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -165,6 +165,8 @@ enum BenchCommand {
     Policy(crate::bench_policy::PolicyArgs),
     /// The server time of the contacts list page over a large database.
     Pages(crate::bench_pages::PagesArgs),
+    /// Backup, verification and restore of a large database, against sqlite3 .backup or pg_dump and pg_restore.
+    Backup(crate::bench_backup::BackupArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -187,6 +189,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Audit(args)) => crate::bench_audit::run(args).await,
         Command::Bench(BenchCommand::Policy(args)) => crate::bench_policy::run(args).await,
         Command::Bench(BenchCommand::Pages(args)) => crate::bench_pages::run(args).await,
+        Command::Bench(BenchCommand::Backup(args)) => crate::bench_backup::run_bench(args).await,
         Command::Doctor(args) => doctor(args).await,
         Command::Backup(command) => crate::backup::run(command).await,
         Command::Migrate(args) => crate::backup::migrate(args).await,
@@ -225,6 +228,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         };
         Some(rustls_config(&files).await?)
     };
+    // The doctor reports plain HTTP until a server of this database starts with TLS again.
+    match tls {
+        None => {
+            opened
+                .store
+                .set_setting(kith_server::doctor::PLAIN_HTTP_SINCE, &rfc3339_millis(kith_server::now_millis()))
+                .await?
+        }
+        Some(_) => opened.store.remove_setting(kith_server::doctor::PLAIN_HTTP_SINCE).await?,
+    }
     let listener = std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => {
             anyhow::anyhow!("cannot listen on {addr}: the port is already in use")
@@ -234,6 +247,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
         _ => anyhow::anyhow!("cannot listen on {addr}: {e}"),
     })?;
+    if let Some(backup) = &dir.settings.backup {
+        backup.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
+    }
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
         body_deadline: kith_server::config::BODY_DEADLINE,
@@ -273,6 +289,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .unwrap_or_else(|| kith_server::config::DEFAULT_DRP_BUSINESS_ID.to_string()),
         drp_callbacks: Default::default(),
         erasure_ledger: Some(dir.erasure_ledger_file()),
+        installation: Some(kith_server::config::Installation {
+            data_dir: dir.root.clone(),
+            key_file: args.common.key_file.clone(),
+            database_url: dir.database_url(args.common.database_url.as_deref()),
+            backup_every_ms: dir.settings.backup.as_ref().map(|b| b.every_ms()),
+        }),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
@@ -280,7 +302,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Kith serving on {scheme}://{local} (database {})", opened.database);
-    if let Some(expiry) = self_signed.as_deref().and_then(kith_server::http::tls::self_signed_expiry) {
+    if let Some(expiry) = self_signed.as_deref().and_then(kith_server::tls::self_signed_expiry) {
         let until = expiry.date();
         println!(
             "TLS: a self-signed certificate for localhost, valid until {until} and renewed before then; \
@@ -290,15 +312,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%local, scheme, "listening");
     let every = std::time::Duration::from_secs(60 * args.checkpoint_every.max(1));
+    // The periodic work runs beside serving in this task rather than a
+    // spawned one: a scheduled backup borrows across awaits in ways a
+    // spawned task cannot be proven `Send` for.
     let periodic = {
         let (store, notary, audit, tls, dir) = (store.clone(), notary.clone(), audit.clone(), tls.clone(), dir.clone());
-        tokio::spawn(async move {
+        let url = dir.database_url(args.common.database_url.as_deref());
+        async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
                 tick.tick().await;
                 if let (Some(dir), Some(tls)) = (&self_signed, &tls) {
-                    kith_server::http::tls::renew_self_signed(dir, tls).await;
+                    kith_server::tls::renew_self_signed(dir, tls).await;
                 }
                 if let Err(e) = notary.checkpoint(&store).await {
                     tracing::warn!(error = %e, "audit checkpoint failed");
@@ -307,17 +333,37 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 kith_server::service::capture::sweep(&store, &audit).await;
                 // Other servers' erasures reach this data directory's ledger file.
                 dir.reconcile_ledger(&store).await;
+                if let Some(schedule) = &dir.settings.backup {
+                    let engine = kith_server::backup::engine_of(&url);
+                    let now = kith_server::now_millis();
+                    match kith_server::backup::schedule::run_if_due(&store, schedule, &dir.key_file(), engine, now)
+                        .await
+                    {
+                        Ok(Some(done)) => {
+                            tracing::info!(file = %done.file.display(), verified = done.verified, "scheduled backup written")
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %format!("{e:#}"), "the scheduled backup failed"),
+                    }
+                }
+                let every = dir.settings.backup.as_ref().map(|b| b.every_ms());
+                if let Err(e) = kith_server::doctor::daily(&dir, &url, &store, every).await {
+                    tracing::warn!(error = %e, "the daily self-check did not run");
+                }
             }
-        })
+        }
     };
-    kith_server::http::serve::serve(
+    let serving = kith_server::http::serve::serve(
         kith_server::build_app(state),
         listener,
         tls,
         kith_server::http::serve::shutdown_signal(),
-    )
-    .await?;
-    periodic.abort();
+    );
+    tokio::pin!(periodic);
+    tokio::select! {
+        served = serving => served?,
+        _ = &mut periodic => unreachable!("the periodic work never ends"),
+    }
     if let Err(e) = audit.close_refusals(true).await {
         tracing::warn!(error = %e.detail, "refusal counts could not be recorded at shutdown");
     }
@@ -386,29 +432,33 @@ async fn token_revoke(args: TokenRevokeArgs) -> Result<()> {
 
 /// Prints the findings, most severe first; any high one fails the command.
 async fn doctor(args: CommonArgs) -> Result<()> {
-    use kith_server::doctor::{self, Severity};
+    use kith_server::doctor;
     let dir = DataDir::new(&args.data_dir, args.key_file.clone())?;
     let url = dir.database_url(args.database_url.as_deref());
-    let mut found = doctor::files(&dir, time::OffsetDateTime::now_utc());
-    found.extend(doctor::database(&url));
-    // The files are checked first: opening refuses a key file open to others.
+    // The files are checked before opening: opening refuses a key file open to others.
+    let files_first = doctor::files(&dir, time::OffsetDateTime::now_utc());
     let opened = dir.open(args.database_url.as_deref()).await;
-    match &opened {
-        Ok(opened) => found.extend(doctor::store(&opened.store, kith_server::now_millis()).await?),
-        Err(e) => found.push(doctor::unopened(e)),
+    let store = opened.as_ref().map(|o| &o.store).map_err(|e| format!("{e:#}"));
+    let every = dir.settings.backup.as_ref().map(|b| b.every_ms());
+    let mut found = doctor::examine(&dir, &url, store, every).await?;
+    // What opening changed (it writes a missing erasure ledger) was found before it.
+    for early in files_first {
+        if !found.iter().any(|f| f.check == early.check) {
+            found.push(early);
+        }
     }
     doctor::sort(&mut found);
-    let count = |s: Severity| found.iter().filter(|f| f.severity == s).count();
-    let (high, medium, low) = (count(Severity::High), count(Severity::Medium), count(Severity::Low));
+    let report = doctor::Report::of(found);
+    let (found, high, medium, low) = (&report.findings, report.high, report.medium, report.low);
     if let Ok(opened) = &opened {
-        let fields = [format!("high:{high}"), format!("medium:{medium}"), format!("low:{low}")];
+        let fields = report.fields();
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         kith_server::audit::record_command(&opened.store, AuditAction::Read, "doctor", None, &fields).await?;
     }
     if found.is_empty() {
         println!("No findings.");
     }
-    for f in &found {
+    for f in found {
         println!("{:<6}  {}: {}\n        fix: {}", f.severity.as_str(), f.check, f.problem, f.fix);
     }
     println!("{high} high, {medium} medium, {low} low");
@@ -440,6 +490,7 @@ async fn audit_verify(args: AuditVerifyArgs) -> Result<()> {
     };
     match report.first_broken {
         None => {
+            opened.store.set_setting(kith_server::audit::VERIFIED_AT, &kith_server::now_millis().to_string()).await?;
             let against = match report.checkpoint {
                 Some(size) => format!("consistent with the signed checkpoint of {size} events"),
                 None => "no signed checkpoint yet".to_string(),
@@ -463,6 +514,8 @@ async fn audit_checkpoint(args: AuditCheckpointArgs) -> Result<()> {
     if let Some(out) = &args.out {
         std::fs::write(out, &note).with_context(|| format!("cannot write {}", out.display()))?;
     }
+    let now = kith_server::now_millis().to_string();
+    opened.store.set_setting(kith_server::audit::CHECKPOINT_EXPORTED_AT, &now).await?;
     print!("{note}");
     eprintln!("verifier key: {}", opened.notary.verifier().encoded());
     Ok(())

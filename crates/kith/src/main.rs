@@ -4,6 +4,7 @@
 mod backup;
 mod bench;
 mod bench_audit;
+mod bench_backup;
 mod bench_pages;
 mod bench_policy;
 mod cli;

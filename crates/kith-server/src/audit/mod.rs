@@ -19,6 +19,11 @@ use kith_crypto::signed_note::{NoteSigner, NoteVerifier};
 use kith_store::DynStore;
 use tokio::sync::{mpsc, oneshot};
 
+/// Settings the doctor reads: when the chain was last verified intact,
+/// and when a checkpoint was last exported (ms).
+pub const VERIFIED_AT: &str = "audit_verified_at";
+pub const CHECKPOINT_EXPORTED_AT: &str = "checkpoint_exported_at";
+
 /// Most events one commit takes.
 const MAX_BATCH: usize = 4096;
 
@@ -207,8 +212,21 @@ pub async fn record_command(
     record: Option<uuid::Uuid>,
     fields: &[&str],
 ) -> Result<(), kith_store::StoreError> {
+    record_system(store, "system:cli", action, entity, record, fields).await
+}
+
+/// Appends one event of work no caller asked for (`system:cli`, or
+/// `system:scheduler` for what a server runs on its own).
+pub async fn record_system(
+    store: &DynStore,
+    actor: &str,
+    action: kith_core::audit::AuditAction,
+    entity: &str,
+    record: Option<uuid::Uuid>,
+    fields: &[&str],
+) -> Result<(), kith_store::StoreError> {
     let fields = fields.iter().map(|f| f.to_string()).collect();
-    let event = event::event("system:cli".into(), action, event::About { entity, record, subject: None }, fields);
+    let event = event::event(actor.into(), action, event::About { entity, record, subject: None }, fields);
     store.append_audit(vec![event], &hash_event).await.map(|_| ())
 }
 

@@ -148,6 +148,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_erasure(&self, principal: &Principal) -> ApiResult<()>;
     /// Configuring the Data Rights Protocol agents whose requests are accepted.
     fn authorize_agents(&self, principal: &Principal) -> ApiResult<()>;
+    /// Reading the installation's security self-check.
+    fn authorize_doctor(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -261,6 +263,14 @@ impl Authorizer for AccessPolicy {
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::Forbidden, "only the DPO configures Data Rights Protocol agents"))
+        }
+    }
+
+    fn authorize_doctor(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_any_role(&["admin", "dpo"]) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only an admin or the DPO reads the security self-check"))
         }
     }
 }

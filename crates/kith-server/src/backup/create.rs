@@ -131,6 +131,9 @@ pub async fn create(
         File::open(parent).and_then(|d| d.sync_all()).ok();
     }
     let bytes = std::fs::metadata(out)?.len();
+    let taken = super::taken_at(&manifest)?.to_string();
+    store.init_setting(super::FIRST_BACKUP_AT, &taken).await?;
+    store.set_setting(super::LAST_BACKUP_AT, &taken).await?;
     Ok(CreateReport { manifest, bytes })
 }
 

@@ -11,6 +11,7 @@ pub mod ledger;
 mod load;
 mod migrate;
 mod restore;
+pub mod schedule;
 
 pub use create::{create, CreateReport};
 pub use format::Manifest;
@@ -21,6 +22,28 @@ pub use restore::{restore, RestoreReport, RestoreRequest};
 /// The setting a restore holds until it has finished; a database that
 /// has it is refused, so no server reads a half-restored database.
 pub const RESTORE_MARKER: &str = "restore_incomplete";
+
+/// Settings the doctor reads: when the first and the newest backups were
+/// taken, and when the newest verified backup was taken (ms).
+pub const FIRST_BACKUP_AT: &str = "first_backup_at";
+pub const LAST_BACKUP_AT: &str = "last_backup_at";
+pub const LAST_VERIFIED_BACKUP: &str = "last_verified_backup_at";
+
+/// When a backup was taken, from its manifest (ms).
+pub fn taken_at(manifest: &Manifest) -> anyhow::Result<i64> {
+    let made = time::OffsetDateTime::parse(&manifest.created_at, &time::format_description::well_known::Rfc3339)?;
+    Ok((made.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// Notes in the installation's settings that its backup taken at `made`
+/// (ms) verified.
+pub async fn note_verified(store: &kith_store::DynStore, made: i64) -> anyhow::Result<()> {
+    let known = store.setting(LAST_VERIFIED_BACKUP).await?.and_then(|v| v.parse::<i64>().ok());
+    if known.is_none_or(|k| k < made) {
+        store.set_setting(LAST_VERIFIED_BACKUP, &made.to_string()).await?;
+    }
+    Ok(())
+}
 
 /// Rows per batch: the unit of memory, of a frame and of a load transaction.
 const BATCH_ROWS: usize = 500;

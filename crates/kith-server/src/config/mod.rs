@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 
 mod accounts;
 mod alerts;
+mod backup;
 mod callbacks;
 mod capture;
 mod portal;
 
 pub use accounts::AccountSettings;
 pub use alerts::AlertRules;
+pub use backup::{parse_every, BackupSettings};
 pub use callbacks::CallbackRules;
 pub use capture::CaptureSettings;
 pub use portal::PortalSettings;
@@ -87,6 +89,20 @@ pub struct ServerConfig {
     /// The erasure ledger's file beside the key file, appended to after
     /// each erasure (none in tests without a data directory).
     pub erasure_ledger: Option<std::path::PathBuf>,
+    /// The data directory and database this server runs from, for the
+    /// doctor's report at `/api/v1/doctor` (none in tests that need none).
+    pub installation: Option<Installation>,
+}
+
+/// Where a server runs from, as the doctor looks at it.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    pub data_dir: std::path::PathBuf,
+    /// A key file named on the command line, if not the data directory's.
+    pub key_file: Option<std::path::PathBuf>,
+    pub database_url: String,
+    /// `[backup] every`, when backups are scheduled.
+    pub backup_every_ms: Option<i64>,
 }
 
 /// How long a client has to send a request's body.
@@ -119,6 +135,7 @@ impl Default for ServerConfig {
             drp_business_id: DEFAULT_DRP_BUSINESS_ID.into(),
             drp_callbacks: Default::default(),
             erasure_ledger: None,
+            installation: None,
         }
     }
 }

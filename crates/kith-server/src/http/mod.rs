@@ -14,5 +14,4 @@ pub mod guard;
 pub mod ratelimit;
 pub mod routes;
 pub mod serve;
-pub mod tls;
 pub mod web;

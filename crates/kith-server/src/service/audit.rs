@@ -135,5 +135,9 @@ pub async fn alerts(
 /// Recomputes the chain against the checkpoints.
 pub async fn verify(svc: &Services, who: &Caller) -> ApiResult<Verification> {
     audited(svc, who, None).await?;
-    Ok(svc.notary.verify(&svc.store, None).await?)
+    let verification = svc.notary.verify(&svc.store, None).await?;
+    if verification.intact {
+        svc.store.set_setting(crate::audit::VERIFIED_AT, &crate::now_millis().to_string()).await?;
+    }
+    Ok(verification)
 }

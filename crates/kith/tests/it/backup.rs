@@ -361,3 +361,56 @@ async fn migrate_moves_a_sqlite_installation_to_postgresql_and_back_and_refuses_
     moved.cleanup().await;
     postgres.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_run_when_due_are_verified_and_the_oldest_beyond_keep_go() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        s.create("contacts", json!({"given_name": "Scheduled"})).await;
+        let dir = kith_server::datadir::DataDir::new(&db.data_dir(), None).unwrap();
+        let settings = kith_server::config::BackupSettings {
+            every: "1h".into(),
+            keep: 2,
+            dir: db.dir.path().join("scheduled"),
+            recipients: vec![],
+        };
+        assert!(settings.check().is_ok());
+        let engine = kith_server::backup::engine_of(&dir.database_url(db.url.as_deref()));
+        let run = |now: i64| {
+            let (store, settings, key_file) = (s.store.clone(), settings.clone(), dir.key_file());
+            async move { kith_server::backup::schedule::run_if_due(&store, &settings, &key_file, engine, now).await }
+        };
+        let start = kith_server::now_millis();
+        let hour = 3_600_000;
+        let first = run(start).await.unwrap().expect("no backup yet: one is due");
+        assert!(first.verified && first.file.exists(), "{first:?}");
+        assert!(run(start + 1_000).await.unwrap().is_none(), "not due within the hour");
+        let second = run(start + hour).await.unwrap().expect("due after an hour");
+        let third = run(start + 2 * hour).await.unwrap().expect("due again");
+        assert_eq!(third.deleted, 1, "keep = 2");
+        assert!(!first.file.exists() && second.file.exists() && third.file.exists());
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&settings.dir).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o700);
+        let query = kith_store::AuditQuery {
+            actor: Some("system:scheduler".into()),
+            limit: 100,
+            subject_id: None,
+            action: None,
+            from: None,
+            to: None,
+            after: None,
+            newest_first: false,
+        };
+        let events = s.store.audit_query(&query).await.unwrap();
+        let entities: Vec<&str> = events.iter().filter_map(|e| e.entity.as_deref()).collect();
+        assert_eq!(entities.iter().filter(|e| **e == "backup").count(), 3, "{entities:?}");
+        assert_eq!(entities.iter().filter(|e| **e == "backup_verification").count(), 3, "{entities:?}");
+        s.stop().await;
+        let said = kith_ok(args(&["backup", "verify", third.file.to_str().unwrap()], &db, &["--quiet"])).await;
+        assert!(said.contains("backup intact"), "{said}");
+        let (_, out, _) = run_kith_async(args(&["doctor"], &db, &[])).await;
+        assert!(!out.contains("backup_missing") && !out.contains("backup_unverified"), "{out}");
+        db.cleanup().await;
+    }
+}

@@ -1381,3 +1381,34 @@ async fn the_dpo_carries_out_a_rectification_registered_by_letter_from_its_page(
     assert_eq!(contact["family_name"], "Kovalenko-Bondar");
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reads_the_security_self_check_and_sales_may_not() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let admin = token_for(&s, "admin").await;
+    add_user(&s, &admin, "ada@example.org", "admin").await;
+    add_user(&s, &admin, "sam@example.org", "sales").await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    assert!(browser.client.find(Locator::Css("a[href='/doctor']")).await.is_err(), "no link for sales");
+    browser.open(&s, "/doctor").await;
+    assert!(browser.html().await.contains("Your role may not see this."));
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "ada@example.org").await;
+    browser.press("a[href='/doctor']").await;
+    browser.arrive("/doctor", "").await;
+    browser.assert_accessible("security self-check").await;
+    let counts = browser.client.find(Locator::Id("doctor-counts")).await.unwrap().text().await.unwrap();
+    assert!(counts.contains("high") && counts.contains("medium"), "{counts}");
+    // No backup yet, and Ada herself signs in without a second factor (high, as an admin).
+    for check in ["backup_missing", "second_factor", "audit_not_verified"] {
+        let row = browser.client.find(Locator::Css(&format!("#findings tr[data-check='{check}']"))).await;
+        assert!(row.is_ok(), "{check} is listed:\n{}", browser.html().await);
+    }
+    let second = browser.client.find(Locator::Css("#findings tr[data-check='second_factor']")).await.unwrap();
+    assert_eq!(second.attr("data-severity").await.unwrap().as_deref(), Some("high"));
+    assert!(second.text().await.unwrap().contains("Accounts without a second factor"));
+    finish(browser, s, db).await;
+}

@@ -187,7 +187,7 @@ async fn plain_http_on_loopback_when_asked() {
 async fn operator_certificates_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let data = path(&dir, "data");
-    let own = kith_server::http::tls::ensure_self_signed(&dir.path().join("operator")).unwrap();
+    let own = kith_server::tls::ensure_self_signed(&dir.path().join("operator")).unwrap();
     let args: Vec<String> = [
         "--data-dir",
         &data,

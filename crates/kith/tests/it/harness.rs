@@ -158,10 +158,18 @@ impl Server {
         if config.erasure_ledger.is_none() {
             config.erasure_ledger = Some(dir.erasure_ledger_file());
         }
+        if config.installation.is_none() {
+            config.installation = Some(kith_server::config::Installation {
+                data_dir: data_dir.clone(),
+                key_file: None,
+                database_url: dir.database_url(db.url.as_deref()),
+                backup_every_ms: None,
+            });
+        }
         let (token, row) = new_token("tester", "sales", kith_server::now_millis(), None);
         opened.store.insert_token(&row).await.expect("token");
-        let tls_files = kith_server::http::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
-        let tls = kith_server::http::tls::rustls_config(&tls_files).await.expect("TLS config");
+        let tls_files = kith_server::tls::ensure_self_signed(&dir.tls_dir()).expect("certificate");
+        let tls = kith_server::tls::rustls_config(&tls_files).await.expect("TLS config");
         let (store, keys) = (opened.store.clone(), opened.keys.clone());
         let state =
             kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);

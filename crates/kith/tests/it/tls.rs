@@ -60,7 +60,7 @@ type TlsStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStre
 impl RawTls {
     fn new(db: &TestDb, server: &Server) -> Self {
         use rustls::pki_types::{pem::PemObject, CertificateDer};
-        kith_server::http::tls::install_crypto_provider();
+        kith_server::tls::install_crypto_provider();
         let cert = CertificateDer::from_pem_file(db.data_dir().join("tls/cert.pem")).unwrap();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(cert).unwrap();

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod audit;
 pub mod capture;
 pub mod consents;
+pub mod doctor;
 pub mod drp;
 pub mod dsr;
 pub mod erasure;

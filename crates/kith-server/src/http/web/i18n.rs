@@ -116,6 +116,13 @@ impl Lang {
         LOCALES.try_lookup(&self.id, key)
     }
 
+    /// A message with several numeric arguments.
+    pub fn tn(&self, key: &str, args: &[(&str, i64)]) -> String {
+        let args: HashMap<Cow<'static, str>, FluentValue<'static>> =
+            args.iter().map(|(name, value)| (Cow::Owned(name.to_string()), FluentValue::from(*value))).collect();
+        LOCALES.lookup_with_args(&self.id, key, &args)
+    }
+
     /// A message with one argument.
     pub fn t1(&self, key: &str, name: &str, value: impl Into<FluentValue<'static>>) -> String {
         let args: HashMap<Cow<'static, str>, FluentValue<'static>> =

@@ -80,6 +80,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/companies/{id}", get(pages::companies::show).post(pages::editing::update::<Company>))
         .route("/companies/{id}/edit", get(pages::editing::edit_form::<Company>))
         .route("/audit", get(pages::audit::log))
+        .route("/doctor", get(pages::doctor::show))
         .route("/segments", get(pages::segments::list).post(pages::segments::save))
         .route("/segments/{id}", get(pages::segments::show))
         .route("/segments/{id}/delete", post(pages::segments::delete))

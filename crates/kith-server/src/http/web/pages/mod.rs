@@ -11,6 +11,7 @@ pub mod companies;
 pub mod consent;
 pub mod contacts;
 pub mod deals;
+pub mod doctor;
 pub mod editing;
 pub mod login;
 mod panels;
@@ -49,6 +50,7 @@ pub struct Chrome {
     pub may_see_consent: bool,
     pub may_see_admin: bool,
     pub may_see_segments: bool,
+    pub may_see_doctor: bool,
 }
 
 impl Chrome {
@@ -70,6 +72,7 @@ impl Chrome {
             may_see_segments: may_read(kith_core::EntityKind::Contacts),
             may_see_audit: svc.authorizer.authorize_audit(&who.principal).is_ok(),
             may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
+            may_see_doctor: svc.authorizer.authorize_doctor(&who.principal).is_ok(),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
                 || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
                 || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),
