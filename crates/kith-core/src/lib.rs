@@ -18,6 +18,7 @@ pub mod model;
 pub mod normalize;
 pub mod policy;
 pub mod purpose;
+pub mod retention;
 pub mod segment;
 pub mod text;
 pub mod values;

@@ -34,6 +34,8 @@ pub struct FileSettings {
     pub drp_business_id: Option<String>,
     /// Scheduled backups: how often, how many to keep, where.
     pub backup: Option<crate::config::BackupSettings>,
+    /// Retention: periods of categories with their own, and its schedule.
+    pub retention: Option<crate::config::RetentionSettings>,
 }
 
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod input;
 pub mod listing;
+pub mod retention;
 pub mod rotation;
 pub mod sealing;
 pub mod service;

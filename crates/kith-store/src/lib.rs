@@ -72,6 +72,7 @@ pub trait Store:
     + ErasureStore
     + DrpStore
     + PortalStore
+    + RetentionStore
 {
 }
 
@@ -89,7 +90,8 @@ impl<
             + RequestStore
             + ErasureStore
             + DrpStore
-            + PortalStore,
+            + PortalStore
+            + RetentionStore,
     > Store for T
 {
 }
@@ -100,7 +102,7 @@ impl<
 pub mod prelude {
     pub use super::{
         AccessStore, AccountStore, AuditStore, BackupStore, CaptureStore, DrpStore, ErasureStore, KeyStore,
-        PolicyStore, PortalStore, RecordStore, RequestStore, SegmentStore, SettingsStore,
+        PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore, SegmentStore, SettingsStore,
     };
 }
 

@@ -525,6 +525,7 @@ macro_rules! impl_store {
         $crate::sql::erasure::impl_erasure!($store, $db, $backend, $d);
         $crate::sql::drp::impl_drp!($store, $db, $backend, $d);
         $crate::sql::portal::impl_portal!($store, $db, $backend, $d);
+        $crate::sql::retention::impl_retention!($store, $db, $backend, $d);
     };
 }
 

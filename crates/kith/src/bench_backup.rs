@@ -40,6 +40,20 @@ fn mib(bytes: u64) -> f64 {
 
 fn quiet(_: &str, _: u64) {}
 
+/// Resets this process's peak resident set (Linux: `clear_refs` 5), so the
+/// next reading covers only what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak resident set since the last reset, in MiB (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 /// The engine's own backup and restore of the same database: (backup, restore, bytes).
 fn baseline(root: &Path, url: Option<&str>) -> Result<(Duration, Duration, u64)> {
     match url {
@@ -99,9 +113,14 @@ pub async fn run_bench(args: BackupArgs) -> Result<()> {
     let engine = backup::engine_of(&dir.database_url(source_url.as_deref()));
 
     let file = root.join("kith.age");
+    let rss_before = {
+        reset_peak_rss();
+        peak_rss_mib()
+    };
     let started = Instant::now();
     let report = backup::create(&opened.store, engine, &[recipient], &file, &quiet).await?;
     let create = started.elapsed();
+    let rss_backup = peak_rss_mib();
     let keys = backup::keys::identities(&dir.key_file())?;
     let started = Instant::now();
     backup::verify(&file, &keys, &quiet).await?;
@@ -154,5 +173,8 @@ pub async fn run_bench(args: BackupArgs) -> Result<()> {
     line("verify (authenticate, scratch load, audit chain)", verify, None);
     line("restore (load, ledger replay)", restore, Some(base_restore));
     println!("backup file {:.1} MiB; baseline {:.1} MiB", mib(report.bytes), mib(base_bytes));
+    if let (Some(before), Some(peak)) = (rss_before, rss_backup) {
+        println!("resident set: {before:.0} MiB before the backup, peak {peak:.0} MiB during it");
+    }
     Ok(())
 }

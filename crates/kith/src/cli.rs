@@ -44,6 +44,9 @@ enum Command {
     /// Encrypted online backups: create, verify, restore, and the backup keys.
     #[command(subcommand)]
     Backup(crate::backup::BackupCommand),
+    /// Retention: who would go and why (plan), and doing it (run).
+    #[command(subcommand)]
+    Retention(crate::retention::RetentionCommand),
     /// Copy the installation into an empty database of another engine (postgres://… or sqlite://PATH), check row counts and the audit chain, then switch kith.toml to it.
     Migrate(crate::backup::MigrateArgs),
     /// The security self-check: findings with their severity and fix. Exit status 1 when any is high, so cron can alert.
@@ -193,6 +196,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => doctor(args).await,
         Command::Backup(command) => crate::backup::run(command).await,
         Command::Migrate(args) => crate::backup::migrate(args).await,
+        Command::Retention(command) => crate::retention::run(command).await,
     }
 }
 
@@ -250,6 +254,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(backup) = &dir.settings.backup {
         backup.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
     }
+    if let Some(retention) = &dir.settings.retention {
+        retention.check().map_err(|e| anyhow::anyhow!("{}: {e}", dir.config_file().display()))?;
+    }
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
         body_deadline: kith_server::config::BODY_DEADLINE,
@@ -295,6 +302,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             database_url: dir.database_url(args.common.database_url.as_deref()),
             backup_every_ms: dir.settings.backup.as_ref().map(|b| b.every_ms()),
         }),
+        retention: dir.settings.retention.clone().unwrap_or_default(),
     };
     let (store, notary) = (opened.store.clone(), opened.notary.clone());
     let state = kith_server::AppState::new(opened.store, opened.keys, opened.notary, Arc::new(AccessPolicy), config);
@@ -344,6 +352,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
                         }
                         Ok(None) => {}
                         Err(e) => tracing::error!(error = %format!("{e:#}"), "the scheduled backup failed"),
+                    }
+                }
+                if let Some(retention) = &dir.settings.retention {
+                    let (ledger, now) = (dir.erasure_ledger_file(), kith_server::now_millis());
+                    match kith_server::retention::run_if_due(&store, &notary, retention, &ledger, now).await {
+                        Ok(Some(ran)) => {
+                            tracing::info!(erased = ran.people_erased, held = ran.people_held, "retention applied")
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %format!("{e:#}"), "retention did not run"),
                     }
                 }
                 let every = dir.settings.backup.as_ref().map(|b| b.every_ms());

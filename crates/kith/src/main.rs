@@ -8,6 +8,7 @@ mod bench_backup;
 mod bench_pages;
 mod bench_policy;
 mod cli;
+mod retention;
 mod users;
 
 use clap::Parser;

@@ -514,3 +514,26 @@ doctor-check-audit_not_verified = Audit chain not verified
 doctor-check-checkpoint_not_exported = No checkpoint kept apart
 doctor-check-erasures_since_rotation = Erased people in old backups
 doctor-check-plain_http = Plain HTTP
+
+## Retention
+nav-retention = Retention
+retention-title = Retention
+retention-intro = A person is kept while a purpose their data is held for still runs, counted from their last activity (a change, an interaction, a purchase, a deal, a consent), and while a record of a category with its own period has not run it. Then they are erased like on request (data key destroyed, receipt, erasure ledger), but not suppressed. An exception to erasure holds them. Records of a category with its own period go on their own when it has run.
+retention-plan = What retention would do now
+retention-due = People due for erasure
+retention-held = Due but held by an exception to erasure
+retention-kept = People kept
+retention-scheduled = Applied by the server every { $every }.
+retention-not-scheduled = Not scheduled: applied by kith retention run (or [retention] every in kith.toml).
+retention-categories = Categories with their own period
+retention-category = Category
+retention-period = Period
+retention-records-due = Records past it
+retention-days = { $count } days
+retention-no-period = none of its own
+retention-category-interactions = Interactions
+retention-category-purchases = Purchases
+retention-category-deals = Deals
+retention-purposes = Each purpose's period
+retention-purpose = Purpose
+retention-basis = Lawful basis

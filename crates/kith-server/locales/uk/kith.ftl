@@ -515,3 +515,26 @@ doctor-check-audit_not_verified = Ланцюг аудиту не перевір�
 doctor-check-checkpoint_not_exported = Немає контрольної точки окремо
 doctor-check-erasures_since_rotation = Стерті люди в старих копіях
 doctor-check-plain_http = Незашифрований HTTP
+
+## Retention
+nav-retention = Зберігання
+retention-title = Строки зберігання
+retention-intro = Людину зберігають, доки триває хоч одна мета, для якої тримають її дані, рахуючи від останньої дії (зміни, взаємодії, покупки, угоди, згоди), і доки запис категорії з власним строком його не відбув. Тоді її стирають, як на запит (ключ даних знищено, квитанція, журнал стирань), але без блокування повторного додавання. Виняток зі стирання її утримує. Записи категорії з власним строком зникають самі, коли строк минув.
+retention-plan = Що зробило б зберігання зараз
+retention-due = Людей до стирання
+retention-held = До стирання, але утримано винятком
+retention-kept = Людей зберігається
+retention-scheduled = Сервер застосовує кожні { $every }.
+retention-not-scheduled = Не за розкладом: застосовує kith retention run (або [retention] every у kith.toml).
+retention-categories = Категорії з власним строком
+retention-category = Категорія
+retention-period = Строк
+retention-records-due = Записів понад строк
+retention-days = днів: { $count }
+retention-no-period = власного немає
+retention-category-interactions = Взаємодії
+retention-category-purchases = Покупки
+retention-category-deals = Угоди
+retention-purposes = Строк кожної мети
+retention-purpose = Мета
+retention-basis = Правова підстава

@@ -9,6 +9,7 @@ mod backup;
 mod callbacks;
 mod capture;
 mod portal;
+mod retention;
 
 pub use accounts::AccountSettings;
 pub use alerts::AlertRules;
@@ -16,6 +17,7 @@ pub use backup::{parse_every, BackupSettings};
 pub use callbacks::CallbackRules;
 pub use capture::CaptureSettings;
 pub use portal::PortalSettings;
+pub use retention::RetentionSettings;
 
 /// Hides a password in a database URL before it is printed or logged.
 pub fn redact_url(url: &str) -> String {
@@ -92,6 +94,8 @@ pub struct ServerConfig {
     /// The data directory and database this server runs from, for the
     /// doctor's report at `/api/v1/doctor` (none in tests that need none).
     pub installation: Option<Installation>,
+    /// `[retention]`: periods of categories with their own, its schedule.
+    pub retention: RetentionSettings,
 }
 
 /// Where a server runs from, as the doctor looks at it.
@@ -136,6 +140,7 @@ impl Default for ServerConfig {
             drp_callbacks: Default::default(),
             erasure_ledger: None,
             installation: None,
+            retention: RetentionSettings::default(),
         }
     }
 }

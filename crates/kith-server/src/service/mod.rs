@@ -25,6 +25,7 @@ pub mod login;
 pub mod portal;
 pub mod purposes;
 pub mod records;
+pub mod retention;
 pub mod roles;
 pub mod segments;
 pub mod users;

@@ -19,6 +19,10 @@ pub trait ErasureStore: Send + Sync + 'static {
     /// deletion below the database (SQLite: a truncating WAL checkpoint;
     /// PostgreSQL: VACUUM of the tables touched).
     async fn erase_person(&self, order: &ErasureOrder, sign: &ReceiptSigner) -> Result<Erased>;
+    /// The same erasure when a person's retention has run out: no request
+    /// stands behind it, so `order.request_id` is the receipt's own id
+    /// (and the ledger's), and it need not be registered.
+    async fn expire_person(&self, order: &ErasureOrder, sign: &ReceiptSigner) -> Result<Erased>;
     /// Whether any of these terms is on the suppression list.
     async fn suppressed(&self, terms: &[Term]) -> Result<bool>;
     /// The signed receipt of an erasure request, if it was carried out.

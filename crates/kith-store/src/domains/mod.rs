@@ -13,6 +13,7 @@ mod policy;
 mod portal;
 mod records;
 mod requests;
+mod retention;
 mod segments;
 mod settings;
 
@@ -28,5 +29,6 @@ pub use policy::*;
 pub use portal::*;
 pub use records::*;
 pub use requests::*;
+pub use retention::*;
 pub use segments::*;
 pub use settings::*;

@@ -4,6 +4,59 @@
 
 macro_rules! impl_erasure {
     ($store:ty, $db:ty, $backend:expr, $d:expr) => {
+    /// An erasure, asked for by a request (which must be registered) or
+    /// by retention (`requested` false: the receipt's id stands alone).
+    async fn erase_with(
+        pool: &sqlx::Pool<$db>,
+        order: &$crate::ErasureOrder,
+        sign: &$crate::ReceiptSigner,
+        requested: bool,
+    ) -> $crate::Result<$crate::Erased> {
+            let id = order.contact_id;
+            let mut tx = pool.begin_with($d.begin_write).await?;
+            // Locked first, as in `delete`: writers about the person finish
+            // before, or fail after, the erasure; an exception being
+            // recorded (which holds the contact FOR SHARE) too.
+            let select = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
+            if sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await?.is_none() {
+                return Ok($crate::Erased::Missing);
+            }
+            if requested {
+                require_row(&mut tx, "dsr_requests", order.request_id).await?;
+            }
+            let held = sqlx::query::<$db>("SELECT id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if held.is_some() {
+                return Ok($crate::Erased::Held);
+            }
+            let entry = $crate::LedgerRow {
+                subject_id: id,
+                request_id: order.request_id,
+                erased_at: order.at,
+                terms: order.suppressions.clone(),
+            };
+            let counts = erase_rows(&mut tx, &entry).await?;
+            insert_notifications(&mut tx, &order.notifications).await?;
+            let receipt = sign(&counts);
+            sqlx::query::<$db>("INSERT INTO erasure_receipts (request_id, note, created_at) VALUES ($1, $2, $3)")
+                .bind(order.request_id.to_string())
+                .bind(receipt.clone())
+                .bind(order.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_unique)?;
+            tx.commit().await?;
+            // The erasure stands either way; a sweep that could not run
+            // (a long reader on SQLite, a lock on PostgreSQL) is logged and
+            // the next one, or autovacuum, catches up.
+            if let Err(e) = sqlx::raw_sql($d.after_erasure).execute(pool).await {
+                tracing::warn!(error = %e, "the sweep after an erasure did not run");
+            }
+            Ok($crate::Erased::Done { counts, receipt })
+        }
+
         #[async_trait::async_trait]
         impl $crate::ErasureStore for $store {
             async fn add_erasure_exception(&self, e: &$crate::ErasureExceptionRow) -> $crate::Result<()> {
@@ -57,47 +110,11 @@ macro_rules! impl_erasure {
             }
 
             async fn erase_person(&self, order: &$crate::ErasureOrder, sign: &$crate::ReceiptSigner) -> $crate::Result<$crate::Erased> {
-                let id = order.contact_id;
-                let mut tx = self.pool.begin_with($d.begin_write).await?;
-                // Locked first, as in `delete`: writers about the person finish
-                // before, or fail after, the erasure; an exception being
-                // recorded (which holds the contact FOR SHARE) too.
-                let select = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
-                if sqlx::query::<$db>(&select).bind(id.to_string()).fetch_optional(&mut *tx).await?.is_none() {
-                    return Ok($crate::Erased::Missing);
-                }
-                require_row(&mut tx, "dsr_requests", order.request_id).await?;
-                let held = sqlx::query::<$db>("SELECT id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if held.is_some() {
-                    return Ok($crate::Erased::Held);
-                }
-                let entry = $crate::LedgerRow {
-                    subject_id: id,
-                    request_id: order.request_id,
-                    erased_at: order.at,
-                    terms: order.suppressions.clone(),
-                };
-                let counts = erase_rows(&mut tx, &entry).await?;
-                insert_notifications(&mut tx, &order.notifications).await?;
-                let receipt = sign(&counts);
-                sqlx::query::<$db>("INSERT INTO erasure_receipts (request_id, note, created_at) VALUES ($1, $2, $3)")
-                    .bind(order.request_id.to_string())
-                    .bind(receipt.clone())
-                    .bind(order.at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_unique)?;
-                tx.commit().await?;
-                // The erasure stands either way; a sweep that could not run
-                // (a long reader on SQLite, a lock on PostgreSQL) is logged and
-                // the next one, or autovacuum, catches up.
-                if let Err(e) = sqlx::raw_sql($d.after_erasure).execute(&self.pool).await {
-                    tracing::warn!(error = %e, "the sweep after an erasure did not run");
-                }
-                Ok($crate::Erased::Done { counts, receipt })
+                erase_with(&self.pool, order, sign, true).await
+            }
+
+            async fn expire_person(&self, order: &$crate::ErasureOrder, sign: &$crate::ReceiptSigner) -> $crate::Result<$crate::Erased> {
+                erase_with(&self.pool, order, sign, false).await
             }
 
             async fn suppressed(&self, terms: &[$crate::Term]) -> $crate::Result<bool> {

@@ -13,6 +13,7 @@ pub(crate) mod policy;
 pub(crate) mod portal;
 pub(crate) mod records;
 pub(crate) mod requests;
+pub(crate) mod retention;
 pub(crate) mod rows;
 pub(crate) mod segments;
 pub(crate) mod settings;

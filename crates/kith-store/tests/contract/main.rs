@@ -13,6 +13,7 @@ mod policy;
 mod portal;
 mod records;
 mod requests;
+mod retention;
 
 use kith_core::{ClearValue, ColumnType, EntityKind};
 use kith_store::postgres::PgStore;

@@ -1412,3 +1412,33 @@ async fn an_admin_reads_the_security_self_check_and_sales_may_not() {
     assert!(second.text().await.unwrap().contains("Accounts without a second factor"));
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_reads_the_retention_rules_and_what_they_would_do() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    add_user(&s, &dpo, "sam@example.org", "sales").await;
+    add_contact(&s, &json!({"given_name": "Olena"})).await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    assert!(browser.client.find(Locator::Css("a[href='/retention']")).await.is_err(), "no link for sales");
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.press("a[href='/retention']").await;
+    browser.arrive("/retention", "").await;
+    browser.assert_accessible("retention").await;
+    let kept = browser.client.find(Locator::Id("people-kept")).await.unwrap().text().await.unwrap();
+    assert_eq!(kept.trim(), "1", "Olena is kept today");
+    let service = browser.client.find(Locator::Css("#purpose-periods tr[data-purpose='essential.service']")).await;
+    let service = service.unwrap().text().await.unwrap();
+    assert!(
+        service.contains("Service delivery") && service.contains("Contract") && service.contains("2555 days"),
+        "{service}"
+    );
+    let purchases = browser.client.find(Locator::Css("#categories tr[data-category='purchases']")).await.unwrap();
+    assert!(purchases.text().await.unwrap().contains("none of its own"));
+    finish(browser, s, db).await;
+}

@@ -26,6 +26,7 @@ mod policy_property;
 mod portal;
 mod purposes;
 mod refused_text;
+mod retention;
 mod rotation;
 mod segments;
 mod story;

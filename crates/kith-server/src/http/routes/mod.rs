@@ -12,5 +12,6 @@ pub mod dsr;
 pub mod erasure;
 pub mod purposes;
 pub mod records;
+pub mod retention;
 pub mod roles;
 pub mod segments;

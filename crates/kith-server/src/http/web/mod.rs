@@ -81,6 +81,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/companies/{id}/edit", get(pages::editing::edit_form::<Company>))
         .route("/audit", get(pages::audit::log))
         .route("/doctor", get(pages::doctor::show))
+        .route("/retention", get(pages::retention::show))
         .route("/segments", get(pages::segments::list).post(pages::segments::save))
         .route("/segments/{id}", get(pages::segments::show))
         .route("/segments/{id}/delete", post(pages::segments::delete))

@@ -71,6 +71,7 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("verify_audit", "admin dpo auditor"),
         ("list_audit_alerts", "admin dpo auditor"),
         ("doctor", "admin dpo"),
+        ("retention", "dpo"),
         ("contact_access_log", "admin dpo auditor"),
         ("list_purposes", "admin dpo sales support marketing auditor key"),
         ("create_purpose", "admin dpo"),

@@ -21,6 +21,7 @@ mod posted;
 pub mod purchases;
 pub mod purpose;
 pub mod requests;
+pub mod retention;
 pub mod segments;
 
 use super::session::PageSession;
@@ -51,6 +52,7 @@ pub struct Chrome {
     pub may_see_admin: bool,
     pub may_see_segments: bool,
     pub may_see_doctor: bool,
+    pub may_see_retention: bool,
 }
 
 impl Chrome {
@@ -73,6 +75,7 @@ impl Chrome {
             may_see_audit: svc.authorizer.authorize_audit(&who.principal).is_ok(),
             may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
             may_see_doctor: svc.authorizer.authorize_doctor(&who.principal).is_ok(),
+            may_see_retention: svc.authorizer.authorize_erasure(&who.principal).is_ok(),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
                 || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
                 || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),
