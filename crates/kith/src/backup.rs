@@ -15,9 +15,9 @@ pub enum BackupCommand {
     /// Write an encrypted backup (age format) of the whole installation while servers keep serving. It is encrypted to the key file's backup key (made on first use), or to --recipient.
     Create(CreateArgs),
     /// Authenticate every chunk of a backup, check its manifest and digests, load it into a scratch database and verify its audit chain. Exit status 1, naming what is wrong, otherwise.
-    Verify(VerifyArgs),
+    Verify(FileArgs),
     /// Restore a backup into an empty data directory or database, then erase again everyone the erasure ledger beside the key file names.
-    Restore(RestoreArgs),
+    Restore(FileArgs),
     /// List the key file's backup keys (ids and public halves, never secrets).
     Keys(CommonArgs),
     /// Make a new backup key for new backups; older ones stay to open older backups.
@@ -41,21 +41,9 @@ pub struct CreateArgs {
     quiet: bool,
 }
 
+/// A backup file to read, and how to open it.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The backup file.
-    file: PathBuf,
-    #[command(flatten)]
-    common: CommonArgs,
-    /// An age identity file (AGE-SECRET-KEY-1… lines) for a backup made with --recipient.
-    #[arg(long)]
-    identity: Option<PathBuf>,
-    #[arg(long)]
-    quiet: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
+pub struct FileArgs {
     /// The backup file.
     file: PathBuf,
     #[command(flatten)]
@@ -132,6 +120,14 @@ fn progress_bar(quiet: bool, verb: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// The callback that moves the bar: the table at hand and the rows so far.
+fn advance(bar: &indicatif::ProgressBar) -> impl Fn(&str, u64) + Sync + '_ {
+    move |table: &str, rows: u64| {
+        bar.set_message(table.to_string());
+        bar.set_position(rows);
+    }
+}
+
 fn mebibytes(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
@@ -161,19 +157,12 @@ async fn create(args: CreateArgs) -> Result<()> {
         (args.recipient.clone(), "the given recipient".to_string())
     };
     let bar = progress_bar(args.quiet, "backing up");
-    let progress = |table: &str, rows: u64| {
-        bar.set_message(table.to_string());
-        bar.set_position(rows);
-    };
+    let progress = advance(&bar);
     let engine = backup::engine_of(&dir.database_url(args.common.database_url.as_deref()));
     let report = backup::create(&opened.store, engine, &recipients, &args.out, &progress).await?;
     bar.finish_and_clear();
     let manifest = &report.manifest;
-    let fields = [
-        format!("rows:{}", manifest.rows()),
-        format!("tables:{}", manifest.tables.len()),
-        format!("erasures:{}", manifest.erasures),
-    ];
+    let fields = manifest.fields();
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
     record_command(&opened.store, AuditAction::Read, "backup", None, &fields).await?;
     println!(
@@ -187,17 +176,14 @@ async fn create(args: CreateArgs) -> Result<()> {
     Ok(())
 }
 
-async fn verify(args: VerifyArgs) -> Result<()> {
+async fn verify(args: FileArgs) -> Result<()> {
     let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
     let mut keys = identities(&args.identity)?;
     if keys.is_empty() && dir.key_file().exists() {
         keys = keys::identities(&dir.key_file())?;
     }
     let bar = progress_bar(args.quiet, "verifying");
-    let progress = |table: &str, rows: u64| {
-        bar.set_message(table.to_string());
-        bar.set_position(rows);
-    };
+    let progress = advance(&bar);
     let outcome = backup::verify(&args.file, &keys, &progress).await;
     bar.finish_and_clear();
     // Recorded in the data directory's audit log when there is one to record in.
@@ -229,7 +215,7 @@ async fn verify(args: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-async fn restore(args: RestoreArgs) -> Result<()> {
+async fn restore(args: FileArgs) -> Result<()> {
     let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
     let given = args.common.database_url.as_deref();
     let request = backup::RestoreRequest {
@@ -240,10 +226,7 @@ async fn restore(args: RestoreArgs) -> Result<()> {
         identities: identities(&args.identity)?,
     };
     let bar = progress_bar(args.quiet, "restoring");
-    let progress = |table: &str, rows: u64| {
-        bar.set_message(table.to_string());
-        bar.set_position(rows);
-    };
+    let progress = advance(&bar);
     let report = backup::restore(request, &progress).await;
     bar.finish_and_clear();
     let report = report?;
@@ -274,10 +257,7 @@ pub async fn migrate(args: MigrateArgs) -> Result<()> {
     let opened = dir.open(args.common.database_url.as_deref()).await?;
     eprintln!("stop the servers first: what they write after the copy begins stays in {}", opened.database);
     let bar = progress_bar(args.quiet, "copying");
-    let progress = |table: &str, rows: u64| {
-        bar.set_message(table.to_string());
-        bar.set_position(rows);
-    };
+    let progress = advance(&bar);
     let ledger = dir.erasure_ledger_file();
     let done = backup::migrate(&opened.store, &args.to, &opened.notary.verifier(), &ledger, &progress).await;
     bar.finish_and_clear();

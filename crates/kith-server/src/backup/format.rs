@@ -112,6 +112,15 @@ impl Manifest {
         self.tables.iter().map(|t| t.rows).sum()
     }
 
+    /// The audit event's fields for the backup: counts.
+    pub fn fields(&self) -> Vec<String> {
+        vec![
+            format!("rows:{}", self.rows()),
+            format!("tables:{}", self.tables.len()),
+            format!("erasures:{}", self.erasures),
+        ]
+    }
+
     pub fn table_rows(&self, name: &str) -> u64 {
         self.tables.iter().find(|t| t.name == name).map_or(0, |t| t.rows)
     }

@@ -2,6 +2,7 @@
 //! straight into an empty database, checked, and only then named in
 //! `kith.toml`.
 
+use super::load::LOAD_ROWS;
 use super::restore::open_blank;
 use super::{Progress, BATCH_ROWS, RESTORE_MARKER};
 use crate::config::redact_url;
@@ -11,15 +12,31 @@ use kith_store::{Cell, ColumnSpec, DynStore, SnapshotSink, StoreError};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Loads each batch of the snapshot into the target as it comes, and
-/// counts what it loaded.
+/// Loads the snapshot into the target as it comes, `LOAD_ROWS` to a
+/// transaction, and counts what it loaded.
 struct LoadSink<'a> {
     target: &'a DynStore,
     table: &'static str,
     columns: Vec<ColumnSpec>,
+    pending: Vec<Vec<Cell>>,
     loaded: BTreeMap<&'static str, u64>,
     rows: u64,
     progress: Progress<'a>,
+}
+
+impl LoadSink<'_> {
+    async fn flush(&mut self) -> kith_store::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.target.load_rows(self.table, &self.columns, &self.pending).await?;
+        let n = self.pending.len() as u64;
+        self.pending.clear();
+        *self.loaded.entry(self.table).or_default() += n;
+        self.rows += n;
+        (self.progress)(self.table, self.rows);
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -37,15 +54,15 @@ impl SnapshotSink for LoadSink<'_> {
     }
 
     async fn rows(&mut self, rows: Vec<Vec<Cell>>) -> kith_store::Result<()> {
-        self.target.load_rows(self.table, &self.columns, &rows).await?;
-        *self.loaded.entry(self.table).or_default() += rows.len() as u64;
-        self.rows += rows.len() as u64;
-        (self.progress)(self.table, self.rows);
+        self.pending.extend(rows);
+        if self.pending.len() >= LOAD_ROWS {
+            self.flush().await?;
+        }
         Ok(())
     }
 
     async fn end_table(&mut self) -> kith_store::Result<()> {
-        Ok(())
+        self.flush().await
     }
 }
 
@@ -69,8 +86,15 @@ pub async fn migrate(
     progress: Progress<'_>,
 ) -> Result<Migrated> {
     let target = open_blank(to).await?;
-    let mut sink =
-        LoadSink { target: &target, table: "", columns: Vec::new(), loaded: BTreeMap::new(), rows: 0, progress };
+    let mut sink = LoadSink {
+        target: &target,
+        table: "",
+        columns: Vec::new(),
+        pending: Vec::new(),
+        loaded: BTreeMap::new(),
+        rows: 0,
+        progress,
+    };
     source.snapshot(&mut sink, BATCH_ROWS).await.map_err(|e| match e {
         StoreError::Sink(reason) => anyhow::anyhow!("loading into {} failed: {reason}", redact_url(to)),
         other => anyhow::Error::new(other).context("reading the source failed"),

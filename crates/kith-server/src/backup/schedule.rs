@@ -93,12 +93,7 @@ pub async fn run_if_due(
     let report = create(store, engine, &recipients, &file, &no_progress).await?;
     // The schedule counts in its own clock.
     store.set_setting(LAST_BACKUP_AT, &now_ms.to_string()).await?;
-    let manifest = &report.manifest;
-    let fields = [
-        format!("rows:{}", manifest.rows()),
-        format!("tables:{}", manifest.tables.len()),
-        format!("erasures:{}", manifest.erasures),
-    ];
+    let fields = report.manifest.fields();
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
     record_system(store, ACTOR, AuditAction::Read, "backup", None, &fields).await?;
     let verified = if settings.recipients.is_empty() {

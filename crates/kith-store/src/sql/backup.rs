@@ -17,12 +17,17 @@ macro_rules! impl_backup {
                 .ok_or_else(|| $crate::StoreError::Corrupt(format!("{table} is not a table Kith keeps")))
         }
 
+        /// Called for every value read, so it compares without allocating.
         fn cell_type(declared: &str) -> $crate::Result<$crate::CellType> {
-            match declared.to_ascii_lowercase().as_str() {
-                "integer" | "bigint" | "int8" => Ok($crate::CellType::Int),
-                "text" => Ok($crate::CellType::Text),
-                "blob" | "bytea" => Ok($crate::CellType::Bytes),
-                other => Err($crate::StoreError::Corrupt(format!("a column of type {other}"))),
+            let is = |name: &str| declared.eq_ignore_ascii_case(name);
+            if is("integer") || is("bigint") || is("int8") {
+                Ok($crate::CellType::Int)
+            } else if is("text") {
+                Ok($crate::CellType::Text)
+            } else if is("blob") || is("bytea") {
+                Ok($crate::CellType::Bytes)
+            } else {
+                Err($crate::StoreError::Corrupt(format!("a column of type {declared}")))
             }
         }
 
