@@ -17,11 +17,16 @@ pub fn time_of(millis: i64) -> time::OffsetDateTime {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
+/// RFC 3339 in UTC with exactly three decimals, so every time the API
+/// shows has one width and sorts as text in time order.
+const API_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
 /// A stored time as the API shows it.
 pub fn rfc3339_millis(millis: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
+        .and_then(|t| t.format(API_TIME).ok())
         .unwrap_or_default()
 }
 
@@ -44,7 +49,10 @@ mod tests {
 
     #[test]
     fn times_round_trip_and_bad_ones_are_refused() {
-        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_millis(1_796_119_200_250), "2026-12-01T10:00:00.250Z");
+        // One width: text order is time order.
+        assert!(rfc3339_millis(1_796_119_200_000) < rfc3339_millis(1_796_119_199_999 + 2));
         assert_eq!(query_time("from", Some("2026-12-01T10:00:00.250Z")).unwrap(), Some(1_796_119_200_250));
         assert_eq!(query_time("from", None).unwrap(), None);
         assert_eq!(query_time("from", Some("yesterday")).unwrap_err().code, ErrorCode::InvalidQuery);

@@ -211,8 +211,8 @@ async fn deadlines_on_month_ends_on_every_backend() {
         let request = desk
             .register(json!({"kind": "access", "contact_id": contact, "received_at": "2026-01-31T10:00:00Z"}))
             .await;
-        assert_eq!(request["received_at"], "2026-01-31T10:00:00Z");
-        assert_eq!(request["due_at"], "2026-02-28T10:00:00Z");
+        assert_eq!(request["received_at"], "2026-01-31T10:00:00.000Z");
+        assert_eq!(request["due_at"], "2026-02-28T10:00:00.000Z");
         assert_eq!(request["overdue"], true);
         let id = &request["id"];
         assert_problem(
@@ -230,10 +230,10 @@ async fn deadlines_on_month_ends_on_every_backend() {
                 ),
             )
             .await;
-        assert_eq!(extended["due_at"], "2026-04-30T10:00:00Z", "{extended}");
+        assert_eq!(extended["due_at"], "2026-04-30T10:00:00.000Z", "{extended}");
         assert_eq!(
             extended["extension"],
-            json!({"months": 2, "reason": "many systems to search", "person_told_at": "2026-02-10T09:00:00Z"})
+            json!({"months": 2, "reason": "many systems to search", "person_told_at": "2026-02-10T09:00:00.000Z"})
         );
         assert_problem(
             &desk.step(id, "extend", Some(json!({"months": 1, "reason": "more"}))).await,
@@ -247,18 +247,18 @@ async fn deadlines_on_month_ends_on_every_backend() {
         let request = desk
             .register(json!({"kind": "erasure", "contact_id": contact, "received_at": "2024-02-29T08:00:00Z"}))
             .await;
-        assert_eq!(request["due_at"], "2024-03-29T08:00:00Z");
+        assert_eq!(request["due_at"], "2024-03-29T08:00:00.000Z");
         let extended = desk.ok(&request["id"], "extend", Some(json!({"months": 1, "reason": "backlog"}))).await;
-        assert_eq!(extended["due_at"], "2024-04-29T08:00:00Z");
+        assert_eq!(extended["due_at"], "2024-04-29T08:00:00.000Z");
         assert!(extended["extension"]["person_told_at"].is_string(), "told now by default");
 
         // 31 December: 31 January; extended, the end of February.
         let request = desk
             .register(json!({"kind": "portability", "contact_id": contact, "received_at": "2025-12-31T23:00:00Z"}))
             .await;
-        assert_eq!(request["due_at"], "2026-01-31T23:00:00Z");
+        assert_eq!(request["due_at"], "2026-01-31T23:00:00.000Z");
         let extended = desk.ok(&request["id"], "extend", Some(json!({"months": 1, "reason": "backlog"}))).await;
-        assert_eq!(extended["due_at"], "2026-02-28T23:00:00Z");
+        assert_eq!(extended["due_at"], "2026-02-28T23:00:00.000Z");
 
         // A receipt with an offset counts in UTC; one in the future is refused.
         let request = desk
@@ -266,7 +266,7 @@ async fn deadlines_on_month_ends_on_every_backend() {
             .await;
         assert_eq!(
             (request["received_at"].as_str(), request["due_at"].as_str()),
-            (Some("2026-02-01T01:30:00Z"), Some("2026-03-01T01:30:00Z"))
+            (Some("2026-02-01T01:30:00.000Z"), Some("2026-03-01T01:30:00.000Z"))
         );
         for future in ["2026-12-31T10:00:00Z", "2028-02-29T10:00:00Z"] {
             let body = json!({"kind": "access", "contact_id": contact, "received_at": future});
