@@ -4,7 +4,6 @@
 use crate::error::{ApiError, ApiResult};
 use kith_core::model::{parse_timestamp, unix_millis};
 use kith_core::ErrorCode;
-use time::format_description::well_known::Rfc3339;
 
 /// Milliseconds since the Unix epoch: the clock every record time uses.
 pub fn now_millis() -> i64 {
