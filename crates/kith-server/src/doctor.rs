@@ -74,8 +74,7 @@ pub struct Context {
 pub fn kek_created_ms(dir: &DataDir) -> Option<i64> {
     let keys = kith_crypto::KeyFile::load(&dir.key_file()).ok()?;
     let kek = keys.kek(&keys.active_kek)?;
-    let at = time::OffsetDateTime::parse(&kek.created_at, &time::format_description::well_known::Rfc3339).ok()?;
-    Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
+    kith_core::model::parse_timestamp("created_at", &kek.created_at).ok().map(kith_core::model::unix_millis)
 }
 
 /// The permission bits of a path others than its owner have (Unix).

@@ -2,7 +2,7 @@
 //! `kith_server::retention`.
 
 use crate::cli::CommonArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use kith_core::audit::AuditAction;
 use kith_server::audit::record_command;
@@ -29,11 +29,9 @@ pub struct RetentionArgs {
 fn moment(at: &Option<String>) -> Result<i64> {
     match at {
         None => Ok(kith_server::now_millis()),
-        Some(text) => {
-            let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .with_context(|| format!("--at {text} is not an RFC 3339 time like 2030-01-31T00:00:00Z"))?;
-            Ok((parsed.unix_timestamp_nanos() / 1_000_000) as i64)
-        }
+        Some(text) => kith_core::model::parse_timestamp("--at", text)
+            .map(kith_core::model::unix_millis)
+            .map_err(|e| anyhow::anyhow!("{}", e.detail)),
     }
 }
 

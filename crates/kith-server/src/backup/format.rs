@@ -329,6 +329,14 @@ impl<R: Read> FrameReader<R> {
         let Some((tag, payload)) = self.frame()? else {
             bail!("the backup ends before its manifest: it is truncated");
         };
+        if tag == b'E' {
+            let Some((start, rows, digest)) = self.current.take() else {
+                bail!("a table ends that did not start: the backup is damaged");
+            };
+            let summary = TableSummary { name: start.name, rows, digest: hex(&digest.finalize()) };
+            self.done.push(summary.clone());
+            return Ok(Some(Item::EndTable(summary)));
+        }
         match (tag, self.current.as_mut()) {
             (b'T', None) => {
                 let start: TableStart = serde_json::from_slice(&payload).context("a table's start is malformed")?;
@@ -341,12 +349,6 @@ impl<R: Read> FrameReader<R> {
                 digest.update(&payload);
                 *count += rows.len() as u64;
                 Ok(Some(Item::Rows(rows)))
-            }
-            (b'E', Some(_)) => {
-                let (start, rows, digest) = self.current.take().expect("matched Some");
-                let summary = TableSummary { name: start.name, rows, digest: hex(&digest.finalize()) };
-                self.done.push(summary.clone());
-                Ok(Some(Item::EndTable(summary)))
             }
             (b'M', None) => {
                 let manifest: Manifest = serde_json::from_slice(&payload).context("the manifest is malformed")?;

@@ -31,8 +31,9 @@ pub const LAST_VERIFIED_BACKUP: &str = "last_verified_backup_at";
 
 /// When a backup was taken, from its manifest (ms).
 pub fn taken_at(manifest: &Manifest) -> anyhow::Result<i64> {
-    let made = time::OffsetDateTime::parse(&manifest.created_at, &time::format_description::well_known::Rfc3339)?;
-    Ok((made.unix_timestamp_nanos() / 1_000_000) as i64)
+    let made = kith_core::model::parse_timestamp("created_at", &manifest.created_at)
+        .map_err(|e| anyhow::anyhow!("the manifest's {}", e.detail))?;
+    Ok(kith_core::model::unix_millis(made))
 }
 
 /// Notes in the installation's settings that its backup taken at `made`

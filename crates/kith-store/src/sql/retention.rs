@@ -114,7 +114,9 @@ macro_rules! impl_retention {
                 }
                 ids.into_iter()
                     .map(|id| {
-                        let mut f = facts.remove(&id).expect("every id has its facts");
+                        let mut f = facts.remove(&id).ok_or_else(|| {
+                            $crate::StoreError::Corrupt("a contact id was read twice in one page".into())
+                        })?;
                         f.granted.sort();
                         f.objected.sort();
                         Ok((parse_id(&id)?, f))
