@@ -72,6 +72,38 @@ impl FieldClass {
         Self::SpecialCategory,
         Self::ConsentEvidence,
     ];
+
+    /// The snake_case name, as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::ContactDetails => "contact_details",
+            Self::Address => "address",
+            Self::Birthday => "birthday",
+            Self::Notes => "notes",
+            Self::Interactions => "interactions",
+            Self::Purchases => "purchases",
+            Self::Deals => "deals",
+            Self::SpecialCategory => "special_category",
+            Self::ConsentEvidence => "consent_evidence",
+        }
+    }
+
+    /// The fideslang data category the class holds, for records of
+    /// processing and exports that speak the taxonomy.
+    pub fn fideslang_category(self) -> &'static str {
+        match self {
+            Self::Identity => "user.name",
+            Self::ContactDetails => "user.contact",
+            Self::Address => "user.contact.address",
+            Self::Birthday => "user.demographic.date_of_birth",
+            Self::Notes | Self::Interactions => "user.content.private",
+            Self::Purchases => "user.behavior.purchase_history",
+            Self::Deals => "user.financial",
+            Self::SpecialCategory => "user.health_and_medical",
+            Self::ConsentEvidence => "user.privacy_preferences",
+        }
+    }
 }
 
 /// Which records a permission reaches, by their `owner`.
@@ -323,6 +355,15 @@ pub fn built_in(role: &str) -> Option<Vec<Permission>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_class_names_a_fideslang_category() {
+        for class in FieldClass::ALL {
+            assert!(crate::purpose::data_categories().contains(class.fideslang_category()), "{class:?}");
+            let json = serde_json::to_value(class).unwrap();
+            assert_eq!(json, class.as_str());
+        }
+    }
 
     #[test]
     fn only_the_dpo_like_roles_are_high_privilege_and_no_one_grants_more_than_they_hold() {

@@ -1,11 +1,10 @@
-//! Third-party API keys: issued to a named recipient (a processor or a
-//! partner), limited to purposes, permissions (kinds of records, field
+//! Third-party API keys: issued to a recipient of the register (a
+//! processor or a partner; see [`crate::recipient`]), limited to purposes, permissions (kinds of records, field
 //! classes, a scope), an expiry and optionally the addresses it may be used
 //! from. The key itself is shown once and stored hashed.
 
 use crate::access::{Action, Permission};
 use crate::error::{ErrorCode, ValidationError};
-use crate::values::check_text;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -17,8 +16,9 @@ pub const MAX_DAYS: u32 = 366;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyInput {
-    /// The processor or partner the key is issued to.
-    pub recipient: String,
+    /// The recipient of the register the key is issued to; its transfer
+    /// rules decide whether the key works.
+    pub recipient_id: uuid::Uuid,
     /// Purposes its requests may process for; the first applies when a
     /// request names none.
     pub purposes: Vec<String>,
@@ -35,10 +35,6 @@ impl ApiKeyInput {
     /// Normalises and checks; purpose keys are checked against the catalogue by the caller.
     pub fn validate(&mut self) -> Result<(), ValidationError> {
         let invalid = |d: String| ValidationError::new(ErrorCode::InvalidValue, d);
-        self.recipient = check_text(&self.recipient, 200, false).map_err(|e| e.at("recipient"))?;
-        if self.recipient.is_empty() {
-            return Err(ValidationError::new(ErrorCode::MissingField, "recipient: who the key is for"));
-        }
         if self.purposes.is_empty() || self.purposes.len() > 20 {
             return Err(invalid("purposes: 1 to 20 purpose keys".into()));
         }
@@ -97,7 +93,7 @@ mod tests {
 
     fn input() -> ApiKeyInput {
         serde_json::from_value(serde_json::json!({
-            "recipient": "Mailer Ltd", "purposes": ["marketing.communications.email"],
+            "recipient_id": "6f1c8a52-9b1e-4c1e-8f3a-2d1b7e0c4a10", "purposes": ["marketing.communications.email"],
             "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity", "contact_details"], "scope": "all"}],
             "expires_in_days": 30, "allowed_addresses": ["192.0.2.0/24", " 2001:db8::1 "]
         }))

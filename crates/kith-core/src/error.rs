@@ -57,6 +57,9 @@ pub enum ErrorCode {
     LinkExpired,
     ErasureException,
     SuppressedAfterErasure,
+    NoTransferMechanism,
+    TransferMechanismExpired,
+    RecipientEnded,
 }
 
 impl ErrorCode {
@@ -113,6 +116,9 @@ impl ErrorCode {
             Self::LinkExpired => "link_expired",
             Self::ErasureException => "erasure_exception",
             Self::SuppressedAfterErasure => "suppressed_after_erasure",
+            Self::NoTransferMechanism => "no_transfer_mechanism",
+            Self::TransferMechanismExpired => "transfer_mechanism_expired",
+            Self::RecipientEnded => "recipient_ended",
         }
     }
 
@@ -150,6 +156,9 @@ impl ErrorCode {
             | Self::PurposeNotAllowed
             | Self::FieldForbidden
             | Self::AddressNotAllowed
+            | Self::NoTransferMechanism
+            | Self::TransferMechanismExpired
+            | Self::RecipientEnded
             | Self::CsrfFailed => 403,
             Self::Conflict
             | Self::InUse
@@ -225,6 +234,9 @@ impl ErrorCode {
             Self::LinkExpired => "The download link is unknown, used or expired",
             Self::ErasureException => "An exception to erasure is recorded for this person",
             Self::SuppressedAfterErasure => "This person was erased and may not be created again",
+            Self::NoTransferMechanism => "The recipient is in a third country without a valid transfer mechanism",
+            Self::TransferMechanismExpired => "The recipient's transfer mechanism has expired",
+            Self::RecipientEnded => "The relationship with this recipient has ended",
         }
     }
 }

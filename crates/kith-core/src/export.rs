@@ -59,11 +59,27 @@ pub struct AccessEntry {
     pub outcome: String,
 }
 
-/// A third party that may read the person's contact data (an API key's recipient).
+/// A recipient the person's data goes or went to (Art. 15(1)(c)).
 #[derive(Debug, Clone, Serialize)]
 pub struct Recipient {
     pub name: String,
+    /// `processor`, `sub_processor`, `independent_controller` or `joint_controller`.
+    pub role: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
     pub purposes: Vec<String>,
+    /// Outside the EEA, what the transfer rests on (`adequacy`, `scc`, ...).
+    pub transfer_mechanism: Option<String>,
+    /// What it received of this person, from the audit log; `None` if nothing yet.
+    pub received: Option<Received>,
+}
+
+/// The categories of a person's data a recipient received, and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    pub categories: Vec<String>,
+    pub first_at: String,
+    pub last_at: String,
 }
 
 /// Everything the archive is made of, opened.
@@ -265,10 +281,26 @@ pub fn summary(s: &Subject) -> String {
     }
     let _ = writeln!(out, "\nRecipients");
     if s.recipients.is_empty() {
-        let _ = writeln!(out, "- none: no third party may read your data");
+        let _ = writeln!(out, "- none: your data goes to no third party");
     }
     for r in &s.recipients {
-        let _ = writeln!(out, "- {} (purposes: {})", r.name, r.purposes.join(", "));
+        let transfer = r.transfer_mechanism.as_deref().map(|m| format!(", transfer under {m}")).unwrap_or_default();
+        let _ =
+            writeln!(out, "- {} ({}, {}{transfer}; purposes: {})", r.name, r.role, r.country, r.purposes.join(", "));
+        match &r.received {
+            Some(got) => {
+                let _ = writeln!(
+                    out,
+                    "  received your {} from {} to {}",
+                    got.categories.join(", "),
+                    got.first_at,
+                    got.last_at
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  has received none of your data so far");
+            }
+        }
     }
     let _ = writeln!(out, "\nSource of the data");
     let mut sources: Vec<String> = s.consents.iter().filter_map(|c| c.source.clone()).collect();

@@ -18,9 +18,11 @@ pub mod model;
 pub mod normalize;
 pub mod policy;
 pub mod purpose;
+pub mod recipient;
 pub mod retention;
 pub mod segment;
 pub mod text;
+pub mod transfer;
 pub mod values;
 
 /// The built-in staff roles. Custom roles arrive with the access-control model.

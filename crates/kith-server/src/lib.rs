@@ -20,6 +20,7 @@ pub mod rotation;
 pub mod sealing;
 pub mod service;
 pub mod tls;
+pub mod transfers;
 
 pub use clock::now_millis;
 pub use http::app::{build_app, AppState};

@@ -73,6 +73,7 @@ pub trait Store:
     + DrpStore
     + PortalStore
     + RetentionStore
+    + AccountabilityStore
 {
 }
 
@@ -91,7 +92,8 @@ impl<
             + ErasureStore
             + DrpStore
             + PortalStore
-            + RetentionStore,
+            + RetentionStore
+            + AccountabilityStore,
     > Store for T
 {
 }
@@ -101,8 +103,8 @@ impl<
 /// or a generic `T: Store` imports these with `use kith_store::prelude::*`.
 pub mod prelude {
     pub use super::{
-        AccessStore, AccountStore, AuditStore, BackupStore, CaptureStore, DrpStore, ErasureStore, KeyStore,
-        PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore, SegmentStore, SettingsStore,
+        AccessStore, AccountStore, AccountabilityStore, AuditStore, BackupStore, CaptureStore, DrpStore, ErasureStore,
+        KeyStore, PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore, SegmentStore, SettingsStore,
     };
 }
 

@@ -43,6 +43,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "erasure_ledger",
         sql: include_str!("../migrations/sqlite/0017_erasure_ledger.sql"),
     },
+    Migration { version: 18, name: "recipients", sql: include_str!("../migrations/sqlite/0018_recipients.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -105,6 +106,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "erasure_ledger",
         sql: include_str!("../migrations/postgres/0020_erasure_ledger.sql"),
     },
+    Migration { version: 21, name: "recipients", sql: include_str!("../migrations/postgres/0021_recipients.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

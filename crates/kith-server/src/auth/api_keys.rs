@@ -1,7 +1,8 @@
 //! How a request carrying a third party's API key is authenticated: the
 //! key is stored as its SHA-256; a request with it gets exactly the key's
 //! permissions and purposes, from the key's addresses only, until it
-//! expires or is revoked.
+//! expires or is revoked, and only while data may go to its recipient
+//! (`transfers::guard`).
 
 use crate::auth::{hash_token, Credential, Principal, Refused};
 use crate::error::ApiError;
@@ -33,6 +34,9 @@ pub async fn principal_for_key(
         .map_err(|e| Refused { error: ApiError::internal("api key", e), actor: actor.clone() })?;
     if !address_allowed(&grant.allowed_addresses, client) {
         let error = ApiError::new(ErrorCode::AddressNotAllowed, "this key may not be used from this address");
+        return Err(Refused { error, actor });
+    }
+    if let Err(error) = crate::transfers::guard(store, grant.recipient_id, now).await {
         return Err(Refused { error, actor });
     }
     if let Err(e) = store.touch_api_key(row.id, now).await {

@@ -209,7 +209,7 @@ pub fn build_app(mut state: AppState) -> Router {
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = routes::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 15] = [
+    let groups: [fn(Api) -> Api; 16] = [
         routes::records::records,
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
@@ -225,6 +225,7 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::drp::routes,
         routes::doctor::routes,
         routes::retention::routes,
+        routes::recipients::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     let deadlines = crate::http::deadlines::Deadlines {

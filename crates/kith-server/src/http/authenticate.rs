@@ -57,7 +57,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         Err(Refused { error, actor })
             if matches!(
                 error.code,
-                ErrorCode::Unauthenticated | ErrorCode::AddressNotAllowed | ErrorCode::CsrfFailed
+                ErrorCode::Unauthenticated
+                    | ErrorCode::AddressNotAllowed
+                    | ErrorCode::CsrfFailed
+                    | ErrorCode::NoTransferMechanism
+                    | ErrorCode::TransferMechanismExpired
+                    | ErrorCode::RecipientEnded
             ) =>
         {
             let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);

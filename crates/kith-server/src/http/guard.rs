@@ -70,6 +70,10 @@ requirement!(
     IssueApiKeys, AuditAction::TokenIssue, "api_keys", |a, p| a.authorize_api_keys(p, true)
 );
 requirement!(
+    /// Keeping the register of recipients and the adequacy decisions.
+    WriteRecipients, AuditAction::ConfigChange, "recipients", |a, p| a.authorize_recipients(p, true)
+);
+requirement!(
     /// Registering data-subject requests.
     RegisterRequests, AuditAction::Create, "dsr_requests", |a, p| a.authorize_requests(p, false)
 );

@@ -1,6 +1,7 @@
-//! Third-party API keys: issued by the DPO with a grant (recipient,
-//! purposes, permissions, addresses, lifetime), shown once, stored as a
-//! hash, listed and revoked; every change audited.
+//! Third-party API keys: issued by the DPO with a grant (a recipient of
+//! the register, purposes, permissions, addresses, lifetime), shown once,
+//! stored as a hash, listed and revoked; every change audited. A key is
+//! issued only while data may go to its recipient (`transfers::guard`).
 
 use crate::audit::event::{self as audit_event, About};
 use crate::auth::api_keys::KEY_PREFIX;
@@ -34,6 +35,15 @@ pub async fn issue(svc: &Services, who: &Caller, mut input: ApiKeyInput) -> ApiR
                 format!("purposes: {purpose} is not in the purposes catalogue"),
             ));
         }
+    }
+    let recipient = crate::transfers::guard(&svc.store, input.recipient_id, crate::now_millis()).await?;
+    if let Some(outside) =
+        input.purposes.iter().find(|p| !recipient.input.purposes.is_empty() && !recipient.input.purposes.contains(p))
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            format!("purposes: {outside} is not among the purposes the recipient is registered for"),
+        ));
     }
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);

@@ -14,7 +14,7 @@ use crate::service::dsr::{event, kind_of, load, status_of, Request, DAY_MS};
 use crate::service::Services;
 use kith_core::audit::AuditAction;
 use kith_core::dsr::{RequestKind, RequestStatus};
-use kith_core::export::{self, AccessEntry, Recipient, Subject};
+use kith_core::export::{self, AccessEntry, Received, Recipient, Subject};
 use kith_core::model::{Deal, Interaction, Purchase};
 use kith_core::ErrorCode;
 use kith_crypto::secrets::{hash_secret, random_token};
@@ -163,7 +163,7 @@ pub(crate) async fn subject(svc: &Services, who: &Caller, person: Uuid) -> ApiRe
         // Read last, so the reads for this archive are in it.
         access_log: access_log(svc, person).await?,
         purposes: crate::service::purposes::catalogue(svc).await?,
-        recipients: recipients(svc).await?,
+        recipients: recipients(svc, person).await?,
     })
 }
 
@@ -207,30 +207,30 @@ async fn access_log(svc: &Services, person: Uuid) -> ApiResult<Vec<AccessEntry>>
     Ok(entries)
 }
 
-/// The third parties whose live API keys may read contacts, by name.
-async fn recipients(svc: &Services) -> ApiResult<Vec<Recipient>> {
-    let now = crate::now_millis();
-    let mut out: Vec<Recipient> = Vec::new();
-    for key in svc.store.api_keys().await? {
-        if key.revoked_at.is_some() || key.expires_at <= now {
+/// The recipients of the register (Art. 15(1)(c)): the current ones, and
+/// ended ones that received this person's data, with what each received.
+async fn recipients(svc: &Services, person: Uuid) -> ApiResult<Vec<Recipient>> {
+    let received = crate::service::recipients::disclosures(svc, person).await?;
+    let mut out = Vec::new();
+    for row in svc.store.recipients().await? {
+        let r = crate::transfers::Recipient::parse(row)?;
+        let got = received.iter().find(|d| d.recipient_id == r.row.id);
+        if r.row.ended_at.is_some() && got.is_none() {
             continue;
         }
-        let doc: Value = serde_json::from_str(&key.document).map_err(|e| ApiError::internal("api key", e))?;
-        let has = |v: &Value, what: &str| v.as_array().is_some_and(|a| a.iter().any(|x| x == what));
-        let reads_contacts = doc["permissions"]
-            .as_array()
-            .is_some_and(|ps| ps.iter().any(|p| has(&p["actions"], "read") && has(&p["entities"], "contacts")));
-        let Some(name) = doc["recipient"].as_str().filter(|_| reads_contacts) else { continue };
-        let purposes: Vec<String> =
-            doc["purposes"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_string)).collect();
-        match out.iter_mut().find(|r| r.name == name) {
-            Some(known) => {
-                known.purposes.extend(purposes);
-                known.purposes.sort();
-                known.purposes.dedup();
-            }
-            None => out.push(Recipient { name: name.to_string(), purposes }),
-        }
+        let snake = |v: Result<Value, _>| v.ok().and_then(|v| v.as_str().map(str::to_string));
+        out.push(Recipient {
+            name: r.input.name.clone(),
+            role: r.input.role.as_str().into(),
+            country: r.input.country.clone(),
+            purposes: r.input.purposes.clone(),
+            transfer_mechanism: r.input.transfer_mechanism.and_then(|m| snake(serde_json::to_value(m))),
+            received: got.map(|d| Received {
+                categories: d.categories.iter().cloned().collect(),
+                first_at: rfc3339_millis(d.first_at),
+                last_at: rfc3339_millis(d.last_at),
+            }),
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

@@ -13,12 +13,10 @@ use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::service::Services;
-use kith_core::access::Action;
-use kith_core::api_key::ApiKeyInput;
 use kith_core::audit::AuditAction;
 use kith_core::entity::{IndexField, IndexTerm};
 use kith_core::values::check_text;
-use kith_core::{EntityKind, ErrorCode};
+use kith_core::ErrorCode;
 use kith_crypto::Keyring;
 use kith_store::{Erased, ErasureCounts, ErasureExceptionRow, ErasureOrder, LedgerRow, NotificationRow, Term};
 use serde::Deserialize;
@@ -82,21 +80,16 @@ pub struct ErasureExceptionInput {
     pub note: String,
 }
 
-/// Recipients to tell (Art. 19): every third-party key that could read
-/// contacts and was used at least once, revoked or not (it may hold copies).
-fn recipients(keys: &[kith_store::ApiKeyRow], request: Uuid, at: i64) -> ApiResult<Vec<NotificationRow>> {
+/// Recipients to tell (Art. 19): every recipient whose keys read or
+/// wrote this person's data, from the audit log, one task per key used.
+async fn recipients(svc: &Services, contact: Uuid, request: Uuid, at: i64) -> ApiResult<Vec<NotificationRow>> {
     let mut out = Vec::new();
-    for key in keys.iter().filter(|k| k.last_used_at.is_some()) {
-        let grant: ApiKeyInput = serde_json::from_str(&key.document).map_err(|e| ApiError::internal("api key", e))?;
-        let reads_contacts = grant
-            .permissions
-            .iter()
-            .any(|p| p.actions.contains(&Action::Read) && p.entities.contains(EntityKind::Contacts.as_str()));
-        if reads_contacts {
+    for told in crate::service::recipients::disclosures(svc, contact).await? {
+        for key in told.keys {
             out.push(NotificationRow {
                 request_id: request,
-                api_key_id: key.id,
-                recipient: grant.recipient,
+                api_key_id: key,
+                recipient: told.recipient.clone(),
                 status: "pending".into(),
                 created_at: at,
             });
@@ -108,8 +101,8 @@ fn recipients(keys: &[kith_store::ApiKeyRow], request: Uuid, at: i64) -> ApiResu
 /// Records a task to tell each recipient of the person's data about a
 /// rectification or restriction (Art. 19), as erasure does; the audit
 /// field it returns names how many.
-pub(crate) async fn record_recipients(svc: &Services, request: Uuid) -> ApiResult<String> {
-    let tasks = recipients(&svc.store.api_keys().await?, request, crate::now_millis())?;
+pub(crate) async fn record_recipients(svc: &Services, request: Uuid, contact: Uuid) -> ApiResult<String> {
+    let tasks = recipients(svc, contact, request, crate::now_millis()).await?;
     svc.store.add_notifications(&tasks).await?;
     Ok(format!("notifications:{}", tasks.len()))
 }
@@ -146,7 +139,7 @@ pub(crate) async fn erase(svc: &Services, who: &Caller, request: Uuid, contact: 
     let suppressions = suppression_terms(&ring, &kith_core::EntityBody::index_terms(&person));
     drop(person);
     let at = crate::now_millis();
-    let notifications = recipients(&svc.store.api_keys().await?, request, at)?;
+    let notifications = recipients(svc, contact, request, at).await?;
     let order = ErasureOrder { request_id: request, contact_id: contact, suppressions, notifications, at };
     let (terms, told) = (order.suppressions.len(), order.notifications.len());
     let notary = svc.notary.clone();

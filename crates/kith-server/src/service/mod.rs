@@ -24,6 +24,7 @@ pub mod erasure;
 pub mod login;
 pub mod portal;
 pub mod purposes;
+pub mod recipients;
 pub mod records;
 pub mod retention;
 pub mod roles;

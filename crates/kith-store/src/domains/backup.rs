@@ -46,6 +46,7 @@ pub const TABLES: &[&str] = &[
     "portal_links",
     "portal_sessions",
     "erasure_ledger",
+    "recipients",
     "audit_events",
     "audit_head",
     "audit_checkpoints",

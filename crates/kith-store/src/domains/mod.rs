@@ -2,6 +2,7 @@
 //! `Store` is their sum. Each trait's SQL is in `sql/<domain>.rs`.
 
 mod access;
+mod accountability;
 mod accounts;
 mod audit;
 mod backup;
@@ -18,6 +19,7 @@ mod segments;
 mod settings;
 
 pub use access::*;
+pub use accountability::*;
 pub use accounts::*;
 pub use audit::*;
 pub use backup::*;

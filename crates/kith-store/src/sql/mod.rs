@@ -2,6 +2,7 @@
 //! its domain's trait for both engines.
 
 pub(crate) mod access;
+pub(crate) mod accountability;
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod backup;

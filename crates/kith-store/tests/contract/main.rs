@@ -3,6 +3,7 @@
 //! its own): what every engine must do the same way, below the server.
 
 mod access;
+mod accountability;
 mod accounts;
 mod audit;
 mod backup;

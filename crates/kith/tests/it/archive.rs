@@ -69,9 +69,7 @@ async fn the_archive_is_complete_valid_and_single_use_on_every_backend() {
         let support = token_for(&s, "support").await;
         let notice = json!({"version": "1", "text": "We write to you about offers."});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-        let key = json!({"recipient": "Mailer Ltd", "purposes": ["marketing.communications.email"],
-               "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity", "contact_details"], "scope": "all"}],
-               "expires_in_days": 30});
+        let key = crate::harness::mailer_grant(&crate::harness::register_mailer(&s, &dpo).await);
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&key)).await.0, StatusCode::CREATED);
 
         let company = s.create("companies", json!({"name": "Acme Widgets"})).await;

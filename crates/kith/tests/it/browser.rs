@@ -5,7 +5,7 @@
 //! Every page visited is checked by axe-core (vendored in `assets/`, run
 //! in the page) for serious and critical accessibility violations.
 
-use crate::harness::{send_as, token_for, Backend, Server, TestDb};
+use crate::harness::{assert_problem, send_as, token_for, Backend, Server, TestDb};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -1154,8 +1154,11 @@ async fn administration_accounts_a_role_from_its_grid_and_a_key_shown_once() {
     define_role(&browser, "field_sales").await;
     let role = browser.client.find(Locator::Id("role-field_sales")).await.unwrap().text().await.unwrap();
     assert!(role.contains("contacts") && role.contains("contact_details, identity"), "{role}");
+    let mailer = crate::harness::register_mailer(&s, &dpo).await;
+    browser.open(&s, "/admin").await;
     browser.press("#issue-key summary").await;
-    browser.fill("key-recipient", "Mailer Ltd").await;
+    let recipient = browser.client.find(Locator::Id("key-recipient")).await.unwrap();
+    recipient.select_by_value(&mailer).await.unwrap();
     browser.press("input[name='purposes'][value='marketing.communications.email']").await;
     browser.press("#key-contacts-read").await;
     browser.submit("#issue-key-submit").await;
@@ -1440,5 +1443,74 @@ async fn the_dpo_reads_the_retention_rules_and_what_they_would_do() {
     );
     let purchases = browser.client.find(Locator::Css("#categories tr[data-category='purchases']")).await.unwrap();
     assert!(purchases.text().await.unwrap().contains("none of its own"));
+    finish(browser, s, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_registers_recipients_and_sees_which_may_receive_data() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    add_user(&s, &dpo, "sam@example.org", "sales").await;
+    let person = add_contact(&s, &json!({"given_name": "Olena", "emails": ["olena@example.org"]})).await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    assert!(browser.client.find(Locator::Css("a[href='/recipients']")).await.is_err(), "no link for sales");
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.press("a[href='/recipients']").await;
+    browser.arrive("/recipients", "").await;
+    browser.assert_accessible("recipients, empty").await;
+    let adequacy = browser.client.find(Locator::Id("adequacy")).await.unwrap().text().await.unwrap();
+    assert!(adequacy.contains("Japan (JP)") && adequacy.contains("(EU) 2019/419"), "{adequacy}");
+
+    // A processor in India without a mechanism: registered, its transfer refused.
+    browser.fill("recipient-name", "Pune Analytics").await;
+    browser.fill("recipient-country", "IN").await;
+    browser.fill("recipient-contract", "DPA-2026-3").await;
+    browser.submit("#recipient-submit").await;
+    let transfer = browser.client.find(Locator::Id("recipient-transfer")).await.unwrap().text().await.unwrap();
+    assert!(transfer.contains("outside the EEA without a valid transfer mechanism"), "{transfer}");
+    browser.assert_accessible("a recipient without a mechanism").await;
+
+    // A derogation without its ground is refused at the form, nothing changes.
+    let mechanism = browser.client.find(Locator::Id("recipient-mechanism")).await.unwrap();
+    mechanism.select_by_value("derogation").await.unwrap();
+    browser.submit("#recipient-submit").await;
+    let problem = browser.client.find(Locator::Id("recipient-problem")).await.unwrap().text().await.unwrap();
+    assert!(problem.contains("derogation_ground"), "{problem}");
+    let transfer = browser.client.find(Locator::Id("recipient-transfer")).await.unwrap().text().await.unwrap();
+    assert!(transfer.contains("without a valid transfer mechanism"), "unchanged: {transfer}");
+
+    // On standard contractual clauses, module 2: allowed.
+    let mechanism = browser.client.find(Locator::Id("recipient-mechanism")).await.unwrap();
+    mechanism.select_by_value("scc").await.unwrap();
+    let module = browser.client.find(Locator::Id("recipient-scc")).await.unwrap();
+    module.select_by_value("2").await.unwrap();
+    browser.submit("#recipient-submit").await;
+    let transfer = browser.client.find(Locator::Id("recipient-transfer")).await.unwrap().text().await.unwrap();
+    assert_eq!(transfer.trim(), "Allowed");
+    let pune = browser.path().await.trim_start_matches("/recipients/").to_string();
+
+    // Its key reads Olena: the contact page names the recipient and what it received.
+    let grant = crate::harness::key_grant(&pune, "sales");
+    let (status, key) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let read = format!("/api/v1/contacts/{person}");
+    assert_eq!(send_as(&s, key["key"].as_str().unwrap(), Method::GET, &read, None).await.0, StatusCode::OK);
+    browser.open(&s, &format!("/contacts/{person}")).await;
+    let received = browser.client.find(Locator::Id("received-list")).await.unwrap().text().await.unwrap();
+    assert!(received.contains("Pune Analytics") && received.contains("contact details"), "{received}");
+    browser.assert_accessible("a contact with its recipients").await;
+
+    // Ended: the register says so and offers no change.
+    browser.open(&s, &format!("/recipients/{pune}")).await;
+    browser.submit("#end-recipient").await;
+    browser.arrive("/recipients", "").await;
+    let register = browser.client.find(Locator::Id("recipients")).await.unwrap().text().await.unwrap();
+    assert!(register.contains("Pune Analytics") && register.contains("Ended"), "{register}");
+    assert_problem(&send_as(&s, key["key"].as_str().unwrap(), Method::GET, &read, None).await, 403, "recipient_ended");
     finish(browser, s, db).await;
 }

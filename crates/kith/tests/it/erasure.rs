@@ -77,13 +77,12 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
 
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(call(&s, &dpo, Method::POST, "/api/v1/notices", Some(notice)).await.0, StatusCode::CREATED);
-        // A recipient: a key that reads contacts and was used.
-        let grant = json!({"recipient": "Mailer Ltd", "purposes": ["marketing.communications.email"],
-            "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}],
-            "expires_in_days": 30});
-        let (status, key) = call(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(grant)).await;
+        // A recipient: a processor whose key reads the person (below).
+        let crm = crate::harness::register_processor(&s, &dpo, "CRM Sync GmbH", "sales").await;
+        let (status, key) =
+            call(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(crate::harness::key_grant(&crm, "sales"))).await;
         assert_eq!(status, StatusCode::CREATED, "{key}");
-        call(&s, key["key"].as_str().unwrap(), Method::GET, "/api/v1/contacts", None).await;
+        let key = key["key"].as_str().unwrap().to_string();
         // A request by the address before anyone held it: it matches no one.
         let unmatched = json!({"kind": "access", "email": email, "note": m[19]});
         let (status, unmatched) = call(&s, &dpo, Method::POST, "/api/v1/dsr", Some(unmatched)).await;
@@ -97,6 +96,7 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
                        "tags": [m[7].to_lowercase()], "custom": {"hobby": m[8]}}),
             )
             .await;
+        assert_eq!(call(&s, &key, Method::GET, &format!("/api/v1/contacts/{contact}"), None).await.0, StatusCode::OK);
         let interaction = s
             .create(
                 "interactions",
@@ -213,7 +213,7 @@ async fn erasure_leaves_no_trace_and_suppresses_the_person_on_every_backend() {
         assert_eq!(tasks["items"].as_array().unwrap().len(), 1, "{tasks}");
         assert_eq!(
             (tasks["items"][0]["recipient"].clone(), tasks["items"][0]["status"].clone()),
-            (json!("Mailer Ltd"), json!("pending"))
+            (json!("CRM Sync GmbH"), json!("pending"))
         );
 
         // The requests stay, without anything the person gave: every request

@@ -144,9 +144,7 @@ async fn populate(s: &Server) -> (Uuid, Uuid) {
     let (status, request) =
         send_as(s, &dpo, Method::POST, "/api/v1/dsr", Some(&json!({"kind": "access", "contact_id": contact}))).await;
     assert_eq!(status, StatusCode::CREATED, "{request}");
-    let grant = json!({"recipient": "Mailer Ltd", "purposes": ["marketing.communications.email"],
-        "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}],
-        "expires_in_days": 30});
+    let grant = crate::harness::mailer_grant(&crate::harness::register_mailer(s, &dpo).await);
     assert_eq!(send_as(s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await.0, StatusCode::CREATED);
     let form = json!({"name": "newsletter", "purposes": ["marketing.communications.email"], "notice_version": "1"});
     let (status, form) = send_as(s, &dpo, Method::POST, "/api/v1/forms", Some(&form)).await;

@@ -370,3 +370,31 @@ pub async fn token_for(s: &Server, role: &str) -> String {
     s.store.insert_token(&row).await.expect("token");
     token
 }
+
+/// Registers a processor in Ireland (inside the EEA: no transfer
+/// mechanism needed) for `purpose`, as the DPO; its id.
+pub async fn register_processor(s: &Server, dpo: &str, name: &str, purpose: &str) -> String {
+    let entry = serde_json::json!({"name": name, "role": "processor", "country": "IE",
+        "contract_reference": "DPA-2026-7", "purposes": [purpose],
+        "data_categories": ["user.name", "user.contact.email"]});
+    let (status, made) = send_as(s, dpo, reqwest::Method::POST, "/api/v1/recipients", Some(&entry)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    made["id"].as_str().unwrap().to_string()
+}
+
+/// A key for `recipient` that reads names and contact details of contacts for `purpose`.
+pub fn key_grant(recipient: &str, purpose: &str) -> Value {
+    serde_json::json!({"recipient_id": recipient, "purposes": [purpose],
+        "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity", "contact_details"], "scope": "all"}],
+        "expires_in_days": 30})
+}
+
+/// The e-mail marketing processor most stories use.
+pub async fn register_mailer(s: &Server, dpo: &str) -> String {
+    register_processor(s, dpo, "Mailer Ltd", "marketing.communications.email").await
+}
+
+/// A key for the mailer: names and contact details, for e-mail marketing.
+pub fn mailer_grant(recipient: &str) -> Value {
+    key_grant(recipient, "marketing.communications.email")
+}

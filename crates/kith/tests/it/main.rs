@@ -25,6 +25,7 @@ mod openapi;
 mod policy_property;
 mod portal;
 mod purposes;
+mod recipients;
 mod refused_text;
 mod retention;
 mod rotation;

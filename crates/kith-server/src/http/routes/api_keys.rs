@@ -27,7 +27,7 @@ fn render(row: &ApiKeyRow) -> ApiResult<Value> {
         "revoked_at": row.revoked_at.map(rfc3339_millis),
         "last_used_at": row.last_used_at.map(rfc3339_millis),
     });
-    for field in ["recipient", "purposes", "permissions", "allowed_addresses"] {
+    for field in ["recipient_id", "purposes", "permissions", "allowed_addresses"] {
         out[field] = grant[field].clone();
     }
     Ok(out)

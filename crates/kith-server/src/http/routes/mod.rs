@@ -11,6 +11,7 @@ pub mod drp;
 pub mod dsr;
 pub mod erasure;
 pub mod purposes;
+pub mod recipients;
 pub mod records;
 pub mod retention;
 pub mod roles;

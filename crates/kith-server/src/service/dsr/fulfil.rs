@@ -81,7 +81,7 @@ pub(crate) async fn carry_out(svc: &Services, who: &Caller, id: Uuid, input: Dsr
         (Some(contact), RequestKind::Restriction) => {
             crate::service::consents::record_restriction(svc, &on_behalf, contact).await?;
             fields.push("fulfilment:restriction".into());
-            fields.push(crate::service::erasure::record_recipients(svc, id).await?);
+            fields.push(crate::service::erasure::record_recipients(svc, id, contact).await?);
         }
         (Some(contact), RequestKind::Objection) => {
             let purpose = request.row.purpose.as_deref().ok_or_else(|| ApiError::internal("dsr", "no purpose"))?;
@@ -100,7 +100,7 @@ pub(crate) async fn carry_out(svc: &Services, who: &Caller, id: Uuid, input: Dsr
             applied = Some(changes.clone());
             svc.records.update::<Contact>(&on_behalf, contact, changes).await?;
             fields.push("fulfilment:rectification".into());
-            fields.push(crate::service::erasure::record_recipients(svc, id).await?);
+            fields.push(crate::service::erasure::record_recipients(svc, id, contact).await?);
         }
     }
     let request = step(svc, who, id, |request, now| {

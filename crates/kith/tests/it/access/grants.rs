@@ -14,7 +14,8 @@ async fn field_rules_and_scope_on_every_backend() {
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
         let admin = token_for(&s, "admin").await;
-        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
+        let recipient = register_mailer(&s, &dpo).await;
+        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, recipient, unused_purposes: Default::default() };
         let id = f.contact().await;
         let (status, seen) = send_as(&s, &marketing, Method::GET, &format!("/api/v1/contacts/{id}"), None).await;
         assert_eq!(status, StatusCode::OK, "{seen}");
@@ -36,7 +37,7 @@ async fn field_rules_and_scope_on_every_backend() {
         }
         // A key that sees contact details only: names and tags are absent,
         // and filtering by them is refused rather than silently answered.
-        let mut grant = key_grant();
+        let mut grant = mailer_grant(&f.recipient);
         grant["permissions"][0]["fields"] = json!(["contact_details"]);
         let (status, issued) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
         assert_eq!(status, StatusCode::CREATED, "{issued}");
@@ -106,7 +107,8 @@ async fn third_party_keys_on_every_backend() {
         let (dpo, admin) = (token_for(&s, "dpo").await, token_for(&s, "admin").await);
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
+        let recipient = register_mailer(&s, &dpo).await;
+        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, recipient, unused_purposes: Default::default() };
         let person = f.contact().await;
         let issue = |grant: Value| {
             let (s, dpo) = (&s, dpo.clone());
@@ -116,7 +118,7 @@ async fn third_party_keys_on_every_backend() {
                 (issued["id"].as_str().unwrap().to_string(), issued["key"].as_str().unwrap().to_string())
             }
         };
-        let (id, key) = issue(key_grant()).await;
+        let (id, key) = issue(mailer_grant(&f.recipient)).await;
         let read = format!("/api/v1/contacts/{person}");
         assert_eq!(send_as(&s, &key, Method::GET, &read, None).await.0, StatusCode::OK);
         let (status, answer) = crate::segments::send_for(&s, &key, Method::GET, &read, Some("sales"), None).await;
@@ -128,18 +130,18 @@ async fn third_party_keys_on_every_backend() {
         let (_, keys) = send_as(&s, &admin, Method::GET, "/api/v1/api-keys", None).await;
         let listed = keys["items"].as_array().unwrap().iter().find(|k| k["id"] == id.as_str()).unwrap().clone();
         assert!(listed["last_used_at"].is_string(), "{listed}");
-        assert_eq!(listed["recipient"], "Mailer Ltd");
+        assert_eq!(listed["recipient_id"], f.recipient.as_str());
         assert!(!keys.to_string().contains(&key) && listed.get("key").is_none() && listed.get("key_hash").is_none());
         let stored = s.store.api_keys().await.unwrap();
         assert!(stored.iter().all(|k| !k.document.contains(&key) && k.key_hash.len() == 32));
 
         // Addresses: the test client is 127.0.0.1.
-        let mut elsewhere = key_grant();
+        let mut elsewhere = mailer_grant(&f.recipient);
         elsewhere["allowed_addresses"] = json!(["192.0.2.0/24"]);
         let (far_id, far) = issue(elsewhere).await;
         let (status, answer) = send_as(&s, &far, Method::GET, &read, None).await;
         assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some("address_not_allowed")));
-        let mut here = key_grant();
+        let mut here = mailer_grant(&f.recipient);
         here["allowed_addresses"] = json!(["127.0.0.1", "::1"]);
         let (_, near) = issue(here).await;
         assert_eq!(send_as(&s, &near, Method::GET, &read, None).await.0, StatusCode::OK);
@@ -180,14 +182,14 @@ async fn third_party_keys_on_every_backend() {
             (json!({"allowed_addresses": ["the office"]}), "invalid_value"),
             (json!({"scope": "all"}), "unknown_field"),
         ] {
-            let mut grant = key_grant();
+            let mut grant = mailer_grant(&f.recipient);
             grant.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
             let (status, answer) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
             assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some(code)), "{grant}");
         }
         let sales = token_for(&s, "sales").await;
         assert_eq!(
-            send_as(&s, &sales, Method::POST, "/api/v1/api-keys", Some(&key_grant())).await.0,
+            send_as(&s, &sales, Method::POST, "/api/v1/api-keys", Some(&mailer_grant(&f.recipient))).await.0,
             StatusCode::FORBIDDEN
         );
         assert_eq!(s.store.api_keys().await.unwrap().len(), before);
@@ -207,7 +209,8 @@ async fn custom_roles_on_every_backend() {
         let (dpo, admin) = (token_for(&s, "dpo").await, token_for(&s, "admin").await);
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, unused_purposes: Default::default() };
+        let recipient = register_mailer(&s, &dpo).await;
+        let f = Fixture { s: &s, dpo: &dpo, admin: &admin, recipient, unused_purposes: Default::default() };
         let person = f.contact().await;
         let mut role = json!({"name": "analyst", "description": "Reads names for reports",
             "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}]});

@@ -6,7 +6,7 @@
 
 mod grants;
 
-use crate::harness::{backends, send_as, token_for, Server, TestDb};
+use crate::harness::{backends, mailer_grant, register_mailer, send_as, token_for, Server, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -72,6 +72,14 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("list_audit_alerts", "admin dpo auditor"),
         ("doctor", "admin dpo"),
         ("retention", "dpo"),
+        ("list_recipients", "admin dpo auditor"),
+        ("get_recipient", "admin dpo auditor"),
+        ("create_recipient", "dpo"),
+        ("replace_recipient", "dpo"),
+        ("end_recipient", "dpo"),
+        ("adequacy_decisions", "admin dpo auditor"),
+        ("replace_adequacy_decisions", "dpo"),
+        ("contact_recipients", "admin dpo auditor"),
         ("contact_access_log", "admin dpo auditor"),
         ("list_purposes", "admin dpo sales support marketing auditor key"),
         ("create_purpose", "admin dpo"),
@@ -159,6 +167,8 @@ struct Fixture<'a> {
     s: &'a Server,
     dpo: &'a str,
     admin: &'a str,
+    /// The recipient the test's keys are issued to.
+    recipient: String,
     /// Purpose keys a create may still use (the catalogue takes each once).
     unused_purposes: std::sync::Mutex<Vec<&'static str>>,
 }
@@ -279,7 +289,8 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
             )
             .await
         }
-        ("api-keys", true) => f.make("/api/v1/api-keys", key_grant()).await,
+        ("api-keys", true) => f.make("/api/v1/api-keys", mailer_grant(&f.recipient)).await,
+        ("recipients", true) => f.make("/api/v1/recipients", fresh_recipient()).await,
         ("dsr", true) => f.request(operation, &contact).await,
         ("drp", true) => {
             let agent = crate::drp::agent_input(&format!("agent-{}", uuid::Uuid::new_v4().simple())).0;
@@ -338,7 +349,12 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         "add_form" => {
             Some(json!({"name": "New form", "purposes": ["marketing.communications.email"], "notice_version": "1"}))
         }
-        "issue_api_key" => Some(key_grant()),
+        "issue_api_key" => Some(mailer_grant(&f.recipient)),
+        "create_recipient" | "replace_recipient" => Some(fresh_recipient()),
+        "replace_adequacy_decisions" => {
+            let (_, list) = send_as(f.s, f.dpo, Method::GET, "/api/v1/adequacy", None).await;
+            Some(json!({"decisions": list["decisions"]}))
+        }
         "create_role" => Some(fresh_role()),
         "add_user" => Some(fresh_user()),
         "update_user" => Some(json!({"display_name": "Renamed"})),
@@ -371,12 +387,10 @@ fn fresh_role() -> Value {
     json!({"name": name, "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}]})
 }
 
-/// What the test's third party may do: read names and contact details of
-/// contacts for e-mail marketing.
-fn key_grant() -> Value {
-    json!({"recipient": "Mailer Ltd", "purposes": ["marketing.communications.email"],
-           "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity", "contact_details"], "scope": "all"}],
-           "expires_in_days": 30})
+/// A recipient outside the EEA on standard contractual clauses.
+fn fresh_recipient() -> Value {
+    json!({"name": format!("Processor {}", uuid::Uuid::new_v4().simple()), "role": "processor", "country": "IN",
+           "contract_reference": "DPA-1", "transfer_mechanism": "scc", "scc_module": 2})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,13 +405,15 @@ async fn every_route_for_every_role_and_a_key_on_every_backend() {
         let dpo = tokens["dpo"].clone();
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
-        let (status, key) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&key_grant())).await;
+        let recipient = register_mailer(&s, &dpo).await;
+        let (status, key) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&mailer_grant(&recipient))).await;
         assert_eq!(status, StatusCode::CREATED, "{key}");
         tokens.insert("key", key["key"].as_str().unwrap().to_string());
         let f = Fixture {
             s: &s,
             dpo: &dpo,
             admin: &tokens["admin"],
+            recipient,
             unused_purposes: std::sync::Mutex::new(UNUSED_PURPOSES.to_vec()),
         };
 

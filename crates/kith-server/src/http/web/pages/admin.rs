@@ -82,6 +82,8 @@ pub struct AdminPage {
     pub field_classes: Vec<String>,
     /// Purposes a key may be for (key, name).
     pub purposes: Vec<(String, String)>,
+    /// Recipients a key may be issued to (id, name): current, with a valid transfer.
+    pub recipients: Vec<(String, String)>,
     pub notice: Option<String>,
     pub problem: Option<String>,
     /// A key's token, shown once, right after it was issued.
@@ -107,7 +109,7 @@ fn grid(permissions: &[Permission]) -> Vec<GridRow> {
         .collect()
 }
 
-fn key_line(row: &kith_store::ApiKeyRow, lang: &Lang, now: i64) -> KeyLine {
+fn key_line(row: &kith_store::ApiKeyRow, names: &[(String, String)], lang: &Lang, now: i64) -> KeyLine {
     let doc: Value = serde_json::from_str(&row.document).unwrap_or(Value::Null);
     let strings =
         |v: &Value| v.as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", ");
@@ -125,7 +127,11 @@ fn key_line(row: &kith_store::ApiKeyRow, lang: &Lang, now: i64) -> KeyLine {
     };
     KeyLine {
         id: row.id.to_string(),
-        recipient: doc["recipient"].as_str().unwrap_or_default().to_string(),
+        recipient: doc["recipient_id"]
+            .as_str()
+            .and_then(|id| names.iter().find(|(known, _)| known == id))
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| lang.t("key-no-recipient")),
         purposes: strings(&doc["purposes"]),
         permissions,
         expires: lang.date(&crate::clock::rfc3339_millis(row.expires_at)),
@@ -167,9 +173,20 @@ pub async fn page(state: &AppState, chrome: Chrome, who: &Caller) -> Result<Admi
         },
         Err(_) => None,
     };
+    // Every recipient by name for the key lines; the current ones data may go to, to issue keys for.
+    let (names, recipients) = match crate::service::recipients::list(state, who).await {
+        Ok(list) => (
+            list.iter().map(|r| (r.recipient.row.id.to_string(), r.recipient.input.name.clone())).collect(),
+            list.iter()
+                .filter(|r| r.transfer.is_ok())
+                .map(|r| (r.recipient.row.id.to_string(), r.recipient.input.name.clone()))
+                .collect(),
+        ),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
     let keys = match authorizer.authorize_api_keys(principal, false) {
         Ok(()) => match api_keys::list(state, who).await {
-            Ok(list) => Some(list.iter().map(|k| key_line(k, lang, now)).collect()),
+            Ok(list) => Some(list.iter().map(|k| key_line(k, &names, lang, now)).collect()),
             Err(e) => return Err(error(chrome, e)),
         },
         Err(_) => None,
@@ -198,6 +215,7 @@ pub async fn page(state: &AppState, chrome: Chrome, who: &Caller) -> Result<Admi
         actions: ACTIONS.iter().map(|a| a.as_str().to_string()).collect(),
         scopes: SCOPES.iter().map(snake).collect(),
         field_classes: FieldClass::ALL.iter().map(snake).collect(),
+        recipients,
         purposes: purposes.into_iter().map(|p| (p.key, p.name)).collect(),
         notice: None,
         problem: None,

@@ -142,7 +142,7 @@ pub async fn issue_key(
         })
         .collect();
     let input = ApiKeyInput {
-        recipient: first(&form, "recipient"),
+        recipient_id: first(&form, "recipient_id").parse().unwrap_or(uuid::Uuid::nil()),
         purposes: all(&form, "purposes"),
         permissions,
         expires_in_days: first(&form, "expires_in_days").parse().unwrap_or(0),

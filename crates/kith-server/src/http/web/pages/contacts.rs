@@ -201,6 +201,7 @@ pub struct ContactPage {
     pub consent: Option<panels::ConsentPanel>,
     pub restriction: Option<panels::RestrictionPanel>,
     pub access: Option<Vec<panels::Access>>,
+    pub recipients: Option<Vec<panels::Received>>,
 }
 
 /// The fields a contact page shows, in order, with their message keys.
@@ -268,6 +269,7 @@ pub async fn show(
         consent: panels::consent(&state, &who, id, lang).await,
         restriction: panels::restriction(&state, &who, id, lang).await,
         access: panels::access(&state, &who, id).await,
+        recipients: panels::recipients(&state, &who, id, lang).await,
         chrome,
     };
     render(StatusCode::OK, &page)

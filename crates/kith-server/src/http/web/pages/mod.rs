@@ -20,6 +20,7 @@ pub mod portal_me;
 mod posted;
 pub mod purchases;
 pub mod purpose;
+pub mod recipients;
 pub mod requests;
 pub mod retention;
 pub mod segments;
@@ -53,6 +54,7 @@ pub struct Chrome {
     pub may_see_segments: bool,
     pub may_see_doctor: bool,
     pub may_see_retention: bool,
+    pub may_see_recipients: bool,
 }
 
 impl Chrome {
@@ -76,6 +78,7 @@ impl Chrome {
             may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
             may_see_doctor: svc.authorizer.authorize_doctor(&who.principal).is_ok(),
             may_see_retention: svc.authorizer.authorize_erasure(&who.principal).is_ok(),
+            may_see_recipients: svc.authorizer.authorize_recipients(&who.principal, false).is_ok(),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
                 || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
                 || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),

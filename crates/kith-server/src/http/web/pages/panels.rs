@@ -154,3 +154,26 @@ pub async fn access(svc: &Services, who: &Caller, person: Uuid) -> Option<Vec<Ac
     });
     Some(lines.collect())
 }
+
+/// A recipient that received the person's data (Art. 15(1)(c)).
+pub struct Received {
+    pub recipient: String,
+    pub country: String,
+    pub categories: String,
+    pub first: String,
+    pub last: String,
+}
+
+/// Who received the person's data, for those who read the register.
+pub async fn recipients(svc: &Services, who: &Caller, person: Uuid, lang: &Lang) -> Option<Vec<Received>> {
+    let list = crate::service::recipients::of_person(svc, who, person).await.ok()?;
+    let day = |at: i64| lang.date(&crate::clock::rfc3339_millis(at));
+    let lines = list.iter().map(|d| Received {
+        recipient: d.recipient.clone(),
+        country: d.country.clone(),
+        categories: d.categories.iter().map(|c| lang.t(&format!("class-{c}"))).collect::<Vec<_>>().join(", "),
+        first: day(d.first_at),
+        last: day(d.last_at),
+    });
+    Some(lines.collect())
+}

@@ -204,7 +204,7 @@ async fn page(
         recipients: subject
             .recipients
             .iter()
-            .map(|r| Line { label: r.name.clone(), value: r.purposes.join(", ") })
+            .map(|r| Line { label: r.name.clone(), value: format!("{} · {}", r.country, r.purposes.join(", ")) })
             .collect(),
         requests: requests
             .iter()
