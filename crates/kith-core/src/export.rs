@@ -98,6 +98,8 @@ pub struct Subject {
     pub access_log: Vec<AccessEntry>,
     pub purposes: Vec<Purpose>,
     pub recipients: Vec<Recipient>,
+    /// The controller, its DPO and representative, once set.
+    pub controller: Option<crate::controller::ControllerDetails>,
 }
 
 /// The files of the archive, by name, in the order they are packed.
@@ -269,6 +271,19 @@ pub fn summary(s: &Subject) -> String {
         "Your data held in Kith\nGenerated {}\nData format: {SCHEMA_ID} (version {SCHEMA_VERSION})\n",
         s.generated_at
     );
+    if let Some(c) = &s.controller {
+        let _ = writeln!(out, "Who is responsible\n- Controller: {}", c.controller.line());
+        if let Some(dpo) = &c.dpo {
+            let _ = writeln!(out, "- Data protection officer: {}", dpo.line());
+        }
+        if let Some(rep) = &c.representative {
+            let _ = writeln!(out, "- Representative in the Union: {}", rep.line());
+        }
+        if let Some(sa) = &c.supervisory_authority {
+            let _ = writeln!(out, "- Supervisory authority: {sa}");
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(out, "Purposes, lawful bases, data categories and retention");
     for p in &s.purposes {
         let basis = serde_json::to_value(p.lawful_basis).ok().and_then(|v| v.as_str().map(str::to_string));

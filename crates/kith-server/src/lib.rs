@@ -16,6 +16,7 @@ pub mod http;
 pub mod input;
 pub mod listing;
 pub mod retention;
+pub mod ropa;
 pub mod rotation;
 pub mod sealing;
 pub mod service;

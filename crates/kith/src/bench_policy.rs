@@ -66,7 +66,7 @@ impl Authorizer for Permissive {
     fn authorize_doctor(&self, _: &Principal) -> ApiResult<()> {
         Ok(())
     }
-    fn authorize_recipients(&self, _: &Principal, _: bool) -> ApiResult<()> {
+    fn authorize_accountability(&self, _: &Principal, _: bool) -> ApiResult<()> {
         Ok(())
     }
 }

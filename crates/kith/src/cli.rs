@@ -51,6 +51,8 @@ enum Command {
     Migrate(crate::backup::MigrateArgs),
     /// The security self-check: findings with their severity and fix. Exit status 1 when any is high, so cron can alert.
     Doctor(CommonArgs),
+    /// The record of processing activities (Art. 30): purposes, recipients, transfers, retention and measures, as JSON, Markdown, HTML or fideslang.
+    Ropa(crate::ropa::RopaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +199,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Backup(command) => crate::backup::run(command).await,
         Command::Migrate(args) => crate::backup::migrate(args).await,
         Command::Retention(command) => crate::retention::run(command).await,
+        Command::Ropa(args) => crate::ropa::run(args).await,
     }
 }
 

@@ -9,6 +9,7 @@ mod bench_pages;
 mod bench_policy;
 mod cli;
 mod retention;
+mod ropa;
 mod users;
 
 use clap::Parser;

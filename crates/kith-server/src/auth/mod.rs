@@ -150,9 +150,10 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize_agents(&self, principal: &Principal) -> ApiResult<()>;
     /// Reading the installation's security self-check.
     fn authorize_doctor(&self, principal: &Principal) -> ApiResult<()>;
-    /// Reading (`write` false) or keeping the register of recipients and
-    /// the adequacy decisions.
-    fn authorize_recipients(&self, principal: &Principal, write: bool) -> ApiResult<()>;
+    /// Reading (`write` false) or keeping the records of accountability:
+    /// the register of recipients, the adequacy decisions, the
+    /// controller's details and the record of processing.
+    fn authorize_accountability(&self, principal: &Principal, write: bool) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -277,13 +278,16 @@ impl Authorizer for AccessPolicy {
         }
     }
 
-    fn authorize_recipients(&self, principal: &Principal, write: bool) -> ApiResult<()> {
+    fn authorize_accountability(&self, principal: &Principal, write: bool) -> ApiResult<()> {
         if principal.has_role("dpo") || (!write && principal.has_any_role(&["admin", "auditor"])) {
             Ok(())
         } else if write {
-            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO keeps the register of recipients"))
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO keeps the records of accountability"))
         } else {
-            Err(ApiError::new(ErrorCode::Forbidden, "only admin, auditors and the DPO read the register of recipients"))
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only admin, auditors and the DPO read the records of accountability",
+            ))
         }
     }
 }

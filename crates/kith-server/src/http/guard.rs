@@ -71,7 +71,11 @@ requirement!(
 );
 requirement!(
     /// Keeping the register of recipients and the adequacy decisions.
-    WriteRecipients, AuditAction::ConfigChange, "recipients", |a, p| a.authorize_recipients(p, true)
+    WriteRecipients, AuditAction::ConfigChange, "recipients", |a, p| a.authorize_accountability(p, true)
+);
+requirement!(
+    /// Setting the controller's details.
+    WriteController, AuditAction::ConfigChange, "controller", |a, p| a.authorize_accountability(p, true)
 );
 requirement!(
     /// Registering data-subject requests.

@@ -164,6 +164,7 @@ pub(crate) async fn subject(svc: &Services, who: &Caller, person: Uuid) -> ApiRe
         access_log: access_log(svc, person).await?,
         purposes: crate::service::purposes::catalogue(svc).await?,
         recipients: recipients(svc, person).await?,
+        controller: crate::ropa::controller(&svc.store).await?,
     })
 }
 

@@ -28,6 +28,7 @@ pub mod recipients;
 pub mod records;
 pub mod retention;
 pub mod roles;
+pub mod ropa;
 pub mod segments;
 pub mod users;
 

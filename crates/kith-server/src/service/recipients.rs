@@ -41,14 +41,14 @@ async fn view(svc: &Services, rows: Vec<RecipientRow>) -> ApiResult<Vec<Recipien
 
 /// Every recipient, ended ones included, by name.
 pub async fn list(svc: &Services, who: &Caller) -> ApiResult<Vec<RecipientView>> {
-    svc.authorizer.authorize_recipients(&who.principal, false)?;
+    svc.authorizer.authorize_accountability(&who.principal, false)?;
     let mut all = view(svc, svc.store.recipients().await?).await?;
     all.sort_by_key(|r| r.recipient.input.name.to_lowercase());
     Ok(all)
 }
 
 pub async fn get(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<RecipientView> {
-    svc.authorizer.authorize_recipients(&who.principal, false)?;
+    svc.authorizer.authorize_accountability(&who.principal, false)?;
     let row = svc.store.recipient(id).await?.ok_or_else(not_found)?;
     Ok(view(svc, vec![row]).await?.remove(0))
 }
@@ -86,7 +86,7 @@ async fn check_references(svc: &Services, input: &mut RecipientInput, itself: Op
 
 /// Registers a recipient.
 pub async fn create(svc: &Services, who: &Caller, mut input: RecipientInput) -> ApiResult<RecipientView> {
-    svc.authorizer.authorize_recipients(&who.principal, true)?;
+    svc.authorizer.authorize_accountability(&who.principal, true)?;
     check_references(svc, &mut input, None).await?;
     let now = crate::now_millis();
     let row = RecipientRow {
@@ -104,7 +104,7 @@ pub async fn create(svc: &Services, who: &Caller, mut input: RecipientInput) -> 
 /// Replaces a recipient's entry. Removing its mechanism, or one that
 /// expires, stops its keys at once.
 pub async fn update(svc: &Services, who: &Caller, id: Uuid, mut input: RecipientInput) -> ApiResult<RecipientView> {
-    svc.authorizer.authorize_recipients(&who.principal, true)?;
+    svc.authorizer.authorize_accountability(&who.principal, true)?;
     let before = Recipient::parse(svc.store.recipient(id).await?.ok_or_else(not_found)?)?;
     if before.row.ended_at.is_some() {
         return Err(ApiError::new(ErrorCode::InvalidTransition, "the relationship with this recipient has ended"));
@@ -121,7 +121,7 @@ pub async fn update(svc: &Services, who: &Caller, id: Uuid, mut input: Recipient
 /// Ends the relationship: its keys stop, its entry stays for the record
 /// of what it received.
 pub async fn end(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<()> {
-    svc.authorizer.authorize_recipients(&who.principal, true)?;
+    svc.authorizer.authorize_accountability(&who.principal, true)?;
     let ended = event(who, AuditAction::Delete, id, vec!["ended".into()]);
     if !svc.audit.intend(vec![ended], svc.store.end_recipient(id, crate::now_millis())).await?? {
         return Err(ApiError::new(ErrorCode::NotFound, "no such recipient, or it ended already"));
@@ -139,7 +139,7 @@ fn changed_fields(before: Option<&RecipientInput>, after: &RecipientInput) -> Ve
 
 /// The adequacy decisions in force, and whether they are the shipped list.
 pub async fn decisions(svc: &Services, who: &Caller) -> ApiResult<(Vec<AdequacyDecision>, bool)> {
-    svc.authorizer.authorize_recipients(&who.principal, false)?;
+    svc.authorizer.authorize_accountability(&who.principal, false)?;
     let shipped = svc.store.setting(transfers::DECISIONS_SETTING).await?.is_none();
     Ok((transfers::decisions(&svc.store).await?, shipped))
 }
@@ -148,7 +148,7 @@ pub async fn decisions(svc: &Services, who: &Caller) -> ApiResult<(Vec<AdequacyD
 /// renews or a court annuls one). Recipients relying on a decision that
 /// no longer applies stop receiving data at once.
 pub async fn set_decisions(svc: &Services, who: &Caller, mut list: Vec<AdequacyDecision>) -> ApiResult<()> {
-    svc.authorizer.authorize_recipients(&who.principal, true)?;
+    svc.authorizer.authorize_accountability(&who.principal, true)?;
     validate_decisions(&mut list)?;
     let json = serde_json::to_string(&list).map_err(|e| ApiError::internal("adequacy decisions", e))?;
     let fields = vec![format!("decisions:{}", list.len())];
@@ -267,6 +267,6 @@ async fn key_owners(svc: &Services) -> ApiResult<BTreeMap<Uuid, Recipient>> {
 /// for those who read the register, as the access log is for those who
 /// read the audit log.
 pub async fn of_person(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<Disclosure>> {
-    svc.authorizer.authorize_recipients(&who.principal, false)?;
+    svc.authorizer.authorize_accountability(&who.principal, false)?;
     disclosures(svc, person).await
 }

@@ -1514,3 +1514,48 @@ async fn the_dpo_registers_recipients_and_sees_which_may_receive_data() {
     assert_problem(&send_as(&s, key["key"].as_str().unwrap(), Method::GET, &read, None).await, 403, "recipient_ended");
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_sets_the_controllers_details_and_reads_the_record_of_processing() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    crate::harness::register_mailer(&s, &dpo).await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.press("a[href='/ropa']").await;
+    browser.arrive("/ropa", "").await;
+    browser.assert_accessible("record of processing").await;
+    let gaps = browser.client.find(Locator::Id("ropa-gaps")).await.unwrap().text().await.unwrap();
+    assert!(gaps.contains("controller's name and contact details are not set"), "{gaps}");
+    let email =
+        browser.client.find(Locator::Css("#activities tr[data-purpose='marketing.communications.email']")).await;
+    let email = email.unwrap().text().await.unwrap();
+    assert!(email.contains("E-mail marketing") && email.contains("Mailer Ltd") && email.contains("Consent"), "{email}");
+
+    // A malformed address is refused at the form; then the details are set.
+    browser.press("#controller-edit summary").await;
+    browser.fill("controller-name", "Kith Shop GmbH").await;
+    browser.fill("controller-email", "privacy@shop.example").await;
+    browser.fill("dpo-name", "Dora Data").await;
+    browser.client.execute("document.getElementById('dpo-email').type = 'text';", Vec::new()).await.unwrap();
+    browser.fill("dpo-email", "dora at shop").await;
+    browser.submit("#controller-submit").await;
+    let problem = browser.client.find(Locator::Id("ropa-problem")).await.unwrap().text().await.unwrap();
+    assert!(problem.contains("dpo.email"), "{problem}");
+    assert!(browser.client.find(Locator::Id("controller-details")).await.is_err(), "nothing was set");
+    browser.fill("dpo-email", "dpo@shop.example").await;
+    browser.submit("#controller-submit").await;
+    let details = browser.client.find(Locator::Id("controller-details")).await.unwrap().text().await.unwrap();
+    assert!(details.contains("Kith Shop GmbH") && details.contains("Dora Data, dpo@shop.example"), "{details}");
+    browser.assert_accessible("record of processing, details set").await;
+
+    // The downloads open with the session; people see who is responsible.
+    let record = browser.get_with_session(&s, "/api/v1/ropa?format=html").await;
+    assert_eq!(record.status(), StatusCode::OK);
+    assert!(record.text().await.unwrap().contains("Data protection officer: Dora Data"));
+    browser.open(&s, "/privacy").await;
+    let responsible = browser.client.find(Locator::Id("controller")).await.unwrap().text().await.unwrap();
+    assert!(responsible.contains("Kith Shop GmbH") && responsible.contains("dpo@shop.example"), "{responsible}");
+    finish(browser, s, db).await;
+}

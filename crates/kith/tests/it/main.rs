@@ -28,6 +28,7 @@ mod purposes;
 mod recipients;
 mod refused_text;
 mod retention;
+mod ropa;
 mod rotation;
 mod segments;
 mod story;

@@ -15,4 +15,5 @@ pub mod recipients;
 pub mod records;
 pub mod retention;
 pub mod roles;
+pub mod ropa;
 pub mod segments;

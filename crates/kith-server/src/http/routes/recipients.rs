@@ -133,7 +133,7 @@ async fn create(
 }
 
 async fn get(State(state): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<RecipientOut>> {
-    let id = path_id_once(state.authorizer.authorize_recipients(&who.principal, false), &id)?;
+    let id = path_id_once(state.authorizer.authorize_accountability(&who.principal, false), &id)?;
     Ok(Json(render(&recipients::get(&state, &who, id).await?)))
 }
 
@@ -225,7 +225,7 @@ async fn of_person(
     who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DisclosurePage>> {
-    let id = path_id_once(state.authorizer.authorize_recipients(&who.principal, false), &id)?;
+    let id = path_id_once(state.authorizer.authorize_accountability(&who.principal, false), &id)?;
     let items = recipients::of_person(&state, &who, id).await?.iter().map(render_disclosure).collect();
     Ok(Json(DisclosurePage { items, next_cursor: None }))
 }

@@ -85,6 +85,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/recipients", get(pages::recipients::list).post(pages::recipients::create))
         .route("/recipients/{id}", get(pages::recipients::show).post(pages::recipients::update))
         .route("/recipients/{id}/end", post(pages::recipients::end))
+        .route("/ropa", get(pages::ropa::show))
+        .route("/ropa/controller", post(pages::ropa::set_controller))
         .route("/segments", get(pages::segments::list).post(pages::segments::save))
         .route("/segments/{id}", get(pages::segments::show))
         .route("/segments/{id}/delete", post(pages::segments::delete))

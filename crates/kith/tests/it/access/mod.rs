@@ -80,6 +80,10 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("adequacy_decisions", "admin dpo auditor"),
         ("replace_adequacy_decisions", "dpo"),
         ("contact_recipients", "admin dpo auditor"),
+        ("controller_details", "admin dpo auditor"),
+        ("set_controller_details", "dpo"),
+        ("ropa", "admin dpo auditor"),
+        ("ropa_fideslang", "admin dpo auditor"),
         ("contact_access_log", "admin dpo auditor"),
         ("list_purposes", "admin dpo sales support marketing auditor key"),
         ("create_purpose", "admin dpo"),
@@ -351,6 +355,7 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         "issue_api_key" => Some(mailer_grant(&f.recipient)),
         "create_recipient" | "replace_recipient" => Some(fresh_recipient()),
+        "set_controller_details" => Some(json!({"controller": {"name": "Shop GmbH", "email": "privacy@shop.example"}})),
         "replace_adequacy_decisions" => {
             let (_, list) = send_as(f.s, f.dpo, Method::GET, "/api/v1/adequacy", None).await;
             Some(json!({"decisions": list["decisions"]}))
@@ -406,6 +411,8 @@ async fn every_route_for_every_role_and_a_key_on_every_backend() {
         let notice = json!({"version": "1", "text": "Notice"});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
         let recipient = register_mailer(&s, &dpo).await;
+        let details = json!({"controller": {"name": "Shop GmbH", "email": "privacy@shop.example"}});
+        assert_eq!(send_as(&s, &dpo, Method::PUT, "/api/v1/controller", Some(&details)).await.0, StatusCode::OK);
         let (status, key) = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&mailer_grant(&recipient))).await;
         assert_eq!(status, StatusCode::CREATED, "{key}");
         tokens.insert("key", key["key"].as_str().unwrap().to_string());

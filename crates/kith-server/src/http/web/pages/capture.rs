@@ -29,6 +29,8 @@ pub struct FormPage {
     pub email: String,
     pub error: Option<String>,
     pub sent: bool,
+    /// The controller and its DPO (Art. 13(1)(a)–(b)).
+    pub controller: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -44,6 +46,7 @@ pub struct ConfirmPage {
 async fn form_page(state: &AppState, lang: Lang, key: &str, token: String) -> Result<FormPage, Response> {
     match capture::hosted(state, key).await {
         Ok(hosted) => Ok(FormPage {
+            controller: super::published_controller(state, &lang).await,
             lang,
             form_token: token,
             key: hosted.form.key,

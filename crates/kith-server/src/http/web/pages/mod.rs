@@ -23,6 +23,7 @@ pub mod purpose;
 pub mod recipients;
 pub mod requests;
 pub mod retention;
+pub mod ropa;
 pub mod segments;
 
 use super::session::PageSession;
@@ -78,7 +79,7 @@ impl Chrome {
             may_see_consent: svc.authorizer.authorize_purposes(&who.principal, false).is_ok(),
             may_see_doctor: svc.authorizer.authorize_doctor(&who.principal).is_ok(),
             may_see_retention: svc.authorizer.authorize_erasure(&who.principal).is_ok(),
-            may_see_recipients: svc.authorizer.authorize_recipients(&who.principal, false).is_ok(),
+            may_see_recipients: svc.authorizer.authorize_accountability(&who.principal, false).is_ok(),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
                 || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
                 || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),
@@ -90,6 +91,26 @@ impl Chrome {
     pub fn offers_current(&self) -> bool {
         self.purposes.iter().any(|(key, _)| *key == self.purpose)
     }
+}
+
+/// Who is responsible, as notices and the portal show it (Art. 13(1)(a)–(b)):
+/// (label, value) lines; none until the controller's details are set.
+pub fn controller_lines(
+    details: Option<&kith_core::controller::ControllerDetails>,
+    lang: &super::Lang,
+) -> Vec<(String, String)> {
+    let Some(d) = details else { return Vec::new() };
+    let mut lines = vec![(lang.t("controller-label"), d.controller.line())];
+    lines.extend(d.dpo.as_ref().map(|p| (lang.t("controller-dpo"), p.line())));
+    lines.extend(d.representative.as_ref().map(|p| (lang.t("controller-representative"), p.line())));
+    lines.extend(d.supervisory_authority.as_ref().map(|a| (lang.t("controller-authority"), a.clone())));
+    lines
+}
+
+/// [`controller_lines`] of the published details; none if they cannot be read.
+pub async fn published_controller(svc: &Services, lang: &super::Lang) -> Vec<(String, String)> {
+    let details = crate::service::ropa::published_controller(svc).await.ok().flatten();
+    controller_lines(details.as_ref(), lang)
 }
 
 /// Whether a public page's post from this client is within the public

@@ -29,6 +29,8 @@ pub struct AskPage {
     pub error: Option<String>,
     /// A message for the page: the link was sent, the session ended.
     pub notice: Option<String>,
+    /// The controller and its DPO (Art. 13(1)(a)–(b)).
+    pub controller: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -54,7 +56,8 @@ pub async fn ask_form(
 ) -> Response {
     let guard = presession::issue(&headers, state.config.tls);
     let notice = query.ended.as_ref().map(|_| lang.t("privacy-session-ended"));
-    let page = AskPage { lang, form_token: guard.token.clone(), email: String::new(), error: None, notice };
+    let controller = super::published_controller(&state, &lang).await;
+    let page = AskPage { lang, form_token: guard.token.clone(), email: String::new(), error: None, notice, controller };
     presession::with_cookie(guard.set_cookie, render(StatusCode::OK, &page))
 }
 
@@ -84,12 +87,14 @@ pub async fn ask(
 ) -> Response {
     let guard = presession::issue(&headers, state.config.tls);
     let form_token = guard.token.clone();
+    let controller = super::published_controller(&state, &lang).await;
     let page = |lang: Lang, error: Option<String>, notice: Option<String>| AskPage {
         lang,
         form_token: form_token.clone(),
         email: form.email.clone(),
         error,
         notice,
+        controller: controller.clone(),
     };
     if !presession::holds(&headers, state.config.tls, &form.form) {
         let notice = Some(lang.t("form-expired"));

@@ -85,6 +85,8 @@ pub struct MePage {
     pub access: Vec<Line>,
     pub access_total: usize,
     pub recipients: Vec<Line>,
+    /// The controller and its DPO (Art. 13(1)(a)–(b)).
+    pub controller: Vec<(String, String)>,
     pub requests: Vec<RequestLine>,
     pub correction: CorrectionForm,
 }
@@ -201,6 +203,7 @@ async fn page(
         restricted: subject.restricted,
         access,
         access_total,
+        controller: super::controller_lines(subject.controller.as_ref(), &lang),
         recipients: subject
             .recipients
             .iter()

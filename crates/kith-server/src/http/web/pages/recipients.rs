@@ -267,7 +267,7 @@ async fn register(
             })
             .collect(),
         shipped,
-        may_write: state.authorizer.authorize_recipients(&who.principal, true).is_ok(),
+        may_write: state.authorizer.authorize_accountability(&who.principal, true).is_ok(),
         choices: choices(state, lang, &all).await,
         form,
         problem,
@@ -340,7 +340,7 @@ async fn one(
         contract,
         decision,
         may_write: view.recipient.row.ended_at.is_none()
-            && state.authorizer.authorize_recipients(&who.principal, true).is_ok(),
+            && state.authorizer.authorize_accountability(&who.principal, true).is_ok(),
         form: form.unwrap_or_else(|| RecipientForm::of(i)),
         choices: choices(state, lang, &all).await,
         problem,
