@@ -6,6 +6,7 @@ pub mod access;
 pub mod account;
 pub mod api_key;
 pub mod audit;
+pub mod breach;
 pub mod capture;
 pub mod consent;
 pub mod controller;

@@ -74,6 +74,7 @@ pub trait Store:
     + PortalStore
     + RetentionStore
     + AccountabilityStore
+    + BreachStore
 {
 }
 
@@ -93,7 +94,8 @@ impl<
             + DrpStore
             + PortalStore
             + RetentionStore
-            + AccountabilityStore,
+            + AccountabilityStore
+            + BreachStore,
     > Store for T
 {
 }
@@ -103,8 +105,9 @@ impl<
 /// or a generic `T: Store` imports these with `use kith_store::prelude::*`.
 pub mod prelude {
     pub use super::{
-        AccessStore, AccountStore, AccountabilityStore, AuditStore, BackupStore, CaptureStore, DrpStore, ErasureStore,
-        KeyStore, PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore, SegmentStore, SettingsStore,
+        AccessStore, AccountStore, AccountabilityStore, AuditStore, BackupStore, BreachStore, CaptureStore, DrpStore,
+        ErasureStore, KeyStore, PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore, SegmentStore,
+        SettingsStore,
     };
 }
 

@@ -44,6 +44,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0017_erasure_ledger.sql"),
     },
     Migration { version: 18, name: "recipients", sql: include_str!("../migrations/sqlite/0018_recipients.sql") },
+    Migration { version: 19, name: "breaches", sql: include_str!("../migrations/sqlite/0019_breaches.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -107,6 +108,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0020_erasure_ledger.sql"),
     },
     Migration { version: 21, name: "recipients", sql: include_str!("../migrations/postgres/0021_recipients.sql") },
+    Migration { version: 22, name: "breaches", sql: include_str!("../migrations/postgres/0022_breaches.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

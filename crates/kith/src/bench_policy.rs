@@ -69,6 +69,9 @@ impl Authorizer for Permissive {
     fn authorize_accountability(&self, _: &Principal, _: bool) -> ApiResult<()> {
         Ok(())
     }
+    fn authorize_breaches(&self, _: &Principal) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 pub async fn run(args: PolicyArgs) -> Result<()> {

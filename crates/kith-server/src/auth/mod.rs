@@ -154,6 +154,9 @@ pub trait Authorizer: Send + Sync + 'static {
     /// the register of recipients, the adequacy decisions, the
     /// controller's details and the record of processing.
     fn authorize_accountability(&self, principal: &Principal, write: bool) -> ApiResult<()>;
+    /// The breach register: reading it, recording breaches, computing the
+    /// people affected and notifying.
+    fn authorize_breaches(&self, principal: &Principal) -> ApiResult<()>;
 }
 
 /// Deny by default: records by the permissions the caller's roles (or key)
@@ -288,6 +291,14 @@ impl Authorizer for AccessPolicy {
                 ErrorCode::Forbidden,
                 "only admin, auditors and the DPO read the records of accountability",
             ))
+        }
+    }
+
+    fn authorize_breaches(&self, principal: &Principal) -> ApiResult<()> {
+        if principal.has_role("dpo") {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, "only the DPO keeps the breach register"))
         }
     }
 }

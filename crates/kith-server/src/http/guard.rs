@@ -74,6 +74,10 @@ requirement!(
     WriteRecipients, AuditAction::ConfigChange, "recipients", |a, p| a.authorize_accountability(p, true)
 );
 requirement!(
+    /// Recording and changing breaches.
+    ManageBreaches, AuditAction::Update, "breaches", |a, p| a.authorize_breaches(p)
+);
+requirement!(
     /// Setting the controller's details.
     WriteController, AuditAction::ConfigChange, "controller", |a, p| a.authorize_accountability(p, true)
 );

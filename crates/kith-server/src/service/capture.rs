@@ -394,5 +394,8 @@ pub async fn claim_outbox(svc: &Services, who: &Caller) -> ApiResult<Vec<Outgoin
         items.push(Outgoing { id: row.id, message: note });
     }
     svc.audit.record(events).await?;
+    // A breach notice among them is sent now, as far as Kith can know.
+    let handed: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+    svc.store.mark_notices_sent(&handed, crate::now_millis()).await?;
     Ok(items)
 }

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod archive;
 pub mod audit;
+pub mod breaches;
 pub mod capture;
 pub mod consents;
 pub mod doctor;

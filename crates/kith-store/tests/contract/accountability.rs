@@ -35,3 +35,67 @@ async fn recipients_are_registered_changed_and_ended_never_deleted() {
         engine.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breaches_keep_their_changes_people_and_notices() {
+    for engine in engines().await {
+        let s = &engine.store;
+        let id = Uuid::new_v4();
+        let row = BreachRow {
+            id,
+            document: "{}".into(),
+            status: "open".into(),
+            aware_at: 10,
+            authority_due_at: 10 + 72 * 3_600_000,
+            authority_notified_at: None,
+            created_at: 20,
+            updated_at: 20,
+        };
+        let change = |at, fields: &str, note: Option<&str>| BreachUpdateRow {
+            breach_id: id,
+            seq: 0,
+            at,
+            actor: "user:dpo".into(),
+            fields: fields.into(),
+            note: note.map(str::to_string),
+        };
+        s.insert_breach(&row, &change(20, "status:open", None)).await.unwrap();
+        let notified = BreachRow { authority_notified_at: Some(30), updated_at: 30, ..row.clone() };
+        assert!(s.update_breach(&notified, 20, &change(30, "authority_notified_at", Some("phase 2"))).await.unwrap());
+        assert!(!s.update_breach(&notified, 20, &change(31, "stale", None)).await.unwrap(), "a stale write is refused");
+        assert_eq!(s.breach(id).await.unwrap().unwrap().authority_notified_at, Some(30));
+        let updates = s.breach_updates(id).await.unwrap();
+        assert_eq!(updates.iter().map(|u| u.seq).collect::<Vec<_>>(), [1, 2], "the stale one left no trace");
+        assert_eq!(updates[1].note.as_deref(), Some("phase 2"));
+
+        let (ann, ben) = (Uuid::new_v4(), Uuid::new_v4());
+        let person = |id, categories: &str| AffectedRow { subject_id: id, categories: categories.into(), events: 2 };
+        s.set_breach_affected(
+            id,
+            &[person(ann, "identity"), person(ben, "identity,notes")],
+            &change(40, "affected:2", None),
+        )
+        .await
+        .unwrap();
+        s.set_breach_affected(id, &[person(ann, "identity")], &change(41, "affected:1", None)).await.unwrap();
+        assert_eq!(s.breach_affected(id).await.unwrap(), [person(ann, "identity")], "replaced, not added");
+
+        s.insert(contact(ann, 1), Some(key(ann, "k1"))).await.unwrap();
+        let notice = |message| {
+            let n =
+                BreachNoticeRow { breach_id: id, subject_id: ann, message_id: message, queued_at: 50, sent_at: None };
+            let m = OutboxRow { id: message, pending_id: ann, created_at: 50, sealed: vec![7] };
+            (n, m)
+        };
+        let first = Uuid::new_v4();
+        assert_eq!(s.queue_breach_notices(&[notice(first)], &change(50, "notices:1", None)).await.unwrap(), 1);
+        assert_eq!(s.queue_breach_notices(&[notice(Uuid::new_v4())], &change(51, "notices:0", None)).await.unwrap(), 0);
+        let claimed = s.claim_outbox(10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "one message per person");
+        assert_eq!((claimed[0].0.id, claimed[0].1.as_ref().map(|k| k.subject_id)), (first, Some(ann)));
+        s.mark_notices_sent(&[first], 60).await.unwrap();
+        assert_eq!(s.breach_notices(id).await.unwrap()[0].sent_at, Some(60));
+        assert_eq!(s.breaches().await.unwrap().len(), 1);
+        engine.cleanup().await;
+    }
+}

@@ -1559,3 +1559,94 @@ async fn the_dpo_sets_the_controllers_details_and_reads_the_record_of_processing
     assert!(responsible.contains("Kith Shop GmbH") && responsible.contains("dpo@shop.example"), "{responsible}");
     finish(browser, s, db).await;
 }
+
+/// Sets a field's value directly (date and time inputs take typed keys by locale).
+async fn set_value(browser: &Browser, id: &str, value: &str) {
+    let script = format!("document.getElementById('{id}').value = '{value}';");
+    browser.client.execute(&script, Vec::new()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_records_a_breach_finds_the_people_and_notifies_within_72_hours() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    add_user(&s, &dpo, "sam@example.org", "sales").await;
+    let start = kith_server::now_millis();
+    let (leaked, row) = kith_server::auth::new_token("leaked", "sales", start, None);
+    s.store.insert_token(&row).await.unwrap();
+    for name in ["Ann", "Ben"] {
+        let person = add_contact(&s, &json!({"given_name": name})).await;
+        assert_eq!(
+            send_as(&s, &leaked, Method::GET, &format!("/api/v1/contacts/{person}"), None).await.0,
+            StatusCode::OK
+        );
+    }
+    let alert = kith_store::AlertRow {
+        id: uuid::Uuid::new_v4(),
+        at: kith_server::now_millis(),
+        rule: "mass_read".into(),
+        actor: format!("token:{}", row.id),
+        detail: "people:2".into(),
+    };
+    assert!(s.store.raise_alert(&alert, 0).await.unwrap());
+    let minute = |offset_minutes: i64| {
+        kith_server::clock::rfc3339_millis(kith_server::now_millis() + offset_minutes * 60_000)[..16].to_string()
+    };
+
+    browser.sign_in(&s, "sam@example.org").await;
+    assert!(browser.client.find(Locator::Css("a[href='/breaches']")).await.is_err(), "no link for sales");
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.press("a[href='/breaches']").await;
+    browser.arrive("/breaches", "").await;
+    browser.assert_accessible("breaches, empty").await;
+    // Aware in the future: refused, nothing recorded.
+    browser.fill("breach-title", "Sales token published").await;
+    set_value(&browser, "breach-aware", &minute(90)).await;
+    browser.fill("breach-nature", "A sales token was committed to a public repository.").await;
+    let risk = browser.client.find(Locator::Id("breach-risk")).await.unwrap();
+    risk.select_by_value("high_risk").await.unwrap();
+    browser.submit("#breach-submit").await;
+    let problem = browser.client.find(Locator::Id("breach-problem")).await.unwrap().text().await.unwrap();
+    assert!(problem.contains("aware_at"), "{problem}");
+    assert!(browser.client.find(Locator::Id("breaches")).await.is_err(), "nothing recorded");
+    set_value(&browser, "breach-aware", &minute(-60)).await;
+    browser.submit("#breach-submit").await;
+    let clock = browser.client.find(Locator::Id("breach-clock")).await.unwrap();
+    assert_eq!(clock.attr("data-clock").await.unwrap().as_deref(), Some("open"));
+    browser.assert_accessible("a breach").await;
+
+    // The people the leaked token read.
+    browser.fill("scope-actor", &format!("token:{}", row.id)).await;
+    set_value(&browser, "scope-from", &minute(-30)).await;
+    set_value(&browser, "scope-to", &minute(30)).await;
+    browser.submit("#scope-submit").await;
+    let count = browser.client.find(Locator::Id("affected-count")).await.unwrap().text().await.unwrap();
+    assert!(count.starts_with("2 people"), "{count}");
+    assert!(browser.html().await.contains("Approximate number of data subjects: 2"), "the draft counts them");
+
+    // Notified in time; a phase added; the register shows it notified.
+    set_value(&browser, "notified-at", &minute(-1)).await;
+    browser.fill("notified-reference", "BlnBDI-2026-113").await;
+    browser.submit("#notify-submit").await;
+    let clock = browser.client.find(Locator::Id("breach-clock")).await.unwrap();
+    assert_eq!(clock.attr("data-clock").await.unwrap().as_deref(), Some("notified"));
+    browser.fill("breach-update", "No other token was exposed.").await;
+    browser.submit("#update-submit").await;
+    let updates = browser.client.find(Locator::Id("breach-updates")).await.unwrap().text().await.unwrap();
+    assert!(updates.contains("No other token was exposed."), "{updates}");
+    browser.assert_accessible("a breach notified").await;
+
+    // The alert opens a candidate with the same people.
+    browser.open(&s, "/audit").await;
+    browser.submit("button[aria-label='Open a breach from the alert mass_read']").await;
+    let count = browser.client.find(Locator::Id("affected-count")).await.unwrap().text().await.unwrap();
+    assert!(count.starts_with("2 people"), "{count}");
+    browser.open(&s, "/breaches").await;
+    let register = browser.client.find(Locator::Id("breaches")).await.unwrap().text().await.unwrap();
+    assert!(register.contains("Candidate") && register.contains("Notified"), "{register}");
+    finish(browser, s, db).await;
+}

@@ -8,6 +8,7 @@ mod archive;
 mod audit;
 mod backup;
 mod bad_text;
+mod breaches;
 mod browser;
 mod canary;
 mod capture;

@@ -84,6 +84,15 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("set_controller_details", "dpo"),
         ("ropa", "admin dpo auditor"),
         ("ropa_fideslang", "admin dpo auditor"),
+        ("list_breaches", "dpo"),
+        ("open_breach", "dpo"),
+        ("get_breach", "dpo"),
+        ("update_breach", "dpo"),
+        ("compute_breach_affected", "dpo"),
+        ("breach_authority_draft", "dpo"),
+        ("breach_people_draft", "dpo"),
+        ("send_breach_notices", "dpo"),
+        ("breach_from_alert", "dpo"),
         ("contact_access_log", "admin dpo auditor"),
         ("list_purposes", "admin dpo sales support marketing auditor key"),
         ("create_purpose", "admin dpo"),
@@ -295,6 +304,18 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         ("api-keys", true) => f.make("/api/v1/api-keys", mailer_grant(&f.recipient)).await,
         ("recipients", true) => f.make("/api/v1/recipients", fresh_recipient()).await,
+        ("breaches", true) => f.make("/api/v1/breaches", fresh_breach()).await,
+        ("alerts", true) => {
+            let alert = kith_store::AlertRow {
+                id: uuid::Uuid::new_v4(),
+                at: kith_server::now_millis(),
+                rule: "mass_read".into(),
+                actor: "token:fixture".into(),
+                detail: "people:300".into(),
+            };
+            assert!(f.s.store.raise_alert(&alert, i64::MAX).await.unwrap());
+            alert.id.to_string()
+        }
         ("dsr", true) => f.request(operation, &contact).await,
         ("drp", true) => {
             let agent = crate::drp::agent_input(&format!("agent-{}", uuid::Uuid::new_v4().simple())).0;
@@ -355,6 +376,14 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
         }
         "issue_api_key" => Some(mailer_grant(&f.recipient)),
         "create_recipient" | "replace_recipient" => Some(fresh_recipient()),
+        "open_breach" => Some(fresh_breach()),
+        "update_breach" => Some(json!({"update": "More is known now."})),
+        "compute_breach_affected" => {
+            let now = kith_server::now_millis();
+            Some(
+                json!({"from": kith_server::clock::rfc3339_millis(now - 3_600_000), "to": kith_server::clock::rfc3339_millis(now)}),
+            )
+        }
         "set_controller_details" => Some(json!({"controller": {"name": "Shop GmbH", "email": "privacy@shop.example"}})),
         "replace_adequacy_decisions" => {
             let (_, list) = send_as(f.s, f.dpo, Method::GET, "/api/v1/adequacy", None).await;
@@ -390,6 +419,12 @@ fn fresh_user() -> Value {
 fn fresh_role() -> Value {
     let name = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     json!({"name": name, "permissions": [{"actions": ["read"], "entities": ["contacts"], "fields": ["identity"], "scope": "all"}]})
+}
+
+/// A breach discovered an hour ago, of high risk.
+fn fresh_breach() -> Value {
+    let aware = kith_server::clock::rfc3339_millis(kith_server::now_millis() - 3_600_000);
+    json!({"title": "Lost laptop", "aware_at": aware, "nature": "A laptop was stolen.", "risk": "high_risk"})
 }
 
 /// A recipient outside the EEA on standard contractual clauses.

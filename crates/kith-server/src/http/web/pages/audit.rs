@@ -52,7 +52,10 @@ pub struct AuditLogPage {
     pub events: Vec<EventLine>,
     /// The query of the next (older) page.
     pub older: Option<String>,
-    pub alerts: Vec<(String, String, String, String)>,
+    /// (id, when, rule, actor, detail)
+    pub alerts: Vec<(String, String, String, String, String)>,
+    /// Whether the reader may open a breach from an alert.
+    pub may_open_breach: bool,
     pub checked: Option<Checked>,
 }
 
@@ -176,6 +179,7 @@ pub async fn log(
             .iter()
             .map(|a| {
                 (
+                    a.id.to_string(),
                     chrome.lang.date(&crate::clock::rfc3339_millis(a.at)),
                     a.rule.clone(),
                     a.actor.clone(),
@@ -184,6 +188,7 @@ pub async fn log(
             })
             .collect(),
         actions: AuditAction::ALL.iter().map(|a| a.as_str()).collect(),
+        may_open_breach: state.authorizer.authorize_breaches(&who.principal).is_ok(),
         checked,
         filters: form,
         chrome,

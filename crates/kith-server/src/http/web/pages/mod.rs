@@ -6,6 +6,7 @@ pub mod activity;
 pub mod admin;
 pub mod admin_changes;
 pub mod audit;
+pub mod breaches;
 pub mod capture;
 pub mod companies;
 pub mod consent;
@@ -56,6 +57,7 @@ pub struct Chrome {
     pub may_see_doctor: bool,
     pub may_see_retention: bool,
     pub may_see_recipients: bool,
+    pub may_see_breaches: bool,
 }
 
 impl Chrome {
@@ -80,6 +82,7 @@ impl Chrome {
             may_see_doctor: svc.authorizer.authorize_doctor(&who.principal).is_ok(),
             may_see_retention: svc.authorizer.authorize_erasure(&who.principal).is_ok(),
             may_see_recipients: svc.authorizer.authorize_accountability(&who.principal, false).is_ok(),
+            may_see_breaches: svc.authorizer.authorize_breaches(&who.principal).is_ok(),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
                 || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
                 || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),
