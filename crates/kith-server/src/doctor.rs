@@ -262,6 +262,60 @@ pub async fn store(store: &DynStore, context: Context) -> anyhow::Result<Vec<Fin
             "answer them now, or extend them with the reason (GET /requests?due=overdue)".into(),
         ));
     }
+    found.extend(accountability(store, now_ms).await?);
+    Ok(found)
+}
+
+/// What accountability needs: the controller's details, recipients data
+/// may not go to, breaches past the authority's 72 hours.
+async fn accountability(store: &DynStore, now_ms: i64) -> anyhow::Result<Vec<Finding>> {
+    let mut found = Vec::new();
+    if store.setting(crate::ropa::CONTROLLER_SETTING).await?.is_none() {
+        found.push(finding(
+            Severity::Low,
+            "controller_unset",
+            "the controller's and the DPO's contact details are not set: notices, the record of processing and breach notifications lack them".into(),
+            "set them on /ropa (or PUT /api/v1/controller)".into(),
+        ));
+    }
+    let decisions = crate::transfers::decisions(store).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let mut refused = Vec::new();
+    for row in store.recipients().await? {
+        let recipient = crate::transfers::Recipient::parse(row).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        if recipient.row.ended_at.is_none() && recipient.assess(&decisions, now_ms).is_err() {
+            refused.push(recipient.row.id.to_string());
+        }
+    }
+    if !refused.is_empty() {
+        found.push(finding(
+            Severity::Medium,
+            "transfer_refused",
+            format!(
+                "{} recipients may receive no data (no valid transfer mechanism): {}",
+                refused.len(),
+                refused.join(", ")
+            ),
+            "give each a mechanism on /recipients, or end the relationship".into(),
+        ));
+    }
+    let mut overdue = 0;
+    for breach in store.breaches().await? {
+        let document: serde_json::Value = serde_json::from_str(&breach.document)?;
+        let input: kith_core::breach::BreachInput = serde_json::from_value(document["description"].clone())?;
+        let state =
+            kith_core::breach::clock_state(&input, breach.authority_due_at, breach.authority_notified_at, now_ms);
+        if breach.status != "closed" && state == kith_core::breach::ClockState::Overdue {
+            overdue += 1;
+        }
+    }
+    if overdue > 0 {
+        found.push(finding(
+            Severity::High,
+            "overdue_breaches",
+            format!("{overdue} breaches are past the 72 hours without a notification to the supervisory authority"),
+            "notify the authority now, with the reasons for the delay, and record it on /breaches".into(),
+        ));
+    }
     Ok(found)
 }
 

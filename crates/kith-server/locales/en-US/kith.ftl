@@ -704,3 +704,6 @@ breach-add-phase = Add the information
 breach-close = Close the breach
 alert-open-breach = Open a breach
 alert-open-breach-named = Open a breach from the alert { $rule }
+doctor-check-controller_unset = Controller's details not set
+doctor-check-transfer_refused = Recipients without a transfer mechanism
+doctor-check-overdue_breaches = Breaches past 72 hours

@@ -705,3 +705,6 @@ breach-add-phase = Додати інформацію
 breach-close = Закрити порушення
 alert-open-breach = Відкрити порушення
 alert-open-breach-named = Відкрити порушення за сповіщенням { $rule }
+doctor-check-controller_unset = Дані контролера не встановлено
+doctor-check-transfer_refused = Отримувачі без механізму передавання
+doctor-check-overdue_breaches = Порушення понад 72 години

@@ -70,6 +70,9 @@ async fn the_archive_is_complete_valid_and_single_use_on_every_backend() {
         let notice = json!({"version": "1", "text": "We write to you about offers."});
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/notices", Some(&notice)).await.0, StatusCode::CREATED);
         let key = crate::harness::mailer_grant(&crate::harness::register_mailer(&s, &dpo).await);
+        let details = json!({"controller": {"name": "Kith Shop GmbH", "email": "privacy@shop.example"},
+                             "dpo": {"name": "Dora Data", "email": "dpo@shop.example"}});
+        assert_eq!(send_as(&s, &dpo, Method::PUT, "/api/v1/controller", Some(&details)).await.0, StatusCode::OK);
         assert_eq!(send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&key)).await.0, StatusCode::CREATED);
 
         let company = s.create("companies", json!({"name": "Acme Widgets"})).await;
@@ -219,6 +222,8 @@ async fn the_archive_is_complete_valid_and_single_use_on_every_backend() {
             "newsletter form at the fair",
             "Portability (Art. 20)",
             "supervisory authority",
+            "Data protection officer: Dora Data, dpo@shop.example",
+            "Mailer Ltd (processor, IE; purposes: marketing.communications.email)",
         ] {
             assert!(summary.contains(expected), "{expected} in the summary:\n{summary}");
         }

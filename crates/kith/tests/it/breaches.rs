@@ -166,6 +166,11 @@ async fn a_breach_from_its_clock_to_the_notices_on_every_backend() {
         past["title"] = json!("Backup disk lost in transit");
         let overdue = open(&s, &dpo, past).await;
         assert_eq!(overdue["clock"], "overdue", "{overdue}");
+        let checks = |report: &Value| -> Vec<String> {
+            report["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap().to_string()).collect()
+        };
+        let (_, report) = send_as(&s, &dpo, Method::GET, "/api/v1/doctor", None).await;
+        assert!(checks(&report).contains(&"overdue_breaches".to_string()), "{report}");
         let overdue_path = format!("/api/v1/breaches/{}", overdue["id"].as_str().unwrap());
         assert_problem(&send_as(&s, &dpo, Method::PATCH, &overdue_path, Some(&late)).await, 422, "missing_field");
         let (_, unchanged) = send_as(&s, &dpo, Method::GET, &overdue_path, None).await;
@@ -174,6 +179,8 @@ async fn a_breach_from_its_clock_to_the_notices_on_every_backend() {
         explained["delay_reasons"] = json!("The courier reported the loss three days later.");
         let (status, notified) = send_as(&s, &dpo, Method::PATCH, &overdue_path, Some(&explained)).await;
         assert_eq!((status, notified["clock"].clone()), (StatusCode::OK, json!("notified")), "{notified}");
+        let (_, report) = send_as(&s, &dpo, Method::GET, "/api/v1/doctor", None).await;
+        assert!(!checks(&report).contains(&"overdue_breaches".to_string()), "{report}");
         let (_, md) = send_as(&s, &dpo, Method::GET, &format!("{overdue_path}/notifications/authority"), None).await;
         assert!(md["markdown"].as_str().unwrap().contains("Reasons for the delay (Art. 33(1)): The courier"), "{md}");
 

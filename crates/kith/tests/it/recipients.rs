@@ -74,6 +74,9 @@ async fn keys_work_only_while_a_transfer_is_allowed_on_every_backend() {
         let refused = send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&grant)).await;
         assert_problem(&refused, 403, "no_transfer_mechanism");
         assert_eq!(s.store.api_keys().await.unwrap().len(), keys_before, "no key was issued");
+        let (_, report) = send_as(&s, &dpo, Method::GET, "/api/v1/doctor", None).await;
+        let refused_finding = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "transfer_refused");
+        assert!(refused_finding.unwrap()["problem"].as_str().unwrap().contains(india["id"].as_str().unwrap()));
 
         // On standard contractual clauses it may; removing them stops its key at once.
         let clauses = json!({"name": "Pune Analytics", "role": "independent_controller", "country": "IN",
