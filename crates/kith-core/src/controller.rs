@@ -119,6 +119,26 @@ impl ControllerDetails {
         Ok(())
     }
 
+    /// Each contact point set, by name (`controller`, `dpo`,
+    /// `representative`, `authority`), as one line.
+    pub fn lines(&self) -> Vec<(&'static str, String)> {
+        let mut lines = vec![("controller", self.controller.line())];
+        lines.extend(self.dpo.as_ref().map(|p| ("dpo", p.line())));
+        lines.extend(self.representative.as_ref().map(|p| ("representative", p.line())));
+        lines.extend(self.supervisory_authority.as_ref().map(|a| ("authority", a.clone())));
+        lines
+    }
+
+    /// The English words for a line's name.
+    pub fn label(name: &str) -> &'static str {
+        match name {
+            "controller" => "Controller",
+            "dpo" => "Data protection officer",
+            "representative" => "Representative in the Union",
+            _ => "Supervisory authority",
+        }
+    }
+
     /// Who to contact about one's data: the DPO where there is one, else the controller.
     pub fn privacy_contact(&self) -> &ContactPoint {
         self.dpo.as_ref().unwrap_or(&self.controller)

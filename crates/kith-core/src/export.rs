@@ -4,6 +4,7 @@
 //! summary. Pure: the server opens the records and packs the files.
 
 use crate::consent::ConsentEntry;
+use crate::controller::ControllerDetails;
 use crate::dsr::COMPLAINT_STATEMENT;
 use crate::model::{Contact, Deal, Interaction, Purchase};
 use crate::purpose::Purpose;
@@ -99,7 +100,7 @@ pub struct Subject {
     pub purposes: Vec<Purpose>,
     pub recipients: Vec<Recipient>,
     /// The controller, its DPO and representative, once set.
-    pub controller: Option<crate::controller::ControllerDetails>,
+    pub controller: Option<ControllerDetails>,
 }
 
 /// The files of the archive, by name, in the order they are packed.
@@ -272,15 +273,9 @@ pub fn summary(s: &Subject) -> String {
         s.generated_at
     );
     if let Some(c) = &s.controller {
-        let _ = writeln!(out, "Who is responsible\n- Controller: {}", c.controller.line());
-        if let Some(dpo) = &c.dpo {
-            let _ = writeln!(out, "- Data protection officer: {}", dpo.line());
-        }
-        if let Some(rep) = &c.representative {
-            let _ = writeln!(out, "- Representative in the Union: {}", rep.line());
-        }
-        if let Some(sa) = &c.supervisory_authority {
-            let _ = writeln!(out, "- Supervisory authority: {sa}");
+        let _ = writeln!(out, "Who is responsible");
+        for (name, line) in c.lines() {
+            let _ = writeln!(out, "- {}: {line}", ControllerDetails::label(name));
         }
         let _ = writeln!(out);
     }

@@ -185,15 +185,8 @@ pub fn markdown(r: &Ropa) -> String {
     let _ = writeln!(out, "## Controller (Art. 30(1)(a))\n");
     match &r.controller {
         Some(c) => {
-            let _ = writeln!(out, "- Controller: {}", c.controller.line());
-            if let Some(dpo) = &c.dpo {
-                let _ = writeln!(out, "- Data protection officer: {}", dpo.line());
-            }
-            if let Some(rep) = &c.representative {
-                let _ = writeln!(out, "- Representative in the Union: {}", rep.line());
-            }
-            if let Some(sa) = &c.supervisory_authority {
-                let _ = writeln!(out, "- Supervisory authority: {sa}");
+            for (name, line) in c.lines() {
+                let _ = writeln!(out, "- {}: {line}", ControllerDetails::label(name));
             }
         }
         None => {

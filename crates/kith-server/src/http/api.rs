@@ -129,6 +129,14 @@ pub fn json_body(schema: &str, required: bool) -> utoipa::openapi::request_body:
         .build()
 }
 
+/// A JSON response of the named schema.
+pub fn json_response(what: &str, schema: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(what)
+        .content("application/json", json_content(Ref::from_schema_name(schema)))
+        .build()
+}
+
 /// A response known by its description alone.
 pub fn described(what: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new().description(what).build()

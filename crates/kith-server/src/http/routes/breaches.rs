@@ -3,7 +3,9 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{id_parameter, json_body, json_content, operation, page_schema, problem_response, Api};
+use crate::http::api::{
+    id_parameter, json_body, json_content, json_response, operation, page_schema, problem_response, Api,
+};
 use crate::http::extract::{path_id_once, ApiJson, ApiQuery};
 use crate::http::guard::{Guard, ManageBreaches};
 use crate::service::breaches::{self, Breach, Queued};
@@ -329,13 +331,6 @@ async fn from_alert(
     Ok((StatusCode::CREATED, Json(CandidateOut { breach: render(&breach), affected })))
 }
 
-fn ok(what: &str, schema: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new()
-        .description(what)
-        .content("application/json", json_content(Ref::from_schema_name(schema)))
-        .build()
-}
-
 /// The routes, added to `api`.
 pub fn routes(mut api: Api) -> Api {
     let mut nested = Vec::new();
@@ -370,7 +365,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/breaches",
         list,
         operation("list_breaches", "breaches", "The breach register with each 72-hour clock, newest first (dpo)")
-            .response("200", ok("the register", "BreachPage"))
+            .response("200", json_response("the register", "BreachPage"))
             .build(),
     )
     .route(
@@ -379,7 +374,7 @@ pub fn routes(mut api: Api) -> Api {
         open,
         operation("open_breach", "breaches", "Record a breach; its authority deadline is aware_at + 72 h (dpo)")
             .request_body(Some(json_body("BreachInput", true)))
-            .response("201", ok("recorded", "Breach"))
+            .response("201", json_response("recorded", "Breach"))
             .response("422", problem_response("a rule is broken: aware_at in the future, an unknown category"))
             .build(),
     )
@@ -389,7 +384,7 @@ pub fn routes(mut api: Api) -> Api {
         get,
         operation("get_breach", "breaches", "One breach with its dated changes and the people computed (dpo)")
             .parameter(id())
-            .response("200", ok("the breach", "Breach"))
+            .response("200", json_response("the breach", "Breach"))
             .response("404", missing())
             .build(),
     )
@@ -404,7 +399,7 @@ pub fn routes(mut api: Api) -> Api {
         )
         .parameter(id())
         .request_body(Some(json_body("BreachPatch", true)))
-        .response("200", ok("changed", "Breach"))
+        .response("200", json_response("changed", "Breach"))
         .response("404", missing())
         .response("409", problem_response("a closed breach stays closed; or it changed meanwhile"))
         .response("422", problem_response("a late notification without reasons, a time in the future"))
@@ -421,7 +416,7 @@ pub fn routes(mut api: Api) -> Api {
         )
         .parameter(id())
         .request_body(Some(json_body("BreachScope", true)))
-        .response("200", ok("counts and ids", "AffectedPeople"))
+        .response("200", json_response("counts and ids", "AffectedPeople"))
         .response("404", missing())
         .response("409", problem_response("the breach changed meanwhile"))
         .build(),
@@ -454,7 +449,7 @@ pub fn routes(mut api: Api) -> Api {
         people,
         operation("breach_people_draft", "breaches", "The Art. 34 notice to each person, and where it stands (dpo)")
             .parameter(id())
-            .response("200", ok("the notice", "PeopleDraft"))
+            .response("200", json_response("the notice", "PeopleDraft"))
             .response("404", missing())
             .build(),
     )
@@ -468,7 +463,7 @@ pub fn routes(mut api: Api) -> Api {
             "Queue the notice to every affected person with an address, for the mail integration (dpo)",
         )
         .parameter(id())
-        .response("200", ok("how many were queued", "NoticesQueued"))
+        .response("200", json_response("how many were queued", "NoticesQueued"))
         .response("404", missing())
         .response("409", problem_response("no notice is due, or the controller's details are not set"))
         .build(),
@@ -483,7 +478,7 @@ pub fn routes(mut api: Api) -> Api {
             "Open a candidate breach from an alert, its scope the alert's actor and window (dpo)",
         )
         .parameter(id())
-        .response("201", ok("the candidate and the people computed", "BreachCandidate"))
+        .response("201", json_response("the candidate and the people computed", "BreachCandidate"))
         .response("404", problem_response("no such alert"))
         .build(),
     )

@@ -4,7 +4,7 @@
 use crate::auth::caller::Caller;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{id_parameter, json_body, json_content, operation, page_schema, problem_response, Api};
+use crate::http::api::{id_parameter, json_body, json_response, operation, page_schema, problem_response, Api};
 use crate::http::extract::{path_id, path_id_once, ApiJson};
 use crate::http::guard::{Guard, WriteRecipients};
 use crate::service::recipients::{self, Disclosure, RecipientView};
@@ -16,7 +16,7 @@ use kith_core::recipient::{RecipientInput, RecipientRole};
 use kith_core::transfer::{countries, AdequacyDecision, Derogation, TransferBasis, TransferMechanism};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::{Ref, ResponseBuilder};
+use utoipa::openapi::Ref;
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
@@ -230,13 +230,6 @@ async fn of_person(
     Ok(Json(DisclosurePage { items, next_cursor: None }))
 }
 
-fn ok(what: &str, schema: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new()
-        .description(what)
-        .content("application/json", json_content(Ref::from_schema_name(schema)))
-        .build()
-}
-
 /// The routes, added to `api`.
 pub fn routes(mut api: Api) -> Api {
     let mut nested = Vec::new();
@@ -265,7 +258,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/recipients",
         list,
         operation("list_recipients", "recipients", "The register of recipients with their transfer state (admin, auditor, dpo)")
-            .response("200", ok("the register", "RecipientPage"))
+            .response("200", json_response("the register", "RecipientPage"))
             .build(),
     )
     .route(
@@ -274,7 +267,7 @@ pub fn routes(mut api: Api) -> Api {
         create,
         operation("create_recipient", "recipients", "Register a processor or third party (dpo)")
             .request_body(Some(json_body("RecipientInput", true)))
-            .response("201", ok("registered", "Recipient"))
+            .response("201", json_response("registered", "Recipient"))
             .response("422", problem_response(unfit))
             .build(),
     )
@@ -284,7 +277,7 @@ pub fn routes(mut api: Api) -> Api {
         get,
         operation("get_recipient", "recipients", "One recipient (admin, auditor, dpo)")
             .parameter(id_parameter())
-            .response("200", ok("the recipient", "Recipient"))
+            .response("200", json_response("the recipient", "Recipient"))
             .response("404", problem_response("no such recipient"))
             .build(),
     )
@@ -299,7 +292,7 @@ pub fn routes(mut api: Api) -> Api {
         )
         .parameter(id_parameter())
         .request_body(Some(json_body("RecipientInput", true)))
-        .response("200", ok("changed", "Recipient"))
+        .response("200", json_response("changed", "Recipient"))
         .response("404", problem_response("no such recipient"))
         .response("409", problem_response("the relationship has ended"))
         .response("422", problem_response(unfit))
@@ -324,7 +317,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/adequacy",
         adequacy,
         operation("adequacy_decisions", "recipients", "The adequacy decisions in force (admin, auditor, dpo)")
-            .response("200", ok("the decisions", "AdequacyDecisions"))
+            .response("200", json_response("the decisions", "AdequacyDecisions"))
             .build(),
     )
     .route(
@@ -337,7 +330,7 @@ pub fn routes(mut api: Api) -> Api {
             "Replace the adequacy decisions (dpo), when one is adopted, renewed or annulled",
         )
         .request_body(Some(json_body("AdequacyInput", true)))
-        .response("200", ok("the decisions now in force", "AdequacyDecisions"))
+        .response("200", json_response("the decisions now in force", "AdequacyDecisions"))
         .response("422", problem_response("an unknown country, a date out of order, a country twice"))
         .build(),
     )
@@ -351,7 +344,7 @@ pub fn routes(mut api: Api) -> Api {
             "Which recipients received this person's data, which categories and when, from the audit log (admin, auditor, dpo)",
         )
         .parameter(id_parameter())
-        .response("200", ok("the recipients", "DisclosurePage"))
+        .response("200", json_response("the recipients", "DisclosurePage"))
         .build(),
     )
 }

@@ -3,7 +3,7 @@
 
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::api::{json_body, json_content, operation, problem_response, Api};
+use crate::http::api::{json_body, json_content, json_response, operation, problem_response, Api};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::guard::{Guard, WriteController};
 use crate::service::ropa;
@@ -77,12 +77,7 @@ pub fn routes(mut api: Api) -> Api {
     api.schemas.extend(nested);
     api.schemas.push(("ControllerDetails".into(), ControllerDetails::schema()));
     api.schemas.push(("Ropa".into(), Ropa::schema()));
-    let details = |what: &str| {
-        ResponseBuilder::new()
-            .description(what)
-            .content("application/json", json_content(Ref::from_schema_name("ControllerDetails")))
-            .build()
-    };
+    let details = |what: &str| json_response(what, "ControllerDetails");
     api.route(
         HttpMethod::Get,
         "/api/v1/controller",

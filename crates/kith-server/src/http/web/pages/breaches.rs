@@ -4,7 +4,7 @@
 //! phases; a candidate opened from an alert. The services are the API's.
 
 use super::posted::{first, pairs, Pairs};
-use super::{error, problem_with_detail, render, status_of, Chrome};
+use super::{after_post, error, problem_with_detail, render, status_of, Chrome};
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
 use crate::http::extract::path_id;
@@ -159,9 +159,8 @@ pub async fn open(
         Ok(input) => breaches::open(&state, &who, input).await,
         Err(e) => Err(e),
     };
-    match done {
-        Ok(b) => Redirect::to(&format!("/breaches/{}", b.row.id)).into_response(),
-        Err(e) if e.code.status() >= 500 => e.into_response(),
+    match after_post(done, |b| format!("/breaches/{}", b.row.id)) {
+        Ok(response) => response,
         Err(e) => {
             let chrome = Chrome::load(&state, lang, &who, &session, "/breaches").await;
             let problem = problem_with_detail(&chrome.lang, &e);
@@ -276,9 +275,8 @@ async fn after(
     done: Result<(), ApiError>,
     anchor: &str,
 ) -> Response {
-    match done {
-        Ok(()) => Redirect::to(&format!("/breaches/{id}#{anchor}")).into_response(),
-        Err(e) if e.code.status() >= 500 => e.into_response(),
+    match after_post(done, |()| format!("/breaches/{id}#{anchor}")) {
+        Ok(response) => response,
         Err(e) => {
             let chrome = Chrome::load(state, lang, who, session, "/breaches").await;
             let problem = problem_with_detail(&chrome.lang, &e);

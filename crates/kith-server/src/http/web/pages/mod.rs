@@ -102,12 +102,8 @@ pub fn controller_lines(
     details: Option<&kith_core::controller::ControllerDetails>,
     lang: &super::Lang,
 ) -> Vec<(String, String)> {
-    let Some(d) = details else { return Vec::new() };
-    let mut lines = vec![(lang.t("controller-label"), d.controller.line())];
-    lines.extend(d.dpo.as_ref().map(|p| (lang.t("controller-dpo"), p.line())));
-    lines.extend(d.representative.as_ref().map(|p| (lang.t("controller-representative"), p.line())));
-    lines.extend(d.supervisory_authority.as_ref().map(|a| (lang.t("controller-authority"), a.clone())));
-    lines
+    let lines = details.map(|d| d.lines()).unwrap_or_default();
+    lines.into_iter().map(|(name, line)| (lang.t(&format!("controller-{name}")), line)).collect()
 }
 
 /// [`controller_lines`] of the published details; none if they cannot be read.
@@ -143,6 +139,20 @@ pub fn problem(lang: &Lang, refusal: &crate::error::ApiError) -> String {
 /// API's detail, which names the rule (never a value).
 pub fn problem_with_detail(lang: &Lang, refusal: &crate::error::ApiError) -> String {
     format!("{} ({})", problem(lang, refusal), refusal.detail)
+}
+
+/// What a form's post comes to: on success a redirect to the address
+/// `to` makes of the result; a server error answers as itself; a refusal
+/// comes back for the page to show at its form.
+pub fn after_post<T>(
+    done: Result<T, crate::error::ApiError>,
+    to: impl FnOnce(T) -> String,
+) -> Result<Response, crate::error::ApiError> {
+    match done {
+        Ok(value) => Ok(axum::response::Redirect::to(&to(value)).into_response()),
+        Err(e) if e.code.status() >= 500 => Ok(e.into_response()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The HTTP status a refusal answers with.

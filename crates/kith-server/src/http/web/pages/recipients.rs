@@ -4,7 +4,7 @@
 //! in force are listed beneath. The services are the API's.
 
 use super::posted::{all, first, listed, pairs, Pairs};
-use super::{error, problem_with_detail, render, status_of, Chrome};
+use super::{after_post, error, problem_with_detail, render, status_of, Chrome};
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
 use crate::http::extract::path_id;
@@ -299,9 +299,8 @@ pub async fn create(
         Ok(input) => recipients::create(&state, &who, input).await,
         Err(e) => Err(e),
     };
-    match done {
-        Ok(view) => Redirect::to(&format!("/recipients/{}", view.recipient.row.id)).into_response(),
-        Err(e) if e.code.status() >= 500 => e.into_response(),
+    match after_post(done, |view| format!("/recipients/{}", view.recipient.row.id)) {
+        Ok(response) => response,
         Err(e) => {
             let chrome = Chrome::load(&state, lang, &who, &session, "/recipients").await;
             let problem = problem_with_detail(&chrome.lang, &e);
@@ -381,9 +380,8 @@ pub async fn update(
         Ok(input) => recipients::update(&state, &who, id, input).await,
         Err(e) => Err(e),
     };
-    match done {
-        Ok(_) => Redirect::to(&format!("/recipients/{id}")).into_response(),
-        Err(e) if e.code.status() >= 500 => e.into_response(),
+    match after_post(done, |_| format!("/recipients/{id}")) {
+        Ok(response) => response,
         Err(e) => {
             let problem = problem_with_detail(&chrome.lang, &e);
             one(&state, chrome, &who, id, Some(form), Some(problem), status_of(&e)).await

@@ -3,7 +3,7 @@
 //! here. The services are the API's.
 
 use super::posted::{first, pairs, Pairs};
-use super::{error, problem_with_detail, render, status_of, Chrome};
+use super::{after_post, error, problem_with_detail, render, status_of, Chrome};
 use crate::auth::caller::Caller;
 use crate::http::web::session::PageSession;
 use crate::http::web::Lang;
@@ -12,7 +12,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{RawForm, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Extension;
 use kith_core::controller::{ContactPoint, ControllerDetails};
 use kith_core::ropa::Ropa;
@@ -151,9 +151,9 @@ pub async fn set_controller(
 ) -> Response {
     let form = DetailsForm::posted(&pairs(&raw));
     let kept = ropa::controller(&state, &who).await.ok().flatten();
-    match ropa::set_controller(&state, &who, form.details(kept.as_ref())).await {
-        Ok(_) => Redirect::to("/ropa#controller-heading").into_response(),
-        Err(e) if e.code.status() >= 500 => e.into_response(),
+    let done = ropa::set_controller(&state, &who, form.details(kept.as_ref())).await;
+    match after_post(done, |_| "/ropa#controller-heading".to_string()) {
+        Ok(response) => response,
         Err(e) => {
             let chrome = Chrome::load(&state, lang, &who, &session, "/ropa").await;
             let problem = problem_with_detail(&chrome.lang, &e);
