@@ -230,11 +230,19 @@ impl BreachInput {
         if aware_ms > now {
             return Err(ValidationError::new(ErrorCode::InvalidValue, "aware_at: not in the future"));
         }
+        let mut occurred = Vec::new();
         for (field, value) in [("occurred_from", &self.occurred_from), ("occurred_to", &self.occurred_to)] {
             if let Some(t) = value {
-                if unix_millis(parse_timestamp(field, t)?) > now {
+                let at = unix_millis(parse_timestamp(field, t)?);
+                if at > now {
                     return Err(ValidationError::new(ErrorCode::InvalidValue, format!("{field}: not in the future")));
                 }
+                occurred.push(at);
+            }
+        }
+        if let [from, to] = occurred[..] {
+            if to < from {
+                return Err(ValidationError::new(ErrorCode::InvalidValue, "occurred_to: not before occurred_from"));
             }
         }
         self.nature = text(&self.nature, "nature", 8000, true)?;
@@ -316,7 +324,7 @@ pub fn clock_state(input: &BreachInput, due_at: i64, notified_at: Option<i64>, n
     match (notifications_due(input).0, notified_at) {
         (false, _) => ClockState::NotRequired,
         (true, Some(_)) => ClockState::Notified,
-        (true, None) if now >= due_at => ClockState::Overdue,
+        (true, None) if now > due_at => ClockState::Overdue,
         (true, None) if due_at - now <= DUE_SOON_MS => ClockState::DueSoon,
         (true, None) => ClockState::Open,
     }
@@ -326,6 +334,9 @@ pub fn clock_state(input: &BreachInput, due_at: i64, notified_at: Option<i64>, n
 pub fn check_notification(input: &BreachInput, due_at: i64, notified_at: i64, now: i64) -> Result<(), ValidationError> {
     if notified_at > now {
         return Err(ValidationError::new(ErrorCode::InvalidValue, "authority_notified_at: not in the future"));
+    }
+    if notified_at < due_at - AUTHORITY_HOURS * HOUR_MS {
+        return Err(ValidationError::new(ErrorCode::InvalidValue, "authority_notified_at: not before aware_at"));
     }
     if notified_at > due_at && input.delay_reasons.as_deref().is_none_or(str::is_empty) {
         return Err(ValidationError::new(
@@ -503,7 +514,8 @@ mod tests {
         let s = |now| clock_state(&spring, due, None, now);
         assert_eq!(s(due - 25 * HOUR_MS), ClockState::Open);
         assert_eq!(s(due - HOUR_MS), ClockState::DueSoon);
-        assert_eq!(s(due), ClockState::Overdue);
+        assert_eq!(s(due), ClockState::DueSoon, "the 72nd hour itself is still in time");
+        assert_eq!(s(due + 1), ClockState::Overdue);
         assert_eq!(clock_state(&spring, due, Some(due - 1), due + 1), ClockState::Notified);
         let none = BreachInput { risk: Risk::None, ..input() };
         assert_eq!(clock_state(&none, due, None, due + 1), ClockState::NotRequired);
@@ -521,6 +533,9 @@ mod tests {
         let explained = BreachInput { delay_reasons: Some("the scope took days to establish".into()), ..input() };
         check_notification(&explained, due, due + 1, due + 2).unwrap();
         check_notification(&input(), due, due - 1, due).unwrap();
+        check_notification(&input(), due, due, due).unwrap();
+        let before_aware = check_notification(&input(), due, due - 73 * HOUR_MS, due).unwrap_err();
+        assert!(before_aware.detail.contains("not before aware_at"));
     }
 
     #[test]
@@ -528,6 +543,12 @@ mod tests {
         let now = at("2026-12-01T00:00:00Z");
         let future = BreachInput { aware_at: "2026-12-02T00:00:00Z".into(), ..input() };
         assert!(future.clone().validate(now).unwrap_err().detail.starts_with("aware_at"));
+        let backwards = BreachInput {
+            occurred_from: Some("2026-03-02T00:00:00Z".into()),
+            occurred_to: Some("2026-03-01T00:00:00Z".into()),
+            ..input()
+        };
+        assert!(backwards.clone().validate(now).unwrap_err().detail.starts_with("occurred_to"));
         let unknown = BreachInput { subject_categories: vec!["martian".into()], ..input() };
         assert!(unknown.clone().validate(now).unwrap_err().detail.starts_with("subject_categories[0]"));
         let mut scope = BreachScope {

@@ -49,5 +49,21 @@ pub async fn guard(store: &DynStore, recipient: Uuid, at: i64) -> ApiResult<Reci
     })?;
     let recipient = Recipient::parse(row)?;
     recipient.assess(&decisions(store).await?, at)?;
+    // A sub-processor receives data only while the processor that engaged it does.
+    if let Some(processor) = recipient.input.processor_id {
+        let ended = store.recipient(processor).await?.is_none_or(|p| p.ended_at.is_some());
+        if ended {
+            return Err(ApiError::new(
+                kith_core::ErrorCode::RecipientEnded,
+                "recipient: the processor that engaged this sub-processor has ended",
+            ));
+        }
+    }
     Ok(recipient)
+}
+
+/// The purposes of `wanted` the recipient is registered for (the key's
+/// purposes narrowed to the register's, as it stands now).
+pub fn registered_purposes(recipient: &Recipient, wanted: &[String]) -> Vec<String> {
+    wanted.iter().filter(|p| recipient.input.purposes.contains(p)).cloned().collect()
 }

@@ -36,14 +36,24 @@ pub async fn principal_for_key(
         let error = ApiError::new(ErrorCode::AddressNotAllowed, "this key may not be used from this address");
         return Err(Refused { error, actor });
     }
-    if let Err(error) = crate::transfers::guard(store, grant.recipient_id, now).await {
+    let recipient = match crate::transfers::guard(store, grant.recipient_id, now).await {
+        Ok(recipient) => recipient,
+        Err(error) => return Err(Refused { error, actor }),
+    };
+    // Only the purposes the recipient is registered for today.
+    let purposes = crate::transfers::registered_purposes(&recipient, &grant.purposes);
+    if purposes.is_empty() {
+        let error = ApiError::new(
+            ErrorCode::PurposeNotAllowed,
+            "the recipient is no longer registered for any purpose of this key",
+        );
         return Err(Refused { error, actor });
     }
     if let Err(e) = store.touch_api_key(row.id, now).await {
         tracing::warn!(error = %e, "cannot record the use of an API key");
     }
     Ok(Principal {
-        credential: Credential::ApiKey { id: row.id, purposes: grant.purposes },
+        credential: Credential::ApiKey { id: row.id, purposes },
         name: format!("key:{}", row.id),
         roles: Vec::new(),
         teams: Vec::new(),

@@ -63,6 +63,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     | ErrorCode::NoTransferMechanism
                     | ErrorCode::TransferMechanismExpired
                     | ErrorCode::RecipientEnded
+                    | ErrorCode::PurposeNotAllowed
             ) =>
         {
             let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);

@@ -37,12 +37,10 @@ pub async fn issue(svc: &Services, who: &Caller, mut input: ApiKeyInput) -> ApiR
         }
     }
     let recipient = crate::transfers::guard(&svc.store, input.recipient_id, crate::now_millis()).await?;
-    if let Some(outside) =
-        input.purposes.iter().find(|p| !recipient.input.purposes.is_empty() && !recipient.input.purposes.contains(p))
-    {
+    if crate::transfers::registered_purposes(&recipient, &input.purposes).len() != input.purposes.len() {
         return Err(ApiError::new(
             ErrorCode::InvalidValue,
-            format!("purposes: {outside} is not among the purposes the recipient is registered for"),
+            "purposes: each must be among the purposes the recipient is registered for",
         ));
     }
     let mut secret = [0u8; 32];

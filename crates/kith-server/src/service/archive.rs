@@ -215,7 +215,7 @@ async fn recipients(svc: &Services, person: Uuid) -> ApiResult<Vec<Recipient>> {
     let mut out = Vec::new();
     for row in svc.store.recipients().await? {
         let r = crate::transfers::Recipient::parse(row)?;
-        let got = received.iter().find(|d| d.recipient_id == r.row.id);
+        let got = received.iter().find(|d| d.recipient_id == Some(r.row.id));
         if r.row.ended_at.is_some() && got.is_none() {
             continue;
         }
@@ -227,6 +227,21 @@ async fn recipients(svc: &Services, person: Uuid) -> ApiResult<Vec<Recipient>> {
             purposes: r.input.purposes.clone(),
             transfer_mechanism: r.input.transfer_mechanism.and_then(|m| snake(serde_json::to_value(m))),
             received: got.map(|d| Received {
+                categories: d.categories.iter().cloned().collect(),
+                first_at: rfc3339_millis(d.first_at),
+                last_at: rfc3339_millis(d.last_at),
+            }),
+        });
+    }
+    // Keys issued before the register: known by the name they were issued to.
+    for d in received.iter().filter(|d| d.recipient_id.is_none()) {
+        out.push(Recipient {
+            name: d.recipient.clone(),
+            role: "unregistered".into(),
+            country: String::new(),
+            purposes: Vec::new(),
+            transfer_mechanism: None,
+            received: Some(Received {
                 categories: d.categories.iter().cloned().collect(),
                 first_at: rfc3339_millis(d.first_at),
                 last_at: rfc3339_millis(d.last_at),

@@ -7,7 +7,7 @@
 use crate::audit::event::{self as audit_event, About};
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::Services;
+use crate::service::{applied, unapplied, Services};
 use kith_core::api_key::parse_network;
 use kith_core::audit::{AuditAction, AuditOutcome};
 use kith_core::breach::{
@@ -181,6 +181,18 @@ pub async fn from_alert(svc: &Services, who: &Caller, alert: Uuid) -> ApiResult<
         to: time(alert_row.at + 1),
         ..BreachScope::default()
     };
+    if let Err(e) = scope.clone().validate(crate::now_millis()) {
+        let detail = format!("the alert's actor names no credential whose reads can be searched ({})", e.detail);
+        return Err(ApiError::new(ErrorCode::InvalidValue, detail));
+    }
+    for earlier in svc.store.breaches().await? {
+        if Breach::parse(earlier.clone(), crate::now_millis())?.record.alert_id == Some(alert) {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("breach {} was opened from this alert", earlier.id),
+            ));
+        }
+    }
     let record = BreachRecord { description: input, scope: None, authority_reference: None, alert_id: Some(alert) };
     let breach = create(svc, who, record, alert_row.at, BreachStatus::Candidate).await?;
     let summary = affected(svc, who, breach.row.id, scope).await?;
@@ -265,9 +277,9 @@ pub async fn patch(svc: &Services, who: &Caller, id: Uuid, patch: BreachPatch) -
     row.updated_at = now.max(before.row.updated_at + 1);
     let changed = change(who, id, &fields, note);
     let event = audited(who, AuditAction::Update, id, fields);
-    if !svc.audit.intend(vec![event], svc.store.update_breach(&row, before.row.updated_at, &changed)).await?? {
-        return Err(ApiError::new(ErrorCode::Conflict, "the breach changed meanwhile: read it again"));
-    }
+    let write = applied(svc.store.update_breach(&row, before.row.updated_at, &changed));
+    let raced = ApiError::new(ErrorCode::Conflict, "the breach changed meanwhile: read it again");
+    svc.audit.intend(vec![event], write).await?.map_err(|e| unapplied(e, raced))?;
     Breach::parse(row, now)
 }
 
@@ -351,15 +363,9 @@ pub async fn affected(svc: &Services, who: &Caller, id: Uuid, mut scope: BreachS
         audit_event::in_request(who, AuditAction::Read, About::entity("audit"), vec![format!("breach:{id}")]),
         audited(who, AuditAction::Update, id, fields),
     ];
-    let write = async {
-        if !svc.store.update_breach(&row, before.row.updated_at, &computed).await? {
-            return Ok(false);
-        }
-        svc.store.set_breach_affected(id, &rows, &computed).await.map(|()| true)
-    };
-    if !svc.audit.intend(events, write).await?? {
-        return Err(ApiError::new(ErrorCode::Conflict, "the breach changed meanwhile: compute again"));
-    }
+    let write = applied(svc.store.set_breach_affected(&row, before.row.updated_at, &rows, &computed));
+    let raced = ApiError::new(ErrorCode::Conflict, "the breach changed meanwhile: compute again");
+    svc.audit.intend(events, write).await?.map_err(|e| unapplied(e, raced))?;
     Ok(summary)
 }
 
@@ -452,6 +458,12 @@ pub struct Queued {
 pub async fn send_notices(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<Queued> {
     svc.authorizer.authorize_breaches(&who.principal)?;
     let (breach, summary, controller, updates) = facts(svc, id).await?;
+    if breach.status() != BreachStatus::Open {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            "notices go out for an open breach only: confirm a candidate first; a closed one is done",
+        ));
+    }
     if !breach.people_due {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
@@ -475,9 +487,14 @@ pub async fn send_notices(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<Q
             outcome.already += 1;
             continue;
         }
-        let Ok((key, contact)) = crate::service::consents::person(svc, person.subject_id).await else {
-            outcome.unreachable += 1;
-            continue;
+        let (key, contact) = match crate::service::consents::person(svc, person.subject_id).await {
+            Ok(found) => found,
+            // Erased since the breach: no one to write to.
+            Err(e) if e.code == ErrorCode::NotFound => {
+                outcome.unreachable += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         let Some(to) = contact.emails.first() else {
             outcome.unreachable += 1;

@@ -36,6 +36,27 @@ pub mod users;
 #[cfg(test)]
 mod tests;
 
+/// A conditional write as `AuditLog::intend` takes it: a write that
+/// matched nothing (`false`) becomes `Err(None)`, so its event is followed
+/// by a `failed` one like any other write that did not happen.
+pub(crate) async fn applied(
+    write: impl std::future::Future<Output = Result<bool, kith_store::StoreError>>,
+) -> Result<(), Option<kith_store::StoreError>> {
+    match write.await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(None),
+        Err(e) => Err(Some(e)),
+    }
+}
+
+/// The error of an [`applied`] write: `missed` when it matched nothing.
+pub(crate) fn unapplied(
+    error: Option<kith_store::StoreError>,
+    missed: crate::error::ApiError,
+) -> crate::error::ApiError {
+    error.map_or(missed, Into::into)
+}
+
 /// Everything a domain operation may use; cheap to clone.
 #[derive(Clone)]
 pub struct Services {

@@ -5,7 +5,7 @@
 use crate::audit::event::{self as audit_event, About};
 use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::Services;
+use crate::service::{applied, unapplied, Services};
 use crate::transfers::{self, Recipient};
 use kith_core::access::field_class;
 use kith_core::audit::{AuditAction, AuditEvent, AuditOutcome};
@@ -55,6 +55,10 @@ pub async fn get(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<RecipientV
 
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such recipient")
+}
+
+fn ended() -> ApiError {
+    ApiError::new(ErrorCode::InvalidTransition, "the relationship with this recipient has ended")
 }
 
 /// Checks what the register knows: the purposes are in the catalogue and
@@ -107,14 +111,13 @@ pub async fn update(svc: &Services, who: &Caller, id: Uuid, mut input: Recipient
     svc.authorizer.authorize_accountability(&who.principal, true)?;
     let before = Recipient::parse(svc.store.recipient(id).await?.ok_or_else(not_found)?)?;
     if before.row.ended_at.is_some() {
-        return Err(ApiError::new(ErrorCode::InvalidTransition, "the relationship with this recipient has ended"));
+        return Err(ended());
     }
     check_references(svc, &mut input, Some(id)).await?;
     let document = serde_json::to_string(&input).map_err(|e| ApiError::internal("recipient", e))?;
     let changed = event(who, AuditAction::Update, id, changed_fields(Some(&before.input), &input));
-    if !svc.audit.intend(vec![changed], svc.store.update_recipient(id, &document, crate::now_millis())).await?? {
-        return Err(not_found());
-    }
+    let write = applied(svc.store.update_recipient(id, &document, crate::now_millis()));
+    svc.audit.intend(vec![changed], write).await?.map_err(|e| unapplied(e, ended()))?;
     get(svc, who, id).await
 }
 
@@ -122,10 +125,10 @@ pub async fn update(svc: &Services, who: &Caller, id: Uuid, mut input: Recipient
 /// of what it received.
 pub async fn end(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<()> {
     svc.authorizer.authorize_accountability(&who.principal, true)?;
-    let ended = event(who, AuditAction::Delete, id, vec!["ended".into()]);
-    if !svc.audit.intend(vec![ended], svc.store.end_recipient(id, crate::now_millis())).await?? {
-        return Err(ApiError::new(ErrorCode::NotFound, "no such recipient, or it ended already"));
-    }
+    let event = event(who, AuditAction::Delete, id, vec!["ended".into()]);
+    let missed = ApiError::new(ErrorCode::NotFound, "no such recipient, or it ended already");
+    let write = applied(svc.store.end_recipient(id, crate::now_millis()));
+    svc.audit.intend(vec![event], write).await?.map_err(|e| unapplied(e, missed))?;
     Ok(())
 }
 
@@ -160,10 +163,12 @@ pub async fn set_decisions(svc: &Services, who: &Caller, mut list: Vec<AdequacyD
 /// What one recipient received of one person, from the audit log (Art. 15(1)(c), 19).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disclosure {
-    pub recipient_id: Uuid,
+    /// The recipient of the register; `None` for a key issued before the
+    /// register, known by the name it was issued to.
+    pub recipient_id: Option<Uuid>,
     pub recipient: String,
-    pub country: String,
-    pub role: RecipientRole,
+    pub country: Option<String>,
+    pub role: Option<RecipientRole>,
     /// The API keys it used.
     pub keys: BTreeSet<Uuid>,
     /// Field classes, snake_case (`contact_details`).
@@ -171,6 +176,16 @@ pub struct Disclosure {
     pub first_at: i64,
     pub last_at: i64,
     pub events: u64,
+}
+
+/// Who holds an API key: a recipient of the register, or, for a key
+/// issued before the register, the name it was issued to.
+#[derive(Debug, Clone)]
+struct KeyOwner {
+    id: Option<Uuid>,
+    name: String,
+    country: Option<String>,
+    role: Option<RecipientRole>,
 }
 
 const AUDIT_PAGE: u32 = 1000;
@@ -201,14 +216,16 @@ pub(crate) async fn disclosures(svc: &Services, person: Uuid) -> ApiResult<Vec<D
         return Ok(Vec::new());
     }
     let owners = key_owners(svc).await?;
-    let mut out: BTreeMap<Uuid, Disclosure> = BTreeMap::new();
+    // One disclosure per recipient (or per name, for keys older than the register).
+    let mut out: BTreeMap<String, Disclosure> = BTreeMap::new();
     for (key, (categories, first, last, events)) in by_key {
-        let Some(recipient) = owners.get(&key) else { continue };
-        let d = out.entry(recipient.row.id).or_insert_with(|| Disclosure {
-            recipient_id: recipient.row.id,
-            recipient: recipient.input.name.clone(),
-            country: recipient.input.country.clone(),
-            role: recipient.input.role,
+        let Some(owner) = owners.get(&key) else { continue };
+        let group = owner.id.map_or_else(|| format!("name:{}", owner.name), |id| id.to_string());
+        let d = out.entry(group).or_insert_with(|| Disclosure {
+            recipient_id: owner.id,
+            recipient: owner.name.clone(),
+            country: owner.country.clone(),
+            role: owner.role,
             keys: BTreeSet::new(),
             categories: BTreeSet::new(),
             first_at: first,
@@ -242,8 +259,8 @@ pub(crate) fn categories_of(e: &AuditEvent) -> BTreeSet<String> {
     }
 }
 
-/// Which recipient each API key belongs to.
-async fn key_owners(svc: &Services) -> ApiResult<BTreeMap<Uuid, Recipient>> {
+/// Who holds each API key.
+async fn key_owners(svc: &Services) -> ApiResult<BTreeMap<Uuid, KeyOwner>> {
     let recipients: BTreeMap<Uuid, Recipient> = svc
         .store
         .recipients()
@@ -255,10 +272,18 @@ async fn key_owners(svc: &Services) -> ApiResult<BTreeMap<Uuid, Recipient>> {
     for key in svc.store.api_keys().await? {
         let grant: serde_json::Value =
             serde_json::from_str(&key.document).map_err(|e| ApiError::internal("api key", e))?;
-        let owner = grant["recipient_id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
-        if let Some(recipient) = owner.and_then(|id| recipients.get(&id)) {
-            owners.insert(key.id, recipient.clone());
-        }
+        let registered = grant["recipient_id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
+        let owner = match (registered.and_then(|id| recipients.get(&id)), grant["recipient"].as_str()) {
+            (Some(r), _) => KeyOwner {
+                id: Some(r.row.id),
+                name: r.input.name.clone(),
+                country: Some(r.input.country.clone()),
+                role: Some(r.input.role),
+            },
+            (None, Some(name)) => KeyOwner { id: None, name: name.to_string(), country: None, role: None },
+            (None, None) => continue,
+        };
+        owners.insert(key.id, owner);
     }
     Ok(owners)
 }
@@ -268,5 +293,7 @@ async fn key_owners(svc: &Services) -> ApiResult<BTreeMap<Uuid, Recipient>> {
 /// read the audit log.
 pub async fn of_person(svc: &Services, who: &Caller, person: Uuid) -> ApiResult<Vec<Disclosure>> {
     svc.authorizer.authorize_accountability(&who.principal, false)?;
+    let read = audit_event::by(who, AuditAction::Read, About::person("audit", person), vec!["recipients".into()]);
+    svc.audit.record(vec![read]).await?;
     disclosures(svc, person).await
 }

@@ -40,8 +40,16 @@ pub trait BreachStore: Send + Sync + 'static {
     async fn breaches(&self) -> Result<Vec<BreachRow>>;
     /// A breach's changes, oldest first.
     async fn breach_updates(&self, id: Uuid) -> Result<Vec<BreachUpdateRow>>;
-    /// Replaces the people computed for a breach and records the change.
-    async fn set_breach_affected(&self, id: Uuid, people: &[AffectedRow], change: &BreachUpdateRow) -> Result<()>;
+    /// Replaces a breach's row (its scope) and the people computed for it
+    /// and records the change, in one transaction; false, changing
+    /// nothing, if its `updated_at` is no longer `expected`.
+    async fn set_breach_affected(
+        &self,
+        breach: &BreachRow,
+        expected: i64,
+        people: &[AffectedRow],
+        change: &BreachUpdateRow,
+    ) -> Result<bool>;
     async fn breach_affected(&self, id: Uuid) -> Result<Vec<AffectedRow>>;
     /// Queues notices with their outbox messages (each sealed under its
     /// person's data key), skipping people already queued; returns how

@@ -92,6 +92,9 @@ macro_rules! impl_accountability {
             change: &$crate::BreachUpdateRow,
         ) -> $crate::Result<()> {
             use sqlx::Row;
+            // The breach's row is the lock that numbers its changes one by one.
+            let lock = format!("SELECT id FROM breaches WHERE id = $1{}", $d.update_lock);
+            sqlx::query::<$db>(&lock).bind(change.breach_id.to_string()).fetch_one(&mut **tx).await?;
             let next: i64 = sqlx::query::<$db>("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM breach_updates WHERE breach_id = $1")
                 .bind(change.breach_id.to_string())
                 .fetch_one(&mut **tx)
@@ -109,6 +112,29 @@ macro_rules! impl_accountability {
             .execute(&mut **tx)
             .await?;
             Ok(())
+        }
+
+        /// Replaces a breach's row if its `updated_at` is still `expected`.
+        async fn replace_breach(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            b: &$crate::BreachRow,
+            expected: i64,
+        ) -> $crate::Result<bool> {
+            let done = sqlx::query::<$db>(
+                "UPDATE breaches SET document = $1, status = $2, aware_at = $3, authority_due_at = $4, \
+                 authority_notified_at = $5, updated_at = $6 WHERE id = $7 AND updated_at = $8",
+            )
+            .bind(b.document.clone())
+            .bind(b.status.clone())
+            .bind(b.aware_at)
+            .bind(b.authority_due_at)
+            .bind(b.authority_notified_at)
+            .bind(b.updated_at)
+            .bind(b.id.to_string())
+            .bind(expected)
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected() == 1)
         }
 
         #[async_trait::async_trait]
@@ -140,21 +166,7 @@ macro_rules! impl_accountability {
                 change: &$crate::BreachUpdateRow,
             ) -> $crate::Result<bool> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                let done = sqlx::query::<$db>(
-                    "UPDATE breaches SET document = $1, status = $2, aware_at = $3, authority_due_at = $4, \
-                     authority_notified_at = $5, updated_at = $6 WHERE id = $7 AND updated_at = $8",
-                )
-                .bind(b.document.clone())
-                .bind(b.status.clone())
-                .bind(b.aware_at)
-                .bind(b.authority_due_at)
-                .bind(b.authority_notified_at)
-                .bind(b.updated_at)
-                .bind(b.id.to_string())
-                .bind(expected)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
+                if !replace_breach(&mut tx, b, expected).await? {
                     return Ok(false);
                 }
                 record_breach_change(&mut tx, change).await?;
@@ -198,20 +210,24 @@ macro_rules! impl_accountability {
 
             async fn set_breach_affected(
                 &self,
-                id: uuid::Uuid,
+                b: &$crate::BreachRow,
+                expected: i64,
                 people: &[$crate::AffectedRow],
                 change: &$crate::BreachUpdateRow,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
+                if !replace_breach(&mut tx, b, expected).await? {
+                    return Ok(false);
+                }
                 sqlx::query::<$db>("DELETE FROM breach_affected WHERE breach_id = $1")
-                    .bind(id.to_string())
+                    .bind(b.id.to_string())
                     .execute(&mut *tx)
                     .await?;
                 for p in people {
                     sqlx::query::<$db>(
                         "INSERT INTO breach_affected (breach_id, subject_id, categories, events) VALUES ($1, $2, $3, $4)",
                     )
-                    .bind(id.to_string())
+                    .bind(b.id.to_string())
                     .bind(p.subject_id.to_string())
                     .bind(p.categories.clone())
                     .bind(p.events)
@@ -220,7 +236,7 @@ macro_rules! impl_accountability {
                 }
                 record_breach_change(&mut tx, change).await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
 
             async fn breach_affected(&self, id: uuid::Uuid) -> $crate::Result<Vec<$crate::AffectedRow>> {

@@ -70,15 +70,14 @@ async fn breaches_keep_their_changes_people_and_notices() {
 
         let (ann, ben) = (Uuid::new_v4(), Uuid::new_v4());
         let person = |id, categories: &str| AffectedRow { subject_id: id, categories: categories.into(), events: 2 };
-        s.set_breach_affected(
-            id,
-            &[person(ann, "identity"), person(ben, "identity,notes")],
-            &change(40, "affected:2", None),
-        )
-        .await
-        .unwrap();
-        s.set_breach_affected(id, &[person(ann, "identity")], &change(41, "affected:1", None)).await.unwrap();
-        assert_eq!(s.breach_affected(id).await.unwrap(), [person(ann, "identity")], "replaced, not added");
+        let scoped = |at| BreachRow { document: r#"{"scope":1}"#.into(), updated_at: at, ..notified.clone() };
+        let both = [person(ann, "identity"), person(ben, "identity,notes")];
+        assert!(s.set_breach_affected(&scoped(40), 30, &both, &change(40, "affected:2", None)).await.unwrap());
+        let one = [person(ann, "identity")];
+        assert!(s.set_breach_affected(&scoped(41), 40, &one, &change(41, "affected:1", None)).await.unwrap());
+        assert!(!s.set_breach_affected(&scoped(42), 40, &both, &change(42, "stale", None)).await.unwrap());
+        assert_eq!(s.breach_affected(id).await.unwrap(), one, "replaced, not added, and a stale write changed nothing");
+        assert_eq!(s.breach_updates(id).await.unwrap().len(), 4, "one change per computation");
 
         s.insert(contact(ann, 1), Some(key(ann, "k1"))).await.unwrap();
         let notice = |message| {

@@ -215,6 +215,11 @@ async fn a_breach_from_its_clock_to_the_notices_on_every_backend() {
         assert_eq!(candidate["breach"]["status"], "candidate");
         assert_eq!(candidate["breach"]["scope"]["actor"], format!("token:{}", row.id));
         assert_eq!(candidate["affected"]["people"], 2, "{candidate}");
+        let again = send_as(&s, &dpo, Method::POST, &format!("/api/v1/alerts/{}/breach", alert.id), None).await;
+        assert_problem(&again, 409, "conflict");
+        let candidate_id = candidate["breach"]["id"].as_str().unwrap();
+        let unconfirmed = format!("/api/v1/breaches/{candidate_id}/notifications/people");
+        assert_problem(&send_as(&s, &dpo, Method::POST, &unconfirmed, None).await, 409, "invalid_transition");
         let (_, register) = send_as(&s, &dpo, Method::GET, "/api/v1/breaches", None).await;
         assert_eq!(register["items"].as_array().unwrap().len(), 3);
         s.stop().await;

@@ -1470,6 +1470,7 @@ async fn the_dpo_registers_recipients_and_sees_which_may_receive_data() {
     browser.fill("recipient-name", "Pune Analytics").await;
     browser.fill("recipient-country", "IN").await;
     browser.fill("recipient-contract", "DPA-2026-3").await;
+    browser.press("input[name='purposes'][value='sales']").await;
     browser.submit("#recipient-submit").await;
     let transfer = browser.client.find(Locator::Id("recipient-transfer")).await.unwrap().text().await.unwrap();
     assert!(transfer.contains("outside the EEA without a valid transfer mechanism"), "{transfer}");

@@ -80,11 +80,12 @@ async fn keys_work_only_while_a_transfer_is_allowed_on_every_backend() {
 
         // On standard contractual clauses it may; removing them stops its key at once.
         let clauses = json!({"name": "Pune Analytics", "role": "independent_controller", "country": "IN",
-                             "transfer_mechanism": "scc", "scc_module": 1});
+                             "transfer_mechanism": "scc", "scc_module": 1, "purposes": ["marketing.communications.email"]});
         put(&s, &dpo, &india, clauses.clone()).await;
         let pune_key = key_for(&s, &dpo, &india).await;
         assert_eq!(send_as(&s, &pune_key, Method::GET, &read, None).await.0, StatusCode::OK);
-        let without = json!({"name": "Pune Analytics", "role": "independent_controller", "country": "IN"});
+        let without = json!({"name": "Pune Analytics", "role": "independent_controller", "country": "IN",
+                             "purposes": ["marketing.communications.email"]});
         assert_eq!(put(&s, &dpo, &india, without).await["transfer"]["allowed"], false);
         assert_problem(&send_as(&s, &pune_key, Method::GET, &read, None).await, 403, "no_transfer_mechanism");
         let (_, log) = send_as(&s, &dpo, Method::GET, "/api/v1/audit?action=authenticate", None).await;
@@ -95,8 +96,31 @@ async fn keys_work_only_while_a_transfer_is_allowed_on_every_backend() {
         ending["mechanism_expires_on"] = json!(today());
         assert_eq!(put(&s, &dpo, &india, ending).await["transfer"]["refusal_code"], "transfer_mechanism_expired");
         assert_problem(&send_as(&s, &pune_key, Method::GET, &read, None).await, 403, "transfer_mechanism_expired");
+        put(&s, &dpo, &india, clauses.clone()).await;
+        assert_eq!(send_as(&s, &pune_key, Method::GET, &read, None).await.0, StatusCode::OK);
+
+        // Registered for other purposes now: its key may process for none of them.
+        let mut elsewhere = clauses.clone();
+        elsewhere["purposes"] = json!(["analytics.reporting"]);
+        put(&s, &dpo, &india, elsewhere).await;
+        assert_problem(&send_as(&s, &pune_key, Method::GET, &read, None).await, 403, "purpose_not_allowed");
+        let off_purpose =
+            send_as(&s, &dpo, Method::POST, "/api/v1/api-keys", Some(&mailer_grant(india["id"].as_str().unwrap())))
+                .await;
+        assert_problem(&off_purpose, 422, "invalid_value");
         put(&s, &dpo, &india, clauses).await;
         assert_eq!(send_as(&s, &pune_key, Method::GET, &read, None).await.0, StatusCode::OK);
+
+        // A sub-processor stops with the processor that engaged it.
+        let engaged = register(
+            &s,
+            &dpo,
+            json!({"name": "Pune Hosting", "role": "sub_processor", "country": "DE", "contract_reference": "SUB-1",
+                   "processor_id": japan["id"], "purposes": ["marketing.communications.email"]}),
+        )
+        .await;
+        let hosting_key = key_for(&s, &dpo, &engaged).await;
+        assert_eq!(send_as(&s, &hosting_key, Method::GET, &read, None).await.0, StatusCode::OK);
 
         // A decision that ends (annulled, say) stops every transfer resting on it.
         let (_, list) = send_as(&s, &dpo, Method::GET, "/api/v1/adequacy", None).await;
@@ -120,6 +144,7 @@ async fn keys_work_only_while_a_transfer_is_allowed_on_every_backend() {
         let end = format!("/api/v1/recipients/{}", japan["id"].as_str().unwrap());
         assert_eq!(send_as(&s, &dpo, Method::DELETE, &end, None).await.0, StatusCode::NO_CONTENT);
         assert_problem(&send_as(&s, &tokyo_key, Method::GET, &read, None).await, 403, "recipient_ended");
+        assert_problem(&send_as(&s, &hosting_key, Method::GET, &read, None).await, 403, "recipient_ended");
         let (_, ended) = send_as(&s, &dpo, Method::GET, &end, None).await;
         assert!(ended["ended_at"].is_string(), "{ended}");
         let again = send_as(
@@ -139,7 +164,7 @@ async fn keys_work_only_while_a_transfer_is_allowed_on_every_backend() {
         assert_eq!(status, StatusCode::OK, "{got}");
         let names: Vec<&str> =
             got["items"].as_array().unwrap().iter().map(|d| d["recipient"].as_str().unwrap()).collect();
-        assert_eq!(names, ["Pune Analytics", "Tokyo Mail KK"], "{got}");
+        assert_eq!(names, ["Pune Analytics", "Pune Hosting", "Tokyo Mail KK"], "{got}");
         let categories = &got["items"][0]["categories"];
         assert_eq!(categories, &json!(["contact_details", "identity"]), "{got}");
         let other = s.create("contacts", json!({"given_name": "Unread"})).await;

@@ -465,7 +465,10 @@ pub fn routes(mut api: Api) -> Api {
         .parameter(id())
         .response("200", json_response("how many were queued", "NoticesQueued"))
         .response("404", missing())
-        .response("409", problem_response("no notice is due, or the controller's details are not set"))
+        .response(
+            "409",
+            problem_response("the breach is not open, no notice is due, or the controller's details are not set"),
+        )
         .build(),
     )
     .route(
@@ -480,6 +483,8 @@ pub fn routes(mut api: Api) -> Api {
         .parameter(id())
         .response("201", json_response("the candidate and the people computed", "BreachCandidate"))
         .response("404", problem_response("no such alert"))
+        .response("409", problem_response("a breach was opened from this alert already"))
+        .response("422", problem_response("the alert's actor names no credential whose reads can be searched"))
         .build(),
     )
 }

@@ -189,10 +189,11 @@ async fn replace_adequacy(
 /// What one recipient received of one person.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisclosureOut {
-    pub recipient_id: Uuid,
+    /// Null for a key issued before the register, known by its name alone.
+    pub recipient_id: Option<Uuid>,
     pub recipient: String,
-    pub role: RecipientRole,
-    pub country: String,
+    pub role: Option<RecipientRole>,
+    pub country: Option<String>,
     /// Field classes: `identity`, `contact_details`, `address`, ...
     pub categories: Vec<String>,
     pub first_at: String,

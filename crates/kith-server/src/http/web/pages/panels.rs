@@ -170,7 +170,7 @@ pub async fn recipients(svc: &Services, who: &Caller, person: Uuid, lang: &Lang)
     let day = |at: i64| lang.date(&crate::clock::rfc3339_millis(at));
     let lines = list.iter().map(|d| Received {
         recipient: d.recipient.clone(),
-        country: d.country.clone(),
+        country: d.country.clone().unwrap_or_default(),
         categories: d.categories.iter().map(|c| lang.t(&format!("class-{c}"))).collect::<Vec<_>>().join(", "),
         first: day(d.first_at),
         last: day(d.last_at),

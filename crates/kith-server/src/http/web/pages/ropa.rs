@@ -64,22 +64,32 @@ impl DetailsForm {
         }
     }
 
-    /// The details; a DPO or representative only where a name or address is given.
-    /// The controllers processed for are kept as they were (set through the API).
+    /// The details: the form's fields over the stored ones, so what only
+    /// the API sets (the controller's phone, the DPO's address, the
+    /// representative's phone, the controllers processed for) is kept. A
+    /// DPO or representative only where a name or an address is given.
     fn details(&self, kept: Option<&ControllerDetails>) -> ControllerDetails {
         let some = |t: &str| (!t.is_empty()).then(|| t.to_string());
-        let point = |name: &str, email: &str, phone: &str, address: &str| ContactPoint {
-            name: name.into(),
-            email: email.into(),
-            phone: some(phone),
-            address: some(address),
-        };
+        let point =
+            |kept: Option<&ContactPoint>, name: &str, email: &str, phone: Option<&str>, address: Option<&str>| {
+                ContactPoint {
+                    name: name.into(),
+                    email: email.into(),
+                    phone: phone.map_or_else(|| kept.and_then(|k| k.phone.clone()), some),
+                    address: address.map_or_else(|| kept.and_then(|k| k.address.clone()), some),
+                }
+            };
+        let given = |name: &str, email: &str| !(name.is_empty() && email.is_empty());
         ControllerDetails {
-            controller: point(&self.name, &self.email, "", &self.address),
-            dpo: (!(self.dpo_name.is_empty() && self.dpo_email.is_empty()))
-                .then(|| point(&self.dpo_name, &self.dpo_email, &self.dpo_phone, "")),
-            representative: (!(self.rep_name.is_empty() && self.rep_email.is_empty()))
-                .then(|| point(&self.rep_name, &self.rep_email, "", &self.rep_address)),
+            controller: point(kept.map(|k| &k.controller), &self.name, &self.email, None, Some(&self.address)),
+            dpo: given(&self.dpo_name, &self.dpo_email).then(|| {
+                let before = kept.and_then(|k| k.dpo.as_ref());
+                point(before, &self.dpo_name, &self.dpo_email, Some(&self.dpo_phone), None)
+            }),
+            representative: given(&self.rep_name, &self.rep_email).then(|| {
+                let before = kept.and_then(|k| k.representative.as_ref());
+                point(before, &self.rep_name, &self.rep_email, None, Some(&self.rep_address))
+            }),
             supervisory_authority: some(&self.authority),
             processing_for: kept.map(|k| k.processing_for.clone()).unwrap_or_default(),
         }
@@ -150,8 +160,10 @@ pub async fn set_controller(
     RawForm(raw): RawForm,
 ) -> Response {
     let form = DetailsForm::posted(&pairs(&raw));
-    let kept = ropa::controller(&state, &who).await.ok().flatten();
-    let done = ropa::set_controller(&state, &who, form.details(kept.as_ref())).await;
+    let done = match ropa::controller(&state, &who).await {
+        Ok(kept) => ropa::set_controller(&state, &who, form.details(kept.as_ref())).await,
+        Err(e) => Err(e),
+    };
     match after_post(done, |_| "/ropa#controller-heading".to_string()) {
         Ok(response) => response,
         Err(e) => {
