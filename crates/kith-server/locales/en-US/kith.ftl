@@ -707,3 +707,4 @@ alert-open-breach-named = Open a breach from the alert { $rule }
 doctor-check-controller_unset = Controller's details not set
 doctor-check-transfer_refused = Recipients without a transfer mechanism
 doctor-check-overdue_breaches = Breaches past 72 hours
+contacts-export = Export the contacts the chosen purpose allows:

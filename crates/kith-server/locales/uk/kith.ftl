@@ -708,3 +708,4 @@ alert-open-breach-named = Відкрити порушення за сповіщ�
 doctor-check-controller_unset = Дані контролера не встановлено
 doctor-check-transfer_refused = Отримувачі без механізму передавання
 doctor-check-overdue_breaches = Порушення понад 72 години
+contacts-export = Експортувати контакти, дозволені обраною метою:

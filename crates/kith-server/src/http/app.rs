@@ -209,7 +209,7 @@ pub fn build_app(mut state: AppState) -> Router {
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = routes::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 18] = [
+    let groups: [fn(Api) -> Api; 19] = [
         routes::records::records,
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
@@ -228,6 +228,7 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::recipients::routes,
         routes::ropa::routes,
         routes::breaches::routes,
+        routes::export::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     let deadlines = crate::http::deadlines::Deadlines {

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod breaches;
 pub mod capture;
 pub mod consents;
+pub mod contact_export;
 pub mod doctor;
 pub mod drp;
 pub mod dsr;

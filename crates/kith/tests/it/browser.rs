@@ -1651,3 +1651,29 @@ async fn the_dpo_records_a_breach_finds_the_people_and_notifies_within_72_hours(
     assert!(register.contains("Candidate") && register.contains("Notified"), "{register}");
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_exports_the_contacts_the_purpose_allows_and_sales_may_not() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    add_user(&s, &dpo, "sam@example.org", "sales").await;
+    add_contact(&s, &json!({"given_name": "Olena", "family_name": "=1+1", "emails": ["olena@example.org"]})).await;
+
+    browser.sign_in(&s, "sam@example.org").await;
+    assert!(browser.client.find(Locator::Id("export-links")).await.is_err(), "sales may not export");
+    assert_eq!(browser.get_with_session(&s, "/contacts/export?format=csv").await.status(), StatusCode::FORBIDDEN);
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    let links = browser.client.find(Locator::Id("export-links")).await.unwrap().text().await.unwrap();
+    assert!(links.contains("CSV") && links.contains("vCard") && links.contains("JSON"), "{links}");
+    browser.assert_accessible("contacts with export links").await;
+    let download = browser.get_with_session(&s, "/contacts/export?format=csv").await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(download.headers()["content-disposition"].to_str().unwrap().contains("kith-contacts.csv"));
+    let text = download.text().await.unwrap();
+    assert!(text.contains("Olena") && text.contains("'=1+1") && text.contains("olena@example.org"), "{text}");
+    finish(browser, s, db).await;
+}

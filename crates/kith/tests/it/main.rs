@@ -18,6 +18,7 @@ mod doctor;
 mod drp;
 mod dsr;
 mod erasure;
+mod export;
 mod foreign_ids;
 mod harness;
 mod ledger_seal;

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod drp;
 pub mod dsr;
 pub mod erasure;
+pub mod export;
 pub mod purposes;
 pub mod recipients;
 pub mod records;

@@ -63,6 +63,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/", get(pages::contacts::list))
         .route("/contacts", post(pages::editing::create::<Contact>))
         .route("/contacts/new", get(pages::editing::new_form::<Contact>))
+        .route("/contacts/export", get(pages::contacts::export))
         .route("/contacts/{id}", get(pages::contacts::show).post(pages::editing::update::<Contact>))
         .route("/contacts/{id}/edit", get(pages::editing::edit_form::<Contact>))
         .route("/contacts/{id}/interactions", post(pages::activity::add_interaction))

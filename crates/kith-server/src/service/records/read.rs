@@ -116,6 +116,16 @@ impl Records {
 
     /// Lists records; every record whose fields are returned is audited as read.
     pub async fn list<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
+        self.list_for::<B>(who, params, who.is_dpo()).await
+    }
+
+    /// Lists records to process them (an export): the DPO's view of
+    /// restricted people does not apply, restriction keeps them out.
+    pub async fn list_to_process<B: EntityBody>(&self, who: &Caller, params: ListParams) -> ApiResult<Page> {
+        self.list_for::<B>(who, params, false).await
+    }
+
+    async fn list_for<B: EntityBody>(&self, who: &Caller, params: ListParams, dpo_view: bool) -> ApiResult<Page> {
         let grant = self.authorize::<B>(who, Action::Read, None).await?;
         // A filter the kind does not have is the planner's to refuse.
         // A filter over a field that reaches fewer records than the list
@@ -150,7 +160,6 @@ impl Records {
         let purpose = self.purpose_for::<B>(who, None, AuditAction::Read).await?;
         let persons: Vec<Uuid> = opened.iter().filter_map(|(row, body)| body.person(row.id)).collect();
         let statuses = self.store.statuses(&persons, &*crate::consent_seal::sealer(&self.keys)).await?;
-        let dpo_view = who.is_dpo();
         let allowed: Vec<(&StoredRecord, B)> = opened
             .into_iter()
             .filter(|(row, body)| match body.person(row.id) {

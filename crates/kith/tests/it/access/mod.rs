@@ -84,6 +84,7 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("set_controller_details", "dpo"),
         ("ropa", "admin dpo auditor"),
         ("ropa_fideslang", "admin dpo auditor"),
+        ("export_contacts", "dpo"),
         ("list_breaches", "dpo"),
         ("open_breach", "dpo"),
         ("get_breach", "dpo"),

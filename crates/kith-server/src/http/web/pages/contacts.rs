@@ -43,6 +43,8 @@ pub struct ContactsPage {
     /// The query of the next page, with the same search.
     pub next: Option<String>,
     pub may_create: bool,
+    /// Whether the reader may export the contacts (for the purpose chosen).
+    pub may_export: bool,
     /// Companies to filter by (id, name), when the reader may read them.
     pub companies: Vec<(String, String)>,
     /// The orders offered (sort key, words).
@@ -173,7 +175,8 @@ pub async fn list(
     let may_create = state.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts).is_ok();
     let next = page.next_cursor.map(|cursor| search.query_with(&cursor));
     let sorts = SORTS.iter().map(|s| (*s, chrome.lang.t(&format!("sort-{}", s.replace('_', "-"))))).collect();
-    let page = ContactsPage { chrome, search, rows, next, may_create, companies, sorts };
+    let may_export = state.authorizer.authorize(&who.principal, Action::Export, EntityKind::Contacts).is_ok();
+    let page = ContactsPage { chrome, search, rows, next, may_create, may_export, companies, sorts };
     render(StatusCode::OK, &page)
 }
 
@@ -313,5 +316,31 @@ pub async fn record_consent(
     match recorded {
         Ok(()) => Redirect::to(&format!("{back}#consent")).into_response(),
         Err(e) => error(Chrome::load(&state, lang, &who, &session, &back).await, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: String,
+}
+
+/// Downloads the contacts the chosen purpose allows, as the API's export does.
+pub async fn export(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let format = crate::service::contact_export::ExportFormat::parse(&query.format)
+        .ok_or_else(|| ApiError::new(kith_core::ErrorCode::InvalidQuery, "format: csv, vcf or json"));
+    let started = match format {
+        Ok(format) => crate::service::contact_export::contacts(&state, &who, format).await,
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok(stream) => crate::http::routes::export::streamed(stream),
+        Err(e) => error(Chrome::load(&state, lang, &who, &session, "/").await, e),
     }
 }
