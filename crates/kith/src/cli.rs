@@ -51,6 +51,9 @@ enum Command {
     Migrate(crate::backup::MigrateArgs),
     /// The security self-check: findings with their severity and fix. Exit status 1 when any is high, so cron can alert.
     Doctor(CommonArgs),
+    /// Exports of personal data: the contacts a purpose allows.
+    #[command(subcommand)]
+    Export(crate::export::ExportCommand),
     /// The record of processing activities (Art. 30): purposes, recipients, transfers, retention and measures, as JSON, Markdown, HTML or fideslang.
     Ropa(crate::ropa::RopaArgs),
 }
@@ -200,6 +203,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Migrate(args) => crate::backup::migrate(args).await,
         Command::Retention(command) => crate::retention::run(command).await,
         Command::Ropa(args) => crate::ropa::run(args).await,
+        Command::Export(command) => crate::export::run(command).await,
     }
 }
 

@@ -8,6 +8,7 @@ mod bench_backup;
 mod bench_pages;
 mod bench_policy;
 mod cli;
+mod export;
 mod retention;
 mod ropa;
 mod users;

@@ -87,6 +87,27 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The operator on the command line, processing for `purpose` with
+    /// the DPO's permissions; audited as `system:cli`.
+    pub fn command(purpose: &str) -> Self {
+        let principal = Principal {
+            credential: Credential::Command,
+            name: "cli".into(),
+            roles: vec!["dpo".into()],
+            teams: Vec::new(),
+            permissions: std::sync::Arc::new(kith_core::access::built_in("dpo").unwrap_or_default()),
+        };
+        Self {
+            principal,
+            request_id: None,
+            client: None,
+            purpose: Some(purpose.to_string()),
+            override_suppression: false,
+        }
+    }
+}
+
 /// A caller with no role and no permission: the portal reaches people
 /// only through its own services, never the authoriser's grants.
 fn portal_caller(credential: Credential, name: String, request_id: Option<String>) -> Caller {

@@ -45,6 +45,10 @@ pub enum Credential {
     Portal,
     /// The person themself, in a privacy portal session (by their contact id).
     Subject(Uuid),
+    /// The operator on the server's command line (`kith export`), with the
+    /// DPO's permissions: whoever holds the data directory and its key file
+    /// holds everything already.
+    Command,
 }
 
 /// An authenticated caller.
@@ -84,7 +88,9 @@ impl Principal {
     pub fn may_use(&self, purpose: &Purpose) -> bool {
         match &self.credential {
             Credential::PublicForm(_) => true,
-            Credential::Token(_) | Credential::User { .. } => self.roles.iter().any(|role| purpose.allows_role(role)),
+            Credential::Token(_) | Credential::User { .. } | Credential::Command => {
+                self.roles.iter().any(|role| purpose.allows_role(role))
+            }
             Credential::ApiKey { purposes, .. } => purposes.contains(&purpose.key),
             Credential::Agent(_) | Credential::Portal | Credential::Subject(_) => false,
         }
@@ -109,6 +115,7 @@ impl Principal {
             Credential::Agent(agent) => format!("agent:{agent}"),
             Credential::Portal => "public:portal".into(),
             Credential::Subject(contact) => format!("subject:{contact}"),
+            Credential::Command => "system:cli".into(),
         }
     }
 

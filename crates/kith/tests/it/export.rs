@@ -2,7 +2,7 @@
 //! the caller's fields, in CSV, vCard and JSON that independent parsers
 //! read back intact, formulas escaped, the export audited.
 
-use crate::harness::{assert_problem, backends, send_as, token_for, Server, TestDb};
+use crate::harness::{assert_problem, backends, run_kith_async, send_as, token_for, Server, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -130,6 +130,29 @@ async fn an_export_holds_whom_the_purpose_allows_intact_on_every_backend() {
             "invalid_query",
         );
         s.stop().await;
+
+        // The command line exports the same, to a file only its owner reads.
+        let file = db.dir.path().join("contacts.csv");
+        let mut args: Vec<String> = ["export", "contacts", "--format", "csv", "--purpose", marketing, "--out"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        args.push(file.to_str().unwrap().into());
+        args.extend(["--data-dir".to_string(), db.data_dir().to_str().unwrap().into()]);
+        args.extend(db.url_args());
+        let (ok, _, err) = run_kith_async(args.clone()).await;
+        assert!(ok, "{err}");
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(written.contains("Ann") && written.contains("'=HYPERLINK") && !written.contains("Cai"), "{written}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        let (ok, _, err) = run_kith_async(args.clone()).await;
+        assert!(!ok && err.contains("must not exist"), "never overwrites: {err}");
+        let purpose_at = args.iter().position(|a| a == marketing).unwrap();
+        args[purpose_at] = "marketing.mind_reading".into();
+        args[purpose_at + 2] = db.dir.path().join("other.csv").to_str().unwrap().into();
+        let (ok, _, err) = run_kith_async(args).await;
+        assert!(!ok && err.contains("purpose"), "{err}");
         db.cleanup().await;
     }
 }
