@@ -49,7 +49,7 @@ pub struct Breach {
 
 impl Breach {
     fn parse(row: BreachRow, now: i64) -> ApiResult<Self> {
-        let record: BreachRecord = serde_json::from_str(&row.document).map_err(|e| ApiError::internal("breach", e))?;
+        let record: BreachRecord = serde_json::from_str(&row.document).map_err(|_| ApiError::undecodable("breach"))?;
         let status = row.status.as_str();
         let clock = match clock_state(&record.description, row.authority_due_at, row.authority_notified_at, now) {
             ClockState::Open | ClockState::DueSoon | ClockState::Overdue if status == "closed" => {
@@ -61,7 +61,7 @@ impl Breach {
         Ok(Self { row, record, clock, authority_due, people_due })
     }
 
-    fn status(&self) -> BreachStatus {
+    pub fn status(&self) -> BreachStatus {
         match self.row.status.as_str() {
             "candidate" => BreachStatus::Candidate,
             "closed" => BreachStatus::Closed,
@@ -376,13 +376,26 @@ pub async fn affected_people(svc: &Services, who: &Caller, id: Uuid) -> ApiResul
     Ok(svc.store.breach_affected(id).await?)
 }
 
-/// What the drafts need.
-async fn facts(
-    svc: &Services,
-    id: Uuid,
-) -> ApiResult<(Breach, AffectedSummary, Option<ControllerDetails>, Vec<(String, String)>)> {
+/// What the drafts need, read once.
+struct Facts {
+    breach: Breach,
+    people: Vec<AffectedRow>,
+    summary: AffectedSummary,
+    controller: Option<ControllerDetails>,
+    /// The phases given (Art. 33(4)): (time, text).
+    updates: Vec<(String, String)>,
+}
+
+impl Facts {
+    fn draft(&self) -> DraftFacts<'_> {
+        draft(&self.breach, &self.summary, self.controller.as_ref(), self.updates.clone())
+    }
+}
+
+async fn facts(svc: &Services, id: Uuid) -> ApiResult<Facts> {
     let breach = load(svc, id).await?;
-    let summary = summary(&svc.store.breach_affected(id).await?);
+    let people = svc.store.breach_affected(id).await?;
+    let summary = summary(&people);
     let controller = crate::ropa::controller(&svc.store).await?;
     let updates = svc
         .store
@@ -391,7 +404,7 @@ async fn facts(
         .into_iter()
         .filter_map(|u| u.note.map(|n| (crate::clock::rfc3339_millis(u.at), n)))
         .collect();
-    Ok((breach, summary, controller, updates))
+    Ok(Facts { breach, people, summary, controller, updates })
 }
 
 fn draft<'a>(
@@ -420,9 +433,9 @@ pub async fn authority_draft(
     id: Uuid,
 ) -> ApiResult<(Breach, AffectedSummary, Option<ControllerDetails>, String)> {
     svc.authorizer.authorize_breaches(&who.principal)?;
-    let (breach, summary, controller, updates) = facts(svc, id).await?;
-    let text = kith_core::breach::authority_notification(&draft(&breach, &summary, controller.as_ref(), updates));
-    Ok((breach, summary, controller, text))
+    let f = facts(svc, id).await?;
+    let text = kith_core::breach::authority_notification(&f.draft());
+    Ok((f.breach, f.summary, f.controller, text))
 }
 
 /// The Art. 34 notice to each person, and where it stands for each.
@@ -436,10 +449,10 @@ pub struct PeopleDraft {
 
 pub async fn people_draft(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<PeopleDraft> {
     svc.authorizer.authorize_breaches(&who.principal)?;
-    let (breach, summary, controller, updates) = facts(svc, id).await?;
-    let (subject, text) = kith_core::breach::people_notice(&draft(&breach, &summary, controller.as_ref(), updates));
+    let f = facts(svc, id).await?;
+    let (subject, text) = kith_core::breach::people_notice(&f.draft());
     let notices = svc.store.breach_notices(id).await?;
-    Ok(PeopleDraft { due: breach.people_due, subject, text, people: summary.people, notices })
+    Ok(PeopleDraft { due: f.breach.people_due, subject, text, people: f.summary.people, notices })
 }
 
 /// How many notices were queued, and why others were not.
@@ -457,32 +470,32 @@ pub struct Queued {
 /// mail integration to take from the outbox (`sent_at` is recorded then).
 pub async fn send_notices(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<Queued> {
     svc.authorizer.authorize_breaches(&who.principal)?;
-    let (breach, summary, controller, updates) = facts(svc, id).await?;
-    if breach.status() != BreachStatus::Open {
+    let f = facts(svc, id).await?;
+    if f.breach.status() != BreachStatus::Open {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             "notices go out for an open breach only: confirm a candidate first; a closed one is done",
         ));
     }
-    if !breach.people_due {
+    if !f.breach.people_due {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             "no notice to people is due: only a high risk to data intelligible to others needs one (Art. 34(1), 34(3)(a))",
         ));
     }
-    if controller.is_none() {
+    if f.controller.is_none() {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             "set the controller's details first: the notice names who to contact",
         ));
     }
-    let (subject, text) = kith_core::breach::people_notice(&draft(&breach, &summary, controller.as_ref(), updates));
+    let (subject, text) = kith_core::breach::people_notice(&f.draft());
     let already: BTreeSet<Uuid> = svc.store.breach_notices(id).await?.into_iter().map(|n| n.subject_id).collect();
     let now = crate::now_millis();
     let mut outcome = Queued::default();
     let mut batch = Vec::new();
     let mut events = Vec::new();
-    for person in svc.store.breach_affected(id).await? {
+    for person in &f.people {
         if already.contains(&person.subject_id) {
             outcome.already += 1;
             continue;

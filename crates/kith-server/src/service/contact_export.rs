@@ -109,7 +109,7 @@ fn render(format: ExportFormat, columns: &[&str], item: &Value, first: bool) -> 
             let mut fields = item.as_object().cloned().unwrap_or_default();
             fields.retain(|k, _| FIELDS.contains(&k.as_str()));
             let contact: Contact =
-                serde_json::from_value(Value::Object(fields)).map_err(|e| ApiError::internal("export", e))?;
+                serde_json::from_value(Value::Object(fields)).map_err(|_| ApiError::undecodable("export"))?;
             Ok(kith_core::export::vcard(&contact, id, None).into_bytes())
         }
     }

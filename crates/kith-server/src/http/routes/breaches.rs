@@ -79,11 +79,7 @@ fn render(b: &Breach) -> BreachOut {
     let d = b.record.description.clone();
     BreachOut {
         id: b.row.id,
-        status: match b.row.status.as_str() {
-            "candidate" => BreachStatus::Candidate,
-            "closed" => BreachStatus::Closed,
-            _ => BreachStatus::Open,
-        },
+        status: b.status(),
         title: d.title,
         aware_at: rfc3339_millis(b.row.aware_at),
         authority_due_at: rfc3339_millis(b.row.authority_due_at),

@@ -3,6 +3,7 @@
 //! drafts to the authority and to each person, the notification and the
 //! phases; a candidate opened from an alert. The services are the API's.
 
+use super::admin::snake;
 use super::posted::{first, pairs, Pairs};
 use super::{after_post, error, problem_with_detail, render, status_of, Chrome};
 use crate::auth::caller::Caller;
@@ -43,10 +44,6 @@ pub struct Line {
     /// `open`, `due_soon`, `overdue`, `notified`, `not_required`.
     pub clock: String,
     pub clock_words: String,
-}
-
-fn snake<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn line_of(lang: &Lang, b: &Breach) -> Line {
