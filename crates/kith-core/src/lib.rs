@@ -16,6 +16,7 @@ pub mod dsr;
 pub mod entity;
 pub mod error;
 pub mod export;
+pub mod import;
 pub mod model;
 pub mod normalize;
 pub mod policy;

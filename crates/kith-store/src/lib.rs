@@ -75,6 +75,7 @@ pub trait Store:
     + RetentionStore
     + AccountabilityStore
     + BreachStore
+    + ImportStore
 {
 }
 
@@ -95,7 +96,8 @@ impl<
             + PortalStore
             + RetentionStore
             + AccountabilityStore
-            + BreachStore,
+            + BreachStore
+            + ImportStore,
     > Store for T
 {
 }
@@ -106,8 +108,8 @@ impl<
 pub mod prelude {
     pub use super::{
         AccessStore, AccountStore, AccountabilityStore, AuditStore, BackupStore, BreachStore, CaptureStore, DrpStore,
-        ErasureStore, KeyStore, PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore, SegmentStore,
-        SettingsStore,
+        ErasureStore, ImportStore, KeyStore, PolicyStore, PortalStore, RecordStore, RequestStore, RetentionStore,
+        SegmentStore, SettingsStore,
     };
 }
 

@@ -45,6 +45,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     },
     Migration { version: 18, name: "recipients", sql: include_str!("../migrations/sqlite/0018_recipients.sql") },
     Migration { version: 19, name: "breaches", sql: include_str!("../migrations/sqlite/0019_breaches.sql") },
+    Migration { version: 20, name: "imports", sql: include_str!("../migrations/sqlite/0020_imports.sql") },
 ];
 
 /// On SQLite the audit log lives in a database file of its own (see `sqlite.rs`).
@@ -109,6 +110,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     },
     Migration { version: 21, name: "recipients", sql: include_str!("../migrations/postgres/0021_recipients.sql") },
     Migration { version: 22, name: "breaches", sql: include_str!("../migrations/postgres/0022_breaches.sql") },
+    Migration { version: 23, name: "imports", sql: include_str!("../migrations/postgres/0023_imports.sql") },
 ];
 
 pub(crate) const LEDGER: &str =

@@ -527,6 +527,7 @@ macro_rules! impl_store {
         $crate::sql::portal::impl_portal!($store, $db, $backend, $d);
         $crate::sql::retention::impl_retention!($store, $db, $backend, $d);
         $crate::sql::accountability::impl_accountability!($store, $db, $backend, $d);
+        $crate::sql::imports::impl_imports!($store, $db, $backend, $d);
     };
 }
 

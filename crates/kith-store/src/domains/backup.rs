@@ -51,6 +51,7 @@ pub const TABLES: &[&str] = &[
     "breach_updates",
     "breach_affected",
     "breach_notices",
+    "import_jobs",
     "audit_events",
     "audit_head",
     "audit_checkpoints",

@@ -9,6 +9,7 @@ pub(crate) mod backup;
 pub(crate) mod capture;
 pub(crate) mod drp;
 pub(crate) mod erasure;
+pub(crate) mod imports;
 pub(crate) mod keys;
 pub(crate) mod policy;
 pub(crate) mod portal;

@@ -136,6 +136,8 @@ async fn erasure_takes_the_person_and_their_key_and_leaves_suppression_and_a_rec
         assert!(s.suppressed(&[[9; 16], email]).await.unwrap());
         assert!(!s.suppressed(&[[9; 16]]).await.unwrap());
         assert!(!s.suppressed(&[]).await.unwrap());
+        assert_eq!(s.suppressed_among(&[[9; 16], email]).await.unwrap(), [email], "which of many are suppressed");
+        assert!(s.suppressed_among(&[]).await.unwrap().is_empty());
         assert_eq!(s.erasure_receipt(ordered.id).await.unwrap(), Some(receipt));
         assert_eq!(s.erasure_receipt(unrelated.id).await.unwrap(), None);
         assert_eq!(s.erasure_notifications(ordered.id).await.unwrap(), order.notifications);

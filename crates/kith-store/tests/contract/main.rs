@@ -10,6 +10,7 @@ mod backup;
 mod capture;
 mod drp;
 mod erasure;
+mod imports;
 mod policy;
 mod portal;
 mod records;
