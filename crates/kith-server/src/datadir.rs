@@ -17,6 +17,8 @@ pub struct FileSettings {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub max_body_bytes: Option<usize>,
+    /// The largest file an import takes (64 MiB by default).
+    pub max_upload_bytes: Option<usize>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub key_file: Option<PathBuf>,

@@ -76,11 +76,32 @@ pub fn to_crypto(k: &KeyRow) -> WrappedKey {
 /// Wraps a new data key under the KEK the database names as active (the
 /// key file is re-read if a rotation installed a KEK this process lacks).
 pub async fn wrap_new_key(store: &DynStore, keys: &KeyringHandle, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
-    let wrapped = match store.setting(ACTIVE_KEK).await? {
-        Some(active) => keys.holding(&active)?.wrap_with(&active, subject, key)?,
-        None => keys.current().wrap(subject, key),
-    };
-    Ok(to_store(wrapped))
+    NewKeyWrapper::active(store, keys).await?.wrap(subject, key)
+}
+
+/// Wraps many new data keys under the KEK the database named active when
+/// it was made (one question for a whole batch; the store still refuses a
+/// key under a KEK that stopped being active with `StaleKek`).
+pub struct NewKeyWrapper {
+    ring: std::sync::Arc<kith_crypto::Keyring>,
+    active: Option<String>,
+}
+
+impl NewKeyWrapper {
+    pub async fn active(store: &DynStore, keys: &KeyringHandle) -> ApiResult<Self> {
+        Ok(match store.setting(ACTIVE_KEK).await? {
+            Some(active) => Self { ring: keys.holding(&active)?, active: Some(active) },
+            None => Self { ring: keys.current(), active: None },
+        })
+    }
+
+    pub fn wrap(&self, subject: Uuid, key: &DataKey) -> ApiResult<KeyRow> {
+        let wrapped = match &self.active {
+            Some(active) => self.ring.wrap_with(active, subject, key)?,
+            None => self.ring.wrap(subject, key),
+        };
+        Ok(to_store(wrapped))
+    }
 }
 
 /// How often a write with a new key is tried when key rotations keep

@@ -51,7 +51,7 @@ const FAMILY: [&str; 8] = ["Kovalenko", "Shevchenko", "Haddad", "Silva", "Tanaka
 /// One generated person: the same values go to both sides.
 pub(crate) struct Person {
     id: Uuid,
-    contact: Contact,
+    pub(crate) contact: Contact,
     interactions: Vec<(Uuid, Interaction)>,
 }
 
@@ -107,9 +107,9 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-struct Figures {
-    insert_seconds: f64,
-    contacts_per_second: f64,
+pub(crate) struct Figures {
+    pub(crate) insert_seconds: f64,
+    pub(crate) contacts_per_second: f64,
     p50: Duration,
     p99: Duration,
 }
@@ -164,13 +164,13 @@ pub async fn import(args: ImportArgs) -> Result<()> {
 }
 
 /// A directory the benchmark owns: the one given, or a temporary one removed afterwards.
-enum BenchDir {
+pub(crate) enum BenchDir {
     Given(PathBuf),
     Temp(tempfile::TempDir),
 }
 
 impl BenchDir {
-    fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         match self {
             Self::Given(p) => p,
             Self::Temp(t) => t.path(),
@@ -178,7 +178,7 @@ impl BenchDir {
     }
 }
 
-fn tempfile_dir(given: Option<PathBuf>) -> Result<BenchDir> {
+pub(crate) fn tempfile_dir(given: Option<PathBuf>) -> Result<BenchDir> {
     match given {
         Some(dir) => {
             std::fs::create_dir_all(&dir)?;
@@ -278,7 +278,7 @@ pub(crate) async fn reset_schema(url: &str, schema: &str) -> Result<()> {
     Ok(())
 }
 
-mod plaintext {
+pub(crate) mod plaintext {
     //! The baseline: the same people in clear columns.
     use super::*;
 
@@ -383,7 +383,7 @@ mod plaintext {
         }};
     }
 
-    pub(super) async fn run(
+    pub(crate) async fn run(
         root: &std::path::Path,
         url: Option<&str>,
         people: &[Person],

@@ -54,6 +54,9 @@ enum Command {
     /// Exports of personal data: the contacts a purpose allows.
     #[command(subcommand)]
     Export(crate::export::ExportCommand),
+    /// Imports: contacts from CSV or vCard files, with duplicate and suppression checks.
+    #[command(subcommand)]
+    Import(crate::import::ImportCommand),
     /// The record of processing activities (Art. 30): purposes, recipients, transfers, retention and measures, as JSON, Markdown, HTML or fideslang.
     Ropa(crate::ropa::RopaArgs),
 }
@@ -167,6 +170,8 @@ struct AuditCheckpointArgs {
 enum BenchCommand {
     /// Import generated contacts with interactions through the storage layer, then look contacts up by e-mail; the same workload runs on plaintext tables for comparison.
     Import(crate::bench::ImportArgs),
+    /// A CSV file of generated contacts through `kith import` (dry run, then the import), against plaintext inserts of the same contacts.
+    ImportFile(crate::bench_import_file::ImportFileArgs),
     /// Read throughput with and without auditing (1 and 32 clients), and audit verification speed.
     Audit(crate::bench_audit::AuditArgs),
     /// The access check per request: the real policy against a permissive one.
@@ -194,6 +199,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
         Command::Audit(AuditCommand::Checkpoint(args)) => audit_checkpoint(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import(args).await,
+        Command::Bench(BenchCommand::ImportFile(args)) => crate::bench_import_file::run(args).await,
         Command::Bench(BenchCommand::Audit(args)) => crate::bench_audit::run(args).await,
         Command::Bench(BenchCommand::Policy(args)) => crate::bench_policy::run(args).await,
         Command::Bench(BenchCommand::Pages(args)) => crate::bench_pages::run(args).await,
@@ -204,6 +210,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Retention(command) => crate::retention::run(command).await,
         Command::Ropa(args) => crate::ropa::run(args).await,
         Command::Export(command) => crate::export::run(command).await,
+        Command::Import(command) => crate::import::run(command).await,
     }
 }
 
@@ -266,6 +273,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let config = ServerConfig {
         max_body_bytes: args.max_body_bytes.or(dir.settings.max_body_bytes).unwrap_or(1024 * 1024),
+        max_upload_bytes: dir.settings.max_upload_bytes.unwrap_or(ServerConfig::default().max_upload_bytes),
         body_deadline: kith_server::config::BODY_DEADLINE,
         response_deadline: kith_server::config::RESPONSE_DEADLINE,
         tls: tls.is_some(),
@@ -568,4 +576,18 @@ async fn keys_rotate(args: CommonArgs) -> Result<()> {
         if report.retired.is_empty() { "none".to_string() } else { report.retired.join(", ") }
     );
     Ok(())
+}
+
+/// The server's state for a command that works on the data itself
+/// (exports, imports): the data directory's store and keys, its alert rules.
+pub async fn command_state(common: &CommonArgs) -> Result<kith_server::AppState> {
+    let dir = DataDir::new(&common.data_dir, common.key_file.clone())?;
+    let opened = dir.open(common.database_url.as_deref()).await?;
+    Ok(kith_server::AppState::new(
+        opened.store.clone(),
+        opened.keys.clone(),
+        opened.notary.clone(),
+        std::sync::Arc::new(kith_server::auth::AccessPolicy),
+        ServerConfig { alerts: dir.settings.alerts.clone().unwrap_or_default(), ..ServerConfig::default() },
+    ))
 }

@@ -5,12 +5,9 @@ use crate::cli::CommonArgs;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use kith_server::auth::caller::Caller;
-use kith_server::config::ServerConfig;
-use kith_server::datadir::DataDir;
 use kith_server::service::contact_export::{self, ExportFormat};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
@@ -41,15 +38,7 @@ pub struct ExportArgs {
 
 pub async fn run(command: ExportCommand) -> Result<()> {
     let ExportCommand::Contacts(args) = command;
-    let dir = DataDir::new(&args.common.data_dir, args.common.key_file.clone())?;
-    let opened = dir.open(args.common.database_url.as_deref()).await?;
-    let state = kith_server::AppState::new(
-        opened.store.clone(),
-        opened.keys.clone(),
-        opened.notary.clone(),
-        Arc::new(kith_server::auth::AccessPolicy),
-        ServerConfig { alerts: dir.settings.alerts.clone().unwrap_or_default(), ..ServerConfig::default() },
-    );
+    let state = crate::cli::command_state(&args.common).await?;
     let format = match args.format {
         Format::Csv => ExportFormat::Csv,
         Format::Vcf => ExportFormat::Vcf,

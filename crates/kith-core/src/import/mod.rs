@@ -88,7 +88,12 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<ReadFile, ValidationE
         let mut seen: Vec<ColumnUse> = Vec::new();
         for cell in cards.iter().flat_map(|(_, cells)| cells) {
             if !seen.iter().any(|c| c.column == cell.column) {
-                seen.push(ColumnUse { column: cell.column.clone(), field: Some(target_name(&cell.target)) });
+                // A card's addresses are numbered by position; the column is all of them.
+                let field = match &cell.target {
+                    Target::Address(..) => "addresses".to_string(),
+                    other => target_name(other),
+                };
+                seen.push(ColumnUse { column: cell.column.clone(), field: Some(field) });
             }
         }
         (FileFormat::Vcard, seen, cards)

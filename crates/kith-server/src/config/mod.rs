@@ -68,6 +68,8 @@ fn credential_url(url: &str) -> bool {
 pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest file an import takes, in bytes.
+    pub max_upload_bytes: usize,
     /// How long a client has to send a body, and the server to answer.
     pub body_deadline: std::time::Duration,
     pub response_deadline: std::time::Duration,
@@ -128,6 +130,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
             body_deadline: BODY_DEADLINE,
             response_deadline: RESPONSE_DEADLINE,
             tls: true,

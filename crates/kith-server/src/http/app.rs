@@ -17,6 +17,7 @@ use kith_core::ErrorCode;
 use kith_crypto::KeyringHandle;
 use kith_store::DynStore;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -100,6 +101,9 @@ fn public_routes(api: Api) -> Api {
     );
     routes::archive::public_routes(routes::capture::gpc_route(api))
 }
+
+/// The least time a client has to send a file to import.
+const UPLOAD_BODY_DEADLINE: Duration = Duration::from_secs(120);
 
 fn problem_schema() -> ObjectBuilder {
     let string = || ObjectBuilder::new().schema_type(Type::String);
@@ -209,7 +213,7 @@ pub fn build_app(mut state: AppState) -> Router {
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = routes::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 19] = [
+    let groups: [fn(Api) -> Api; 20] = [
         routes::records::records,
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
@@ -229,12 +233,15 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::ropa::routes,
         routes::breaches::routes,
         routes::export::routes,
+        routes::imports::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     let deadlines = crate::http::deadlines::Deadlines {
         body: state.config.body_deadline,
         response: state.config.response_deadline,
         max_body_bytes: state.config.max_body_bytes,
+        upload_max_body_bytes: state.config.max_upload_bytes,
+        upload_body: state.config.body_deadline.max(UPLOAD_BODY_DEADLINE),
     };
     state.openapi = Arc::new(document(&[&public, &capture, &login, &agents], &protected));
     let protected = protected
@@ -253,7 +260,7 @@ pub fn build_app(mut state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(deadlines, crate::http::deadlines::within_deadlines))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes.max(state.config.max_upload_bytes)))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     if state.config.tls {

@@ -21,6 +21,21 @@ pub struct Deadlines {
     pub body: Duration,
     pub response: Duration,
     pub max_body_bytes: usize,
+    /// The body size and deadline of the paths that take files.
+    pub upload_max_body_bytes: usize,
+    pub upload_body: Duration,
+}
+
+/// The paths that take whole files (an import): larger bodies, more time.
+pub const UPLOAD_PATHS: [&str; 2] = ["/api/v1/imports", "/contacts/import"];
+
+impl Deadlines {
+    fn for_request(&self, parts: &axum::http::request::Parts) -> (Duration, usize) {
+        match parts.method == axum::http::Method::POST && UPLOAD_PATHS.contains(&parts.uri.path()) {
+            true => (self.upload_body, self.upload_max_body_bytes),
+            false => (self.body, self.max_body_bytes),
+        }
+    }
 }
 
 /// The middleware: reads the body within its deadline (Kith's bodies are
@@ -28,13 +43,14 @@ pub struct Deadlines {
 /// stack on a task of its own and waits at most `response` for it.
 pub async fn within_deadlines(State(limits): State<Deadlines>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    let (body_deadline, max_body_bytes) = limits.for_request(&parts);
     // One byte over the limit is enough to know the body is too large.
-    let read = tokio::time::timeout(limits.body, axum::body::to_bytes(body, limits.max_body_bytes.saturating_add(1)));
+    let read = tokio::time::timeout(body_deadline, axum::body::to_bytes(body, max_body_bytes.saturating_add(1)));
     let bytes = match read.await {
         Err(_) => {
             return ApiError::new(
                 ErrorCode::RequestTimeout,
-                format!("the body did not arrive within {} seconds", limits.body.as_secs_f32()),
+                format!("the body did not arrive within {} seconds", body_deadline.as_secs_f32()),
             )
             .into_response()
         }
@@ -45,7 +61,7 @@ pub async fn within_deadlines(State(limits): State<Deadlines>, request: Request,
             )
             .into_response()
         }
-        Ok(Ok(bytes)) if bytes.len() > limits.max_body_bytes => {
+        Ok(Ok(bytes)) if bytes.len() > max_body_bytes => {
             return ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than the server accepts")
                 .into_response()
         }
@@ -76,8 +92,13 @@ mod tests {
     use std::sync::Arc;
     use tower::ServiceExt;
 
-    const LIMITS: Deadlines =
-        Deadlines { body: Duration::from_millis(200), response: Duration::from_millis(200), max_body_bytes: 16 };
+    const LIMITS: Deadlines = Deadlines {
+        body: Duration::from_millis(200),
+        response: Duration::from_millis(200),
+        max_body_bytes: 16,
+        upload_max_body_bytes: 16,
+        upload_body: Duration::from_millis(200),
+    };
 
     fn app(finished: Arc<AtomicBool>) -> Router {
         Router::new()

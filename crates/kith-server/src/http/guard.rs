@@ -101,3 +101,9 @@ requirement!(
     /// Configuring Data Rights Protocol agents.
     ManageAgents, AuditAction::ConfigChange, "drp_agents", |a, p| a.authorize_agents(p)
 );
+requirement!(
+    /// Importing contacts from files (the right to create contacts).
+    ImportContacts, AuditAction::Create, "imports", |a, p| a
+        .authorize(p, crate::auth::Action::Create, kith_core::EntityKind::Contacts)
+        .map(|_| ())
+);

@@ -41,11 +41,30 @@ pub(crate) async fn record_consent(
     key: &DataKey,
     input: &ConsentInput,
 ) -> ApiResult<ConsentRow> {
+    let row = consent_row(who, contact, key, input)?;
+    let change = event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()]);
+    let seal = crate::consent_seal::sealer(&svc.keys);
+    svc.audit.intend(vec![change], svc.store.append_consent(&row, &*seal)).await?.map_err(person_missing)
+}
+
+/// A ledger entry with its source and evidence sealed under the person's
+/// key, and the audit event of its recording; numbered and chained by the store.
+pub(crate) fn consent_entry(
+    who: &Caller,
+    contact: Uuid,
+    key: &DataKey,
+    input: &ConsentInput,
+) -> ApiResult<(ConsentRow, AuditEvent)> {
+    let change = event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()]);
+    Ok((consent_row(who, contact, key, input)?, change))
+}
+
+fn consent_row(who: &Caller, contact: Uuid, key: &DataKey, input: &ConsentInput) -> ApiResult<ConsentRow> {
     let id = Uuid::new_v4();
     let sealed =
         serde_json::to_vec(&json!({"source": input.source, "evidence": input.evidence, "guardian": input.guardian}))
             .map_err(|e| ApiError::internal("consent", e))?;
-    let row = ConsentRow {
+    Ok(ConsentRow {
         id,
         contact_id: contact,
         purpose: input.purpose.clone(),
@@ -57,10 +76,7 @@ pub(crate) async fn record_consent(
         sealed: key.seal(&crate::sealing::consent(id, contact), &sealed),
         seq: 0,
         mac: Vec::new(),
-    };
-    let change = event(who, AuditAction::ConsentChange, contact, vec![input.purpose.clone()]);
-    let seal = crate::consent_seal::sealer(&svc.keys);
-    svc.audit.intend(vec![change], svc.store.append_consent(&row, &*seal)).await?.map_err(person_missing)
+    })
 }
 
 /// Records a person's objection to a purpose (a checked key) and audits it.

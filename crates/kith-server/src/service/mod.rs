@@ -23,6 +23,7 @@ pub mod doctor;
 pub mod drp;
 pub mod dsr;
 pub mod erasure;
+pub mod imports;
 pub mod login;
 pub mod portal;
 pub mod purposes;

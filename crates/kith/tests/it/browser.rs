@@ -1677,3 +1677,84 @@ async fn the_dpo_exports_the_contacts_the_purpose_allows_and_sales_may_not() {
     assert!(text.contains("Olena") && text.contains("'=1+1") && text.contains("olena@example.org"), "{text}");
     finish(browser, s, db).await;
 }
+
+/// Waits on an import's page (which refreshes itself) until the job is done.
+async fn import_done(browser: &Browser) -> String {
+    for _ in 0..100 {
+        let status = browser.client.find(Locator::Id("import-status")).await.unwrap();
+        let text = status.text().await.unwrap();
+        if !text.starts_with("Running") {
+            return browser.client.find(Locator::Id("import-counts")).await.unwrap().text().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        browser.client.refresh().await.unwrap();
+    }
+    panic!("the import did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_import_a_crm_export_after_a_dry_run_and_see_each_row_that_was_left_out() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "sam@example.org", "sales").await;
+    add_user(&s, &dpo, "audrey@example.org", "auditor").await;
+    let file = db.dir.path().join("hubspot-export.csv");
+    std::fs::write(
+        &file,
+        "First Name,Last Name,Email,Phone Number,Company Name,Lifecycle Stage\n\
+         Olena,Kovalenko,olena@example.org,+380 44 123 4567,Acme,customer\n\
+         Marek,Nowak,marek@example.pl,,Firma,lead\n\
+         Broken,Row,not-an-address,,,lead\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+
+    browser.sign_in(&s, "sam@example.org").await;
+    browser.arrive("/contacts", "").await;
+    browser.submit("#import-link").await;
+    browser.arrive("/contacts/import", "").await;
+    browser.assert_accessible("the import form").await;
+    let dry_run = browser.client.find(Locator::Id("import-dry-run")).await.unwrap();
+    assert_eq!(dry_run.prop("checked").await.unwrap().as_deref(), Some("true"), "a dry run comes first");
+    browser.client.find(Locator::Id("import-file")).await.unwrap().send_keys(path).await.unwrap();
+    browser.submit("#import-submit").await;
+    let counts = import_done(&browser).await;
+    assert!(counts.contains("New 2") && counts.contains("Invalid 1"), "{counts}");
+    let problems = browser.client.find(Locator::Id("import-problems")).await.unwrap().text().await.unwrap();
+    assert!(problems.contains("4") && problems.contains("Email") && !problems.contains("not-an-address"), "{problems}");
+    let columns = browser.client.find(Locator::Id("import-columns")).await.unwrap().text().await.unwrap();
+    assert!(columns.contains("Lifecycle Stage left out"), "{columns}");
+    browser.assert_accessible("a dry run's result").await;
+    let (_, listed) = send_as(&s, &dpo, Method::GET, "/api/v1/contacts?email=olena%40example.org", None).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "a dry run writes nothing");
+
+    // The import itself: the file chosen again, the dry run unticked.
+    browser.open(&s, "/contacts/import").await;
+    browser.client.find(Locator::Id("import-file")).await.unwrap().send_keys(path).await.unwrap();
+    browser.fill("import-source", "trade fair 2026").await;
+    browser.press("#import-dry-run").await;
+    browser.submit("#import-submit").await;
+    let counts = import_done(&browser).await;
+    assert!(counts.contains("Created 2"), "{counts}");
+    let (_, listed) = send_as(&s, &dpo, Method::GET, "/api/v1/contacts?email=olena%40example.org", None).await;
+    assert_eq!(listed["items"][0]["custom"]["source"], "trade fair 2026", "{listed}");
+    assert_eq!(listed["items"][0]["owner"], "sam@example.org", "{listed}");
+    browser.open(&s, "/contacts/import").await;
+    let jobs = browser.client.find(Locator::Id("import-jobs")).await.unwrap().text().await.unwrap();
+    assert!(jobs.contains("dry run") && jobs.contains("Completed"), "{jobs}");
+
+    // A file without a name, address or number is refused whole, on the form.
+    let colours = db.dir.path().join("colours.csv");
+    std::fs::write(&colours, "Colour,Size\nred,L\n").unwrap();
+    browser.client.find(Locator::Id("import-file")).await.unwrap().send_keys(colours.to_str().unwrap()).await.unwrap();
+    browser.submit("#import-submit").await;
+    let refused = browser.client.find(Locator::Id("import-problem")).await.unwrap().text().await.unwrap();
+    assert!(refused.contains("no column"), "{refused}");
+    browser.assert_accessible("a refused import").await;
+    browser.press("form.sign-out button").await;
+    browser.arrive("/login", "").await;
+
+    browser.sign_in(&s, "audrey@example.org").await;
+    assert_eq!(browser.get_with_session(&s, "/contacts/import").await.status(), StatusCode::FORBIDDEN);
+    finish(browser, s, db).await;
+}

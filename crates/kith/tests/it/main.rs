@@ -21,6 +21,7 @@ mod erasure;
 mod export;
 mod foreign_ids;
 mod harness;
+mod imports;
 mod ledger_seal;
 mod multi;
 mod openapi;

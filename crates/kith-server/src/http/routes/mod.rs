@@ -12,6 +12,7 @@ pub mod drp;
 pub mod dsr;
 pub mod erasure;
 pub mod export;
+pub mod imports;
 pub mod purposes;
 pub mod recipients;
 pub mod records;

@@ -118,10 +118,15 @@ pub async fn form_token(req: Request, next: Next) -> Response {
     }
     let expected = req.extensions().get::<PageSession>().map(|s| s.csrf.clone());
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+    // A file upload's body was already bounded by the deadlines' upload limit.
+    let upload = crate::http::deadlines::UPLOAD_PATHS.contains(&parts.uri.path());
+    let Ok(bytes) = axum::body::to_bytes(body, if upload { usize::MAX } else { MAX_FORM_BYTES }).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    let sent = form_urlencoded::parse(&bytes).find(|(name, _)| name == "csrf").map(|(_, value)| value.into_owned());
+    let sent = match multipart_boundary(&parts.headers) {
+        Some(_) => multipart_token(&parts.headers, bytes.clone()).await,
+        None => form_urlencoded::parse(&bytes).find(|(name, _)| name == "csrf").map(|(_, value)| value.into_owned()),
+    };
     let valid =
         matches!((&expected, &sent), (Some(want), Some(got)) if constant_time_eq(want.as_bytes(), got.as_bytes()));
     if !valid {
@@ -129,4 +134,23 @@ pub async fn form_token(req: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+fn multipart_boundary(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let kind = headers.get(axum::http::header::CONTENT_TYPE)?.to_str().ok()?;
+    kind.trim().to_ascii_lowercase().starts_with("multipart/form-data").then_some(kind)
+}
+
+/// The `csrf` field of a multipart form (a file upload), read from a copy of the body.
+async fn multipart_token(headers: &axum::http::HeaderMap, bytes: axum::body::Bytes) -> Option<String> {
+    use axum::extract::FromRequest;
+    let mut copy = Request::new(Body::from(bytes));
+    *copy.headers_mut() = headers.clone();
+    let mut form = axum::extract::Multipart::from_request(copy, &()).await.ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }

@@ -13,6 +13,7 @@ mod read;
 mod view;
 mod write;
 
+pub(crate) use view::present_fields;
 pub use view::Reach;
 
 use crate::audit::event::{self as audit_event, About};

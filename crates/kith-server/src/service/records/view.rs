@@ -78,7 +78,7 @@ pub(super) fn out_of_scope() -> ApiError {
 }
 
 /// Names of the document fields a rendered record shows with a value.
-pub(super) fn present_fields(rendered: &Value) -> Vec<String> {
+pub(crate) fn present_fields(rendered: &Value) -> Vec<String> {
     let Value::Object(fields) = rendered else { return Vec::new() };
     fields
         .iter()

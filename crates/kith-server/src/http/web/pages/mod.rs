@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod deals;
 pub mod doctor;
 pub mod editing;
+pub mod imports;
 pub mod login;
 mod panels;
 pub mod portal;

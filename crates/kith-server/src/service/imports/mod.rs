@@ -1,0 +1,260 @@
+//! Imports of contacts from CSV and vCard files, as jobs: the file is
+//! read and checked whole before anything is written (a file that cannot
+//! be read, an option that does not hold, a field the caller may not
+//! write: refused, nothing changes); then every row is planned (new,
+//! duplicate, suppressed, invalid, see [`plan`]) and, unless it is a dry
+//! run, the new people are written in batches ([`write`]).
+//!
+//! Each batch is one transaction with its audit events and first consent
+//! entries: a failure stops the job with the batches before it kept, and
+//! the job names the row to resume from (`from_row`). A job's document
+//! holds options, counts and per-row reasons (row, column, rule), never a
+//! value from the file.
+
+mod options;
+mod plan;
+mod write;
+
+pub use options::{ImportOptions, OnDuplicate};
+
+use crate::audit::event::{self as audit_event, About};
+use crate::auth::caller::Caller;
+use crate::auth::{Action, Credential};
+use crate::clock::rfc3339_millis;
+use crate::error::{ApiError, ApiResult};
+use crate::service::Services;
+use kith_core::audit::AuditAction;
+use kith_core::import::{ColumnUse, FileFormat, RowProblem};
+use kith_core::{EntityKind, ErrorCode};
+use kith_store::ImportJobRow;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Rows written per transaction.
+pub const BATCH: usize = 500;
+/// Per-row reasons kept in a job's document; the counts are always whole.
+pub const MAX_PROBLEMS: usize = 1000;
+/// A running job whose document has not changed for this long was
+/// stopped with its server.
+const STALLED_AFTER_MS: i64 = 10 * 60 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Running,
+    Completed,
+    Failed,
+}
+
+/// How many rows came to what. In a dry run `created` and `merged` count
+/// what the run would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportCounts {
+    pub rows: usize,
+    pub created: usize,
+    pub merged: usize,
+    pub duplicate: usize,
+    pub suppressed: usize,
+    pub invalid: usize,
+    /// Rows before `from_row`, not looked at.
+    pub skipped: usize,
+}
+
+/// An import job and its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0196f1a2-7c1e-7d3a-9c55-3f1e2d4c5b6a", "status": "completed", "dry_run": false,
+    "created_by": "alice", "created_at": "2026-12-01T09:30:00.000Z", "updated_at": "2026-12-01T09:30:04.000Z",
+    "options": {"purpose": "marketing.communications.email", "basis": "consent", "source": "trade fair 2026",
+                "notice_version": "2026-01", "on_duplicate": "skip", "mapping": {"E-mail Address": "emails"}},
+    "format": "csv", "encoding": "UTF-8",
+    "columns": [{"column": "E-mail Address", "field": "emails"}, {"column": "Lead Source", "field": null}],
+    "progress": {"done": 3, "total": 3},
+    "counts": {"rows": 3, "created": 1, "merged": 0, "duplicate": 1, "suppressed": 0, "invalid": 1, "skipped": 0},
+    "problems": [{"row": 3, "column": "E-mail Address", "code": "invalid_email", "rule": "emails: an e-mail address has one @"},
+                 {"row": 4, "column": null, "code": "duplicate", "rule": "the e-mail address or phone number of an existing contact"}],
+    "problems_truncated": false, "resume_from_row": null, "error": null
+}))]
+pub struct ImportJob {
+    pub id: Uuid,
+    pub status: JobStatus,
+    pub dry_run: bool,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub options: ImportOptions,
+    pub format: FileFormat,
+    pub encoding: String,
+    pub columns: Vec<ColumnUse>,
+    pub progress: Progress,
+    pub counts: ImportCounts,
+    /// Why rows were not imported, the first [`MAX_PROBLEMS`].
+    pub problems: Vec<RowProblem>,
+    pub problems_truncated: bool,
+    /// After a failure: the first row not written; start again from it with `from_row`.
+    pub resume_from_row: Option<usize>,
+    /// Why the job failed, if it did.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    /// Rows planned or written so far.
+    pub done: usize,
+    pub total: usize,
+}
+
+impl ImportJob {
+    fn problem(&mut self, problem: RowProblem) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(problem);
+        } else {
+            self.problems_truncated = true;
+        }
+    }
+
+    fn row(&self) -> ApiResult<ImportJobRow> {
+        let status = serde_json::to_value(self.status).map_err(|e| ApiError::internal("import", e))?;
+        Ok(ImportJobRow {
+            id: self.id,
+            created_by: self.created_by.clone(),
+            created_at: crate::clock::query_time("created_at", Some(&self.created_at))?.unwrap_or_default(),
+            updated_at: crate::now_millis(),
+            status: status.as_str().unwrap_or("running").to_string(),
+            document: serde_json::to_string(self).map_err(|e| ApiError::internal("import", e))?,
+        })
+    }
+
+    fn from_row(row: &ImportJobRow) -> ApiResult<Self> {
+        let mut job: Self = serde_json::from_str(&row.document).map_err(|e| ApiError::internal("import", e))?;
+        job.updated_at = rfc3339_millis(row.updated_at);
+        if job.status == JobStatus::Running && crate::now_millis() - row.updated_at > STALLED_AFTER_MS {
+            job.status = JobStatus::Failed;
+            job.error = Some("the job stopped with its server; start it again from resume_from_row".into());
+            job.resume_from_row.get_or_insert(job.options.from_row.unwrap_or(2));
+        }
+        Ok(job)
+    }
+}
+
+/// Called with the job after each step, for a progress bar.
+pub type OnProgress = Box<dyn Fn(&ImportJob) + Send + Sync>;
+
+/// Reads and checks the file and the options, records the job and runs it
+/// in the background; the answer is the job as it starts.
+pub async fn start(svc: &Services, who: &Caller, file: Vec<u8>, options: ImportOptions) -> ApiResult<ImportJob> {
+    let prepared = plan::prepare(svc, who, &file, options).await?;
+    let job = prepared.job.clone();
+    svc.store.insert_import(&job.row()?).await?;
+    let (svc, who) = (svc.clone(), prepared.who.clone());
+    tokio::spawn(async move {
+        if let Err(e) = run_prepared(&svc, &who, prepared, None).await {
+            tracing::warn!(error = %e.detail, "an import job could not record its end");
+        }
+    });
+    Ok(job)
+}
+
+/// The same import, awaited (the command line), with `progress` told of each step.
+pub async fn run(
+    svc: &Services,
+    who: &Caller,
+    file: Vec<u8>,
+    options: ImportOptions,
+    progress: OnProgress,
+) -> ApiResult<ImportJob> {
+    let prepared = plan::prepare(svc, who, &file, options).await?;
+    svc.store.insert_import(&prepared.job.row()?).await?;
+    let who = prepared.who.clone();
+    run_prepared(svc, &who, prepared, Some(progress)).await
+}
+
+async fn run_prepared(
+    svc: &Services,
+    who: &Caller,
+    prepared: plan::Prepared,
+    progress: Option<OnProgress>,
+) -> ApiResult<ImportJob> {
+    let tell = |job: &ImportJob| {
+        if let Some(progress) = &progress {
+            progress(job);
+        }
+    };
+    let mut job = prepared.job.clone();
+    let outcome = async {
+        let planned = plan::plan(svc, prepared, &mut job).await?;
+        tell(&job);
+        write::write(svc, who, planned, &mut job, &tell).await
+    }
+    .await;
+    match outcome {
+        Ok(()) => job.status = JobStatus::Completed,
+        Err(e) => {
+            job.status = JobStatus::Failed;
+            job.error = Some(e.detail.clone());
+        }
+    }
+    job.problems.sort_by_key(|p| p.row);
+    let mut fields = vec!["import".to_string(), format!("job:{}", job.id), format!("dry_run:{}", job.dry_run)];
+    let counts = &job.counts;
+    fields.extend([
+        format!("created:{}", counts.created),
+        format!("merged:{}", counts.merged),
+        format!("duplicate:{}", counts.duplicate),
+        format!("suppressed:{}", counts.suppressed),
+        format!("invalid:{}", counts.invalid),
+    ]);
+    let summary = audit_event::by(who, AuditAction::Create, About::record("imports", job.id), fields);
+    svc.audit.record(vec![summary]).await?;
+    svc.store.update_import(&job.row()?).await?;
+    tell(&job);
+    Ok(job)
+}
+
+/// Saves a running job's progress.
+async fn save(svc: &Services, job: &ImportJob) -> ApiResult<()> {
+    svc.store.update_import(&job.row()?).await?;
+    Ok(())
+}
+
+/// Whoever may import may follow their own jobs; the DPO sees everyone's.
+fn may_see(who: &Caller, job: &ImportJob) -> bool {
+    let operator = matches!(who.principal.credential, Credential::Command);
+    operator || job.created_by == who.principal.name || sees_all(who)
+}
+
+fn sees_all(who: &Caller) -> bool {
+    who.principal.has_role("dpo")
+}
+
+pub async fn job(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<ImportJob> {
+    svc.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts)?;
+    let job = match svc.store.import_job(id).await? {
+        Some(row) => ImportJob::from_row(&row)?,
+        None => return Err(ApiError::not_found("import")),
+    };
+    if !may_see(who, &job) {
+        return Err(ApiError::not_found("import"));
+    }
+    Ok(job)
+}
+
+/// The most recent jobs the caller may see.
+pub async fn jobs(svc: &Services, who: &Caller) -> ApiResult<Vec<ImportJob>> {
+    svc.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts)?;
+    let mut jobs = Vec::new();
+    for row in svc.store.import_jobs(200).await? {
+        let job = ImportJob::from_row(&row)?;
+        if may_see(who, &job) {
+            jobs.push(job);
+        }
+    }
+    jobs.truncate(50);
+    Ok(jobs)
+}
+
+/// A refusal of the whole import.
+fn refused(code: ErrorCode, detail: impl Into<String>) -> ApiError {
+    ApiError::new(code, detail)
+}
