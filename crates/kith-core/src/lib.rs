@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod account;
+pub mod analytics;
 pub mod api_key;
 pub mod audit;
 pub mod breach;

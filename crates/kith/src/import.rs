@@ -17,16 +17,6 @@ pub enum ImportCommand {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Basis {
-    Consent,
-    Contract,
-    LegalObligation,
-    VitalInterests,
-    PublicTask,
-    LegitimateInterests,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Duplicates {
     Skip,
     Merge,
@@ -47,9 +37,9 @@ pub struct ImportArgs {
     /// The purpose the people are imported for (default essential.service).
     #[arg(long)]
     purpose: Option<String>,
-    /// The lawful basis you declare; consent is required for a purpose that rests on it.
-    #[arg(long, value_enum)]
-    basis: Option<Basis>,
+    /// The lawful basis you declare (consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests); consent is required for a purpose that rests on it.
+    #[arg(long, value_parser = lawful_basis)]
+    basis: Option<LawfulBasis>,
     /// Where the data came from, e.g. "trade fair 2026": kept with each person.
     #[arg(long)]
     source: Option<String>,
@@ -73,15 +63,11 @@ pub struct ImportArgs {
     from_row: Option<usize>,
 }
 
-fn basis(b: Basis) -> LawfulBasis {
-    match b {
-        Basis::Consent => LawfulBasis::Consent,
-        Basis::Contract => LawfulBasis::Contract,
-        Basis::LegalObligation => LawfulBasis::LegalObligation,
-        Basis::VitalInterests => LawfulBasis::VitalInterests,
-        Basis::PublicTask => LawfulBasis::PublicTask,
-        Basis::LegitimateInterests => LawfulBasis::LegitimateInterests,
-    }
+/// A lawful basis by its name in the purposes catalogue.
+fn lawful_basis(name: &str) -> Result<LawfulBasis, String> {
+    serde_json::from_value(serde_json::json!(name)).map_err(|_| {
+        "one of consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests".to_string()
+    })
 }
 
 pub async fn run(command: ImportCommand) -> Result<()> {
@@ -90,7 +76,7 @@ pub async fn run(command: ImportCommand) -> Result<()> {
     let mut options = ImportOptions {
         dry_run: args.dry_run,
         purpose: args.purpose.clone(),
-        basis: args.basis.map(basis),
+        basis: args.basis,
         source: args.source.clone(),
         notice_version: args.notice_version.clone(),
         on_duplicate: match args.on_duplicate {

@@ -213,7 +213,7 @@ pub fn build_app(mut state: AppState) -> Router {
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = routes::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 20] = [
+    let groups: [fn(Api) -> Api; 21] = [
         routes::records::records,
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
@@ -234,6 +234,7 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::breaches::routes,
         routes::export::routes,
         routes::imports::routes,
+        routes::analytics::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     let deadlines = crate::http::deadlines::Deadlines {

@@ -12,6 +12,7 @@ use records::Records;
 use std::sync::Arc;
 
 pub mod accounts;
+pub mod analytics;
 pub mod api_keys;
 pub mod archive;
 pub mod audit;

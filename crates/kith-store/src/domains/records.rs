@@ -19,6 +19,22 @@ pub trait RecordStore: Send + Sync + 'static {
     /// record sealed under its key, and the key itself.
     async fn delete(&self, entity: EntityKind, id: Uuid) -> Result<bool>;
     async fn list(&self, query: &ListQuery) -> Result<Vec<StoredRecord>>;
+    /// The clear columns of every record of `entity` owned by one of
+    /// `owners` (any owner when `None`), nothing sealed: what aggregates
+    /// are computed from.
+    async fn clear_rows(&self, entity: EntityKind, owners: Option<&[String]>) -> Result<Vec<ClearRow>>;
+}
+
+/// A record's clear part: who it is about, who owns it, when, and its
+/// clear columns in the order `EntityKind::columns` names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClearRow {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    pub owner: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub columns: Vec<ClearValue>,
 }
 
 /// A data key wrapped by a KEK, as stored.

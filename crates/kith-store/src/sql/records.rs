@@ -6,6 +6,56 @@ macro_rules! impl_records {
     ($store:ty, $db:ty, $backend:expr, $d:expr) => {
         #[async_trait::async_trait]
         impl $crate::RecordStore for $store {
+            async fn clear_rows(
+                &self,
+                entity: kith_core::EntityKind,
+                owners: Option<&[String]>,
+            ) -> $crate::Result<Vec<$crate::ClearRow>> {
+                use sqlx::Row;
+                let columns = entity.columns();
+                let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+                let extra = if names.is_empty() { String::new() } else { format!(", {}", names.join(", ")) };
+                let filter = match owners {
+                    Some(owners) if owners.is_empty() => return Ok(Vec::new()),
+                    Some(owners) => {
+                        let marks: Vec<String> = (1..=owners.len()).map(|i| format!("${i}")).collect();
+                        format!(" WHERE owner IN ({})", marks.join(", "))
+                    }
+                    None => String::new(),
+                };
+                let text = format!(
+                    "SELECT id, subject_id, owner, created_at, updated_at{extra} FROM {}{filter}",
+                    entity.as_str()
+                );
+                let mut q = sqlx::query::<$db>(&text);
+                for owner in owners.unwrap_or_default() {
+                    q = q.bind(owner.clone());
+                }
+                let mut out = Vec::new();
+                for row in q.fetch_all(&self.pool).await? {
+                    let mut values = Vec::with_capacity(columns.len());
+                    for c in columns {
+                        values.push(match c.ty {
+                            kith_core::ColumnType::Int => row
+                                .try_get::<Option<i64>, _>(c.name)?
+                                .map_or(kith_core::ClearValue::Null, kith_core::ClearValue::Int),
+                            kith_core::ColumnType::Text => row
+                                .try_get::<Option<String>, _>(c.name)?
+                                .map_or(kith_core::ClearValue::Null, kith_core::ClearValue::Text),
+                        });
+                    }
+                    out.push($crate::ClearRow {
+                        id: parse_id(row.try_get::<&str, _>("id")?)?,
+                        subject_id: parse_id(row.try_get::<&str, _>("subject_id")?)?,
+                        owner: row.try_get("owner")?,
+                        created_at: row.try_get("created_at")?,
+                        updated_at: row.try_get("updated_at")?,
+                        columns: values,
+                    });
+                }
+                Ok(out)
+            }
+
             async fn data_key(&self, subject: uuid::Uuid) -> $crate::Result<Option<$crate::KeyRow>> {
                 let row = sqlx::query::<$db>("SELECT subject_id, kek_id, wrapped FROM data_keys WHERE subject_id = $1")
                     .bind(subject.to_string())

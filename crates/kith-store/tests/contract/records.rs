@@ -63,3 +63,44 @@ async fn a_rotation_rewraps_each_key_once() {
         engine.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_rows_give_the_clear_columns_of_the_owners_records_and_nothing_sealed() {
+    for engine in engines().await {
+        let s = &engine.store;
+        let person = Uuid::new_v4();
+        s.insert(contact(person, 1), Some(key(person, "k1"))).await.unwrap();
+        let purchase = |owner: &str, total: i64| {
+            let columns = vec![
+                ClearValue::Text(person.to_string()),
+                ClearValue::Null,
+                ClearValue::Text("EUR".into()),
+                ClearValue::Int(total),
+                ClearValue::Int(1_700_000_000_000),
+            ];
+            NewRecord {
+                entity: EntityKind::Purchases,
+                id: Uuid::new_v4(),
+                subject_id: person,
+                owner: Some(owner.into()),
+                created_at: 5,
+                sealed: vec![9; 8],
+                columns,
+                terms: Vec::new(),
+                references: vec![(EntityKind::Contacts, person)],
+            }
+        };
+        let (mine, theirs) = (purchase("ann", 25_000), purchase("bob", 7));
+        s.insert_batch(vec![(mine.clone(), None), (theirs.clone(), None)]).await.unwrap();
+        let all = s.clear_rows(EntityKind::Purchases, None).await.unwrap();
+        assert_eq!(all.len(), 2);
+        let anns = s.clear_rows(EntityKind::Purchases, Some(&["ann".to_string()])).await.unwrap();
+        assert_eq!(anns.len(), 1);
+        let row = &anns[0];
+        assert_eq!((row.id, row.subject_id, row.owner.as_deref(), row.created_at), (mine.id, person, Some("ann"), 5));
+        assert_eq!(row.columns, mine.columns, "every clear column, in order");
+        assert!(s.clear_rows(EntityKind::Purchases, Some(&[])).await.unwrap().is_empty(), "no owner reaches nothing");
+        assert_eq!(s.clear_rows(EntityKind::Contacts, None).await.unwrap()[0].columns, vec![ClearValue::Null]);
+        engine.cleanup().await;
+    }
+}

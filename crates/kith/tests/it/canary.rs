@@ -139,6 +139,27 @@ async fn canary(backend: Backend) {
     let (status, v) = post("/api/v1/deals", json!({"contact_id": id, "title": l[13], "stage": "lead"})).await;
     assert!(status.is_success(), "{v}");
 
+    // An import of another person, with a broken row carrying a value: the
+    // job keeps counts and rules, the person is sealed like any other.
+    let file = format!(
+        "First Name,Last Name,E-mail Address,Notes\n{},{},{}.imported@example.org,{}\nBroken,Row,{} not-an-address,\n",
+        m.cyrillic, l[13], l[3], l[7], l[11]
+    );
+    let imports = format!("{}/api/v1/imports?source={}", server.base, l[9]);
+    let resp =
+        client.post(imports).bearer_auth(&token).header("content-type", "text/csv").body(file).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let job: Value = resp.json().await.unwrap();
+    let job_url = format!("{}/api/v1/imports/{}", server.base, job["id"].as_str().unwrap());
+    let job = loop {
+        let job: Value = client.get(&job_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if job["status"] != "running" {
+            break job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!((job["counts"]["created"].as_u64(), job["counts"]["invalid"].as_u64()), (Some(1), Some(1)), "{job}");
+
     // Lookups by the personal values, so they pass through query strings too.
     for query in
         [format!("email={}@example.org", l[3]), format!("q={}", l[2]), format!("phone=%2B380{}", m.phone_digits)]

@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod analytics;
 mod archive;
 mod audit;
 mod backup;

@@ -1,6 +1,7 @@
 //! Route groups whose handlers only extract, call a service and map the result.
 
 pub mod accounts;
+pub mod analytics;
 pub mod api_keys;
 pub mod archive;
 pub mod audit;

@@ -66,7 +66,7 @@ pub struct ImportCounts {
 #[schema(example = json!({
     "id": "0196f1a2-7c1e-7d3a-9c55-3f1e2d4c5b6a", "status": "completed", "dry_run": false,
     "created_by": "alice", "created_at": "2026-12-01T09:30:00.000Z", "updated_at": "2026-12-01T09:30:04.000Z",
-    "options": {"purpose": "marketing.communications.email", "basis": "consent", "source": "trade fair 2026",
+    "options": {"purpose": "marketing.communications.email", "basis": "consent", "source": null,
                 "notice_version": "2026-01", "on_duplicate": "skip", "mapping": {"E-mail Address": "emails"}},
     "format": "csv", "encoding": "UTF-8",
     "columns": [{"column": "E-mail Address", "field": "emails"}, {"column": "Lead Source", "field": null}],

@@ -37,7 +37,8 @@ pub struct ImportOptions {
     /// consent is recorded with method `import`.
     #[serde(default)]
     pub basis: Option<LawfulBasis>,
-    /// Where the data came from (Art. 14(2)(f)), kept with each person.
+    /// Where the data came from (Art. 14(2)(f)), kept sealed with each
+    /// person; a job does not keep it (it may name someone).
     #[serde(default)]
     pub source: Option<String>,
     /// The privacy notice version people consented under (the latest when absent).

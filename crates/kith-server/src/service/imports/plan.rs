@@ -37,6 +37,8 @@ pub(super) struct Prepared {
     pub rows: Vec<ReadRow>,
     pub consent: Option<ConsentClaim>,
     pub owner: String,
+    /// The source declared: kept sealed with each person, never in the job.
+    pub source: Option<String>,
 }
 
 /// What the rows came to: the people to create and the existing contacts
@@ -46,6 +48,7 @@ pub(super) struct Planned {
     pub merges: Vec<(usize, Uuid, Contact)>,
     pub consent: Option<ConsentClaim>,
     pub owner: String,
+    pub source: Option<String>,
 }
 
 pub(super) async fn prepare(
@@ -109,6 +112,8 @@ pub(super) async fn prepare(
         return Err(refused(ErrorCode::FieldForbidden, format!("{field}: not a field your role may write")));
     }
     let now = crate::now_millis();
+    // A source may name a person ("referred by ..."): the job keeps none.
+    let source = options.source.take();
     let job = ImportJob {
         id: Uuid::now_v7(),
         status: JobStatus::Running,
@@ -127,7 +132,7 @@ pub(super) async fn prepare(
         resume_from_row: None,
         error: None,
     };
-    Ok(Prepared { who, job, rows: read.rows, consent, owner })
+    Ok(Prepared { who, job, rows: read.rows, consent, owner, source })
 }
 
 fn name(basis: LawfulBasis) -> String {
@@ -250,7 +255,7 @@ pub(super) async fn plan(svc: &Services, prepared: Prepared, job: &mut ImportJob
         (job.counts.created, job.counts.merged) = (new.len(), merges.len());
         job.progress.done = job.progress.total;
     }
-    Ok(Planned { new, merges, consent: prepared.consent, owner: prepared.owner })
+    Ok(Planned { new, merges, consent: prepared.consent, owner: prepared.owner, source: prepared.source })
 }
 
 fn what(field: IndexField) -> &'static str {

@@ -31,7 +31,7 @@ pub(super) async fn write(
     if job.dry_run {
         return Ok(());
     }
-    let source = job.options.source.clone();
+    let source = planned.source.clone();
     // A failed batch is started again from its first row; merges come
     // after every batch, so an earlier merge row is where to resume then.
     let first_merge = planned.merges.first().map(|(row, _, _)| *row);

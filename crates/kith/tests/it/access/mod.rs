@@ -90,6 +90,11 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("create_import", "dpo sales marketing"),
         ("list_imports", "dpo sales marketing"),
         ("get_import", "dpo"),
+        // Aggregates go to whoever reads the records they count.
+        ("analytics_revenue", "dpo sales support marketing"),
+        ("analytics_cohorts", "dpo sales support marketing"),
+        ("analytics_funnel", "dpo sales"),
+        ("analytics_interactions", "dpo sales support"),
         ("list_breaches", "dpo"),
         ("open_breach", "dpo"),
         ("get_breach", "dpo"),

@@ -5,6 +5,7 @@ pub mod account;
 pub mod activity;
 pub mod admin;
 pub mod admin_changes;
+pub mod analytics;
 pub mod audit;
 pub mod breaches;
 pub mod capture;
@@ -59,6 +60,7 @@ pub struct Chrome {
     pub may_see_retention: bool,
     pub may_see_recipients: bool,
     pub may_see_breaches: bool,
+    pub may_see_analytics: bool,
 }
 
 impl Chrome {
@@ -84,6 +86,7 @@ impl Chrome {
             may_see_retention: svc.authorizer.authorize_erasure(&who.principal).is_ok(),
             may_see_recipients: svc.authorizer.authorize_accountability(&who.principal, false).is_ok(),
             may_see_breaches: svc.authorizer.authorize_breaches(&who.principal).is_ok(),
+            may_see_analytics: may_read(kith_core::EntityKind::Purchases) || may_read(kith_core::EntityKind::Deals),
             may_see_admin: svc.authorizer.authorize_accounts(&who.principal).is_ok()
                 || svc.authorizer.authorize_roles(&who.principal, false).is_ok()
                 || svc.authorizer.authorize_api_keys(&who.principal, false).is_ok(),
