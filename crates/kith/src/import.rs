@@ -7,13 +7,19 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use kith_core::purpose::LawfulBasis;
 use kith_server::auth::caller::Caller;
-use kith_server::service::imports::{self, ImportJob, ImportOptions, JobStatus, OnDuplicate};
+use kith_server::service::imports::{self, ImportJob, ImportKind, ImportOptions, JobStatus, OnDuplicate};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Contacts from a CSV file (any delimiter; headers of HubSpot, Salesforce, Pipedrive, Zoho, Google Contacts and Outlook exports are recognised) or a vCard file.
     Contacts(ImportArgs),
+    /// Companies from a CSV file; one whose e-mail address or phone number is known is a duplicate.
+    Companies(ImportArgs),
+    /// Interactions (calls, e-mails, meetings, notes, tasks) from a CSV file; each row names its contact by e-mail address.
+    Interactions(ImportArgs),
+    /// Purchases from a CSV file of order lines; each row names its contact by e-mail address, rows of one order number are one purchase.
+    Purchases(ImportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -24,7 +30,7 @@ pub enum Duplicates {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The file: .csv (or .txt, .tsv) or .vcf.
+    /// The file: .csv (or .txt, .tsv), or .vcf for contacts.
     file: PathBuf,
     #[command(flatten)]
     common: CommonArgs,
@@ -37,19 +43,19 @@ pub struct ImportArgs {
     /// The purpose the people are imported for (default essential.service).
     #[arg(long)]
     purpose: Option<String>,
-    /// The lawful basis you declare (consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests); consent is required for a purpose that rests on it.
+    /// Contacts only: the lawful basis you declare (consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests); consent is required for a purpose that rests on it.
     #[arg(long, value_parser = lawful_basis)]
     basis: Option<LawfulBasis>,
-    /// Where the data came from, e.g. "trade fair 2026": kept with each person.
+    /// Contacts only: where the data came from, e.g. "trade fair 2026": kept with each person.
     #[arg(long)]
     source: Option<String>,
-    /// The privacy notice version people consented under (default the latest).
+    /// Contacts only: the privacy notice version people consented under (default the latest).
     #[arg(long)]
     notice_version: Option<String>,
-    /// A row whose e-mail or phone is an existing contact's: skip it, or merge it in.
+    /// A row whose e-mail or phone is an existing contact's: skip it, or merge it in (contacts only).
     #[arg(long, value_enum, default_value = "skip")]
     on_duplicate: Duplicates,
-    /// The staff member who owns the new contacts (default cli).
+    /// The staff member who owns the new records (default cli).
     #[arg(long)]
     owner: Option<String>,
     /// The file's encoding (utf-8, windows-1251, windows-1252...); detected when absent.
@@ -71,9 +77,15 @@ fn lawful_basis(name: &str) -> Result<LawfulBasis, String> {
 }
 
 pub async fn run(command: ImportCommand) -> Result<()> {
-    let ImportCommand::Contacts(args) = command;
+    let (kind, args) = match command {
+        ImportCommand::Contacts(args) => (ImportKind::Contacts, args),
+        ImportCommand::Companies(args) => (ImportKind::Companies, args),
+        ImportCommand::Interactions(args) => (ImportKind::Interactions, args),
+        ImportCommand::Purchases(args) => (ImportKind::Purchases, args),
+    };
     let file = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let mut options = ImportOptions {
+        kind,
         dry_run: args.dry_run,
         purpose: args.purpose.clone(),
         basis: args.basis,

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod headers;
+pub mod records;
 pub mod table;
 pub mod vcard;
 

@@ -102,8 +102,7 @@ requirement!(
     ManageAgents, AuditAction::ConfigChange, "drp_agents", |a, p| a.authorize_agents(p)
 );
 requirement!(
-    /// Importing contacts from files (the right to create contacts).
-    ImportContacts, AuditAction::Create, "imports", |a, p| a
-        .authorize(p, crate::auth::Action::Create, kith_core::EntityKind::Contacts)
-        .map(|_| ())
+    /// Importing from files: the right to create records of some kind (the
+    /// service checks the kind of the file).
+    ImportRecords, AuditAction::Create, "imports", |a, p| crate::service::imports::may_import(a, p)
 );

@@ -368,3 +368,100 @@ async fn ten_thousand_rows_through_the_command_line_dry_run_first_on_every_backe
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_interactions_and_purchases_import_against_their_contacts_on_every_backend() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = Server::start(&db).await;
+        let dpo = token_for(&s, "dpo").await;
+        let olena = s.create("contacts", json!({"given_name": "Olena", "emails": ["olena@example.org"]})).await;
+        let jean = s.create("contacts", json!({"given_name": "Jean", "emails": ["jean@example.fr"]})).await;
+        let kept = s.create("contacts", json!({"given_name": "Kept", "emails": ["kept@example.org"]})).await;
+        let path = format!("/api/v1/contacts/{kept}/restriction");
+        assert_eq!(send_as(&s, &dpo, Method::POST, &path, None).await.0, StatusCode::OK);
+
+        // Companies, as HubSpot exports them; the second time the one with a number is a duplicate.
+        let companies = "Company name,Company Domain Name,Phone Number,City,Country/Region,Description\n\
+                         Acme GmbH,https://www.acme.example/,+49 30 1234567,Berlin,Germany,Supplier\n\
+                         Nordic AB,nordic.example,,Stockholm,Sweden,\n";
+        let (_, job) = import(&s, &dpo, "kind=companies", "text/csv", companies.into()).await;
+        assert_eq!(job["counts"]["created"], 2, "{job}");
+        let (_, again) = import(&s, &dpo, "kind=companies&dry_run=true", "text/csv", companies.into()).await;
+        assert_eq!(
+            (again["counts"]["duplicate"].as_u64(), again["counts"]["created"].as_u64()),
+            (Some(1), Some(1)),
+            "{again}"
+        );
+        let (_, listed) = send_as(&s, &dpo, Method::GET, "/api/v1/companies", None).await;
+        let acme = listed["items"].as_array().unwrap().iter().find(|c| c["name"] == "Acme GmbH").unwrap().clone();
+        assert_eq!(
+            (acme["domain"].as_str(), acme["addresses"][0]["country"].as_str()),
+            (Some("acme.example"), Some("DE"))
+        );
+
+        // Interactions: found by their contact's address; an unknown one, a bad kind and a restricted person are rows left out.
+        let interactions = "Contact Email,Activity Type,Date,Subject,Notes\n\
+                            OLENA@example.org,Phone call,2026-03-01 09:30,Order,Called about the order\n\
+                            nobody@example.org,Email,2026-03-02,,\n\
+                            jean@example.fr,Carrier pigeon,2026-03-03,,\n\
+                            kept@example.org,Meeting,2026-03-04,,\n";
+        // (Sales import them: the DPO's own view reaches restricted people.)
+        let sales = token_for(&s, "sales").await;
+        let (_, job) = import(&s, &sales, "kind=interactions", "text/csv", interactions.into()).await;
+        assert_eq!((job["counts"]["created"].as_u64(), job["counts"]["invalid"].as_u64()), (Some(1), Some(3)), "{job}");
+        let codes: Vec<&str> =
+            job["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["unknown_reference", "invalid_value", "processing_restricted"], "{job}");
+        assert_eq!(job["problems"][1]["column"], "Activity Type");
+        let (_, found) =
+            send_as(&s, &dpo, Method::GET, &format!("/api/v1/interactions?contact_id={olena}"), None).await;
+        let call = &found["items"][0];
+        assert_eq!(
+            (call["kind"].as_str(), call["occurred_at"].as_str()),
+            (Some("call"), Some("2026-03-01T09:30:00Z")),
+            "{found}"
+        );
+        assert_eq!(call["body"], "Called about the order");
+
+        // Purchases: the lines of one order are one purchase.
+        let purchases = "Order Number;Customer Email;Order Date;Currency;SKU;Product;Qty;Unit Price\n\
+                         1001;jean@example.fr;14.07.2026;EUR;T-1;Tasse;2;12,50\n\
+                         1001;jean@example.fr;14.07.2026;EUR;S-9;Soucoupe;1;4,00\n\
+                         1002;olena@example.org;2026-07-15;UAH;K-1;Kava;3;80\n";
+        let (_, job) = import(&s, &dpo, "kind=purchases", "text/csv", purchases.into()).await;
+        assert_eq!(job["counts"]["created"], 2, "{job}");
+        let (_, found) = send_as(&s, &dpo, Method::GET, &format!("/api/v1/purchases?contact_id={jean}"), None).await;
+        let order = &found["items"][0];
+        assert_eq!((order["lines"].as_array().unwrap().len(), order["total"].as_str()), (2, Some("29.00")), "{found}");
+
+        // Options for contacts only, and a role that may import interactions but not contacts.
+        assert_problem(
+            &import(&s, &dpo, "kind=companies&basis=contract", "text/csv", companies.into()).await,
+            422,
+            "invalid_value",
+        );
+        assert_problem(&import(&s, &dpo, "kind=planets", "text/csv", companies.into()).await, 400, "invalid_query");
+        let support = token_for(&s, "support").await;
+        assert_problem(
+            &import(&s, &support, "", "text/csv", b"Name,Email\nA B,ab@example.org\n".to_vec()).await,
+            403,
+            "forbidden",
+        );
+        let note = "Contact Email,Type,Date\nolena@example.org,Note,2026-04-01\n";
+        let (status, job) = import(&s, &support, "kind=interactions", "text/csv", note.into()).await;
+        assert_eq!((status, job["counts"]["created"].as_u64()), (StatusCode::ACCEPTED, Some(1)), "{job}");
+        s.stop().await;
+
+        // The command line does the same.
+        let file = db.dir.path().join("calls.csv");
+        std::fs::write(&file, "Email,Type,Date,Subject\njean@example.fr,Call,2026-05-01 10:00,Follow-up\n").unwrap();
+        let mut args: Vec<String> =
+            ["import", "interactions", file.to_str().unwrap(), "--data-dir"].iter().map(|a| a.to_string()).collect();
+        args.push(db.data_dir().to_str().unwrap().into());
+        args.extend(db.url_args());
+        let (ok, out, err) = run_kith_async(args).await;
+        assert!(ok && out.contains("created") && out.contains("       1"), "{out}{err}");
+        db.cleanup().await;
+    }
+}

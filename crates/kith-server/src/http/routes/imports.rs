@@ -6,8 +6,10 @@ use crate::auth::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::http::api::{id_parameter, json_content, json_response, operation, page_schema, problem_response, Api};
 use crate::http::extract::path_id_once;
-use crate::http::guard::{Guard, ImportContacts};
-use crate::service::imports::{self, ImportCounts, ImportJob, ImportOptions, JobStatus, OnDuplicate, Progress};
+use crate::http::guard::{Guard, ImportRecords};
+use crate::service::imports::{
+    self, ImportCounts, ImportJob, ImportKind, ImportOptions, JobStatus, OnDuplicate, Progress,
+};
 use crate::AppState;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -43,6 +45,7 @@ pub fn options_from_pairs(pairs: &[(String, String)]) -> ApiResult<ImportOptions
         let text = || Some(value.clone()).filter(|v| !v.trim().is_empty());
         match name.as_str() {
             "dry_run" => options.dry_run = value.parse().map_err(|_| invalid(name, "true or false"))?,
+            "kind" => options.kind = enum_value::<ImportKind>(name, value)?,
             "purpose" => options.purpose = text(),
             "basis" => options.basis = text().map(|v| enum_value::<LawfulBasis>(name, &v)).transpose()?,
             "source" => options.source = text(),
@@ -92,7 +95,7 @@ pub async fn from_multipart(mut form: Multipart) -> ApiResult<(Option<Vec<u8>>, 
 async fn create(
     State(state): State<AppState>,
     who: Caller,
-    _: Guard<ImportContacts>,
+    _: Guard<ImportRecords>,
     request: Request,
 ) -> ApiResult<Response> {
     let content_type = request
@@ -132,8 +135,7 @@ async fn list(State(state): State<AppState>, who: Caller) -> ApiResult<Json<serd
 }
 
 async fn get(State(state): State<AppState>, who: Caller, Path(raw): Path<String>) -> ApiResult<Json<ImportJob>> {
-    let allowed =
-        state.authorizer.authorize(&who.principal, crate::auth::Action::Create, kith_core::EntityKind::Contacts);
+    let allowed = imports::may_import(state.authorizer.as_ref(), &who.principal);
     let id = path_id_once(allowed, &raw)?;
     Ok(Json(imports::job(&state, &who, id).await?))
 }
@@ -179,6 +181,7 @@ pub fn routes(mut api: Api) -> Api {
         ("JobStatus", JobStatus::schema()),
         ("FileFormat", FileFormat::schema()),
         ("OnDuplicate", OnDuplicate::schema()),
+        ("ImportKind", ImportKind::schema()),
         ("LawfulBasis", LawfulBasis::schema()),
         ("ImportJobPage", page_schema(Ref::from_schema_name("ImportJob")).into()),
     ] {
@@ -186,6 +189,11 @@ pub fn routes(mut api: Api) -> Api {
     }
     let enumerated = |values: &[&str]| string().enum_values(Some(values.to_vec()));
     let parameters = vec![
+        query(
+            "kind",
+            "what the file holds: contacts (the default), companies, interactions or purchases (each row naming its contact by e-mail address)",
+            enumerated(&["contacts", "companies", "interactions", "purchases"]),
+        ),
         query("dry_run", "plan only: counts and per-row reasons, nothing written", ObjectBuilder::new().schema_type(Type::Boolean)),
         query("purpose", "the purpose the people are imported for (the caller's default when absent)", string()),
         query(
@@ -220,7 +228,7 @@ pub fn routes(mut api: Api) -> Api {
         HttpMethod::Post,
         "/api/v1/imports",
         create,
-        operation("create_import", "imports", "Import contacts from a CSV or vCard file, as a job (the right to create contacts)")
+        operation("create_import", "imports", "Import contacts (CSV or vCard), companies, interactions or purchases (CSV) from a file, as a job (the right to create records of the kind)")
             .parameters(Some(parameters))
             .request_body(Some(body))
             .response("202", json_response("the job, started; follow it at Location", "ImportJob"))

@@ -13,9 +13,10 @@
 
 mod options;
 mod plan;
+mod records;
 mod write;
 
-pub use options::{ImportOptions, OnDuplicate};
+pub use options::{ImportKind, ImportOptions, OnDuplicate};
 
 use crate::audit::event::{self as audit_event, About};
 use crate::auth::caller::Caller;
@@ -24,6 +25,7 @@ use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::service::Services;
 use kith_core::audit::AuditAction;
+use kith_core::import::records::{DraftRow, RecordKind};
 use kith_core::import::{ColumnUse, FileFormat, RowProblem};
 use kith_core::{EntityKind, ErrorCode};
 use kith_store::ImportJobRow;
@@ -141,15 +143,88 @@ impl ImportJob {
 /// Called with the job after each step, for a progress bar.
 pub type OnProgress = Box<dyn Fn(&ImportJob) + Send + Sync>;
 
+/// A checked import, ready to run: contacts, or records of another kind.
+enum Work {
+    Contacts(plan::Prepared),
+    Records { who: Caller, job: ImportJob, kind: RecordKind, rows: Vec<DraftRow> },
+}
+
+impl Work {
+    fn job(&self) -> &ImportJob {
+        match self {
+            Self::Contacts(prepared) => &prepared.job,
+            Self::Records { job, .. } => job,
+        }
+    }
+
+    fn who(&self) -> &Caller {
+        match self {
+            Self::Contacts(prepared) => &prepared.who,
+            Self::Records { who, .. } => who,
+        }
+    }
+}
+
+async fn prepare(svc: &Services, who: &Caller, file: &[u8], options: ImportOptions) -> ApiResult<Work> {
+    match options.kind.records() {
+        None => Ok(Work::Contacts(plan::prepare(svc, who, file, options).await?)),
+        Some(kind) => {
+            let (who, job, rows) = records::prepare(svc, who, file, options, kind).await?;
+            Ok(Work::Records { who, job, kind, rows })
+        }
+    }
+}
+
+/// A new job of `who`, running.
+fn new_job(
+    who: &Caller,
+    options: ImportOptions,
+    format: FileFormat,
+    encoding: &str,
+    columns: Vec<ColumnUse>,
+    rows: usize,
+) -> ImportJob {
+    let now = crate::now_millis();
+    ImportJob {
+        id: Uuid::now_v7(),
+        status: JobStatus::Running,
+        dry_run: options.dry_run,
+        created_by: who.principal.name.clone(),
+        created_at: rfc3339_millis(now),
+        updated_at: rfc3339_millis(now),
+        options,
+        format,
+        encoding: encoding.to_string(),
+        columns,
+        progress: Progress { done: 0, total: rows },
+        counts: ImportCounts { rows, ..ImportCounts::default() },
+        problems: Vec::new(),
+        problems_truncated: false,
+        resume_from_row: None,
+        error: None,
+    }
+}
+
+/// Records owned by someone else than the importer: only for a role that
+/// reaches every record of the kind.
+fn check_owner(who: &Caller, grant: &kith_core::access::Grant, owner: Option<&str>) -> ApiResult<()> {
+    match owner {
+        Some(owner) if owner != who.principal.name && grant.scope() != kith_core::access::Scope::All => {
+            Err(refused(ErrorCode::Forbidden, "owner: only a role that reaches every record may import for others"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads and checks the file and the options, records the job and runs it
 /// in the background; the answer is the job as it starts.
 pub async fn start(svc: &Services, who: &Caller, file: Vec<u8>, options: ImportOptions) -> ApiResult<ImportJob> {
-    let prepared = plan::prepare(svc, who, &file, options).await?;
-    let job = prepared.job.clone();
+    let work = prepare(svc, who, &file, options).await?;
+    let job = work.job().clone();
     svc.store.insert_import(&job.row()?).await?;
-    let (svc, who) = (svc.clone(), prepared.who.clone());
+    let (svc, who) = (svc.clone(), work.who().clone());
     tokio::spawn(async move {
-        if let Err(e) = run_prepared(&svc, &who, prepared, None).await {
+        if let Err(e) = run_prepared(&svc, &who, work, None).await {
             tracing::warn!(error = %e.detail, "an import job could not record its end");
         }
     });
@@ -164,30 +239,30 @@ pub async fn run(
     options: ImportOptions,
     progress: OnProgress,
 ) -> ApiResult<ImportJob> {
-    let prepared = plan::prepare(svc, who, &file, options).await?;
-    svc.store.insert_import(&prepared.job.row()?).await?;
-    let who = prepared.who.clone();
-    run_prepared(svc, &who, prepared, Some(progress)).await
+    let work = prepare(svc, who, &file, options).await?;
+    svc.store.insert_import(&work.job().row()?).await?;
+    let who = work.who().clone();
+    run_prepared(svc, &who, work, Some(progress)).await
 }
 
-async fn run_prepared(
-    svc: &Services,
-    who: &Caller,
-    prepared: plan::Prepared,
-    progress: Option<OnProgress>,
-) -> ApiResult<ImportJob> {
+async fn run_prepared(svc: &Services, who: &Caller, work: Work, progress: Option<OnProgress>) -> ApiResult<ImportJob> {
     let tell = |job: &ImportJob| {
         if let Some(progress) = &progress {
             progress(job);
         }
     };
-    let mut job = prepared.job.clone();
-    let outcome = async {
-        let planned = plan::plan(svc, prepared, &mut job).await?;
-        tell(&job);
-        write::write(svc, who, planned, &mut job, &tell).await
-    }
-    .await;
+    let mut job = work.job().clone();
+    let outcome = match work {
+        Work::Contacts(prepared) => {
+            async {
+                let planned = plan::plan(svc, prepared, &mut job).await?;
+                tell(&job);
+                write::write(svc, who, planned, &mut job, &tell).await
+            }
+            .await
+        }
+        Work::Records { kind, rows, .. } => records::import(svc, who, kind, rows, &mut job, &tell).await,
+    };
     match outcome {
         Ok(()) => job.status = JobStatus::Completed,
         Err(e) => {
@@ -196,7 +271,9 @@ async fn run_prepared(
         }
     }
     job.problems.sort_by_key(|p| p.row);
+    let kind = serde_json::to_value(job.options.kind).ok().and_then(|k| k.as_str().map(str::to_string));
     let mut fields = vec!["import".to_string(), format!("job:{}", job.id), format!("dry_run:{}", job.dry_run)];
+    fields.push(format!("kind:{}", kind.unwrap_or_default()));
     let counts = &job.counts;
     fields.extend([
         format!("created:{}", counts.created),
@@ -228,8 +305,22 @@ fn sees_all(who: &Caller) -> bool {
     who.principal.has_role("dpo")
 }
 
+/// Whether the principal may create records of some kind a file can hold.
+pub fn may_import(authorizer: &dyn crate::auth::Authorizer, principal: &crate::auth::Principal) -> ApiResult<()> {
+    let kinds = [EntityKind::Contacts, EntityKind::Companies, EntityKind::Interactions, EntityKind::Purchases];
+    let refusals: Vec<ApiError> =
+        kinds.iter().filter_map(|k| authorizer.authorize(principal, Action::Create, *k).err()).collect();
+    match refusals.len() < kinds.len() {
+        true => Ok(()),
+        false => Err(refusals
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| ApiError::new(ErrorCode::Forbidden, "no right to import"))),
+    }
+}
+
 pub async fn job(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<ImportJob> {
-    svc.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts)?;
+    may_import(svc.authorizer.as_ref(), &who.principal)?;
     let job = match svc.store.import_job(id).await? {
         Some(row) => ImportJob::from_row(&row)?,
         None => return Err(ApiError::not_found("import")),
@@ -242,7 +333,7 @@ pub async fn job(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<ImportJob>
 
 /// The most recent jobs the caller may see.
 pub async fn jobs(svc: &Services, who: &Caller) -> ApiResult<Vec<ImportJob>> {
-    svc.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts)?;
+    may_import(svc.authorizer.as_ref(), &who.principal)?;
     let mut jobs = Vec::new();
     for row in svc.store.import_jobs(200).await? {
         let job = ImportJob::from_row(&row)?;

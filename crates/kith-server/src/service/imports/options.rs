@@ -2,6 +2,7 @@
 //! mapping and how to read the file.
 
 use kith_core::import::headers::{self, Target};
+use kith_core::import::records::RecordKind;
 use kith_core::import::ReadOptions;
 use kith_core::purpose::LawfulBasis;
 use kith_core::values::check_text;
@@ -23,9 +24,37 @@ pub enum OnDuplicate {
     Merge,
 }
 
+/// What a file holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    #[default]
+    Contacts,
+    Companies,
+    /// Each row names its contact by e-mail address.
+    Interactions,
+    /// Each row is a line; rows of one order (and contact) are one purchase.
+    Purchases,
+}
+
+impl ImportKind {
+    /// The kind as the record importer knows it; `None` for contacts.
+    pub fn records(self) -> Option<RecordKind> {
+        match self {
+            Self::Contacts => None,
+            Self::Companies => Some(RecordKind::Companies),
+            Self::Interactions => Some(RecordKind::Interactions),
+            Self::Purchases => Some(RecordKind::Purchases),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportOptions {
+    /// What the file holds (contacts by default).
+    #[serde(default)]
+    pub kind: ImportKind,
     /// Plan only: counts and reasons, nothing written.
     #[serde(default)]
     pub dry_run: bool,
@@ -64,8 +93,20 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
-    /// Checks the options and trims the source; the reading options for the file.
+    /// Checks the options and trims the source; the reading options for a file of contacts.
     pub fn validate(&mut self) -> Result<ReadOptions, ValidationError> {
+        let (encoding, delimiter) = self.validate_reading()?;
+        let mapping = self
+            .mapping
+            .iter()
+            .map(|(header, field)| Ok((header.clone(), Target::parse(field)?)))
+            .collect::<Result<Vec<_>, ValidationError>>()?;
+        Ok(ReadOptions { encoding, delimiter, mapping })
+    }
+
+    /// Checks what every kind shares: source, owner, delimiter, starting
+    /// row; the encoding and delimiter to read with.
+    pub fn validate_reading(&mut self) -> Result<(Option<String>, Option<char>), ValidationError> {
         if let Some(source) = &self.source {
             let source = check_text(source, 200, false).map_err(|e| e.at("source"))?;
             self.source = Some(source).filter(|s| !s.is_empty());
@@ -82,20 +123,23 @@ impl ImportOptions {
         if self.from_row.is_some_and(|r| r < 2) {
             return Err(ValidationError::new(ErrorCode::InvalidValue, "from_row: 2 or more (row 1 is the header)"));
         }
-        let mapping = self
-            .mapping
-            .iter()
-            .map(|(header, field)| Ok((header.clone(), Target::parse(field)?)))
-            .collect::<Result<Vec<_>, ValidationError>>()?;
-        Ok(ReadOptions { encoding: self.encoding.clone(), delimiter, mapping })
+        Ok((self.encoding.clone(), delimiter))
     }
 
     /// Adds `Header=field` pairs as the command line and forms write them.
+    /// Field names are checked when the file is read, against its kind.
     pub fn map(&mut self, specs: &[String]) -> Result<(), ValidationError> {
         for spec in specs.iter().filter(|s| !s.trim().is_empty()) {
-            let (header, _) = headers::parse_mapping(spec)?;
-            let field = spec.rsplit_once('=').map(|(_, f)| f.trim().to_string()).unwrap_or_default();
-            self.mapping.insert(header, field);
+            let (header, field) = spec.rsplit_once('=').ok_or_else(|| {
+                ValidationError::new(
+                    ErrorCode::InvalidValue,
+                    "mapping: write Header=field, like \"E-mail Address=emails\"",
+                )
+            })?;
+            if self.kind == ImportKind::Contacts {
+                headers::parse_mapping(spec)?;
+            }
+            self.mapping.insert(header.trim().to_string(), field.trim().to_string());
         }
         Ok(())
     }

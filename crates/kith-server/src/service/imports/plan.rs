@@ -4,16 +4,14 @@
 //! or an earlier row has it), suppressed (an erased person's address or
 //! number: never back), or invalid.
 
-use super::{refused, ImportCounts, ImportJob, ImportOptions, JobStatus, OnDuplicate, Progress};
+use super::{refused, ImportJob, ImportOptions, OnDuplicate};
 use crate::auth::caller::Caller;
 use crate::auth::purpose::request_purpose;
 use crate::auth::Action;
-use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::service::consents::consent_needs_guardian;
 use crate::service::erasure::suppression_term;
 use crate::service::Services;
-use kith_core::access::Scope;
 use kith_core::import::{ReadRow, RowProblem};
 use kith_core::model::Contact;
 use kith_core::purpose::LawfulBasis;
@@ -92,13 +90,8 @@ pub(super) async fn prepare(
         _ => None,
     };
     options.notice_version = consent.as_ref().map(|c| c.notice_version.clone());
+    super::check_owner(&who, &grant, options.owner.as_deref())?;
     let owner = options.owner.clone().unwrap_or_else(|| who.principal.name.clone());
-    if owner != who.principal.name && grant.scope() != Scope::All {
-        return Err(refused(
-            ErrorCode::Forbidden,
-            "owner: only a role that reaches every contact may import for others",
-        ));
-    }
     let bytes = file.to_vec();
     let read = tokio::task::spawn_blocking(move || kith_core::import::read(&bytes, &reading))
         .await
@@ -111,27 +104,9 @@ pub(super) async fn prepare(
     if let Some(field) = written.iter().find(|f| !grant.allows_field(EntityKind::Contacts, f)) {
         return Err(refused(ErrorCode::FieldForbidden, format!("{field}: not a field your role may write")));
     }
-    let now = crate::now_millis();
     // A source may name a person ("referred by ..."): the job keeps none.
     let source = options.source.take();
-    let job = ImportJob {
-        id: Uuid::now_v7(),
-        status: JobStatus::Running,
-        dry_run: options.dry_run,
-        created_by: who.principal.name.clone(),
-        created_at: rfc3339_millis(now),
-        updated_at: rfc3339_millis(now),
-        options,
-        format: read.format,
-        encoding: read.encoding.to_string(),
-        columns: read.columns,
-        progress: Progress { done: 0, total: read.rows.len() },
-        counts: ImportCounts { rows: read.rows.len(), ..ImportCounts::default() },
-        problems: Vec::new(),
-        problems_truncated: false,
-        resume_from_row: None,
-        error: None,
-    };
+    let job = super::new_job(&who, options, read.format, read.encoding, read.columns, read.rows.len());
     Ok(Prepared { who, job, rows: read.rows, consent, owner, source })
 }
 

@@ -22,6 +22,7 @@ use kith_core::ErrorCode;
 /// The form's choices as they were sent, to show them again after a refusal.
 #[derive(Default)]
 pub struct ImportForm {
+    pub kind: String,
     pub purpose: String,
     pub basis: String,
     pub source: String,
@@ -36,6 +37,7 @@ impl ImportForm {
     fn from_pairs(pairs: &[(String, String)]) -> Self {
         let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
         Self {
+            kind: get("kind"),
             purpose: get("purpose"),
             basis: get("basis"),
             source: get("source"),
