@@ -792,3 +792,15 @@ analytics-repeat-rate = Repeat rate
 analytics-months-after = Buying 1, 2, 3… months later
 analytics-owners = Interactions per owner
 analytics-interactions = Interactions
+
+## Duplicates
+contacts-duplicates = Likely duplicates
+duplicates-title = Likely duplicate contacts
+duplicates-intro = Contacts that share an e-mail address, a phone number, or their name and company, among those the chosen purpose allows you to see. Opening this page reads each contact shown.
+duplicates-none = No likely duplicates.
+duplicates-first = Contact
+duplicates-second = Looks like
+duplicates-why = Why
+duplicates-same-email = same e-mail address
+duplicates-same-phone = same phone number
+duplicates-same-name-company = same name at the same company

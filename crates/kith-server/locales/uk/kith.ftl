@@ -793,3 +793,15 @@ analytics-repeat-rate = Частка повторних
 analytics-months-after = Купують через 1, 2, 3… місяці
 analytics-owners = Взаємодії за відповідальними
 analytics-interactions = Взаємодії
+
+## Duplicates
+contacts-duplicates = Ймовірні дублікати
+duplicates-title = Ймовірні дублікати контактів
+duplicates-intro = Контакти зі спільною адресою e-mail, номером телефону або іменем і компанією — серед тих, кого дозволяє бачити обрана мета. Відкриття цієї сторінки читає кожен показаний контакт.
+duplicates-none = Ймовірних дублікатів немає.
+duplicates-first = Контакт
+duplicates-second = Схожий на
+duplicates-why = Чому
+duplicates-same-email = та сама адреса e-mail
+duplicates-same-phone = той самий номер телефону
+duplicates-same-name-company = те саме ім'я в тій самій компанії

@@ -213,7 +213,7 @@ pub fn build_app(mut state: AppState) -> Router {
     // Agents authenticate with their own signed claims and pairwise tokens.
     let agents = routes::drp::public_routes(Api::new());
     // Each group adds its routes (and their OpenAPI operations) to the table.
-    let groups: [fn(Api) -> Api; 21] = [
+    let groups: [fn(Api) -> Api; 22] = [
         routes::records::records,
         crate::http::routes::audit::routes,
         crate::http::routes::purposes::routes,
@@ -235,6 +235,7 @@ pub fn build_app(mut state: AppState) -> Router {
         routes::export::routes,
         routes::imports::routes,
         routes::analytics::routes,
+        routes::duplicates::routes,
     ];
     let protected = groups.iter().fold(Api::new(), |api, add| add(api));
     let deadlines = crate::http::deadlines::Deadlines {

@@ -23,6 +23,7 @@ pub mod contact_export;
 pub mod doctor;
 pub mod drp;
 pub mod dsr;
+pub mod duplicates;
 pub mod erasure;
 pub mod imports;
 pub mod login;

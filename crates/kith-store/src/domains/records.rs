@@ -23,6 +23,10 @@ pub trait RecordStore: Send + Sync + 'static {
     /// `owners` (any owner when `None`), nothing sealed: what aggregates
     /// are computed from.
     async fn clear_rows(&self, entity: EntityKind, owners: Option<&[String]>) -> Result<Vec<ClearRow>>;
+    /// The blind-index terms of `entity` that two to `most` records hold,
+    /// with the records: where likely duplicates are (a term many records
+    /// share, a common tag or name word, is left out).
+    async fn shared_terms(&self, entity: EntityKind, most: i64) -> Result<Vec<(Term, Uuid)>>;
 }
 
 /// A record's clear part: who it is about, who owns it, when, and its

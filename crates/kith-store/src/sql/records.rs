@@ -6,6 +6,30 @@ macro_rules! impl_records {
     ($store:ty, $db:ty, $backend:expr, $d:expr) => {
         #[async_trait::async_trait]
         impl $crate::RecordStore for $store {
+            async fn shared_terms(
+                &self,
+                entity: kith_core::EntityKind,
+                most: i64,
+            ) -> $crate::Result<Vec<($crate::Term, uuid::Uuid)>> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>(
+                    "SELECT term, record_id FROM blind_index WHERE entity = $1 AND term IN \
+                     (SELECT term FROM blind_index WHERE entity = $1 GROUP BY term HAVING COUNT(*) BETWEEN 2 AND $2) \
+                     ORDER BY term, record_id",
+                )
+                .bind(entity.as_str())
+                .bind(most)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let term: Vec<u8> = row.try_get("term")?;
+                        let term = term.try_into().map_err(|_| $crate::StoreError::Corrupt("a blind-index term".into()))?;
+                        Ok((term, parse_id(row.try_get::<&str, _>("record_id")?)?))
+                    })
+                    .collect()
+            }
+
             async fn clear_rows(
                 &self,
                 entity: kith_core::EntityKind,

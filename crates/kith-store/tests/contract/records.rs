@@ -104,3 +104,29 @@ async fn clear_rows_give_the_clear_columns_of_the_owners_records_and_nothing_sea
         engine.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_terms_name_the_records_two_to_a_few_hold() {
+    for engine in engines().await {
+        let s = &engine.store;
+        let with = |terms: Vec<[u8; 16]>| {
+            let id = Uuid::new_v4();
+            (NewRecord { terms, ..contact(id, 1) }, Some(key(id, "k1")))
+        };
+        let (a, b, c, d) = (
+            with(vec![[1; 16], [9; 16]]),
+            with(vec![[1; 16], [9; 16]]),
+            with(vec![[9; 16]]),
+            with(vec![[9; 16], [5; 16]]),
+        );
+        let (a_id, b_id) = (a.0.id, b.0.id);
+        s.insert_batch(vec![a, b, c, d]).await.unwrap();
+        let shared = s.shared_terms(EntityKind::Contacts, 3).await.unwrap();
+        let mut expected = vec![([1; 16], a_id), ([1; 16], b_id)];
+        expected.sort();
+        assert_eq!(shared, expected, "a term of four records is too common; one of one is not shared");
+        assert_eq!(s.shared_terms(EntityKind::Contacts, 4).await.unwrap().len(), 6);
+        assert!(s.shared_terms(EntityKind::Companies, 3).await.unwrap().is_empty());
+        engine.cleanup().await;
+    }
+}

@@ -1791,3 +1791,21 @@ async fn sales_read_the_analytics_with_small_cells_hidden_and_an_auditor_sees_no
     assert!(!browser.html().await.contains("href=\"/analytics\""), "nor is the page offered");
     finish(browser, s, db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_finds_likely_duplicates_from_the_contacts_list() {
+    let Some((browser, s, db)) = scene("en-US").await else { return };
+    let dpo = token_for(&s, "dpo").await;
+    add_user(&s, &dpo, "dora@example.org", "dpo").await;
+    add_contact(&s, &json!({"given_name": "Olena", "family_name": "Kovalenko", "emails": ["olena@example.org"]})).await;
+    add_contact(&s, &json!({"given_name": "O.", "emails": ["Olena@Example.org"], "phones": ["+380441234567"]})).await;
+
+    browser.sign_in(&s, "dora@example.org").await;
+    browser.arrive("/", "").await;
+    browser.submit("#duplicates-link").await;
+    browser.arrive("/contacts/duplicates", "").await;
+    let table = browser.client.find(Locator::Id("duplicates")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("Olena Kovalenko") && table.contains("same e-mail address"), "{table}");
+    browser.assert_accessible("the likely duplicates").await;
+    finish(browser, s, db).await;
+}

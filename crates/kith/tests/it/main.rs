@@ -18,6 +18,7 @@ mod consents;
 mod doctor;
 mod drp;
 mod dsr;
+mod duplicates;
 mod erasure;
 mod export;
 mod foreign_ids;

@@ -11,6 +11,7 @@ pub mod consents;
 pub mod doctor;
 pub mod drp;
 pub mod dsr;
+pub mod duplicates;
 pub mod erasure;
 pub mod export;
 pub mod imports;

@@ -85,6 +85,7 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("ropa", "admin dpo auditor"),
         ("ropa_fideslang", "admin dpo auditor"),
         ("export_contacts", "dpo"),
+        ("contact_duplicates", people_readers),
         // Imports need the right to create records of the file's kind (the
         // fixture's is contacts; support may import interactions); a job is its author's
         // (and the DPO's): another's answers 404.

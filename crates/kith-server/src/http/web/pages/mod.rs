@@ -14,6 +14,7 @@ pub mod consent;
 pub mod contacts;
 pub mod deals;
 pub mod doctor;
+pub mod duplicates;
 pub mod editing;
 pub mod imports;
 pub mod login;
