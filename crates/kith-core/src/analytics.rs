@@ -42,6 +42,11 @@ fn hidden(people: usize) -> bool {
     (1..MIN_PEOPLE).contains(&people)
 }
 
+/// How many people are behind a report, or `"<5"`.
+pub fn people_figure(people: usize) -> Figure {
+    count(people, hidden(people))
+}
+
 fn count(n: usize, hide: bool) -> Figure {
     if hide {
         Figure::suppressed()
@@ -231,34 +236,40 @@ pub fn funnel(facts: &[DealFact], now: i64) -> Funnel {
             })
             .collect::<Vec<_>>()
     };
+    // A stage's own count is the difference of two reach figures: with
+    // any stage hidden, every reach and conversion figure is too.
+    let any_hidden = OPEN_ORDER.iter().chain([DealStage::Lost].iter()).any(|s| hidden(people_of(&at(*s))));
     let mut stages = Vec::new();
-    let mut previous: Option<(usize, bool)> = None;
+    let mut previous: Option<usize> = None;
     for stage in OPEN_ORDER.iter().copied().chain([DealStage::Lost]) {
         let here = at(stage);
         let hide = hidden(people_of(&here));
-        let mut amounts: BTreeMap<String, i128> = BTreeMap::new();
+        let mut amounts: BTreeMap<String, (i128, HashSet<Uuid>)> = BTreeMap::new();
         for d in &here {
             if let Some(currency) = &d.currency {
-                *amounts.entry(currency.clone()).or_default() += i128::from(d.amount);
+                let cell = amounts.entry(currency.clone()).or_default();
+                cell.0 += i128::from(d.amount);
+                cell.1.extend(d.person);
             }
         }
         let mut days: Vec<i64> = here.iter().map(|d| (now - d.changed_at).max(0) / 86_400_000).collect();
         days.sort_unstable();
         let reach = reached(stage);
-        let hide_reach = hidden(people_of(&reach));
         let conversion = match (stage, previous) {
-            (DealStage::Lost, _) | (_, None) => Figure::Text("100.0".into()),
-            (_, Some((before, hidden_before))) => rate(reach.len(), before, hide_reach || hidden_before),
+            (DealStage::Lost, _) | (_, None) if !any_hidden => Figure::Text("100.0".into()),
+            (_, Some(before)) if stage != DealStage::Lost => rate(reach.len(), before, any_hidden),
+            _ => Figure::suppressed(),
         };
         if stage != DealStage::Lost {
-            previous = Some((reach.len(), hide_reach));
+            previous = Some(reach.len());
         }
         stages.push(StageCell {
             stage: stage.as_str().into(),
             deals: count(here.len(), hide),
             people: count(people_of(&here), hide),
-            amounts: amounts.into_iter().map(|(c, a)| (c, amount(a, hide))).collect(),
-            reached: count(reach.len(), hide_reach),
+            // One currency's amount among a few people is their amount.
+            amounts: amounts.into_iter().map(|(c, (a, people))| (c, amount(a, hide || hidden(people.len())))).collect(),
+            reached: count(reach.len(), any_hidden),
             conversion,
             median_days_in_stage: match days.get(days.len() / 2) {
                 Some(median) if !hide => Figure::Count(*median as u64),
@@ -298,24 +309,28 @@ pub fn per_owner(facts: &[InteractionFact]) -> Vec<OwnerRow> {
     struct Tally {
         people: HashSet<Uuid>,
         n: usize,
-        kinds: BTreeMap<String, usize>,
+        kinds: BTreeMap<String, (usize, HashSet<Uuid>)>,
     }
     let mut owners: BTreeMap<&str, Tally> = BTreeMap::new();
     for f in facts {
         let row = owners.entry(&f.owner).or_default();
         row.people.insert(f.person);
         row.n += 1;
-        *row.kinds.entry(f.kind.clone()).or_default() += 1;
+        let kind = row.kinds.entry(f.kind.clone()).or_default();
+        kind.0 += 1;
+        kind.1.insert(f.person);
     }
     let mut rows: Vec<(usize, OwnerRow)> = owners
         .into_iter()
         .map(|(owner, Tally { people, n, kinds })| {
             let hide = hidden(people.len());
+            // A hidden kind would be the total less the others: one hides them all.
+            let hide_kinds = hide || kinds.values().any(|(_, p)| hidden(p.len()));
             let row = OwnerRow {
                 owner: owner.to_string(),
                 interactions: count(n, hide),
                 people: count(people.len(), hide),
-                kinds: kinds.into_iter().map(|(k, c)| (k, count(c, hide))).collect(),
+                kinds: kinds.into_iter().map(|(k, (c, _))| (k, count(c, hide_kinds))).collect(),
             };
             (n, row)
         })
@@ -398,16 +413,26 @@ mod tests {
         facts.extend((21..23).map(|i| deal(i, DealStage::Lost)));
         let f = funnel(&facts, now);
         let lead = &f.stages[0];
-        assert_eq!((lead.deals.clone(), lead.reached.clone()), (Figure::Count(10), Figure::Count(21)));
+        assert_eq!(lead.deals, Figure::Count(10));
         assert_eq!(lead.amounts["EUR"], Figure::Text("10000.00".into()));
         assert_eq!(lead.median_days_in_stage, Figure::Count(10));
-        let qualified = &f.stages[1];
-        assert_eq!(qualified.reached, Figure::Count(11), "qualified and won deals got this far");
-        assert_eq!(qualified.conversion, Figure::Text("52.4".into()));
         assert_eq!(f.stages[2].deals, Figure::Count(0), "an empty stage singles out no one");
         let lost = f.stages.iter().find(|s| s.stage == "lost").unwrap();
         assert!(lost.deals.is_suppressed() && lost.amounts["EUR"].is_suppressed());
         assert!(f.win_rate.is_suppressed(), "with the won count it would tell the two lost deals");
+        assert!(
+            f.stages.iter().all(|s| s.reached.is_suppressed() && s.conversion.is_suppressed()),
+            "with a stage hidden, reach figures would give it away as a difference"
+        );
+        // Without the lost deals nothing is hidden: reach and conversion show.
+        facts.retain(|d| d.stage != DealStage::Lost);
+        let f = funnel(&facts, now);
+        assert_eq!((f.stages[0].reached.clone(), f.stages[1].reached.clone()), (Figure::Count(21), Figure::Count(11)));
+        assert_eq!(f.stages[1].conversion, Figure::Text("52.4".into()));
+        // One deal in another currency among many: its amount is that person's.
+        facts.push(DealFact { currency: Some("GBP".into()), ..deal(99, DealStage::Lead) });
+        let f = funnel(&facts, now);
+        assert!(f.stages[0].amounts["GBP"].is_suppressed() && !f.stages[0].amounts["EUR"].is_suppressed());
     }
 
     #[test]
@@ -416,10 +441,15 @@ mod tests {
             .map(|i| InteractionFact { person: Uuid::from_u128(i % 6), owner: "ann".into(), kind: "call".into() })
             .collect();
         facts.push(InteractionFact { person: Uuid::from_u128(1), owner: "bob".into(), kind: "email".into() });
+        facts.push(InteractionFact { person: Uuid::from_u128(1), owner: "ann".into(), kind: "note".into() });
         let rows = per_owner(&facts);
+        assert!(
+            rows[0].kinds["call"].is_suppressed() && rows[0].kinds["note"].is_suppressed(),
+            "one note would be the total less the calls"
+        );
         assert_eq!(
             (rows[0].owner.as_str(), &rows[0].interactions, &rows[0].people),
-            ("ann", &Figure::Count(12), &Figure::Count(6))
+            ("ann", &Figure::Count(13), &Figure::Count(6))
         );
         assert!(rows[1].interactions.is_suppressed() && rows[1].kinds["email"].is_suppressed());
     }

@@ -97,7 +97,8 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<ReadFile, ValidationE
                 seen.push(ColumnUse { column: cell.column.clone(), field: Some(field) });
             }
         }
-        (FileFormat::Vcard, seen, cards)
+        let rows = cards.into_iter().map(|(row, cells)| ReadRow { row, contact: build(row, &cells) }).collect();
+        (FileFormat::Vcard, seen, rows)
     } else {
         let table = table::read(text, options.delimiter)?;
         let targets = map_columns(&table.headers, &options.mapping)?;
@@ -107,24 +108,25 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<ReadFile, ValidationE
             .zip(&targets)
             .map(|(h, t)| ColumnUse { column: h.clone(), field: t.as_ref().map(target_name) })
             .collect();
+        // Each row is built as it is read: only one row's cells are held at a time.
         let rows = table
             .rows
-            .into_iter()
-            .map(|(number, cells)| {
-                let cells = cells
-                    .into_iter()
+            .iter()
+            .map(|(number, record)| {
+                let cells: Vec<Cell> = record
+                    .iter()
                     .zip(&targets)
                     .zip(&table.headers)
                     .filter_map(|((value, target), header)| {
-                        target.clone().map(|target| Cell { column: header.clone(), target, value })
+                        let target = target.clone()?;
+                        Some(Cell { column: header.clone(), target, value: value.to_string() })
                     })
                     .collect();
-                (number, cells)
+                ReadRow { row: *number, contact: build(*number, &cells) }
             })
             .collect();
         (FileFormat::Csv, columns, rows)
     };
-    let rows = rows.into_iter().map(|(row, cells)| ReadRow { row, contact: build(row, &cells) }).collect();
     Ok(ReadFile { format, encoding: decoded.encoding, columns, rows })
 }
 

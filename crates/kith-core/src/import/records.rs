@@ -252,9 +252,9 @@ pub fn read(
     let rows = table
         .rows
         .iter()
-        .map(|(row, cells)| {
+        .map(|(row, record)| {
             let filled =
-                cells.iter().zip(&table.headers).zip(&slots).filter_map(|((v, h), s)| Some((h, s.as_ref()?, v)));
+                record.iter().zip(&table.headers).zip(&slots).filter_map(|((v, h), s)| Some((h, s.as_ref()?, v)));
             DraftRow { row: *row, draft: draft(*row, filled) }
         })
         .collect();
@@ -281,7 +281,7 @@ fn slot_name(slot: &Slot) -> String {
     }
 }
 
-fn draft<'a>(row: usize, cells: impl Iterator<Item = (&'a String, &'a Slot, &'a String)>) -> Result<Draft, RowProblem> {
+fn draft<'a>(row: usize, cells: impl Iterator<Item = (&'a String, &'a Slot, &'a str)>) -> Result<Draft, RowProblem> {
     let mut d = Draft::default();
     let mut addresses: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for (column, slot, value) in cells {

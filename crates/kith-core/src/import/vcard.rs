@@ -9,6 +9,9 @@ use super::headers::{AddressPart, Target};
 use super::Cell;
 use crate::{ErrorCode, ValidationError};
 
+/// The most values one card may hold (a phone's cards hold a few dozen).
+const MAX_CELLS: usize = 1000;
+
 /// One card: its number in the file (from 1) and its cells.
 pub type Card = (usize, Vec<Cell>);
 
@@ -37,7 +40,13 @@ pub fn read(text: &str) -> Result<Vec<Card>, ValidationError> {
             }
             (_, Some(cells)) => {
                 let found = cells_of(&property, cells.len());
-                cells.extend(found);
+                cells.extend(found.into_iter().filter(|c| !c.value.is_empty()));
+                if cells.len() > MAX_CELLS {
+                    return Err(ValidationError::new(
+                        ErrorCode::InvalidValue,
+                        format!("card {}: more than {MAX_CELLS} values", cards.len() + 1),
+                    ));
+                }
             }
             _ => {}
         }
@@ -264,5 +273,7 @@ mod tests {
     fn files_without_cards_or_with_an_open_card_are_refused() {
         assert!(read("Name,Email\n").is_err());
         assert!(read("BEGIN:VCARD\nFN:x\n").is_err());
+        let endless = format!("BEGIN:VCARD\n{}END:VCARD\n", "NOTE:x\n".repeat(1001));
+        assert!(read(&endless).is_err(), "a card of a thousand and one values");
     }
 }

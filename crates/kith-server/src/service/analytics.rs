@@ -13,7 +13,9 @@ use crate::auth::Action;
 use crate::clock::rfc3339_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::service::Services;
-use kith_core::analytics::{self, CohortRow, DealFact, Funnel, InteractionFact, OwnerRow, PurchaseFact, RevenueCell};
+use kith_core::analytics::{
+    self, CohortRow, DealFact, Figure, Funnel, InteractionFact, OwnerRow, PurchaseFact, RevenueCell,
+};
 use kith_core::audit::AuditAction;
 use kith_core::model::DealStage;
 use kith_core::policy::may_process;
@@ -44,8 +46,8 @@ pub struct Basis {
     pub purpose: String,
     pub from: Option<String>,
     pub to: Option<String>,
-    /// People behind the figures (before suppression).
-    pub people: u64,
+    /// People behind the figures (`"<5"` for one to four).
+    pub people: Figure,
     /// Cells of fewer people than this show `"<5"`.
     pub min_people: u64,
 }
@@ -139,7 +141,7 @@ fn basis(purpose: String, window: Window, people: usize) -> Basis {
         purpose,
         from: window.from.map(rfc3339_millis),
         to: window.to.map(rfc3339_millis),
-        people: people as u64,
+        people: analytics::people_figure(people),
         min_people: analytics::MIN_PEOPLE as u64,
     }
 }

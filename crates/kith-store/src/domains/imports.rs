@@ -12,8 +12,8 @@ pub trait ImportStore: Send + Sync + 'static {
     /// Replaces a job's status and document; false if there is no such job.
     async fn update_import(&self, job: &ImportJobRow) -> Result<bool>;
     async fn import_job(&self, id: Uuid) -> Result<Option<ImportJobRow>>;
-    /// The most recent jobs first.
-    async fn import_jobs(&self, limit: i64) -> Result<Vec<ImportJobRow>>;
+    /// The most recent jobs first: everyone's, or those `created_by` started.
+    async fn import_jobs(&self, limit: i64, created_by: Option<&str>) -> Result<Vec<ImportJobRow>>;
     /// The records of `entity` that hold any of these blind-index terms,
     /// with the term that matched.
     async fn indexed(&self, entity: EntityKind, terms: &[Term]) -> Result<Vec<(Term, Uuid)>>;

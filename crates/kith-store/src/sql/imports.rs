@@ -18,9 +18,11 @@ macro_rules! impl_imports {
             })
         }
 
-        /// `$1, $2, ...` from `first`, one per item.
+        /// `$1, $2, ...` from `first`, one per item; plain `?` on SQLite,
+        /// which looks each numbered name up one by one (see `query.rs`).
         fn placeholders(first: usize, count: usize) -> String {
-            (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            let mark = |i: usize| if $d.numbered_params { format!("${i}") } else { "?".to_string() };
+            (first..first + count).map(mark).collect::<Vec<_>>().join(", ")
         }
 
         #[async_trait::async_trait]
@@ -59,9 +61,19 @@ macro_rules! impl_imports {
                 row.as_ref().map(import_from_row).transpose()
             }
 
-            async fn import_jobs(&self, limit: i64) -> $crate::Result<Vec<$crate::ImportJobRow>> {
-                let text = format!("SELECT {IMPORT_COLUMNS} FROM import_jobs ORDER BY created_at DESC, id LIMIT $1");
-                let rows = sqlx::query::<$db>(&text).bind(limit).fetch_all(&self.pool).await?;
+            async fn import_jobs(
+                &self,
+                limit: i64,
+                created_by: Option<&str>,
+            ) -> $crate::Result<Vec<$crate::ImportJobRow>> {
+                let filter = if created_by.is_some() { "WHERE created_by = $2 " } else { "" };
+                let text =
+                    format!("SELECT {IMPORT_COLUMNS} FROM import_jobs {filter}ORDER BY created_at DESC, id LIMIT $1");
+                let mut q = sqlx::query::<$db>(&text).bind(limit);
+                if let Some(author) = created_by {
+                    q = q.bind(author.to_string());
+                }
+                let rows = q.fetch_all(&self.pool).await?;
                 rows.iter().map(import_from_row).collect()
             }
 
@@ -74,7 +86,8 @@ macro_rules! impl_imports {
                 let mut found = Vec::new();
                 for chunk in terms.chunks($crate::query::rows_per_statement(1) - 1) {
                     let text = format!(
-                        "SELECT term, record_id FROM blind_index WHERE entity = $1 AND term IN ({})",
+                        "SELECT term, record_id FROM blind_index WHERE entity = {} AND term IN ({})",
+                        placeholders(1, 1),
                         placeholders(2, chunk.len())
                     );
                     let mut q = sqlx::query::<$db>(&text).bind(entity.as_str());

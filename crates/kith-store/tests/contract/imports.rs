@@ -27,9 +27,13 @@ async fn import_jobs_are_kept_and_changed() {
         assert!(s.update_import(&done).await.unwrap());
         assert_eq!(s.import_job(first).await.unwrap(), Some(done));
         assert!(!s.update_import(&job(Uuid::new_v4(), 1)).await.unwrap());
-        let listed: Vec<Uuid> = s.import_jobs(10).await.unwrap().into_iter().map(|j| j.id).collect();
+        let listed: Vec<Uuid> = s.import_jobs(10, None).await.unwrap().into_iter().map(|j| j.id).collect();
         assert_eq!(listed, [second, first], "the most recent first");
-        assert_eq!(s.import_jobs(1).await.unwrap().len(), 1);
+        assert_eq!(s.import_jobs(1, None).await.unwrap().len(), 1);
+        let bobs = ImportJobRow { id: Uuid::new_v4(), created_by: "bob".into(), ..job(Uuid::nil(), 9) };
+        s.insert_import(&bobs).await.unwrap();
+        assert_eq!(s.import_jobs(10, Some("alice")).await.unwrap().len(), 2, "only alice's");
+        assert_eq!(s.import_jobs(1, Some("bob")).await.unwrap()[0].id, bobs.id);
         engine.cleanup().await;
     }
 }

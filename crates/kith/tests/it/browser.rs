@@ -1743,6 +1743,20 @@ async fn sales_import_a_crm_export_after_a_dry_run_and_see_each_row_that_was_lef
     let jobs = browser.client.find(Locator::Id("import-jobs")).await.unwrap().text().await.unwrap();
     assert!(jobs.contains("dry run") && jobs.contains("Completed"), "{jobs}");
 
+    // A file over the forms' usual 2 MiB goes through (its token read from the form).
+    let large = db.dir.path().join("large.csv");
+    let filler = "x".repeat(1_200_000);
+    std::fs::write(
+        &large,
+        format!("Name,Email,Lifecycle Stage\nAnn Lee,ann@example.org,{filler}\nBo Li,bo@example.org,{filler}\n"),
+    )
+    .unwrap();
+    browser.client.find(Locator::Id("import-file")).await.unwrap().send_keys(large.to_str().unwrap()).await.unwrap();
+    browser.submit("#import-submit").await;
+    let counts = import_done(&browser).await;
+    assert!(counts.contains("New 2"), "{counts}");
+    browser.open(&s, "/contacts/import").await;
+
     // A file without a name, address or number is refused whole, on the form.
     let colours = db.dir.path().join("colours.csv");
     std::fs::write(&colours, "Colour,Size\nred,L\n").unwrap();

@@ -182,7 +182,7 @@ async fn refused_imports_change_nothing_on_every_backend() {
         assert_problem(&import(&s, &dpo, "mapping=Email%3Dpassword", "text/csv", csv()).await, 400, "invalid_query");
         assert_problem(&import(&s, &dpo, "dry_run=maybe", "text/csv", csv()).await, 400, "invalid_query");
         assert_problem(&import(&s, &dpo, "mapping=Mail%3Demails", "text/csv", csv()).await, 422, "invalid_value");
-        assert_problem(&import(&s, &dpo, "from_row=1", "text/csv", csv()).await, 422, "invalid_value");
+        assert_problem(&import(&s, &dpo, "from_row=0", "text/csv", csv()).await, 422, "invalid_value");
         // Files that cannot be read: empty, no identifying column, not the encoding named, JSON.
         assert_problem(&import(&s, &dpo, "", "text/csv", Vec::new()).await, 422, "invalid_value");
         assert_problem(&import(&s, &dpo, "", "text/csv", b"Colour,Size\nred,L\n".to_vec()).await, 422, "invalid_value");

@@ -208,7 +208,7 @@ pub fn routes(mut api: Api) -> Api {
         query("mapping", "`Header=field`, once per column (or one per line): emails, given_name, address.city, custom.NAME, ignore...", string()),
         query("encoding", "a WHATWG encoding label such as windows-1251 (detected when absent)", string()),
         query("delimiter", "one character (recognised from the header when absent)", string()),
-        query("from_row", "start at this row (2 is the first after the header): to resume a failed job", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(2))),
+        query("from_row", "start at this row (2 is the first after a CSV header, 1 a file's first vCard): to resume a failed job", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))),
     ];
     let file = || ContentBuilder::new().schema(Some(string())).build();
     let form = ObjectBuilder::new()

@@ -124,7 +124,7 @@ pub async fn form_token(req: Request, next: Next) -> Response {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let sent = match multipart_boundary(&parts.headers) {
-        Some(_) => multipart_token(&parts.headers, bytes.clone()).await,
+        Some(_) => multipart_token(&parts, bytes.clone()).await,
         None => form_urlencoded::parse(&bytes).find(|(name, _)| name == "csrf").map(|(_, value)| value.into_owned()),
     };
     let valid =
@@ -141,11 +141,14 @@ fn multipart_boundary(headers: &axum::http::HeaderMap) -> Option<&str> {
     kind.trim().to_ascii_lowercase().starts_with("multipart/form-data").then_some(kind)
 }
 
-/// The `csrf` field of a multipart form (a file upload), read from a copy of the body.
-async fn multipart_token(headers: &axum::http::HeaderMap, bytes: axum::body::Bytes) -> Option<String> {
+/// The `csrf` field of a multipart form (a file upload), read from a copy
+/// of the body. The copy keeps the request's extensions, so the body limit
+/// the router set for uploads holds for it too (not the extractor's 2 MiB).
+async fn multipart_token(parts: &axum::http::request::Parts, bytes: axum::body::Bytes) -> Option<String> {
     use axum::extract::FromRequest;
     let mut copy = Request::new(Body::from(bytes));
-    *copy.headers_mut() = headers.clone();
+    *copy.headers_mut() = parts.headers.clone();
+    *copy.extensions_mut() = parts.extensions.clone();
     let mut form = axum::extract::Multipart::from_request(copy, &()).await.ok()?;
     while let Ok(Some(field)) = form.next_field().await {
         if field.name() == Some("csrf") {

@@ -108,10 +108,19 @@ pub struct Progress {
 }
 
 impl ImportJob {
+    /// Keeps a row's problem among the [`MAX_PROBLEMS`] of the lowest rows
+    /// (problems arrive phase by phase, not in row order).
     fn problem(&mut self, problem: RowProblem) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(problem);
-        } else {
+        self.problems.push(problem);
+        if self.problems.len() >= 2 * MAX_PROBLEMS {
+            self.keep_lowest();
+        }
+    }
+
+    fn keep_lowest(&mut self) {
+        self.problems.sort_by_key(|p| p.row);
+        if self.problems.len() > MAX_PROBLEMS {
+            self.problems.truncate(MAX_PROBLEMS);
             self.problems_truncated = true;
         }
     }
@@ -134,7 +143,8 @@ impl ImportJob {
         if job.status == JobStatus::Running && crate::now_millis() - row.updated_at > STALLED_AFTER_MS {
             job.status = JobStatus::Failed;
             job.error = Some("the job stopped with its server; start it again from resume_from_row".into());
-            job.resume_from_row.get_or_insert(job.options.from_row.unwrap_or(2));
+            let first = if job.format == FileFormat::Vcard { 1 } else { 2 };
+            job.resume_from_row.get_or_insert(job.options.from_row.unwrap_or(first));
         }
         Ok(job)
     }
@@ -205,15 +215,31 @@ fn new_job(
     }
 }
 
-/// Records owned by someone else than the importer: only for a role that
-/// reaches every record of the kind.
-fn check_owner(who: &Caller, grant: &kith_core::access::Grant, owner: Option<&str>) -> ApiResult<()> {
-    match owner {
-        Some(owner) if owner != who.principal.name && grant.scope() != kith_core::access::Scope::All => {
-            Err(refused(ErrorCode::Forbidden, "owner: only a role that reaches every record may import for others"))
+/// The fields a file writes must be the caller's to write; for records
+/// owned by someone else than the importer, on every record of the kind.
+fn check_fields(
+    who: &Caller,
+    grant: &kith_core::access::Grant,
+    entity: EntityKind,
+    owner: Option<&str>,
+    fields: &[&str],
+) -> ApiResult<()> {
+    let others = owner.is_some_and(|o| o != who.principal.name);
+    for field in fields {
+        match grant.field_scope(entity, field) {
+            None => {
+                return Err(refused(ErrorCode::FieldForbidden, format!("{field}: not a field your role may write")))
+            }
+            Some(scope) if others && scope != kith_core::access::Scope::All => {
+                return Err(refused(
+                    ErrorCode::Forbidden,
+                    format!("owner: only a role that writes {field} on every record may import for others"),
+                ))
+            }
+            Some(_) => {}
         }
-        _ => Ok(()),
     }
+    Ok(())
 }
 
 /// Reads and checks the file and the options, records the job and runs it
@@ -270,7 +296,7 @@ async fn run_prepared(svc: &Services, who: &Caller, work: Work, progress: Option
             job.error = Some(e.detail.clone());
         }
     }
-    job.problems.sort_by_key(|p| p.row);
+    job.keep_lowest();
     let kind = serde_json::to_value(job.options.kind).ok().and_then(|k| k.as_str().map(str::to_string));
     let mut fields = vec!["import".to_string(), format!("job:{}", job.id), format!("dry_run:{}", job.dry_run)];
     fields.push(format!("kind:{}", kind.unwrap_or_default()));
@@ -289,20 +315,36 @@ async fn run_prepared(svc: &Services, who: &Caller, work: Work, progress: Option
     Ok(job)
 }
 
+/// The contacts the caller may read (`None`: every one): an import finds
+/// duplicates and the contacts of records only among them, so a file
+/// tells nobody whether an address is known outside their scope.
+async fn readable_contacts(svc: &Services, who: &Caller) -> ApiResult<Option<std::collections::HashSet<Uuid>>> {
+    let Ok(grant) = svc.authorizer.authorize(&who.principal, Action::Read, EntityKind::Contacts) else {
+        return Ok(Some(Default::default()));
+    };
+    match svc.records.grant_owners(who, &grant).await? {
+        None => Ok(None),
+        Some(owners) => {
+            let rows = svc.store.clear_rows(EntityKind::Contacts, Some(&owners)).await?;
+            Ok(Some(rows.into_iter().map(|r| r.id).collect()))
+        }
+    }
+}
+
 /// Saves a running job's progress.
 async fn save(svc: &Services, job: &ImportJob) -> ApiResult<()> {
     svc.store.update_import(&job.row()?).await?;
     Ok(())
 }
 
-/// Whoever may import may follow their own jobs; the DPO sees everyone's.
-fn may_see(who: &Caller, job: &ImportJob) -> bool {
-    let operator = matches!(who.principal.credential, Credential::Command);
-    operator || job.created_by == who.principal.name || sees_all(who)
+/// Whoever may import may follow their own jobs; the DPO (and the
+/// operator on the command line) everyone's.
+fn sees_all(who: &Caller) -> bool {
+    matches!(who.principal.credential, Credential::Command) || who.is_dpo()
 }
 
-fn sees_all(who: &Caller) -> bool {
-    who.principal.has_role("dpo")
+fn may_see(who: &Caller, job: &ImportJob) -> bool {
+    job.created_by == who.principal.name || sees_all(who)
 }
 
 /// Whether the principal may create records of some kind a file can hold.
@@ -334,15 +376,8 @@ pub async fn job(svc: &Services, who: &Caller, id: Uuid) -> ApiResult<ImportJob>
 /// The most recent jobs the caller may see.
 pub async fn jobs(svc: &Services, who: &Caller) -> ApiResult<Vec<ImportJob>> {
     may_import(svc.authorizer.as_ref(), &who.principal)?;
-    let mut jobs = Vec::new();
-    for row in svc.store.import_jobs(200).await? {
-        let job = ImportJob::from_row(&row)?;
-        if may_see(who, &job) {
-            jobs.push(job);
-        }
-    }
-    jobs.truncate(50);
-    Ok(jobs)
+    let author = (!sees_all(who)).then_some(who.principal.name.as_str());
+    svc.store.import_jobs(50, author).await?.iter().map(ImportJob::from_row).collect()
 }
 
 /// A refusal of the whole import.

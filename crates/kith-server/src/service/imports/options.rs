@@ -87,7 +87,8 @@ pub struct ImportOptions {
     /// One character; recognised from the header when absent.
     #[serde(default)]
     pub delimiter: Option<String>,
-    /// Start at this row (a spreadsheet's numbering, the header being 1): to resume a failed job.
+    /// Start at this row (a spreadsheet's numbering, the header being 1; a
+    /// vCard's position, from 1): to resume a failed job.
     #[serde(default)]
     pub from_row: Option<usize>,
 }
@@ -120,8 +121,8 @@ impl ImportOptions {
             Some(d) if d.chars().count() == 1 => d.chars().next(),
             Some(_) => return Err(ValidationError::new(ErrorCode::InvalidValue, "delimiter: one character")),
         };
-        if self.from_row.is_some_and(|r| r < 2) {
-            return Err(ValidationError::new(ErrorCode::InvalidValue, "from_row: 2 or more (row 1 is the header)"));
+        if self.from_row == Some(0) {
+            return Err(ValidationError::new(ErrorCode::InvalidValue, "from_row: rows count from 1"));
         }
         Ok((self.encoding.clone(), delimiter))
     }

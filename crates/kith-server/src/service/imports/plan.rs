@@ -90,7 +90,6 @@ pub(super) async fn prepare(
         _ => None,
     };
     options.notice_version = consent.as_ref().map(|c| c.notice_version.clone());
-    super::check_owner(&who, &grant, options.owner.as_deref())?;
     let owner = options.owner.clone().unwrap_or_else(|| who.principal.name.clone());
     let bytes = file.to_vec();
     let read = tokio::task::spawn_blocking(move || kith_core::import::read(&bytes, &reading))
@@ -101,9 +100,7 @@ pub(super) async fn prepare(
     if options.source.is_some() {
         written.push("custom");
     }
-    if let Some(field) = written.iter().find(|f| !grant.allows_field(EntityKind::Contacts, f)) {
-        return Err(refused(ErrorCode::FieldForbidden, format!("{field}: not a field your role may write")));
-    }
+    super::check_fields(&who, &grant, EntityKind::Contacts, options.owner.as_deref(), &written)?;
     // A source may name a person ("referred by ..."): the job keeps none.
     let source = options.source.take();
     let job = super::new_job(&who, options, read.format, read.encoding, read.columns, read.rows.len());
@@ -192,8 +189,14 @@ pub(super) async fn plan(svc: &Services, prepared: Prepared, job: &mut ImportJob
         candidates.push(Candidate { row: read.row, contact, known, suppression });
     }
     let all_known: Vec<Term> = candidates.iter().flat_map(|c| c.known.iter().map(|(t, _)| *t)).collect();
-    let existing: HashMap<Term, Uuid> =
-        svc.store.indexed(EntityKind::Contacts, &all_known).await?.into_iter().collect();
+    let readable = super::readable_contacts(svc, &prepared.who).await?;
+    let existing: HashMap<Term, Uuid> = svc
+        .store
+        .indexed(EntityKind::Contacts, &all_known)
+        .await?
+        .into_iter()
+        .filter(|(_, id)| readable.as_ref().is_none_or(|r| r.contains(id)))
+        .collect();
     let all_suppression: Vec<Term> = candidates.iter().flat_map(|c| c.suppression.iter().copied()).collect();
     let suppressed: HashSet<Term> = svc.store.suppressed_among(&all_suppression).await?.into_iter().collect();
 

@@ -41,7 +41,7 @@ fn problem(row: usize, code: &str, rule: &str) -> RowProblem {
 }
 
 /// The contacts the e-mail addresses name: term → the ids holding it.
-async fn contacts_by_email(svc: &Services, rows: &[DraftRow]) -> ApiResult<HashMap<Term, Vec<Uuid>>> {
+async fn contacts_by_email(svc: &Services, who: &Caller, rows: &[DraftRow]) -> ApiResult<HashMap<Term, Vec<Uuid>>> {
     let ring = svc.keys.current();
     let terms: Vec<Term> = rows
         .iter()
@@ -50,16 +50,25 @@ async fn contacts_by_email(svc: &Services, rows: &[DraftRow]) -> ApiResult<HashM
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    let readable = super::readable_contacts(svc, who).await?;
     let mut found: HashMap<Term, Vec<Uuid>> = HashMap::new();
     for (term, id) in svc.store.indexed(EntityKind::Contacts, &terms).await? {
-        found.entry(term).or_default().push(id);
+        if readable.as_ref().is_none_or(|r| r.contains(&id)) {
+            found.entry(term).or_default().push(id);
+        }
     }
     Ok(found)
 }
 
 /// Every row's fate but the writing: invalid rows, rows of unknown
 /// contacts, duplicate companies, a purchase's lines gathered.
-async fn plan(svc: &Services, kind: RecordKind, rows: Vec<DraftRow>, job: &mut ImportJob) -> ApiResult<Vec<Ready>> {
+async fn plan(
+    svc: &Services,
+    who: &Caller,
+    kind: RecordKind,
+    rows: Vec<DraftRow>,
+    job: &mut ImportJob,
+) -> ApiResult<Vec<Ready>> {
     let from_row = job.options.from_row.unwrap_or(0);
     let rows: Vec<DraftRow> = rows
         .into_iter()
@@ -69,7 +78,7 @@ async fn plan(svc: &Services, kind: RecordKind, rows: Vec<DraftRow>, job: &mut I
             !before
         })
         .collect();
-    let contacts = contacts_by_email(svc, &rows).await?;
+    let contacts = contacts_by_email(svc, who, &rows).await?;
     let ring = svc.keys.current();
     let mut ready: Vec<Ready> = Vec::new();
     let mut orders: BTreeMap<String, usize> = BTreeMap::new();
@@ -206,7 +215,7 @@ pub(super) async fn import(
     job: &mut ImportJob,
     tell: &(dyn Fn(&ImportJob) + Send + Sync),
 ) -> ApiResult<()> {
-    let ready = plan(svc, kind, rows, job).await?;
+    let ready = plan(svc, who, kind, rows, job).await?;
     job.progress = Progress { done: job.progress.total - ready.len(), total: job.progress.total };
     let owner = job.options.owner.clone();
     for (n, r) in ready.iter().enumerate() {
@@ -288,7 +297,6 @@ pub(super) async fn prepare(
     let purpose = crate::auth::purpose::request_purpose(&svc.store, &who).await?;
     who.purpose = Some(purpose.key.clone());
     options.purpose = Some(purpose.key);
-    super::check_owner(&who, &grant, options.owner.as_deref())?;
     let mapping: Vec<(String, String)> = options.mapping.iter().map(|(h, f)| (h.clone(), f.clone())).collect();
     let bytes = file.to_vec();
     let read = tokio::task::spawn_blocking(move || {
@@ -304,11 +312,9 @@ pub(super) async fn prepare(
         a if a.starts_with("address") => "addresses".to_string(),
         other => other.to_string(),
     };
-    if let Some(field) =
-        written.iter().map(|f| field_of(f)).find(|f| !f.is_empty() && !grant.allows_field(entity(kind), f))
-    {
-        return Err(ApiError::new(ErrorCode::FieldForbidden, format!("{field}: not a field your role may write")));
-    }
+    let fields: Vec<String> = written.iter().map(|f| field_of(f)).filter(|f| !f.is_empty()).collect();
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    super::check_fields(&who, &grant, entity(kind), options.owner.as_deref(), &fields)?;
     let job =
         super::new_job(&who, options, kith_core::import::FileFormat::Csv, read.encoding, read.columns, read.rows.len());
     Ok((who, job, read.rows))

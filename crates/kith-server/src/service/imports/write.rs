@@ -16,10 +16,14 @@ use kith_core::audit::AuditAction;
 use kith_core::consent::{ConsentInput, ConsentMethod};
 use kith_core::import::RowProblem;
 use kith_core::model::Contact;
+use kith_core::ErrorCode;
 use kith_crypto::DataKey;
 use kith_store::StoreError;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
+
+/// Merges between two saves of a job's progress.
+const MERGES_PER_SAVE: usize = 50;
 
 pub(super) async fn write(
     svc: &Services,
@@ -46,9 +50,14 @@ pub(super) async fn write(
         save(svc, job).await?;
         tell(job);
     }
-    for (row, existing, contact) in planned.merges {
+    for (n, (row, existing, contact)) in planned.merges.into_iter().enumerate() {
         match merge(svc, who, existing, &contact, planned.consent.as_ref(), source.as_deref(), job.id, row).await {
             Ok(()) => job.counts.merged += 1,
+            // The database failing ends the job; a refusal is the row's.
+            Err(e) if matches!(e.code, ErrorCode::Internal | ErrorCode::Unavailable) => {
+                job.resume_from_row = Some(row);
+                return Err(e);
+            }
             Err(refusal) => {
                 job.counts.duplicate += 1;
                 job.problem(RowProblem {
@@ -60,6 +69,10 @@ pub(super) async fn write(
             }
         }
         job.progress.done += 1;
+        if (n + 1) % MERGES_PER_SAVE == 0 {
+            save(svc, job).await?;
+            tell(job);
+        }
     }
     Ok(())
 }

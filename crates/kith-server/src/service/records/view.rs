@@ -189,6 +189,26 @@ impl Records {
         Ok(self.reach(who, grant).await?.owners(grant.scope()))
     }
 
+    /// The owners whose records the grant shows every one of `fields` on
+    /// (`None`: all): the narrowest of the fields' scopes. A field the
+    /// grant does not show at all is refused.
+    pub async fn fields_owners(
+        &self,
+        who: &Caller,
+        grant: &Grant,
+        entity: kith_core::EntityKind,
+        fields: &[&str],
+    ) -> ApiResult<Option<Vec<String>>> {
+        let mut narrowest = grant.scope();
+        for field in fields {
+            match grant.field_scope(entity, field) {
+                Some(scope) => narrowest = narrowest.min(scope),
+                None => return Err(hidden_field(field, "read")),
+            }
+        }
+        Ok(self.reach(who, grant).await?.owners(narrowest))
+    }
+
     /// Whether a record owned by `owner` is within the grant's reach.
     pub async fn within_scope(&self, who: &Caller, grant: &Grant, owner: Option<&str>) -> ApiResult<bool> {
         Ok(self.reach(who, grant).await?.covers(grant.scope(), owner))
