@@ -113,6 +113,29 @@ macro_rules! impl_store {
 
         /// Holds a person's row exclusively until the transaction ends, or
         /// fails with `UnknownReference` when there is no such person.
+        /// Inserts one numbered and sealed consent entry.
+        async fn insert_consent(tx: &mut Tx<'_>, entry: &$crate::ConsentRow) -> $crate::Result<()> {
+            sqlx::query::<$db>(
+                "INSERT INTO consents (id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed, seq, mac) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(entry.id.to_string())
+            .bind(entry.contact_id.to_string())
+            .bind(entry.purpose.clone())
+            .bind(i64::from(entry.granted))
+            .bind(entry.at)
+            .bind(entry.notice_version.clone())
+            .bind(entry.method.clone())
+            .bind(entry.recorded_by.clone())
+            .bind(entry.sealed.clone())
+            .bind(entry.seq)
+            .bind(entry.mac.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(map_unique)?;
+            Ok(())
+        }
+
         async fn lock_contact(tx: &mut Tx<'_>, contact: uuid::Uuid) -> $crate::Result<()> {
             let text = format!("SELECT id FROM contacts WHERE id = $1{}", $d.update_lock);
             match sqlx::query::<$db>(&text).bind(contact.to_string()).fetch_optional(&mut **tx).await? {

@@ -804,3 +804,6 @@ duplicates-why = Why
 duplicates-same-email = same e-mail address
 duplicates-same-phone = same phone number
 duplicates-same-name-company = same name at the same company
+duplicates-merge = Merge
+duplicates-merge-button = Merge into the first
+duplicates-merge-hint = Merging keeps the first contact: the second one's details fill its gaps, its activity, deals, purchases and consent history move to it, and the second contact is deleted. It cannot be undone.

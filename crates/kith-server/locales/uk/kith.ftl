@@ -805,3 +805,6 @@ duplicates-why = Чому
 duplicates-same-email = та сама адреса e-mail
 duplicates-same-phone = той самий номер телефону
 duplicates-same-name-company = те саме ім'я в тій самій компанії
+duplicates-merge = Об'єднання
+duplicates-merge-button = Об'єднати з першим
+duplicates-merge-hint = Об'єднання зберігає перший контакт: дані другого заповнюють його прогалини, його активність, угоди, покупки й історія згод переходять до першого, а другий контакт видаляється. Скасувати це не можна.

@@ -14,6 +14,15 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Inserts many records and keys in one transaction (imports).
     async fn insert_batch(&self, records: Vec<(NewRecord, Option<KeyRow>)>) -> Result<()>;
     async fn update(&self, update: RecordUpdate, new_key: Option<KeyRow>) -> Result<()>;
+    /// Merges the absorbed person into the survivor in one transaction:
+    /// the survivor's row rewritten, the absorbed person's records
+    /// rewritten under the survivor (sealed under their key), both ledgers
+    /// replaced by `ledger` numbered and chained again, objections,
+    /// restriction and requests moved, portal links ended, the absorbed
+    /// contact and key deleted. `Held` (nothing changed) when the absorbed
+    /// person has a legal claim or an exception to erasure; a version
+    /// conflict when anything of either changed since it was read.
+    async fn merge_people(&self, order: &MergeOrder, seal: &LedgerSeal) -> Result<Merged>;
     async fn get(&self, entity: EntityKind, id: Uuid) -> Result<Option<StoredRecord>>;
     /// Deletes a record with its index terms. A contact takes with it every
     /// record sealed under its key, and the key itself.
@@ -39,6 +48,24 @@ pub struct ClearRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub columns: Vec<ClearValue>,
+}
+
+/// What a merge writes (see `RecordStore::merge_people`).
+#[derive(Debug, Clone)]
+pub struct MergeOrder {
+    pub survivor: RecordUpdate,
+    pub absorbed: Uuid,
+    pub absorbed_version: i64,
+    pub moved: Vec<RecordUpdate>,
+    /// Both people's consent entries in the order of the merged ledger,
+    /// sealed under the survivor's key.
+    pub ledger: Vec<ConsentRow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merged {
+    Done,
+    Held,
 }
 
 /// A data key wrapped by a KEK, as stored.

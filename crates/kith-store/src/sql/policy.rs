@@ -79,24 +79,7 @@ macro_rules! impl_policy {
                 let mut entry = e.clone();
                 entry.seq = last.as_ref().map_or(1, |l| l.seq + 1);
                 entry.mac = seal(&entry, last.as_ref().map_or(&[][..], |l| &l.mac[..]));
-                sqlx::query::<$db>(
-                    "INSERT INTO consents (id, contact_id, purpose, granted, at, notice_version, method, recorded_by, sealed, seq, mac) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(entry.id.to_string())
-                .bind(entry.contact_id.to_string())
-                .bind(entry.purpose.clone())
-                .bind(i64::from(entry.granted))
-                .bind(entry.at)
-                .bind(entry.notice_version.clone())
-                .bind(entry.method.clone())
-                .bind(entry.recorded_by.clone())
-                .bind(entry.sealed.clone())
-                .bind(entry.seq)
-                .bind(entry.mac.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_unique)?;
+                insert_consent(&mut tx, &entry).await?;
                 tx.commit().await?;
                 Ok(entry)
             }

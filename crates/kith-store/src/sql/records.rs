@@ -4,6 +4,43 @@
 
 macro_rules! impl_records {
     ($store:ty, $db:ty, $backend:expr, $d:expr) => {
+        /// Replaces a record's row and index terms in the caller's
+        /// transaction, if it is still at `expected_version`.
+        async fn rewrite_record(tx: &mut Tx<'_>, update: &$crate::RecordUpdate) -> $crate::Result<()> {
+            use sqlx::Row;
+            let record = &update.record;
+            check_references(tx, &record.references).await?;
+            let select =
+                format!("SELECT subject_id, terms FROM {} WHERE id = $1{}", record.entity.as_str(), $d.update_lock);
+            let old = sqlx::query::<$db>(&select).bind(record.id.to_string()).fetch_optional(&mut **tx).await?;
+            let (old_subject, old_terms): (uuid::Uuid, Vec<u8>) = match old {
+                Some(row) => (parse_id(row.try_get::<&str, _>("subject_id")?)?, row.try_get("terms")?),
+                None => return Err($crate::StoreError::VersionConflict),
+            };
+            let text = $crate::query::update_sql(record.entity);
+            let mut q = sqlx::query::<$db>(&text)
+                .bind(record.id.to_string())
+                .bind(update.expected_version)
+                .bind(record.subject_id.to_string())
+                .bind(record.owner.clone())
+                .bind(update.updated_at)
+                .bind(record.sealed.clone())
+                .bind(record.terms_blob());
+            for (column, value) in record.entity.columns().iter().zip(&record.columns) {
+                q = bind_column(q, column, value);
+            }
+            if q.execute(&mut **tx).await?.rows_affected() != 1 {
+                return Err($crate::StoreError::VersionConflict);
+            }
+            remove_terms(tx, record.entity, &record.id.to_string(), &old_terms).await?;
+            insert_terms(tx, &[record]).await?;
+            // A record that had a key of its own and now belongs to a person drops that key.
+            if old_subject == record.id && record.subject_id != record.id {
+                delete_owned_key(tx, record.entity.as_str(), record.id).await?;
+            }
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::RecordStore for $store {
             async fn shared_terms(
@@ -107,44 +144,94 @@ macro_rules! impl_records {
                 update: $crate::RecordUpdate,
                 new_key: Option<$crate::KeyRow>,
             ) -> $crate::Result<()> {
-                use sqlx::Row;
                 let record = &update.record;
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
-                check_references(&mut tx, &record.references).await?;
                 if let Some(key) = &new_key {
                     insert_keys(&mut tx, &[own_key(record.entity.as_str(), record.id, key)?], update.updated_at)
                         .await?;
                 }
-                let select =
-                    format!("SELECT subject_id, terms FROM {} WHERE id = $1{}", record.entity.as_str(), $d.update_lock);
-                let old = sqlx::query::<$db>(&select).bind(record.id.to_string()).fetch_optional(&mut *tx).await?;
-                let (old_subject, old_terms): (uuid::Uuid, Vec<u8>) = match old {
-                    Some(row) => (parse_id(row.try_get::<&str, _>("subject_id")?)?, row.try_get("terms")?),
-                    None => return Err($crate::StoreError::VersionConflict),
-                };
-                let text = $crate::query::update_sql(record.entity);
-                let mut q = sqlx::query::<$db>(&text)
-                    .bind(record.id.to_string())
-                    .bind(update.expected_version)
-                    .bind(record.subject_id.to_string())
-                    .bind(record.owner.clone())
-                    .bind(update.updated_at)
-                    .bind(record.sealed.clone())
-                    .bind(record.terms_blob());
-                for (column, value) in record.entity.columns().iter().zip(&record.columns) {
-                    q = bind_column(q, column, value);
-                }
-                if q.execute(&mut *tx).await?.rows_affected() != 1 {
-                    return Err($crate::StoreError::VersionConflict);
-                }
-                remove_terms(&mut tx, record.entity, &record.id.to_string(), &old_terms).await?;
-                insert_terms(&mut tx, &[record]).await?;
-                // A record that had a key of its own and now belongs to a person drops that key.
-                if old_subject == record.id && record.subject_id != record.id {
-                    delete_owned_key(&mut tx, record.entity.as_str(), record.id).await?;
-                }
+                rewrite_record(&mut tx, &update).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn merge_people(
+                &self,
+                order: &$crate::MergeOrder,
+                seal: &$crate::LedgerSeal,
+            ) -> $crate::Result<$crate::Merged> {
+                use sqlx::Row;
+                let (survivor, absorbed) = (order.survivor.record.id, order.absorbed);
+                let mut tx = self.pool.begin_with($d.begin_write).await?;
+                // Both people held, in one order, so appends and writes about
+                // either wait for the merge (and two merges cannot deadlock).
+                for id in [survivor.min(absorbed), survivor.max(absorbed)] {
+                    lock_contact(&mut tx, id).await?;
+                }
+                let b = absorbed.to_string();
+                for table in ["legal_claims", "erasure_exceptions"] {
+                    let held = format!("SELECT contact_id FROM {table} WHERE contact_id = $1 LIMIT 1");
+                    if sqlx::query::<$db>(&held).bind(b.clone()).fetch_optional(&mut *tx).await?.is_some() {
+                        return Ok($crate::Merged::Held);
+                    }
+                }
+                let version = sqlx::query::<$db>("SELECT version FROM contacts WHERE id = $1")
+                    .bind(b.clone())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get::<i64, _>("version")?;
+                if version != order.absorbed_version {
+                    return Err($crate::StoreError::VersionConflict);
+                }
+                rewrite_record(&mut tx, &order.survivor).await?;
+                for moved in &order.moved {
+                    rewrite_record(&mut tx, moved).await?;
+                }
+                // Anything still sealed under the absorbed key was written meanwhile: try again.
+                for table in ["interactions", "deals", "purchases"] {
+                    let left = format!("SELECT id FROM {table} WHERE subject_id = $1 LIMIT 1");
+                    if sqlx::query::<$db>(&left).bind(b.clone()).fetch_optional(&mut *tx).await?.is_some() {
+                        return Err($crate::StoreError::VersionConflict);
+                    }
+                }
+                let entries = sqlx::query::<$db>("SELECT COUNT(*) AS n FROM consents WHERE contact_id IN ($1, $2)")
+                    .bind(survivor.to_string())
+                    .bind(b.clone())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get::<i64, _>("n")?;
+                if entries != order.ledger.len() as i64 {
+                    return Err($crate::StoreError::VersionConflict);
+                }
+                sqlx::query::<$db>("DELETE FROM consents WHERE contact_id IN ($1, $2)")
+                    .bind(survivor.to_string())
+                    .bind(b.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                // Both histories in one ledger, numbered and chained again.
+                let mut previous: Vec<u8> = Vec::new();
+                for (i, entry) in order.ledger.iter().enumerate() {
+                    let mut entry = $crate::ConsentRow { contact_id: survivor, seq: i as i64 + 1, ..entry.clone() };
+                    entry.mac = seal(&entry, &previous);
+                    insert_consent(&mut tx, &entry).await?;
+                    previous = entry.mac;
+                }
+                let a = survivor.to_string();
+                // Objections and a restriction go with the person; requests name the survivor.
+                for sql in [
+                    "DELETE FROM objections WHERE contact_id = $2 AND purpose IN (SELECT purpose FROM objections WHERE contact_id = $1)",
+                    "UPDATE objections SET contact_id = $1 WHERE contact_id = $2",
+                    "DELETE FROM restrictions WHERE contact_id = $2 AND EXISTS (SELECT 1 FROM restrictions WHERE contact_id = $1)",
+                    "UPDATE restrictions SET contact_id = $1 WHERE contact_id = $2",
+                    "UPDATE dsr_requests SET contact_id = $1 WHERE contact_id = $2",
+                ] {
+                    sqlx::query::<$db>(sql).bind(a.clone()).bind(b.clone()).execute(&mut *tx).await?;
+                }
+                forget_portal(&mut tx, absorbed).await?;
+                delete_rows(&mut tx, kith_core::EntityKind::Contacts, "id", absorbed).await?;
+                delete_owned_key(&mut tx, "contacts", absorbed).await?;
+                tx.commit().await?;
+                Ok($crate::Merged::Done)
             }
 
             async fn get(

@@ -130,3 +130,48 @@ async fn shared_terms_name_the_records_two_to_a_few_hold() {
         engine.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_is_whole_or_nothing_and_never_absorbs_a_held_person() {
+    for engine in engines().await {
+        let s = &engine.store;
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        s.insert(contact(a, 1), Some(key(a, "k1"))).await.unwrap();
+        s.insert(contact(b, 1), Some(key(b, "k1"))).await.unwrap();
+        let seal = |e: &ConsentRow, previous: &[u8]| {
+            let mut mac = previous.to_vec();
+            mac.extend_from_slice(&e.seq.to_be_bytes());
+            mac
+        };
+        let order = |absorbed_version: i64| MergeOrder {
+            survivor: RecordUpdate { record: contact(a, 1), expected_version: 1, updated_at: 5 },
+            absorbed: b,
+            absorbed_version,
+            moved: Vec::new(),
+            ledger: Vec::new(),
+        };
+        // A stale read of the absorbed person changes nothing.
+        assert!(matches!(s.merge_people(&order(7), &seal).await, Err(StoreError::VersionConflict)));
+        assert!(s.get(EntityKind::Contacts, b).await.unwrap().is_some());
+        assert_eq!(s.get(EntityKind::Contacts, a).await.unwrap().unwrap().version, 1);
+        // A person under a legal hold is never absorbed.
+        let hold = ErasureExceptionRow {
+            id: Uuid::new_v4(),
+            contact_id: b,
+            ground: "legal_claims".into(),
+            at: 2,
+            recorded_by: "dpo".into(),
+            sealed: vec![1],
+        };
+        s.add_erasure_exception(&hold).await.unwrap();
+        assert_eq!(s.merge_people(&order(1), &seal).await.unwrap(), Merged::Held);
+        assert!(s.data_key(b).await.unwrap().is_some());
+        s.lift_erasure_exceptions(b).await.unwrap();
+        // Then it goes, with its key; the survivor stays, rewritten.
+        assert_eq!(s.merge_people(&order(1), &seal).await.unwrap(), Merged::Done);
+        assert!(s.get(EntityKind::Contacts, b).await.unwrap().is_none());
+        assert!(s.data_key(b).await.unwrap().is_none());
+        assert_eq!(s.get(EntityKind::Contacts, a).await.unwrap().unwrap().version, 2);
+        engine.cleanup().await;
+    }
+}

@@ -1821,5 +1821,11 @@ async fn the_dpo_finds_likely_duplicates_from_the_contacts_list() {
     let table = browser.client.find(Locator::Id("duplicates")).await.unwrap().text().await.unwrap();
     assert!(table.contains("Olena Kovalenko") && table.contains("same e-mail address"), "{table}");
     browser.assert_accessible("the likely duplicates").await;
+    browser.submit("button.merge").await;
+    // Either may be first (pairs come in id order): the survivor has the number and one address.
+    let merged = browser.html().await.to_lowercase();
+    assert!(merged.contains("+380441234567") && merged.contains("olena@example.org"), "the first contact has both");
+    browser.open(&s, "/contacts/duplicates").await;
+    assert!(browser.client.find(Locator::Id("duplicates-none")).await.is_ok(), "no duplicates left");
     finish(browser, s, db).await;
 }

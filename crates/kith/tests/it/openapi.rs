@@ -74,8 +74,8 @@ async fn the_document_is_complete_and_every_operation_is_routed() {
         }
     }
     assert_eq!(
-        operations, 134,
-        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, 12 data-subject request operations, 5 erasure operations, 3 agent operations, 6 Data Rights Protocol operations, 3 import operations, 4 analytics operations, the duplicates, the self-check, retention, login, health, this document and the archive schema"
+        operations, 135,
+        "25 record operations, 4 audit, 3 purpose, 9 consent, 6 segment, 3 API-key, 4 role, 4 capture operations, 2 public capture operations, gpc.json, 5 session and 6 account operations, 12 data-subject request operations, 5 erasure operations, 3 agent operations, 6 Data Rights Protocol operations, 3 import operations, 4 analytics operations, the duplicates and the merge, the self-check, retention, login, health, this document and the archive schema"
     );
     server.stop().await;
 }

@@ -66,6 +66,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/contacts/export", get(pages::contacts::export))
         .route("/analytics", get(pages::analytics::show))
         .route("/contacts/duplicates", get(pages::duplicates::show))
+        .route("/contacts/{id}/merge", post(pages::duplicates::merge))
         .route("/contacts/import", get(pages::imports::show_form).post(pages::imports::start))
         .route("/imports/{id}", get(pages::imports::show_job))
         .route("/contacts/{id}", get(pages::contacts::show).post(pages::editing::update::<Contact>))

@@ -9,10 +9,12 @@
 
 mod checks;
 mod export;
+mod merge;
 mod read;
 mod view;
 mod write;
 
+pub use merge::{merged_contact, MergeOutcome};
 pub(crate) use view::present_fields;
 pub use view::Reach;
 

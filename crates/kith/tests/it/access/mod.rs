@@ -86,6 +86,7 @@ fn rules() -> BTreeMap<&'static str, &'static str> {
         ("ropa_fideslang", "admin dpo auditor"),
         ("export_contacts", "dpo"),
         ("contact_duplicates", people_readers),
+        ("merge_contacts", "dpo sales"),
         // Imports need the right to create records of the file's kind (the
         // fixture's is contacts; support may import interactions); a job is its author's
         // (and the DPO's): another's answers 404.
@@ -364,6 +365,7 @@ async fn call_for(f: &Fixture<'_>, operation: &str, template: &str) -> (String, 
     }
     let body = match operation {
         "create_contacts" => Some(json!({"given_name": "New", "emails": ["new@example.org"]})),
+        "merge_contacts" => Some(json!({"other": f.make("/api/v1/contacts", json!({"given_name": "Twin"})).await})),
         "update_contacts" => Some(json!({"job_title": "Head buyer"})),
         "create_companies" => Some(json!({"name": "New Ltd"})),
         "update_companies" => Some(json!({"domain": "example.org"})),

@@ -1,16 +1,20 @@
 //! Likely duplicate contacts, pair by pair with the reasons, each side a
-//! link to the contact's page. The service is the API's.
+//! link to the contact's page, and a merge of the second into the first
+//! for whoever may update and delete contacts. The services are the API's.
 
-use super::{error, render, Chrome};
+use super::posted::{first, pairs};
+use super::{error, problem_with_detail, render, status_of, Chrome};
 use crate::auth::caller::Caller;
+use crate::error::ApiError;
+use crate::http::extract::path_id;
 use crate::http::web::session::PageSession;
 use crate::http::web::Lang;
 use crate::service::duplicates::{self, Likeness};
 use crate::AppState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, RawForm, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde_json::Value;
 
@@ -32,6 +36,8 @@ pub struct Pair {
 struct DuplicatesPage {
     chrome: Chrome,
     pairs: Vec<Pair>,
+    may_merge: bool,
+    problem: Option<String>,
 }
 
 fn side(contact: &Value) -> Side {
@@ -54,7 +60,11 @@ pub async fn show(
     Extension(session): Extension<PageSession>,
 ) -> Response {
     let chrome = Chrome::load(&state, lang, &who, &session, "/contacts/duplicates").await;
-    let found = match duplicates::find(&state, &who).await {
+    page(&state, chrome, &who, None).await
+}
+
+async fn page(state: &AppState, chrome: Chrome, who: &Caller, refusal: Option<ApiError>) -> Response {
+    let found = match duplicates::find(state, who).await {
         Ok(found) => found,
         Err(e) => return error(chrome, e),
     };
@@ -72,5 +82,33 @@ pub async fn show(
             reasons: p.reasons.iter().map(reason).collect(),
         })
         .collect();
-    render(StatusCode::OK, &DuplicatesPage { chrome, pairs })
+    let may = |action| state.authorizer.authorize(&who.principal, action, kith_core::EntityKind::Contacts).is_ok();
+    let may_merge = may(crate::auth::Action::Update) && may(crate::auth::Action::Delete);
+    let status = refusal.as_ref().map_or(StatusCode::OK, status_of);
+    let problem = refusal.map(|r| problem_with_detail(&chrome.lang, &r));
+    render(status, &DuplicatesPage { chrome, pairs, may_merge, problem })
+}
+
+/// Merges the posted `other` into the contact of the path, then shows the survivor.
+pub async fn merge(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Caller,
+    Extension(session): Extension<PageSession>,
+    Path(raw): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    let form = pairs(&body);
+    let other = first(&form, "other");
+    let merged = match (path_id(&raw), path_id(&other)) {
+        (Ok(survivor), Ok(other)) => state.records.merge(&who, survivor, other).await.map(|_| survivor),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match merged {
+        Ok(survivor) => Redirect::to(&format!("/contacts/{survivor}")).into_response(),
+        Err(refusal) => {
+            let chrome = Chrome::load(&state, lang, &who, &session, "/contacts/duplicates").await;
+            page(&state, chrome, &who, Some(refusal)).await
+        }
+    }
 }
