@@ -373,12 +373,19 @@ fn draft<'a>(row: usize, cells: impl Iterator<Item = (&'a String, &'a Slot, &'a 
     Ok(d)
 }
 
-/// `12,50` (a decimal comma, no point) as `12.50`.
+/// A number as spreadsheets write it: the last separator is the decimal
+/// one when one or two digits follow it (`12,50`, `1.234,50`, `1,234.50`);
+/// a comma followed by three digits groups thousands (`1,234`).
 fn decimal(value: &str) -> String {
-    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    match compact.contains('.') {
-        true => compact,
-        false => compact.replace(',', "."),
+    let compact: String = value.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\'').collect();
+    let Some(at) = compact.rfind([',', '.']) else { return compact };
+    let decimals = compact.len() - at - 1;
+    let (whole, fraction) = compact.split_at(at);
+    let whole: String = whole.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect();
+    match decimals {
+        1 | 2 => format!("{whole}.{}", &fraction[1..]),
+        _ if compact[at..].starts_with('.') => format!("{whole}{fraction}"),
+        _ => format!("{whole}{}", &fraction[1..]),
     }
 }
 
@@ -473,6 +480,22 @@ mod tests {
         assert_eq!(line["unit_price"], "12.50");
         assert_eq!(d[1].as_ref().unwrap().order.as_deref(), Some("1001"));
         assert_eq!(d[0].as_ref().unwrap().document["purchased_at"], "2026-07-14T00:00:00Z");
+    }
+
+    #[test]
+    fn numbers_with_decimal_commas_and_thousands() {
+        for (written, read) in [
+            ("12,50", "12.50"),
+            ("1.234,50", "1234.50"),
+            ("1,234.50", "1234.50"),
+            ("1,234", "1234"),
+            ("1 000", "1000"),
+            ("19.999", "19.999"),
+            ("7", "7"),
+            ("-3,5", "-3.5"),
+        ] {
+            assert_eq!(decimal(written), read, "{written}");
+        }
     }
 
     #[test]

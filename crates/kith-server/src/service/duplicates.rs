@@ -16,7 +16,7 @@ use kith_core::values::email_lookup_key;
 use kith_core::EntityKind;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -78,21 +78,30 @@ pub async fn find(svc: &Services, who: &Caller) -> ApiResult<Vec<DuplicatePair>>
             holders.entry(term).or_default().push(id);
         }
     }
-    let mut candidates: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
+    // Pairs sharing more terms first (an address and a name beat a name alone).
+    let mut shared: BTreeMap<(Uuid, Uuid), usize> = BTreeMap::new();
     for ids in holders.values() {
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {
-                candidates.insert((*a.min(b), *a.max(b)));
+                *shared.entry((*a.min(b), *a.max(b))).or_default() += 1;
             }
         }
     }
+    let mut candidates: Vec<((Uuid, Uuid), usize)> = shared.into_iter().collect();
+    candidates.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let candidates = candidates.into_iter().map(|(pair, _)| pair);
     let mut opened: HashMap<Uuid, Option<(Value, Contact)>> = HashMap::new();
     let mut pairs = Vec::new();
-    for (a, b) in candidates.into_iter().take(MOST_PAIRS) {
+    for (a, b) in candidates.take(MOST_PAIRS) {
         for id in [a, b] {
             if let std::collections::hash_map::Entry::Vacant(slot) = opened.entry(id) {
-                // A refusal (the purpose, a restriction) keeps the person out of the report.
-                let shown = svc.records.get::<Contact>(who, id).await.ok();
+                // A refusal (the purpose, a restriction) keeps the person out
+                // of the report; a failure of the store ends it.
+                let shown = match svc.records.get::<Contact>(who, id).await {
+                    Ok(shown) => Some(shown),
+                    Err(e) if e.code.status() < 500 => None,
+                    Err(e) => return Err(e),
+                };
                 slot.insert(shown.and_then(|v| Some((v.clone(), contact_of(&v)?))));
             }
         }

@@ -19,8 +19,9 @@ pub trait RecordStore: Send + Sync + 'static {
     /// rewritten under the survivor (sealed under their key), both ledgers
     /// replaced by `ledger` numbered and chained again, objections,
     /// restriction and requests moved, portal links ended, the absorbed
-    /// contact and key deleted. `Held` (nothing changed) when the absorbed
-    /// person has a legal claim or an exception to erasure; a version
+    /// contact and key deleted, and the absorbed id entered in the erasure
+    /// ledger (so no restore of an older backup brings them back beside
+    /// the survivor). Nothing changes for any answer but `Done`; a version
     /// conflict when anything of either changed since it was read.
     async fn merge_people(&self, order: &MergeOrder, seal: &LedgerSeal) -> Result<Merged>;
     async fn get(&self, entity: EntityKind, id: Uuid) -> Result<Option<StoredRecord>>;
@@ -56,6 +57,9 @@ pub struct MergeOrder {
     pub survivor: RecordUpdate,
     pub absorbed: Uuid,
     pub absorbed_version: i64,
+    /// Whether the survivor may be under a legal hold (the DPO decides).
+    pub into_held: bool,
+    pub at: i64,
     pub moved: Vec<RecordUpdate>,
     /// Both people's consent entries in the order of the merged ledger,
     /// sealed under the survivor's key.
@@ -65,7 +69,12 @@ pub struct MergeOrder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Merged {
     Done,
+    /// The absorbed person has a legal claim or an exception to erasure.
     Held,
+    /// The survivor has an exception to erasure and `into_held` was false.
+    SurvivorHeld,
+    /// Breach notices are queued to the absorbed person (sealed under their key).
+    NoticesQueued,
 }
 
 /// A data key wrapped by a KEK, as stored.

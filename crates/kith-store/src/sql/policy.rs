@@ -219,6 +219,8 @@ macro_rules! impl_policy {
 
             async fn add_legal_claim(&self, c: &$crate::LegalClaimRow) -> $crate::Result<bool> {
                 let mut tx = self.pool.begin_with($d.begin_write).await?;
+                // The person held first, as merges and erasures hold them.
+                lock_contact(&mut tx, c.contact_id).await?;
                 let text = format!("SELECT contact_id FROM restrictions WHERE contact_id = $1{}", $d.share_lock);
                 let restricted = sqlx::query::<$db>(&text).bind(c.contact_id.to_string()).fetch_optional(&mut *tx).await?;
                 if restricted.is_none() {

@@ -169,10 +169,20 @@ macro_rules! impl_records {
                     lock_contact(&mut tx, id).await?;
                 }
                 let b = absorbed.to_string();
-                for table in ["legal_claims", "erasure_exceptions"] {
-                    let held = format!("SELECT contact_id FROM {table} WHERE contact_id = $1 LIMIT 1");
-                    if sqlx::query::<$db>(&held).bind(b.clone()).fetch_optional(&mut *tx).await?.is_some() {
-                        return Ok($crate::Merged::Held);
+                let checks = [
+                    ("SELECT contact_id FROM legal_claims WHERE contact_id = $1 LIMIT 1", b.clone(), $crate::Merged::Held),
+                    ("SELECT contact_id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1", b.clone(), $crate::Merged::Held),
+                    ("SELECT subject_id FROM breach_notices WHERE subject_id = $1 LIMIT 1", b.clone(), $crate::Merged::NoticesQueued),
+                ];
+                for (sql, id, outcome) in checks {
+                    if sqlx::query::<$db>(sql).bind(id).fetch_optional(&mut *tx).await?.is_some() {
+                        return Ok(outcome);
+                    }
+                }
+                if !order.into_held {
+                    let held = "SELECT contact_id FROM erasure_exceptions WHERE contact_id = $1 LIMIT 1";
+                    if sqlx::query::<$db>(held).bind(survivor.to_string()).fetch_optional(&mut *tx).await?.is_some() {
+                        return Ok($crate::Merged::SurvivorHeld);
                     }
                 }
                 let version = sqlx::query::<$db>("SELECT version FROM contacts WHERE id = $1")
@@ -230,7 +240,21 @@ macro_rules! impl_records {
                 forget_portal(&mut tx, absorbed).await?;
                 delete_rows(&mut tx, kith_core::EntityKind::Contacts, "id", absorbed).await?;
                 delete_owned_key(&mut tx, "contacts", absorbed).await?;
+                // Gone for good, as an erased person is: a restore replays it.
+                sqlx::query::<$db>(
+                    "INSERT INTO erasure_ledger (subject_id, request_id, erased_at, terms) VALUES ($1, $2, $3, '') \
+                     ON CONFLICT (subject_id) DO NOTHING",
+                )
+                .bind(b.clone())
+                .bind(survivor.to_string())
+                .bind(order.at)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
+                // The destroyed key and old ciphertexts leave the WAL and dead rows, as after an erasure.
+                if let Err(e) = sqlx::raw_sql($d.after_erasure).execute(&self.pool).await {
+                    tracing::warn!(error = %e, "the sweep after a merge did not run");
+                }
                 Ok($crate::Merged::Done)
             }
 

@@ -147,6 +147,8 @@ async fn a_merge_is_whole_or_nothing_and_never_absorbs_a_held_person() {
             survivor: RecordUpdate { record: contact(a, 1), expected_version: 1, updated_at: 5 },
             absorbed: b,
             absorbed_version,
+            into_held: false,
+            at: 9,
             moved: Vec::new(),
             ledger: Vec::new(),
         };
@@ -172,6 +174,8 @@ async fn a_merge_is_whole_or_nothing_and_never_absorbs_a_held_person() {
         assert!(s.get(EntityKind::Contacts, b).await.unwrap().is_none());
         assert!(s.data_key(b).await.unwrap().is_none());
         assert_eq!(s.get(EntityKind::Contacts, a).await.unwrap().unwrap().version, 2);
+        let ledger = s.erasure_ledger().await.unwrap();
+        assert!(ledger.iter().any(|e| e.subject_id == b && e.terms.is_empty()), "a restore replays it");
         engine.cleanup().await;
     }
 }
