@@ -172,22 +172,25 @@ fn vcard_date(raw: &str) -> String {
     }
 }
 
+/// Splits at `separator` where it is not escaped, keeping the escapes for
+/// [`unescape`].
 fn split_unescaped(value: &str, separator: char) -> Vec<String> {
-    let mut parts = vec![String::new()];
+    let mut parts = Vec::new();
+    let mut current = String::new();
     let mut escaped = false;
     for c in value.chars() {
         match c {
             _ if escaped => {
-                let last = parts.last_mut().expect("parts is never empty");
-                last.push('\\');
-                last.push(c);
+                current.push('\\');
+                current.push(c);
                 escaped = false;
             }
             '\\' => escaped = true,
-            c if c == separator => parts.push(String::new()),
-            c => parts.last_mut().expect("parts is never empty").push(c),
+            c if c == separator => parts.push(std::mem::take(&mut current)),
+            c => current.push(c),
         }
     }
+    parts.push(current);
     parts
 }
 

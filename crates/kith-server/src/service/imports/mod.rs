@@ -185,6 +185,23 @@ async fn prepare(svc: &Services, who: &Caller, file: &[u8], options: ImportOptio
     }
 }
 
+/// The caller processing for the import's purpose (named in the options,
+/// else their role's default), and that purpose, written back into the options.
+async fn importing_for(
+    svc: &Services,
+    who: &Caller,
+    options: &mut ImportOptions,
+) -> ApiResult<(Caller, kith_core::purpose::Purpose)> {
+    let mut who = who.clone();
+    if let Some(purpose) = &options.purpose {
+        who.purpose = Some(purpose.clone());
+    }
+    let purpose = crate::auth::purpose::request_purpose(&svc.store, &who).await?;
+    who.purpose = Some(purpose.key.clone());
+    options.purpose = Some(purpose.key.clone());
+    Ok((who, purpose))
+}
+
 /// A new job of `who`, running.
 fn new_job(
     who: &Caller,

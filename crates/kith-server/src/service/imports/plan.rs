@@ -6,7 +6,6 @@
 
 use super::{refused, ImportJob, ImportOptions, OnDuplicate};
 use crate::auth::caller::Caller;
-use crate::auth::purpose::request_purpose;
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::service::consents::consent_needs_guardian;
@@ -57,13 +56,7 @@ pub(super) async fn prepare(
 ) -> ApiResult<Prepared> {
     let grant = svc.authorizer.authorize(&who.principal, Action::Create, EntityKind::Contacts)?;
     let reading = options.validate()?;
-    let mut who = who.clone();
-    if let Some(purpose) = &options.purpose {
-        who.purpose = Some(purpose.clone());
-    }
-    let purpose = request_purpose(&svc.store, &who).await?;
-    who.purpose = Some(purpose.key.clone());
-    options.purpose = Some(purpose.key.clone());
+    let (who, purpose) = super::importing_for(svc, who, &mut options).await?;
     match (purpose.lawful_basis, options.basis) {
         (LawfulBasis::Consent, None) => {
             return Err(refused(

@@ -290,13 +290,7 @@ pub(super) async fn prepare(
     if let Some((name, _)) = contacts_only.iter().find(|(_, given)| *given) {
         return Err(ApiError::new(ErrorCode::InvalidValue, format!("{name}: only for imports of contacts")));
     }
-    let mut who = who.clone();
-    if let Some(purpose) = &options.purpose {
-        who.purpose = Some(purpose.clone());
-    }
-    let purpose = crate::auth::purpose::request_purpose(&svc.store, &who).await?;
-    who.purpose = Some(purpose.key.clone());
-    options.purpose = Some(purpose.key);
+    let (who, _) = super::importing_for(svc, who, &mut options).await?;
     let mapping: Vec<(String, String)> = options.mapping.iter().map(|(h, f)| (h.clone(), f.clone())).collect();
     let bytes = file.to_vec();
     let read = tokio::task::spawn_blocking(move || {
